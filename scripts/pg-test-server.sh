@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Prints the URL of a running PostgreSQL for tests: $TRAWL_TEST_PG_URL if set, else a throwaway
+# local cluster in .pgtest/ (started once, reused after). `stop` stops that cluster.
+# Usage: pg-test-server.sh [--install | stop]. Exit 3 (nothing printed) when no PostgreSQL exists;
+# --install (or CI=1) lets root apt-get install it first.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DIR="$ROOT/.pgtest"
+DATA="$DIR/data"
+SOCK="$DIR/sock"
+DB=trawl_test
+FIRST_PORT="${TRAWL_TEST_PG_PORT:-54329}"
+log() { echo "pg-test-server: $*" >&2; }
+
+find_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+# PostgreSQL refuses to run as root: run its tools as the `postgres` system user then.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+if [ "${1:-}" = stop ]; then
+  BIN="$(find_bin)"
+  if [ -n "$BIN" ] && [ -f "$DATA/postmaster.pid" ]; then
+    as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >&2 || true
+  fi
+  exit 0
+fi
+
+if [ -n "${TRAWL_TEST_PG_URL:-}" ]; then
+  echo "$TRAWL_TEST_PG_URL"
+  exit 0
+fi
+
+BIN="$(find_bin)"
+if [ -z "$BIN" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && { [ -n "${CI:-}" ] || [ "${1:-}" = --install ]; }; then
+    log "installing postgresql with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq postgresql >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq postgresql >/dev/null 2>&1; } || true
+    BIN="$(find_bin)"
+  fi
+  [ -n "$BIN" ] || exit 3
+fi
+
+mkdir -p "$DIR"
+# The cluster belongs to the postgres user, who must reach it through the repository.
+[ "$(id -u)" = 0 ] && chown postgres: "$DIR"
+# Two test runners starting at once must not both initdb or start the cluster.
+exec 9>"$DIR/.lock"
+flock 9
+
+if [ ! -f "$DATA/PG_VERSION" ]; then
+  log "creating a throwaway cluster in $DATA"
+  as_pg "$BIN/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
+fi
+as_pg mkdir -p "$SOCK"
+
+if as_pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+  PORT="$(sed -n 4p "$DATA/postmaster.pid")"
+else
+  PORT="$FIRST_PORT"
+  while port_in_use "$PORT"; do PORT=$((PORT + 1)); done
+  log "starting PostgreSQL on 127.0.0.1:$PORT"
+  # fsync stays on: tests should see the same durability as production.
+  as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 60 start \
+    -o "-p $PORT -k $SOCK -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200" >/dev/null
+fi
+
+psql_pg() { as_pg "$BIN/psql" -h "$SOCK" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
+if [ "$(psql_pg -c "select 1 from pg_database where datname = '$DB'")" != 1 ]; then
+  psql_pg -c "create database $DB" >/dev/null
+fi
+echo "postgres://postgres@127.0.0.1:$PORT/$DB"

@@ -1,0 +1,146 @@
+// A minimal binding to libmagic (Debian `libmagic1`) through koffi: file(1)'s descriptions and
+// MIME types. libmagic cookies are not thread-safe, so every thread opens its own `Libmagic`.
+
+import koffi, { type LibraryHandle } from 'koffi';
+
+/** libmagic flags we use (magic.h). */
+const MAGIC_NONE = 0x0;
+const MAGIC_MIME_TYPE = 0x10;
+/** Report errors (unreadable file) as errors instead of describing them as "cannot open ...". */
+const MAGIC_ERROR = 0x200;
+
+const LIBRARY = 'libmagic.so.1';
+
+interface Bindings {
+  open(flags: number): unknown;
+  load(cookie: unknown, database: string | null): number;
+  file(cookie: unknown, path: string): string | null;
+  buffer(cookie: unknown, data: Uint8Array, length: number): string | null;
+  error(cookie: unknown): string | null;
+  setflags(cookie: unknown, flags: number): number;
+  close(cookie: unknown): void;
+}
+
+let bindings: Bindings | undefined;
+
+/** Loads the library once per thread (koffi function objects belong to the loading isolate). */
+function bind(): Bindings {
+  if (bindings) return bindings;
+  let lib: LibraryHandle;
+  try {
+    lib = koffi.load(LIBRARY);
+  } catch (err) {
+    throw new Error(
+      `cannot load ${LIBRARY} (${(err as Error).message}); install Debian's libmagic1 package ` +
+        '(apt-get install libmagic1)',
+    );
+  }
+  // `magic_t` is an opaque pointer; koffi 3 hands it back as a bigint.
+  koffi.pointer('magic_t', koffi.opaque('magic_set'));
+  bindings = {
+    open: lib.func('magic_t magic_open(int flags)'),
+    load: lib.func('int magic_load(magic_t cookie, const char *database)'),
+    file: lib.func('const char *magic_file(magic_t cookie, const char *path)'),
+    buffer: lib.func('const char *magic_buffer(magic_t cookie, const void *data, size_t length)'),
+    error: lib.func('const char *magic_error(magic_t cookie)'),
+    setflags: lib.func('int magic_setflags(magic_t cookie, int flags)'),
+    close: lib.func('void magic_close(magic_t cookie)'),
+  };
+  return bindings;
+}
+
+/** One libmagic cookie with a fixed flag set. */
+class Cookie {
+  private handle: unknown;
+
+  constructor(
+    private readonly lib: Bindings,
+    flags: number,
+    database: string | null,
+  ) {
+    const handle = lib.open(MAGIC_NONE);
+    if (handle === null || handle === 0n) throw new Error('magic_open failed (out of memory?)');
+    this.handle = handle;
+    // Flags go through magic_setflags so an unsupported combination fails here, not per call.
+    if (lib.setflags(handle, flags) !== 0) this.fail(`magic_setflags(${flags.toString(16)})`);
+    if (lib.load(handle, database) !== 0) this.fail(`magic_load(${database ?? 'default database'})`);
+  }
+
+  file(path: string): string {
+    return this.lib.file(this.live(), path) ?? this.fail(`magic_file(${path})`);
+  }
+
+  buffer(data: Uint8Array): string {
+    return this.lib.buffer(this.live(), data, data.length) ?? this.fail('magic_buffer');
+  }
+
+  close(): void {
+    if (this.handle !== undefined) this.lib.close(this.handle);
+    this.handle = undefined;
+  }
+
+  private live(): unknown {
+    if (this.handle === undefined) throw new Error('libmagic: used after close()');
+    return this.handle;
+  }
+
+  private fail(what: string): never {
+    const detail = this.handle === undefined ? null : this.lib.error(this.handle);
+    if (what.startsWith('magic_setflags') || what.startsWith('magic_load')) this.close();
+    throw new Error(`libmagic: ${what} failed: ${detail ?? 'unknown error'}`);
+  }
+}
+
+/** Options for {@link Libmagic}. */
+export interface LibmagicOptions {
+  /** Compiled magic database; the library's default (/usr/share/misc/magic.mgc) when absent. */
+  database?: string;
+}
+
+/**
+ * file(1) in-process. Holds two cookies (description and MIME type) so no call switches flags.
+ * Not thread-safe: open one per thread. Symlinks are described as links, as file(1) does.
+ */
+export class Libmagic {
+  private readonly text: Cookie;
+  private readonly mimeType: Cookie;
+
+  /** @throws Error naming the Debian package when libmagic.so.1 cannot be loaded. */
+  constructor(options: LibmagicOptions = {}) {
+    const lib = bind();
+    const database = options.database ?? null;
+    this.text = new Cookie(lib, MAGIC_NONE | MAGIC_ERROR, database);
+    try {
+      this.mimeType = new Cookie(lib, MAGIC_MIME_TYPE | MAGIC_ERROR, database);
+    } catch (err) {
+      this.text.close();
+      throw err;
+    }
+  }
+
+  /** What `file -b <path>` prints, e.g. "ELF 64-bit LSB pie executable, x86-64, ...". */
+  describe(path: string): string {
+    return this.text.file(path);
+  }
+
+  /** What `file -b --mime-type <path>` prints, e.g. "application/x-pie-executable". */
+  mime(path: string): string {
+    return this.mimeType.file(path);
+  }
+
+  /** {@link describe} for content in memory. */
+  describeBuffer(data: Uint8Array): string {
+    return this.text.buffer(data);
+  }
+
+  /** {@link mime} for content in memory. */
+  mimeBuffer(data: Uint8Array): string {
+    return this.mimeType.buffer(data);
+  }
+
+  /** Frees both cookies; the object is unusable afterwards. */
+  close(): void {
+    this.text.close();
+    this.mimeType.close();
+  }
+}

@@ -1,0 +1,103 @@
+// The HTTP API: a fastify app serving VirusTotal API v3 under /api/v3. This file wires parsing,
+// authentication and the one error handler; each VT collection has its own routes file.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import findMyWay from 'find-my-way';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { TrawlError } from '../model/errors.js';
+import type { Intake } from '../intake/intake.js';
+import type { BlobStore } from '../store/blobs/blob-store.js';
+import type { Store } from '../store/store.js';
+import type { Authenticator } from './auth.js';
+import { errorStatus } from './error-status.js';
+import { analysisRoutes } from './routes/analyses.js';
+import { fileRoutes } from './routes/files.js';
+import { userRoutes } from './routes/users.js';
+
+export interface ApiDeps {
+  config: Config;
+  store: Store;
+  blobs: BlobStore;
+  intake: Intake;
+  auth: Authenticator;
+  logger: Logger;
+}
+
+const METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'] as const;
+
+function sendError(reply: FastifyReply, err: TrawlError): FastifyReply {
+  return reply
+    .code(errorStatus[err.code] ?? 500)
+    .type('application/json; charset=utf-8')
+    .send({ error: { code: err.code, message: err.message } });
+}
+
+/** Fastify's own errors (bad JSON, body too large, ...) become VirusTotal-style client errors. */
+function toTrawlError(err: FastifyError): TrawlError | null {
+  if (err instanceof TrawlError) return err;
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    const msg = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'request body is too large' : err.message;
+    return new TrawlError('BadRequestError', msg);
+  }
+  return null;
+}
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    trustProxy: deps.config.trustProxy,
+    bodyLimit: 16 * 1024 * 1024,
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    // Uploads of 650 MB on slow links must not be cut off; idle sockets still time out.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+  });
+
+  // Which paths exist for which methods, to tell "no such route" from "method not allowed".
+  const routes = findMyWay({ ignoreTrailingSlash: true });
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) if (m !== 'HEAD') routes.on(m as 'GET', r.url, () => undefined);
+  });
+
+  // JSON bodies: accept an empty body (vt-cli POSTs zero bytes) and any content type (vt-py sends
+  // some JSON without one). Multipart bodies are left unread for the streaming upload handlers.
+  app.removeAllContentTypeParsers();
+  const parseJson = (_req: FastifyRequest, body: string, done: (e: Error | null, v?: unknown) => void) => {
+    if (body.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body));
+    } catch (e) {
+      done(new TrawlError('BadRequestError', `request body is not valid JSON: ${(e as Error).message}`));
+    }
+  };
+  app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null));
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const known = toTrawlError(err);
+    if (known) return sendError(reply, known);
+    req.log.error({ err, reqId: req.id, url: req.url }, 'unexpected error');
+    return sendError(reply, new TrawlError('InternalError', `internal error (request ${req.id})`));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    const allowed = METHODS.filter((m) => m !== req.method && routes.find(m, path));
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(reply, new TrawlError('BadRequestError', `method ${req.method} is not supported on ${path}; use ${allowed.join(', ')}`));
+    }
+    return sendError(reply, new TrawlError('NotFoundError', `no such endpoint: ${req.method} ${path}`));
+  });
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', async (req) => deps.auth.authenticate(req));
+    await api.register(fileRoutes(deps));
+    await api.register(analysisRoutes(deps));
+    await api.register(userRoutes(deps));
+  }, { prefix: '/api/v3' });
+
+  return app;
+}

@@ -1,0 +1,55 @@
+// File objects (spec 6.1) as clients expect them. Trawl runs no antivirus engines, so the
+// last_analysis_* attributes look like those of a file no engine scanned.
+import type { FileRecord } from '../../store/store.js';
+import { absoluteUrl, type VtObject } from '../envelope.js';
+
+export const emptyAnalysisStats = () => ({
+  'confirmed-timeout': 0,
+  failure: 0,
+  harmless: 0,
+  malicious: 0,
+  suspicious: 0,
+  timeout: 0,
+  'type-unsupported': 0,
+  undetected: 0,
+});
+
+export function fileAttributes(f: FileRecord): Record<string, unknown> {
+  const a: Record<string, unknown> = {
+    md5: f.md5,
+    sha1: f.sha1,
+    sha256: f.sha256,
+    size: f.size,
+    names: f.names,
+    first_submission_date: f.firstSubmissionDate,
+    last_submission_date: f.lastSubmissionDate,
+    times_submitted: f.timesSubmitted,
+    unique_sources: f.uniqueSources,
+    tags: f.tags ?? [],
+    last_analysis_results: {},
+    last_analysis_stats: emptyAnalysisStats(),
+    reputation: 0,
+    total_votes: { harmless: 0, malicious: 0 },
+  };
+  if (f.names.length > 0) a.meaningful_name = f.names[0];
+  // Dates are omitted, never null: vt-py converts every *_date attribute it sees (spec 1.3).
+  if (f.lastAnalysisDate !== undefined) {
+    a.last_analysis_date = f.lastAnalysisDate;
+    a.last_modification_date = f.lastAnalysisDate;
+    a.magic = f.magic;
+    a.type_description = f.typeDescription;
+    a.type_tag = f.typeTag;
+    a.type_tags = f.typeTags;
+    a.type_extension = f.typeExtension;
+  }
+  return a;
+}
+
+export function fileObject(origin: string, f: FileRecord): VtObject {
+  return {
+    type: 'file',
+    id: f.sha256,
+    links: { self: absoluteUrl(origin, `/api/v3/files/${f.sha256}`) },
+    attributes: fileAttributes(f),
+  };
+}

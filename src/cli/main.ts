@@ -1,0 +1,75 @@
+// The `trawl` command: splits configuration flags from command flags, loads the configuration
+// once and hands it to one command module per command group.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError, fields, flagName, loadConfig } from '../config.js';
+import { TrawlError } from '../model/errors.js';
+import { fileCommand, fileOptions, fileUsage } from './file.js';
+import { serveCommand, serveUsage } from './serve.js';
+import { submitCommand, submitOptions, submitUsage } from './submit.js';
+import { userCommand, userOptions, userUsage } from './user.js';
+
+const usage = `usage: trawl COMMAND [options]
+
+commands:
+  ${serveUsage}
+  ${submitUsage}
+  ${fileUsage}
+  ${userUsage.split('\n').join('\n  ')}
+
+Every setting can be given as --flag, TRAWL_* environment variable or in a JSON file (--config FILE);
+see docs/configuration.md.
+`;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+const configOptions: Options = Object.fromEntries([
+  ['config', { type: 'string' }],
+  ...Object.keys(fields).map((k) => [flagName(k), { type: 'string' }]),
+]);
+
+export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+  const [command, ...rest] = argv;
+  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, file: fileOptions, user: userOptions };
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    out.write(usage);
+    return command ? 0 : 2;
+  }
+  if (!(command in commandOptions)) {
+    err.write(`trawl: unknown command "${command}"\n\n${usage}`);
+    return 2;
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { ...configOptions, ...commandOptions[command] },
+      allowPositionals: true,
+      strict: true,
+    });
+    const v = values as Record<string, string | boolean | undefined>;
+    const flags: Record<string, string> = {};
+    for (const k of Object.keys(fields)) {
+      const raw = v[flagName(k)];
+      if (typeof raw === 'string') flags[k] = raw;
+    }
+    const config = loadConfig({ flags, configFile: v.config as string | undefined });
+    switch (command) {
+      case 'serve':
+        return await serveCommand(config, err);
+      case 'submit':
+        return await submitCommand(positionals, { config, wait: v.wait === true, concurrency: Number(v.concurrency), out, err });
+      case 'file':
+        return await fileCommand(positionals, { config, out, err });
+      default:
+        return await userCommand(positionals, { config, admin: v.admin === true, email: v.email as string | undefined, rotate: v.rotate === true, out, err });
+    }
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof TrawlError) {
+      err.write(`trawl: ${e.message}\n`);
+      return 2;
+    }
+    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err.write(`trawl: ${(e as Error).message}\n\n${usage}`);
+      return 2;
+    }
+    throw e;
+  }
+}

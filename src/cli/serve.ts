@@ -1,0 +1,26 @@
+// `trawl serve`: runs the service (API and/or workers, per --role) until SIGINT/SIGTERM.
+import type { Writable } from 'node:stream';
+import type { Config } from '../config.js';
+import { startService } from '../main.js';
+
+export const serveUsage = 'trawl serve [--port N] [--host ADDR] [--data-dir DIR] [--database URL] [--role all|api|worker] ...';
+
+export async function serveCommand(config: Config, err: Writable): Promise<number> {
+  const service = await startService(config);
+  if (service.adminKey) {
+    err.write(
+      `\nCreated the admin user. Its API key, shown only this once:\n\n    ${service.adminKey}\n\n` +
+        `Use it as the x-apikey header, or: export TRAWL_APIKEY=${service.adminKey}\n\n`,
+    );
+  }
+  if (service.url) err.write(`Trawl is listening on ${service.url} (data: ${config.databaseUrl.startsWith('sqlite:') ? config.dataDir : config.databaseUrl.replace(/\/\/[^@]*@/, '//***@')})\n`);
+  else err.write('Trawl worker started\n');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  err.write('shutting down...\n');
+  await service.close();
+  return 0;
+}

@@ -1,0 +1,172 @@
+// Configuration: the only reader of process.env, config files and command-line flags.
+// Layers, lowest first: defaults < config file < TRAWL_* environment < flags. Validated once,
+// frozen, then handed down in slices.
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+
+type Kind = 'string' | 'int' | 'bool' | 'enum' | 'list';
+
+interface Field<T> {
+  kind: Kind;
+  default: T;
+  doc: string;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+}
+
+const MB = 1024 * 1024;
+
+/** Every setting, with its default and meaning. docs/configuration.md is generated from this. */
+export const fields = {
+  host: { kind: 'string', default: '127.0.0.1', doc: 'Address the API listens on.' },
+  port: { kind: 'int', default: 8080, min: 0, max: 65535, doc: 'TCP port the API listens on (0 picks a free one).' },
+  dataDir: { kind: 'string', default: './data', doc: 'Folder for the embedded SQLite database and blobs.' },
+  database: {
+    kind: 'string',
+    default: '',
+    doc: 'Database URL: sqlite:PATH or postgres://... Empty means sqlite:<dataDir>/trawl.db.',
+  },
+  databasePoolSize: { kind: 'int', default: 10, min: 1, max: 1000, doc: 'PostgreSQL connections per process.' },
+  blobDir: { kind: 'string', default: '', doc: 'Folder for file contents. Empty means <dataDir>/blobs.' },
+  publicUrl: {
+    kind: 'string',
+    default: '',
+    doc: 'Origin used in links and upload URLs (e.g. https://trawl.example.org). Empty: the request origin.',
+  },
+  role: {
+    kind: 'enum',
+    default: 'all',
+    values: ['all', 'api', 'worker'],
+    doc: 'What this process runs: the API, the analysis workers, or both.',
+  },
+  workers: { kind: 'int', default: 0, min: 0, max: 256, doc: 'Analysis worker threads; 0 means one per core.' },
+  maxUploadBytes: { kind: 'int', default: 32 * MB, min: 1, doc: 'Largest file accepted by POST /api/v3/files.' },
+  maxLargeUploadBytes: { kind: 'int', default: 650 * MB, min: 1, doc: 'Largest file accepted through an upload URL.' },
+  uploadUrlTtl: { kind: 'int', default: 3600, min: 1, doc: 'Seconds an upload URL stays valid.' },
+  analysisTimeout: { kind: 'int', default: 120, min: 1, doc: 'Seconds one analysis may take before its worker is restarted.' },
+  countryHeader: {
+    kind: 'string',
+    default: '',
+    doc: 'Trusted request header carrying the client country (e.g. cf-ipcountry). Empty: not used.',
+  },
+  geoipDatabase: { kind: 'string', default: '', doc: 'MaxMind country database (.mmdb) for source_country. Empty: not used.' },
+  trustProxy: { kind: 'bool', default: false, doc: 'Take the client address and scheme from X-Forwarded-* headers.' },
+  logLevel: {
+    kind: 'enum',
+    default: 'info',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    doc: 'Log level.',
+  },
+  url: { kind: 'string', default: 'http://127.0.0.1:8080', doc: 'CLI: the Trawl server to talk to.' },
+  apikey: { kind: 'string', default: '', doc: 'CLI: the API key to use.' },
+} satisfies Record<string, Field<unknown>>;
+
+type Fields = typeof fields;
+type ValueOf<F> = F extends { kind: 'int' } ? number : F extends { kind: 'bool' } ? boolean : F extends { kind: 'list' } ? string[] : string;
+export type Config = { readonly [K in keyof Fields]: ValueOf<Fields[K]> } & {
+  /** Resolved database URL. */
+  readonly databaseUrl: string;
+  /** Resolved blob folder. */
+  readonly blobPath: string;
+  /** Resolved number of worker threads. */
+  readonly workerCount: number;
+};
+
+export class ConfigError extends Error {}
+
+export const envName = (key: string) => 'TRAWL_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+export const flagName = (key: string) => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+const keyOfFlag = new Map(Object.keys(fields).map((k) => [flagName(k), k]));
+const keyOfEnv = new Map(Object.keys(fields).map((k) => [envName(k), k]));
+
+function parseValue(key: string, raw: unknown, origin: string): unknown {
+  const f = (fields as Record<string, Field<unknown>>)[key]!;
+  const bad = (why: string) => new ConfigError(`${origin}: invalid value ${JSON.stringify(raw)} for "${key}": ${why}`);
+  switch (f.kind) {
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+      if (!Number.isSafeInteger(n)) throw bad('expected an integer');
+      if (f.min !== undefined && n < f.min) throw bad(`must be at least ${f.min}`);
+      if (f.max !== undefined && n > f.max) throw bad(`must be at most ${f.max}`);
+      return n;
+    }
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (raw === 'true' || raw === '1' || raw === 'yes') return true;
+      if (raw === 'false' || raw === '0' || raw === 'no') return false;
+      throw bad('expected true or false');
+    case 'enum':
+      if (typeof raw === 'string' && f.values!.includes(raw)) return raw;
+      throw bad(`expected one of ${f.values!.join(', ')}`);
+    case 'list':
+      if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) return raw;
+      if (typeof raw === 'string') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+      throw bad('expected a list of strings');
+    default:
+      if (typeof raw !== 'string') throw bad('expected a string');
+      return raw;
+  }
+}
+
+export interface ConfigSources {
+  /** Flags already split off the command line, as key (camelCase or kebab-case) -> raw value. */
+  flags?: Record<string, string | boolean>;
+  env?: NodeJS.ProcessEnv;
+  /** Explicit config file; otherwise TRAWL_CONFIG, otherwise none. */
+  configFile?: string;
+}
+
+/** Builds the frozen configuration. Throws ConfigError naming the offending key. */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const out: Record<string, unknown> = {};
+  for (const [k, f] of Object.entries(fields)) out[k] = f.default;
+
+  const file = sources.configFile ?? env.TRAWL_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`config file ${file}: ${(e as Error).message}`);
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${file}: expected a JSON object`);
+    for (const [k, v] of Object.entries(parsed)) {
+      if (!(k in fields)) throw new ConfigError(`config file ${file}: unknown key "${k}"`);
+      out[k] = parseValue(k, v, `config file ${file}`);
+    }
+  }
+  for (const [name, v] of Object.entries(env)) {
+    if (!name.startsWith('TRAWL_') || v === undefined || name === 'TRAWL_CONFIG' || name.startsWith('TRAWL_TEST_')) continue;
+    const k = keyOfEnv.get(name);
+    if (!k) throw new ConfigError(`environment: unknown variable ${name}`);
+    out[k] = parseValue(k, v, `environment ${name}`);
+  }
+  for (const [name, v] of Object.entries(sources.flags ?? {})) {
+    const k = name in fields ? name : keyOfFlag.get(name);
+    if (!k) throw new ConfigError(`unknown flag --${name}`);
+    out[k] = parseValue(k, v, `flag --${flagName(k)}`);
+  }
+
+  const dataDir = resolve(out.dataDir as string);
+  const database = (out.database as string) || `sqlite:${resolve(dataDir, 'trawl.db')}`;
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(database)) {
+    throw new ConfigError(`invalid value ${JSON.stringify(database)} for "database": expected sqlite:PATH or postgres://...`);
+  }
+  for (const key of ['publicUrl', 'url'] as const) {
+    const v = out[key] as string;
+    if (v && !/^https?:\/\/[^/]+/.test(v)) throw new ConfigError(`invalid value ${JSON.stringify(v)} for "${key}": expected http(s)://host[:port]`);
+  }
+  const workers = out.workers as number;
+  return Object.freeze({
+    ...out,
+    dataDir,
+    publicUrl: (out.publicUrl as string).replace(/\/+$/, ''),
+    url: (out.url as string).replace(/\/+$/, ''),
+    databaseUrl: database,
+    blobPath: resolve((out.blobDir as string) || resolve(dataDir, 'blobs')),
+    workerCount: workers > 0 ? workers : availableParallelism(),
+  }) as unknown as Config;
+}

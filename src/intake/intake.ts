@@ -1,0 +1,80 @@
+// Accepting files: an upload becomes a durable blob plus a durable submission record (with an
+// `analyze` job) before it is acknowledged. Also issues and redeems one-time upload URLs.
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { TrawlError } from '../model/errors.js';
+import type { BlobStore } from '../store/blobs/blob-store.js';
+import type { Store, SubmissionRecord, UserRecord } from '../store/store.js';
+import { receiveMultipart } from './receive-multipart.js';
+import type { CountryLookup, SourceKeys } from './source.js';
+
+export interface IntakeOptions {
+  maxUploadBytes: number;
+  maxLargeUploadBytes: number;
+  uploadUrlTtl: number;
+}
+
+export interface UploadRequest {
+  headers: IncomingHttpHeaders;
+  body: Readable;
+  ip: string;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+const hashToken = (t: string) => createHash('sha256').update(t).digest('hex');
+
+export class Intake {
+  constructor(
+    private readonly store: Store,
+    private readonly blobs: BlobStore,
+    private readonly sources: SourceKeys,
+    private readonly country: CountryLookup,
+    private readonly opts: IntakeOptions,
+    /** Called after each acknowledged upload, so local workers start at once. */
+    private readonly onSubmitted: () => void = () => undefined,
+  ) {}
+
+  /** POST /files: an upload of at most maxUploadBytes. */
+  upload(user: UserRecord, req: UploadRequest): Promise<SubmissionRecord> {
+    return this.receive(user, req, this.opts.maxUploadBytes);
+  }
+
+  /** Issues a one-time upload token for `user`, valid for uploadUrlTtl seconds. */
+  async newUploadToken(user: UserRecord): Promise<string> {
+    const token = randomBytes(24).toString('base64url');
+    await this.store.createUploadUrl(hashToken(token), user.id, now() + this.opts.uploadUrlTtl);
+    return token;
+  }
+
+  /**
+   * POST to an upload URL: the token must be unused, unexpired and belong to the caller. It is
+   * spent before the body is read, so a URL works once even if that upload then fails.
+   */
+  async uploadWithToken(user: UserRecord, token: string, req: UploadRequest): Promise<SubmissionRecord> {
+    const owner = await this.store.consumeUploadUrl(hashToken(token), now());
+    if (!owner) throw new TrawlError('NotFoundError', 'upload URL is unknown, expired or already used; get a new one from /api/v3/files/upload_url');
+    if (owner.userId !== user.id) throw new TrawlError('ForbiddenError', 'this upload URL was issued to another user');
+    return this.receive(user, req, this.opts.maxLargeUploadBytes);
+  }
+
+  private async receive(user: UserRecord, req: UploadRequest, maxBytes: number): Promise<SubmissionRecord> {
+    const file = await receiveMultipart(req.headers, req.body, this.blobs, maxBytes);
+    const date = now();
+    const submission = await this.store.addSubmission({
+      analysisId: Buffer.from(`${file.md5}:${date}:${randomBytes(6).toString('hex')}`).toString('base64url'),
+      sha256: file.sha256,
+      sha1: file.sha1,
+      md5: file.md5,
+      size: file.size,
+      userId: user.id,
+      date,
+      name: file.name,
+      sourceKey: this.sources.keyOf(user.id),
+      sourceCountry: this.country(req.ip, req.headers),
+      password: file.password,
+    });
+    this.onSubmitted();
+    return submission;
+  }
+}

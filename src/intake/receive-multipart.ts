@@ -1,0 +1,104 @@
+// Streams a multipart/form-data upload into the blob store, hashing on the way, so a 650 MB file
+// is never held in memory. Resolves only after the blob is durable; on any failure the partial
+// blob is removed and a VirusTotal-style error is thrown.
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import busboy from 'busboy';
+import { TrawlError, badRequest, tooLarge } from '../model/errors.js';
+import type { BlobStore, BlobWriter } from '../store/blobs/blob-store.js';
+
+export interface ReceivedFile {
+  sha256: string;
+  sha1: string;
+  md5: string;
+  size: number;
+  /** File name from the part's Content-Disposition; null when none was given. */
+  name: string | null;
+  password: string | null;
+}
+
+const MAX_NAME = 1024;
+
+function cleanName(name: string | undefined): string | null {
+  // Keep only the last path component: names are labels, never paths.
+  const base = (name ?? '').split(/[/\\]/).pop()!.replace(/[\u0000-\u001f]/g, '').trim();
+  return base ? base.slice(0, MAX_NAME) : null;
+}
+
+/** Receives the `file` part (and optional `password` field) of a multipart request body. */
+export async function receiveMultipart(
+  headers: IncomingHttpHeaders,
+  body: Readable,
+  blobs: BlobStore,
+  maxBytes: number,
+): Promise<ReceivedFile> {
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers,
+      defParamCharset: 'utf8',
+      limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 50 },
+    });
+  } catch (e) {
+    throw badRequest(`invalid multipart request: ${(e as Error).message}`);
+  }
+
+  let writer: BlobWriter | null = null;
+  let fileDone: Promise<Omit<ReceivedFile, 'password'>> | null = null;
+  let password: string | null = null;
+
+  const finished = new Promise<void>((resolve, reject) => {
+    parser.on('file', (field, stream, info) => {
+      if (field !== 'file' || fileDone) {
+        stream.resume();
+        return;
+      }
+      // Errors before the loop below starts reading (e.g. the client aborts while the blob is
+      // being created) must not go unhandled; the loop still sees them as the stream is errored.
+      stream.on('error', () => undefined);
+      fileDone = (async () => {
+        const hashes = [createHash('sha256'), createHash('sha1'), createHash('md5')] as const;
+        writer = await blobs.create();
+        let size = 0;
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          for (const h of hashes) h.update(chunk);
+          await writer.write(chunk);
+        }
+        if ((stream as unknown as { truncated: boolean }).truncated) {
+          throw tooLarge(`file is larger than the ${maxBytes} bytes accepted here` +
+            (maxBytes <= 32 * 1024 * 1024 ? '; use /api/v3/files/upload_url for larger files' : ''));
+        }
+        const [sha256, sha1, md5] = hashes.map((h) => h.digest('hex')) as [string, string, string];
+        return { sha256, sha1, md5, size, name: cleanName(info.filename) };
+      })();
+      // Stop reading the request early on a storage or size failure; the error surfaces below.
+      fileDone.catch(() => stream.resume());
+    });
+    parser.on('field', (name, value, info) => {
+      if (name === 'password' && !info.valueTruncated) password = value || null;
+    });
+    parser.on('close', resolve);
+    parser.on('error', (e: Error) => reject(badRequest(`malformed multipart body: ${e.message}`)));
+    body.on('error', (e) => reject(badRequest(`upload interrupted: ${e.message}`)));
+    body.on('aborted', () => reject(badRequest('upload interrupted: the client closed the connection')));
+  });
+
+  body.pipe(parser);
+  try {
+    await finished;
+    if (!fileDone) throw badRequest('missing "file" part in multipart/form-data body');
+    const file = await (fileDone as Promise<Omit<ReceivedFile, 'password'>>);
+    await (writer as BlobWriter | null)!.commit(file.sha256);
+    return { ...file, password };
+  } catch (e) {
+    body.unpipe(parser);
+    body.resume();
+    // Wait for the file loop to stop writing before removing its partial blob.
+    await (fileDone as Promise<unknown> | null)?.catch(() => undefined);
+    await (writer as BlobWriter | null)?.abort();
+    if (e instanceof TrawlError) throw e;
+    throw badRequest(`invalid upload: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,208 @@
+// A pool of worker threads for CPU-bound, synchronous native work (libmagic, YARA): one task per
+// worker at a time, a deadline per task enforced by terminating the worker, crashed workers replaced.
+
+import os from 'node:os';
+import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
+import { TrawlError, transient, type ErrorCode } from '../model/errors.js';
+
+/**
+ * The wire protocol. Request: the task's own fields plus `id` (tasks carry a `kind` so one worker
+ * can serve several kinds). Reply: `{id, ok: true, result}` or `{id, ok: false, error}`.
+ */
+export type TaskReply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { name: string; message: string; code?: ErrorCode } };
+
+/** Options for {@link WorkerPool}. */
+export interface WorkerPoolOptions {
+  /** The worker's module (compiled .js), e.g. `new URL('./my-worker.js', import.meta.url)`. */
+  script: URL;
+  /** Number of workers; defaults to os.availableParallelism(). */
+  size?: number;
+  /** A task running longer than this is abandoned and its worker terminated. */
+  taskTimeoutMs: number;
+  /** Passed to every worker as `workerData`. */
+  workerData?: unknown;
+}
+
+type Pending = { message: { id: number }; transfer: readonly TransferListItem[] } & {
+  resolve(result: unknown): void;
+  reject(error: Error): void;
+};
+
+interface Slot {
+  worker: Worker;
+  startedAt: number;
+  completed: number;
+  task?: Pending;
+  timer?: NodeJS.Timeout;
+  crash?: Error;
+  timedOut?: boolean;
+}
+
+// A worker that dies young without finishing a task (bad script, failing import) is restarted
+// with a growing delay instead of in a tight loop.
+const YOUNG_MS = 1000;
+const MAX_RESPAWN_DELAY_MS = 5000;
+
+/** A fixed-size pool of worker threads; tasks queue while every worker is busy. */
+export class WorkerPool {
+  private readonly slots = new Set<Slot>();
+  private readonly queue: Pending[] = [];
+  private readonly size: number;
+  private nextId = 1;
+  private closed = false;
+  private respawnDelay = 0;
+  private readonly respawns = new Set<NodeJS.Timeout>();
+  /** Workers started to replace a crashed or timed-out one. */
+  restarts = 0;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.size = Math.max(1, options.size ?? os.availableParallelism());
+    for (let i = 0; i < this.size; i++) this.spawn();
+  }
+
+  /** Tasks currently running. */
+  get busy(): number {
+    let n = 0;
+    for (const slot of this.slots) if (slot.task) n++;
+    return n;
+  }
+
+  /** Tasks waiting for a worker. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Runs `task` (a structured-cloneable object with a `kind`) on an idle worker.
+   * Rejects with DeadlineExceededError after taskTimeoutMs, or with the worker's error.
+   */
+  run<T>(task: object, transfer: readonly TransferListItem[] = []): Promise<T> {
+    if (this.closed) return Promise.reject(transient('worker pool is closed'));
+    return new Promise<T>((resolve, reject) => {
+      const message = { ...task, id: this.nextId++ };
+      this.queue.push({ message, transfer, resolve: resolve as (r: unknown) => void, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Stops every worker; queued and running tasks are rejected with TransientError. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.respawns) clearTimeout(timer);
+    for (const pending of this.queue.splice(0)) pending.reject(transient('worker pool is closed'));
+    const exits = [...this.slots].map((slot) => {
+      this.settle(slot)?.reject(transient('worker pool is closed'));
+      return slot.worker.terminate();
+    });
+    await Promise.all(exits);
+  }
+
+  private spawn(): void {
+    const worker = new Worker(this.options.script, { workerData: this.options.workerData });
+    const slot: Slot = { worker, startedAt: Date.now(), completed: 0 };
+    worker.unref(); // idle workers must not keep the process alive
+    worker.on('message', (reply: TaskReply) => this.onReply(slot, reply));
+    worker.on('error', (err) => (slot.crash = err));
+    worker.on('exit', (code) => this.onExit(slot, code));
+    this.slots.add(slot);
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (slot.task || slot.crash) continue;
+      const pending = this.queue.shift();
+      if (!pending) return;
+      slot.task = pending;
+      const timeout = this.options.taskTimeoutMs;
+      // setTimeout fires at once for delays above 2^31-1 ms: treat those as "no deadline".
+      if (timeout > 0 && timeout < 2 ** 31) {
+        slot.timer = setTimeout(() => this.onTimeout(slot), timeout);
+      }
+      slot.worker.ref();
+      slot.worker.postMessage(pending.message, pending.transfer);
+    }
+  }
+
+  /** Detaches the in-flight task from its slot and returns it. */
+  private settle(slot: Slot): Pending | undefined {
+    const pending = slot.task;
+    clearTimeout(slot.timer);
+    slot.task = slot.timer = undefined;
+    slot.worker.unref();
+    return pending;
+  }
+
+  private onReply(slot: Slot, reply: TaskReply): void {
+    if (slot.task?.message.id !== reply.id) return; // a late reply for an abandoned task
+    const pending = this.settle(slot)!;
+    slot.completed++;
+    this.respawnDelay = 0;
+    if (reply.ok) pending.resolve(reply.result);
+    else pending.reject(reviveError(reply.error));
+    this.dispatch();
+  }
+
+  private onTimeout(slot: Slot): void {
+    const pending = this.settle(slot);
+    // Native code cannot observe a signal: the only way to stop the task is to stop the thread.
+    slot.crash = new Error('terminated after its task timed out');
+    slot.timedOut = true;
+    void slot.worker.terminate();
+    pending?.reject(
+      new TrawlError('DeadlineExceededError', `task did not finish within ${this.options.taskTimeoutMs} ms`),
+    );
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    this.slots.delete(slot);
+    const cause = slot.crash?.message ?? `exited with code ${code}`;
+    this.settle(slot)?.reject(new Error(`worker thread crashed while running the task: ${cause}`));
+    if (this.closed) return;
+    this.restarts++;
+    const young = !slot.timedOut && slot.completed === 0 && Date.now() - slot.startedAt < YOUNG_MS;
+    this.respawnDelay = young ? Math.min(MAX_RESPAWN_DELAY_MS, this.respawnDelay * 2 || 50) : 0;
+    if (this.respawnDelay === 0) return this.spawn();
+    const timer = setTimeout(() => {
+      this.respawns.delete(timer);
+      this.spawn();
+    }, this.respawnDelay);
+    this.respawns.add(timer);
+  }
+}
+
+function reviveError(error: { name: string; message: string; code?: ErrorCode }): Error {
+  if (error.code) return new TrawlError(error.code, error.message);
+  const revived = new Error(error.message);
+  revived.name = error.name;
+  return revived;
+}
+
+/**
+ * The worker side of the protocol: call once at the top of a worker script with one handler per
+ * task `kind`. Handlers run synchronously or return a promise; a throw becomes an error reply.
+ * Tasks without a `kind` go to `defaultKind`.
+ */
+export function serveTasks(
+  handlers: Record<string, (task: Record<string, unknown>) => unknown>,
+  defaultKind?: string,
+): void {
+  const port = parentPort;
+  if (!port) throw new Error('serveTasks() must run inside a worker thread');
+  port.on('message', async (task: { id: number; kind?: string } & Record<string, unknown>) => {
+    const kind = task.kind ?? defaultKind ?? '';
+    let reply: TaskReply;
+    try {
+      const handler = Object.hasOwn(handlers, kind) ? handlers[kind] : undefined;
+      if (!handler) throw new Error(`unknown task kind "${kind}"`);
+      reply = { id: task.id, ok: true, result: await handler(task) };
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      const code = e instanceof TrawlError ? e.code : undefined;
+      reply = { id: task.id, ok: false, error: { name: e.name, message: e.message, code } };
+    }
+    port.postMessage(reply);
+  });
+}

@@ -1,0 +1,28 @@
+// The blob store contract: file contents, content-addressed by sha256.
+import type { Readable } from 'node:stream';
+
+/** A blob being written: bytes go in, and it becomes visible only when committed. */
+export interface BlobWriter {
+  /** Appends bytes. Resolves when the bytes are accepted (back-pressure is honoured). */
+  write(chunk: Buffer): Promise<void>;
+  /**
+   * Makes the bytes durable (fsynced) and visible under `sha256`. Idempotent across writers:
+   * committing content that is already stored keeps one copy and succeeds.
+   */
+  commit(sha256: string): Promise<void>;
+  /** Drops the partial blob. Safe to call after a failure or twice. */
+  abort(): Promise<void>;
+}
+
+export interface BlobStore {
+  /** Starts a new blob. Fails with InsufficientStorageError/TransientError when storage cannot take it. */
+  create(): Promise<BlobWriter>;
+  /** True when a committed blob with this sha256 exists. */
+  has(sha256: string): Promise<boolean>;
+  /** Streams a committed blob; null when it does not exist. */
+  read(sha256: string): Promise<Readable | null>;
+  /** A local filesystem path to the committed blob, for analyzers that need one; null when absent. */
+  localPath(sha256: string): Promise<string | null>;
+  /** Removes leftovers of writers that never committed (after a crash). */
+  sweep(): Promise<void>;
+}

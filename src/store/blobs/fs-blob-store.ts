@@ -1,0 +1,132 @@
+// Blob store on a local folder: <root>/<sha256[0:2]>/<sha256>. Writes go to <root>/tmp/ first,
+// are fsynced, then renamed into place, so a blob is either whole or absent after a crash.
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { TrawlError, insufficientStorage, transient } from '../../model/errors.js';
+import type { BlobStore, BlobWriter } from './blob-store.js';
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** Turns a filesystem error into the client-facing error it should become. */
+export function storageError(err: unknown, action: string): TrawlError {
+  if (err instanceof TrawlError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return insufficientStorage(`blob storage is full: cannot ${action}`);
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
+    return insufficientStorage(`blob storage is not writable (${code}): cannot ${action}`);
+  }
+  return transient(`blob storage failed (${code ?? 'error'}): cannot ${action}`);
+}
+
+export class FsBlobStore implements BlobStore {
+  private readonly tmp: string;
+  private readonly madeDirs = new Set<string>();
+
+  constructor(private readonly root: string) {
+    this.tmp = join(root, 'tmp');
+  }
+
+  private path(sha256: string): string {
+    return join(this.root, sha256.slice(0, 2), sha256);
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.madeDirs.add(dir);
+  }
+
+  async create(): Promise<BlobWriter> {
+    const tmpPath = join(this.tmp, randomBytes(12).toString('hex'));
+    let fh: FileHandle;
+    try {
+      await this.ensureDir(this.tmp);
+      fh = await open(tmpPath, 'wx');
+    } catch (e) {
+      throw storageError(e, 'store the file');
+    }
+    return new FsBlobWriter(fh, tmpPath, (sha) => this.path(sha), (d) => this.ensureDir(d));
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return (await this.localPath(sha256)) !== null;
+  }
+
+  async localPath(sha256: string): Promise<string | null> {
+    if (!SHA256.test(sha256)) return null;
+    const p = this.path(sha256);
+    try {
+      return (await stat(p)).isFile() ? p : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async read(sha256: string): Promise<Readable | null> {
+    const p = await this.localPath(sha256);
+    return p ? createReadStream(p) : null;
+  }
+
+  async sweep(): Promise<void> {
+    const names = await readdir(this.tmp).catch(() => [] as string[]);
+    await Promise.all(names.map((n) => rm(join(this.tmp, n), { force: true })));
+  }
+}
+
+class FsBlobWriter implements BlobWriter {
+  private done = false;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly tmpPath: string,
+    private readonly finalPath: (sha256: string) => string,
+    private readonly ensureDir: (dir: string) => Promise<void>,
+  ) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    try {
+      await this.fh.write(chunk);
+    } catch (e) {
+      throw storageError(e, 'store the file');
+    }
+  }
+
+  async commit(sha256: string): Promise<void> {
+    if (!SHA256.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
+    try {
+      await this.fh.sync();
+      await this.fh.close();
+      this.done = true;
+      const dest = this.finalPath(sha256);
+      const dir = dest.slice(0, dest.lastIndexOf('/'));
+      await this.ensureDir(dir);
+      // Same content renamed over same content is harmless; rename is atomic.
+      await rename(this.tmpPath, dest);
+      await syncDir(dir);
+    } catch (e) {
+      await this.abort();
+      throw storageError(e, 'store the file');
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (!this.done) {
+      this.done = true;
+      await this.fh.close().catch(() => undefined);
+    }
+    await rm(this.tmpPath, { force: true }).catch(() => undefined);
+  }
+}
+
+/** fsync a directory so a rename inside it survives power loss. */
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

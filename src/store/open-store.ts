@@ -1,0 +1,34 @@
+// Picks and opens the Store implementation a database URL names.
+import { invalidArgument } from '../model/errors.js';
+import { openSqliteStore } from './sqlite/sqlite-store.js';
+import type { Store } from './store.js';
+
+/** Options of openStore; each applies to one dialect and is ignored by the other. */
+export interface OpenStoreOptions {
+  /** PostgreSQL: maximum pooled connections (default 10). */
+  poolSize?: number;
+  /** SQLite: how long a write waits for another process's lock (default 5000 ms). */
+  busyTimeoutMs?: number;
+  /** PostgreSQL: how long to wait for a connection (default 10000 ms). */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Opens the store at `url` and brings its schema up to date:
+ * `sqlite:<path>` (parent directory created), `sqlite::memory:`, or `postgres://...` /
+ * `postgresql://...`. Fails with a TrawlError (TransientError when the database is unreachable
+ * or locked, InvalidArgumentError for an unknown URL).
+ */
+export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<Store> {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path === '') throw invalidArgument('sqlite: URL needs a path, e.g. sqlite:data/trawl.db');
+    return openSqliteStore(path, { ...(opts.busyTimeoutMs !== undefined && { busyTimeoutMs: opts.busyTimeoutMs }) });
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    // Imported on demand so that SQLite-only installs never load pg.
+    const { openPostgresStore } = await import('./postgres/postgres-store.js');
+    return openPostgresStore(url, opts);
+  }
+  throw invalidArgument(`unsupported database URL "${url.replace(/\/\/[^@/]*@/, '//***@')}"`);
+}

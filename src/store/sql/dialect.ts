@@ -1,0 +1,24 @@
+// What differs between the SQL dialects, as a handful of small functions each adapter supplies
+// (sqlite/, postgres/). Everything else in the SQL store is shared.
+import type { Kysely, SelectQueryBuilder } from 'kysely';
+import type { TrawlError } from '../../model/errors.js';
+import type { Database } from './schema.js';
+
+/** The dialect-specific parts of the SQL store. */
+export interface SqlDialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** Turns any driver error into a TrawlError (TransientError, AlreadyExistsError, ...). */
+  mapError(error: unknown): TrawlError;
+  /** Runs `fn` in a write transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(db: Kysely<Database>, fn: (tx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** Locks the rows a claim selects so concurrent claimers skip them (a no-op where writes are serial). */
+  lockForClaim<O>(
+    query: SelectQueryBuilder<Database, 'jobs', O>,
+  ): SelectQueryBuilder<Database, 'jobs', O>;
+  /** Locks a file row for the rest of the transaction while it is read-modify-written. */
+  lockFileRow<O>(
+    query: SelectQueryBuilder<Database, 'files', O>,
+  ): SelectQueryBuilder<Database, 'files', O>;
+  /** Whether addSubmission batches concurrent calls into one transaction (see group-commit.ts). */
+  readonly groupCommit: boolean;
+}

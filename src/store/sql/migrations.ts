@@ -1,0 +1,112 @@
+// Schema migrations, written once for SQLite and PostgreSQL and run whenever a store is opened.
+// Kysely's Migrator records applied migrations and serialises concurrent openers (a PostgreSQL
+// advisory lock; SQLite's single write lock).
+import {
+  Migrator,
+  sql,
+  type CreateTableBuilder,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+} from 'kysely';
+import type { SqlDialect } from './dialect.js';
+
+/** Every migration, in order. Never edit one that shipped: add a new one. */
+function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
+  // An auto-increment key is the one column type that cannot be spelt portably: SQLite only
+  // aliases the rowid for exactly "integer primary key".
+  const idType = dialect === 'postgres' ? 'bigserial' : 'integer';
+  return {
+    '0001_initial': {
+      async up(db: Kysely<any>) {
+        const id = <T extends string>(t: CreateTableBuilder<T, never>) =>
+          t.addColumn('id', idType, (c) =>
+            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+          );
+        await db.schema.createTable('settings')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+        await id(db.schema.createTable('users'))
+          .addColumn('username', 'text', (c) => c.notNull().unique())
+          .addColumn('email', 'text')
+          .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('apikey_hash', 'text', (c) => c.notNull().unique())
+          .execute();
+        await db.schema.createTable('files')
+          .addColumn('sha256', 'text', (c) => c.primaryKey())
+          .addColumn('sha1', 'text', (c) => c.notNull())
+          .addColumn('md5', 'text', (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('magic', 'text')
+          .addColumn('type_description', 'text')
+          .addColumn('type_tag', 'text')
+          .addColumn('type_tags', 'text')
+          .addColumn('type_extension', 'text')
+          .addColumn('tags', 'text')
+          .addColumn('names', 'text', (c) => c.notNull())
+          .addColumn('first_submission_date', 'bigint', (c) => c.notNull())
+          .addColumn('last_submission_date', 'bigint', (c) => c.notNull())
+          .addColumn('last_analysis_date', 'bigint')
+          .addColumn('times_submitted', 'bigint', (c) => c.notNull())
+          .addColumn('unique_sources', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('files_sha1_idx').on('files').column('sha1').execute();
+        await db.schema.createIndex('files_md5_idx').on('files').column('md5').execute();
+        await db.schema.createTable('file_sources')
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('source_key', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('file_sources_pk', ['sha256', 'source_key'])
+          .execute();
+        await id(db.schema.createTable('submissions'))
+          .addColumn('analysis_id', 'text', (c) => c.notNull().unique())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'bigint', (c) => c.notNull())
+          .addColumn('date', 'bigint', (c) => c.notNull())
+          .addColumn('name', 'text')
+          .addColumn('source_key', 'text', (c) => c.notNull())
+          .addColumn('source_country', 'text', (c) => c.notNull())
+          .addColumn('password', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('completed_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('submissions_sha256_idx').on('submissions').column('sha256').execute();
+        await id(db.schema.createTable('jobs'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('run_after', 'bigint', (c) => c.notNull())
+          .addColumn('locked_by', 'text')
+          .addColumn('locked_until', 'bigint')
+          .addColumn('last_error', 'text')
+          .execute();
+        // Claiming reads "run_after <= now order by run_after": a range scan on this index.
+        await db.schema.createIndex('jobs_claim_idx').on('jobs').columns(['run_after', 'id']).execute();
+        await db.schema.createTable('upload_urls')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('upload_urls_expiry_idx').on('upload_urls').column('expires_at').execute();
+      },
+      async down(db: Kysely<any>) {
+        for (const t of ['upload_urls', 'jobs', 'submissions', 'file_sources', 'files', 'users', 'settings']) {
+          await sql`drop table if exists ${sql.table(t)}`.execute(db);
+        }
+      },
+    },
+  };
+}
+
+/**
+ * Brings the schema up to date. Safe to call from several processes at once on one database.
+ * Throws the underlying error (callers map it) when a migration fails.
+ */
+export async function migrate(db: Kysely<any>, dialect: SqlDialect['name']): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => allMigrations(dialect) };
+  const { error } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) throw error;
+}

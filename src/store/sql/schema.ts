@@ -1,0 +1,103 @@
+// Kysely table types for the SQL store, shared by SQLite and PostgreSQL.
+// Conventions: dates are UNIX seconds, job times are epoch milliseconds, booleans are 0/1
+// integers and lists are JSON text, so the same queries run unchanged on both dialects.
+import type { Generated } from 'kysely';
+
+/** One row per server-wide setting. */
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+/** Accounts; the API key is only stored as its sha256. */
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  email: string | null;
+  /** 0/1 */
+  is_admin: number;
+  /** 0/1 */
+  disabled: number;
+  created_at: number;
+  apikey_hash: string;
+}
+
+/** One row per distinct content. Analysis columns are null until the first analysis completed. */
+export interface FilesTable {
+  sha256: string;
+  sha1: string;
+  md5: string;
+  size: number;
+  magic: string | null;
+  type_description: string | null;
+  type_tag: string | null;
+  /** JSON array of strings. */
+  type_tags: string | null;
+  type_extension: string | null;
+  /** JSON array of strings. */
+  tags: string | null;
+  /** JSON array of distinct submitted names, in order of first appearance. */
+  names: string;
+  first_submission_date: number;
+  last_submission_date: number;
+  last_analysis_date: number | null;
+  times_submitted: number;
+  unique_sources: number;
+}
+
+/** Which sources submitted which file: lets unique_sources be maintained incrementally. */
+export interface FileSourcesTable {
+  sha256: string;
+  source_key: string;
+}
+
+/** One row per upload. */
+export interface SubmissionsTable {
+  id: Generated<number>;
+  analysis_id: string;
+  sha256: string;
+  user_id: number;
+  date: number;
+  name: string | null;
+  source_key: string;
+  source_country: string;
+  password: string | null;
+  status: 'queued' | 'in-progress' | 'completed';
+  completed_at: number | null;
+}
+
+/**
+ * The job queue. `run_after` is the epoch-ms time the job next becomes claimable: the retry time
+ * of a queued job, the lease expiry of a running one. One index on it makes claiming cheap.
+ */
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string;
+  /** JSON object. */
+  payload: string;
+  state: 'queued' | 'running';
+  /** Number of claims so far. */
+  attempts: number;
+  run_after: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  last_error: string | null;
+}
+
+/** One-time upload URLs, by the sha256 of their token. */
+export interface UploadUrlsTable {
+  token_hash: string;
+  user_id: number;
+  expires_at: number;
+}
+
+/** The whole database, as Kysely sees it. */
+export interface Database {
+  settings: SettingsTable;
+  users: UsersTable;
+  files: FilesTable;
+  file_sources: FileSourcesTable;
+  submissions: SubmissionsTable;
+  jobs: JobsTable;
+  upload_urls: UploadUrlsTable;
+}

@@ -1,0 +1,294 @@
+// The Store on a Kysely database: one implementation for SQLite and PostgreSQL. What differs
+// between them comes in through SqlDialect; every driver error leaves as a TrawlError.
+import type { Kysely, Updateable } from 'kysely';
+import { alreadyExists, TrawlError } from '../../model/errors.js';
+import type {
+  AnalysisStatus, FileAnalysis, FileRecord, Job, NewSubmission, NewUser, Store,
+  SubmissionRecord, UserPatch, UserRecord,
+} from '../store.js';
+import type { SqlDialect } from './dialect.js';
+import { GroupCommitter } from './group-commit.js';
+import { migrate } from './migrations.js';
+import { toFile, toJob, toSubmission, toUser } from './rows.js';
+import type { Database, UsersTable } from './schema.js';
+import { writeSubmission } from './submission-writer.js';
+
+const HASH_COLUMN = { 64: 'sha256', 40: 'sha1', 32: 'md5' } as const;
+
+/** A Store over SQL. Create it with SqlStore.open, which brings the schema up to date first. */
+export class SqlStore implements Store {
+  private readonly committer: GroupCommitter<NewSubmission, SubmissionRecord> | null;
+
+  private constructor(
+    private readonly db: Kysely<Database>,
+    private readonly d: SqlDialect,
+  ) {
+    this.committer = d.groupCommit
+      ? new GroupCommitter((batch) => this.run(() => this.writeSubmissions(batch)))
+      : null;
+  }
+
+  /** Migrates `db` and wraps it. On failure the database is closed and a TrawlError thrown. */
+  static async open(db: Kysely<Database>, dialect: SqlDialect): Promise<SqlStore> {
+    try {
+      // A concurrent opener can make SQLite's migration transaction lose its snapshot: retry.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await migrate(db, dialect.name);
+          break;
+        } catch (e) {
+          const mapped = dialect.mapError(e);
+          if (dialect.name !== 'sqlite' || mapped.code !== 'TransientError' || attempt >= 3) throw mapped;
+          await new Promise((r) => setTimeout(r, 50 * attempt));
+        }
+      }
+    } catch (e) {
+      await db.destroy().catch(() => undefined);
+      throw e;
+    }
+    return new SqlStore(db, dialect);
+  }
+
+  get dialect(): 'sqlite' | 'postgres' {
+    return this.d.name;
+  }
+
+  async close(): Promise<void> {
+    await this.committer?.drain();
+    await this.run(() => this.db.destroy());
+  }
+
+  setSettingIfAbsent(key: string, value: string): Promise<string> {
+    return this.run(async () => {
+      await this.db.insertInto('settings').values({ key, value })
+        .onConflict((oc) => oc.column('key').doNothing()).execute();
+      const row = await this.db.selectFrom('settings').select('value').where('key', '=', key)
+        .executeTakeFirstOrThrow();
+      return row.value;
+    });
+  }
+
+  getSetting(key: string): Promise<string | null> {
+    return this.run(async () => {
+      const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+      return row?.value ?? null;
+    });
+  }
+
+  async createUser(user: NewUser): Promise<UserRecord> {
+    try {
+      return await this.run(async () =>
+        toUser(await this.db.insertInto('users').values({
+          username: user.username, email: user.email ?? null, is_admin: user.isAdmin ? 1 : 0,
+          disabled: 0, created_at: user.createdAt, apikey_hash: user.apikeyHash,
+        }).returningAll().executeTakeFirstOrThrow()));
+    } catch (e) {
+      if (e instanceof TrawlError && e.code === 'AlreadyExistsError') {
+        const which = String((e.cause as Error | undefined)?.message).includes('username')
+          ? `User with username "${user.username}" already exists`
+          : 'User with this API key already exists';
+        throw Object.assign(alreadyExists(which), { cause: e.cause });
+      }
+      throw e;
+    }
+  }
+
+  getUserById(id: number): Promise<UserRecord | null> {
+    return this.userWhere('id', id);
+  }
+
+  getUserByName(username: string): Promise<UserRecord | null> {
+    return this.userWhere('username', username);
+  }
+
+  getUserByKeyHash(apikeyHash: string): Promise<UserRecord | null> {
+    return this.userWhere('apikey_hash', apikeyHash);
+  }
+
+  listUsers(afterId: number, limit: number): Promise<UserRecord[]> {
+    return this.run(async () =>
+      (await this.db.selectFrom('users').selectAll().where('id', '>', afterId)
+        .orderBy('id').limit(limit).execute()).map(toUser));
+  }
+
+  countUsers(): Promise<number> {
+    return this.run(async () => {
+      const row = await this.db.selectFrom('users').select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    });
+  }
+
+  updateUser(id: number, patch: UserPatch): Promise<UserRecord | null> {
+    const set: Updateable<UsersTable> = {};
+    if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
+    if (patch.isAdmin !== undefined) set.is_admin = patch.isAdmin ? 1 : 0;
+    if (patch.apikeyHash !== undefined) set.apikey_hash = patch.apikeyHash;
+    if (patch.email !== undefined) set.email = patch.email;
+    if (Object.keys(set).length === 0) return this.getUserById(id);
+    return this.run(async () => {
+      const row = await this.db.updateTable('users').set(set).where('id', '=', id).returningAll().executeTakeFirst();
+      return row ? toUser(row) : null;
+    });
+  }
+
+  deleteUser(id: number): Promise<boolean> {
+    return this.run(async () => {
+      const r = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
+  addSubmission(submission: NewSubmission): Promise<SubmissionRecord> {
+    if (this.committer) return this.committer.submit(submission);
+    return this.run(() =>
+      this.d.transaction(this.db, (tx) => writeSubmission(tx, this.d, submission, Date.now())));
+  }
+
+  getSubmission(id: number): Promise<SubmissionRecord | null> {
+    return this.submissionWhere('id', id);
+  }
+
+  getSubmissionByAnalysisId(analysisId: string): Promise<SubmissionRecord | null> {
+    return this.submissionWhere('analysis_id', analysisId);
+  }
+
+  setSubmissionStatus(id: number, status: AnalysisStatus): Promise<void> {
+    return this.run(async () => {
+      await this.db.updateTable('submissions').set({ status }).where('id', '=', id).execute();
+    });
+  }
+
+  getFile(hash: string): Promise<FileRecord | null> {
+    const column = HASH_COLUMN[hash.length as keyof typeof HASH_COLUMN];
+    if (!column) return Promise.resolve(null);
+    return this.run(async () => {
+      const row = await this.db.selectFrom('files').selectAll()
+        .where(column, '=', hash.toLowerCase()).limit(1).executeTakeFirst();
+      return row ? toFile(row) : null;
+    });
+  }
+
+  claimJobs(workerId: string, max: number, leaseMs: number): Promise<Job[]> {
+    if (max <= 0) return Promise.resolve([]);
+    return this.run(async () => {
+      const now = Date.now();
+      const runnable = this.d.lockForClaim(
+        this.db.selectFrom('jobs').select('id').where('run_after', '<=', now)
+          .orderBy('run_after').orderBy('id').limit(max),
+      );
+      // One statement, so it is atomic on both dialects; SKIP LOCKED keeps PostgreSQL
+      // claimers off each other's rows, SQLite's write lock serialises them.
+      const rows = await this.db.updateTable('jobs')
+        .set((eb) => ({
+          state: 'running', locked_by: workerId, locked_until: now + leaseMs,
+          run_after: now + leaseMs, attempts: eb('attempts', '+', 1),
+        }))
+        .where('id', 'in', runnable)
+        .returning(['id', 'kind', 'payload', 'attempts'])
+        .execute();
+      return rows.map(toJob).sort((a, b) => a.id - b.id);
+    });
+  }
+
+  retryJob(jobId: number, error: string, delayMs: number): Promise<void> {
+    return this.run(async () => {
+      await this.db.updateTable('jobs')
+        .set({ state: 'queued', run_after: Date.now() + delayMs, locked_by: null, locked_until: null, last_error: error })
+        .where('id', '=', jobId).execute();
+    });
+  }
+
+  extendLeases(workerId: string, leaseMs: number): Promise<void> {
+    return this.run(async () => {
+      const until = Date.now() + leaseMs;
+      await this.db.updateTable('jobs').set({ locked_until: until, run_after: until })
+        .where('state', '=', 'running').where('locked_by', '=', workerId).execute();
+    });
+  }
+
+  requeueRunningJobs(): Promise<number> {
+    return this.run(async () => {
+      const r = await this.db.updateTable('jobs')
+        .set({ state: 'queued', run_after: Date.now(), locked_by: null, locked_until: null })
+        .where('state', '=', 'running').executeTakeFirst();
+      return Number(r.numUpdatedRows);
+    });
+  }
+
+  pendingJobs(): Promise<number> {
+    return this.run(async () => {
+      const row = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      return Number(row.n);
+    });
+  }
+
+  completeAnalysis(jobId: number, submissionId: number, a: FileAnalysis, date: number): Promise<void> {
+    return this.run(() =>
+      this.d.transaction(this.db, async (tx) => {
+        const sub = await tx.selectFrom('submissions').select('sha256').where('id', '=', submissionId).executeTakeFirst();
+        if (sub) {
+          await tx.updateTable('files').set({
+            magic: a.magic, type_description: a.typeDescription, type_tag: a.typeTag,
+            type_tags: JSON.stringify(a.typeTags), type_extension: a.typeExtension,
+            tags: JSON.stringify(a.tags), last_analysis_date: date,
+          }).where('sha256', '=', sub.sha256).execute();
+          await tx.updateTable('submissions').set({ status: 'completed', completed_at: date })
+            .where('id', '=', submissionId).execute();
+        }
+        await tx.deleteFrom('jobs').where('id', '=', jobId).execute();
+      }));
+  }
+
+  createUploadUrl(tokenHash: string, userId: number, expiresAt: number): Promise<void> {
+    return this.run(async () => {
+      await this.db.insertInto('upload_urls').values({ token_hash: tokenHash, user_id: userId, expires_at: expiresAt }).execute();
+    });
+  }
+
+  consumeUploadUrl(tokenHash: string, now: number): Promise<{ userId: number } | null> {
+    return this.run(() =>
+      this.d.transaction(this.db, async (tx) => {
+        // Deleting is the claim: of concurrent consumers only one gets the row back.
+        const row = await tx.deleteFrom('upload_urls').where('token_hash', '=', tokenHash)
+          .returning(['user_id', 'expires_at']).executeTakeFirst();
+        // Expired tokens are never consumed, so sweep them here instead of in a separate job.
+        await tx.deleteFrom('upload_urls').where('expires_at', '<=', now).execute();
+        return row && Number(row.expires_at) > now ? { userId: Number(row.user_id) } : null;
+      }));
+  }
+
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.d.mapError(e);
+    }
+  }
+
+  private writeSubmissions(batch: NewSubmission[]): Promise<SubmissionRecord[]> {
+    return this.d.transaction(this.db, async (tx) => {
+      const now = Date.now();
+      const out: SubmissionRecord[] = [];
+      for (const s of batch) out.push(await writeSubmission(tx, this.d, s, now));
+      return out;
+    });
+  }
+
+  private userWhere(column: 'id' | 'username' | 'apikey_hash', value: string | number): Promise<UserRecord | null> {
+    return this.run(async () => {
+      const row = await this.db.selectFrom('users').selectAll().where(column, '=', value as never).executeTakeFirst();
+      return row ? toUser(row) : null;
+    });
+  }
+
+  private submissionWhere(column: 'id' | 'analysis_id', value: string | number): Promise<SubmissionRecord | null> {
+    return this.run(async () => {
+      const row = await this.db.selectFrom('submissions')
+        .innerJoin('files', 'files.sha256', 'submissions.sha256')
+        .selectAll('submissions').select(['files.sha1', 'files.md5', 'files.size'])
+        .where(`submissions.${column}`, '=', value as never).executeTakeFirst();
+      return row ? toSubmission(row) : null;
+    });
+  }
+}

@@ -1,0 +1,83 @@
+// The body of addSubmission's transaction: file upsert, source bookkeeping, submission row and
+// analyze job. Kept apart from sql-store.ts because group commit runs it many times per transaction.
+import type { Kysely } from 'kysely';
+import type { NewSubmission, SubmissionRecord } from '../store.js';
+import type { SqlDialect } from './dialect.js';
+import type { Database } from './schema.js';
+
+/**
+ * Writes one submission inside the caller's transaction `tx` and returns its record. The file
+ * row is read-modify-written under a row lock (PostgreSQL) or the database write lock (SQLite).
+ */
+export async function writeSubmission(
+  tx: Kysely<Database>,
+  dialect: SqlDialect,
+  input: NewSubmission,
+  nowMs: number,
+): Promise<SubmissionRecord> {
+  const s = { ...input, sha256: input.sha256.toLowerCase(), sha1: input.sha1.toLowerCase(), md5: input.md5.toLowerCase() };
+  const lockFile = () =>
+    dialect
+      .lockFileRow(
+        tx.selectFrom('files')
+          .select(['names', 'first_submission_date', 'last_submission_date'])
+          .where('sha256', '=', s.sha256),
+      )
+      .executeTakeFirst();
+
+  let file = await lockFile();
+  if (!file) {
+    const inserted = await tx.insertInto('files')
+      .values({
+        sha256: s.sha256, sha1: s.sha1, md5: s.md5, size: s.size,
+        magic: null, type_description: null, type_tag: null, type_tags: null,
+        type_extension: null, tags: null, last_analysis_date: null,
+        names: JSON.stringify(s.name === null ? [] : [s.name]),
+        first_submission_date: s.date, last_submission_date: s.date,
+        times_submitted: 1, unique_sources: 1,
+      })
+      .onConflict((oc) => oc.column('sha256').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) {
+      await tx.insertInto('file_sources').values({ sha256: s.sha256, source_key: s.sourceKey }).execute();
+    } else {
+      // Another transaction created the file between our read and our insert (PostgreSQL only).
+      file = await lockFile();
+    }
+  }
+  if (file) {
+    const names = JSON.parse(file.names) as string[];
+    if (s.name !== null && !names.includes(s.name)) names.push(s.name);
+    const source = await tx.insertInto('file_sources')
+      .values({ sha256: s.sha256, source_key: s.sourceKey })
+      .onConflict((oc) => oc.columns(['sha256', 'source_key']).doNothing())
+      .executeTakeFirst();
+    const newSource = Number(source.numInsertedOrUpdatedRows ?? 0) > 0 ? 1 : 0;
+    await tx.updateTable('files')
+      .set((eb) => ({
+        names: JSON.stringify(names),
+        first_submission_date: Math.min(Number(file.first_submission_date), s.date),
+        last_submission_date: Math.max(Number(file.last_submission_date), s.date),
+        times_submitted: eb('times_submitted', '+', 1),
+        unique_sources: eb('unique_sources', '+', newSource),
+      }))
+      .where('sha256', '=', s.sha256)
+      .execute();
+  }
+
+  const { id } = await tx.insertInto('submissions')
+    .values({
+      analysis_id: s.analysisId, sha256: s.sha256, user_id: s.userId, date: s.date, name: s.name,
+      source_key: s.sourceKey, source_country: s.sourceCountry, password: s.password,
+      status: 'queued', completed_at: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await tx.insertInto('jobs')
+    .values({
+      kind: 'analyze', payload: JSON.stringify({ submissionId: Number(id) }), state: 'queued',
+      attempts: 0, run_after: nowMs, locked_by: null, locked_until: null, last_error: null,
+    })
+    .execute();
+  return { ...s, id: Number(id), status: 'queued' };
+}

@@ -1,0 +1,59 @@
+// Opens the embedded SQLite store: better-sqlite3 in WAL mode with full fsync on commit.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
+import type { Store } from '../store.js';
+import type { Database } from '../sql/schema.js';
+import { SqlStore } from '../sql/sql-store.js';
+import { mapSqliteError, sqliteDialect } from './sqlite-dialect.js';
+
+/** Options of the SQLite store. */
+export interface SqliteStoreOptions {
+  /** How long a write waits for another process's lock before failing with TransientError. */
+  busyTimeoutMs?: number;
+}
+
+/** Prepared statements kept per SQL text; Kysely would otherwise prepare on every query. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Opens (creating if needed) the SQLite database at `path`, or an in-memory one for ':memory:',
+ * and migrates it. Fails with a TrawlError.
+ */
+export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Promise<Store> {
+  const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
+  let raw: BetterSqlite3.Database | undefined;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    raw = new BetterSqlite3(path, { timeout: busyTimeoutMs });
+    raw.pragma('journal_mode = WAL');
+    // FULL: the WAL is fsynced on every commit, so an acknowledged write survives power loss.
+    raw.pragma('synchronous = FULL');
+    raw.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+  } catch (e) {
+    raw?.close();
+    throw mapSqliteError(e);
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  return SqlStore.open(db, sqliteDialect);
+}
+
+/** Wraps the connection so that each distinct SQL text is prepared once. */
+function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => raw.close(),
+    prepare(sqlText: string) {
+      let stmt = cache.get(sqlText);
+      if (!stmt) {
+        // Queries are built from a fixed set of shapes; a full cache means something unusual
+        // (e.g. variable-length IN lists), so start over rather than track recency.
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+        stmt = raw.prepare(sqlText);
+        cache.set(sqlText, stmt);
+      }
+      return stmt;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// Test helpers: a real Trawl service in a temporary folder, and small HTTP helpers around fetch.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../../src/config.js';
+import { startService, type Service } from '../../src/main.js';
+
+export interface TestService extends Service {
+  url: string;
+  adminKey: string;
+  dir: string;
+  config: Config;
+  stop(): Promise<void>;
+}
+
+/** Starts a service on a free port with its own data folder (SQLite unless `flags.database`). */
+export async function startTestService(flags: Record<string, string> = {}): Promise<TestService> {
+  const dir = await mkdtemp(join(tmpdir(), 'trawl-test-'));
+  const config = loadConfig({ env: {}, flags: { dataDir: dir, port: '0', logLevel: 'silent', workers: '2', ...flags } });
+  const s = await startService(config);
+  if (!s.url || !s.adminKey) throw new Error('service did not start with an API and a new admin');
+  return {
+    ...s,
+    url: s.url,
+    adminKey: s.adminKey,
+    dir,
+    config,
+    async stop() {
+      await s.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface JsonResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export async function api(base: string, key: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
+  const h: Record<string, string> = { ...headers };
+  if (key !== null) h['x-apikey'] = key;
+  let payload: BodyInit | undefined;
+  if (body instanceof FormData) payload = body;
+  else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    h['content-type'] = 'application/json';
+  }
+  const res = await fetch(path.startsWith('http') ? path : base + path, { method, headers: h, body: payload });
+  const text = await res.text();
+  let parsed: unknown = text;
+  if ((res.headers.get('content-type') ?? '').startsWith('application/json')) parsed = text ? JSON.parse(text) : undefined;
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+export function fileForm(content: Buffer | string, name = 'sample.bin', extra: Record<string, string> = {}): FormData {
+  const f = new FormData();
+  f.append('file', new Blob([typeof content === 'string' ? content : new Uint8Array(content)]), name);
+  for (const [k, v] of Object.entries(extra)) f.append(k, v);
+  return f;
+}
+
+/** Polls an analysis until it is completed (or fails the test after `ms`). */
+export async function waitForAnalysis(base: string, key: string, id: string, ms = 20_000): Promise<any> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const r = await api(base, key, 'GET', `/api/v3/analyses/${id}`);
+    if (r.status !== 200) throw new Error(`analysis ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+    if (r.body.data.attributes.status === 'completed') return r.body.data;
+    if (Date.now() > until) throw new Error(`analysis ${id} still ${r.body.data.attributes.status}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Asserts a VirusTotal-style error response. */
+export function isVtError(r: JsonResponse, status: number, code: string): boolean {
+  return (
+    r.status === status &&
+    (r.headers.get('content-type') ?? '').startsWith('application/json') &&
+    r.body?.error?.code === code &&
+    typeof r.body.error.message === 'string' &&
+    r.body.error.message.length > 0
+  );
+}
