@@ -65,9 +65,10 @@ else
   PORT="$FIRST_PORT"
   while port_in_use "$PORT"; do PORT=$((PORT + 1)); done
   log "starting PostgreSQL on 127.0.0.1:$PORT"
-  # fsync stays on: tests should see the same durability as production.
+  # fsync stays on: tests should see the same durability as production. The server must not
+  # inherit the lock (fd 9), or it would hold it for its whole life.
   as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 60 start \
-    -o "-p $PORT -k $SOCK -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200" >/dev/null
+    -o "-p $PORT -k $SOCK -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200" >/dev/null 9>&-
 fi
 
 psql_pg() { as_pg "$BIN/psql" -h "$SOCK" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"; }

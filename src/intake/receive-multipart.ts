@@ -73,8 +73,9 @@ export async function receiveMultipart(
         const [sha256, sha1, md5] = hashes.map((h) => h.digest('hex')) as [string, string, string];
         return { sha256, sha1, md5, size, name: cleanName(info.filename) };
       })();
-      // Stop reading the request early on a storage or size failure; the error surfaces below.
-      fileDone.catch(() => stream.resume());
+      // A storage or size failure ends the upload at once: leaving the for-await loop destroyed
+      // the part's stream, so busboy would never finish the body.
+      fileDone.catch(reject);
     });
     parser.on('field', (name, value, info) => {
       if (name === 'password' && !info.valueTruncated) password = value || null;

@@ -25,10 +25,12 @@ export interface WorkerPoolOptions {
   workerData?: unknown;
 }
 
-type Pending = { message: { id: number }; transfer: readonly TransferListItem[] } & {
+interface Pending {
+  message: { id: number };
+  transfer: readonly TransferListItem[];
   resolve(result: unknown): void;
   reject(error: Error): void;
-};
+}
 
 interface Slot {
   worker: Worker;
@@ -37,13 +39,13 @@ interface Slot {
   task?: Pending;
   timer?: NodeJS.Timeout;
   crash?: Error;
-  timedOut?: boolean;
 }
 
 // A worker that dies young without finishing a task (bad script, failing import) is restarted
 // with a growing delay instead of in a tight loop.
 const YOUNG_MS = 1000;
 const MAX_RESPAWN_DELAY_MS = 5000;
+const TIMED_OUT = new Error('terminated after its task timed out');
 
 /** A fixed-size pool of worker threads; tasks queue while every worker is busy. */
 export class WorkerPool {
@@ -64,9 +66,7 @@ export class WorkerPool {
 
   /** Tasks currently running. */
   get busy(): number {
-    let n = 0;
-    for (const slot of this.slots) if (slot.task) n++;
-    return n;
+    return [...this.slots].filter((slot) => slot.task).length;
   }
 
   /** Tasks waiting for a worker. */
@@ -91,12 +91,9 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const timer of this.respawns) clearTimeout(timer);
-    for (const pending of this.queue.splice(0)) pending.reject(transient('worker pool is closed'));
-    const exits = [...this.slots].map((slot) => {
-      this.settle(slot)?.reject(transient('worker pool is closed'));
-      return slot.worker.terminate();
-    });
-    await Promise.all(exits);
+    const abandoned = [...this.queue.splice(0), ...[...this.slots].map((slot) => this.settle(slot))];
+    for (const pending of abandoned) pending?.reject(transient('worker pool is closed'));
+    await Promise.all([...this.slots].map((slot) => slot.worker.terminate()));
   }
 
   private spawn(): void {
@@ -118,9 +115,7 @@ export class WorkerPool {
       slot.task = pending;
       const timeout = this.options.taskTimeoutMs;
       // setTimeout fires at once for delays above 2^31-1 ms: treat those as "no deadline".
-      if (timeout > 0 && timeout < 2 ** 31) {
-        slot.timer = setTimeout(() => this.onTimeout(slot), timeout);
-      }
+      if (timeout > 0 && timeout < 2 ** 31) slot.timer = setTimeout(() => this.onTimeout(slot), timeout);
       slot.worker.ref();
       slot.worker.postMessage(pending.message, pending.transfer);
     }
@@ -148,12 +143,10 @@ export class WorkerPool {
   private onTimeout(slot: Slot): void {
     const pending = this.settle(slot);
     // Native code cannot observe a signal: the only way to stop the task is to stop the thread.
-    slot.crash = new Error('terminated after its task timed out');
-    slot.timedOut = true;
+    slot.crash = TIMED_OUT;
     void slot.worker.terminate();
-    pending?.reject(
-      new TrawlError('DeadlineExceededError', `task did not finish within ${this.options.taskTimeoutMs} ms`),
-    );
+    const message = `task did not finish within ${this.options.taskTimeoutMs} ms`;
+    pending?.reject(new TrawlError('DeadlineExceededError', message));
   }
 
   private onExit(slot: Slot, code: number): void {
@@ -162,33 +155,27 @@ export class WorkerPool {
     this.settle(slot)?.reject(new Error(`worker thread crashed while running the task: ${cause}`));
     if (this.closed) return;
     this.restarts++;
-    const young = !slot.timedOut && slot.completed === 0 && Date.now() - slot.startedAt < YOUNG_MS;
+    const young = slot.crash !== TIMED_OUT && slot.completed === 0 && Date.now() - slot.startedAt < YOUNG_MS;
     this.respawnDelay = young ? Math.min(MAX_RESPAWN_DELAY_MS, this.respawnDelay * 2 || 50) : 0;
     if (this.respawnDelay === 0) return this.spawn();
-    const timer = setTimeout(() => {
-      this.respawns.delete(timer);
-      this.spawn();
-    }, this.respawnDelay);
+    const timer = setTimeout(() => this.respawns.delete(timer) && this.spawn(), this.respawnDelay);
     this.respawns.add(timer);
   }
 }
 
 function reviveError(error: { name: string; message: string; code?: ErrorCode }): Error {
   if (error.code) return new TrawlError(error.code, error.message);
-  const revived = new Error(error.message);
-  revived.name = error.name;
-  return revived;
+  return Object.assign(new Error(error.message), { name: error.name });
 }
 
+/** Serves one task kind in a worker: returns the result (or a promise of it), or throws. */
+export type TaskHandler = (task: Record<string, unknown>) => unknown;
+
 /**
- * The worker side of the protocol: call once at the top of a worker script with one handler per
- * task `kind`. Handlers run synchronously or return a promise; a throw becomes an error reply.
- * Tasks without a `kind` go to `defaultKind`.
+ * The worker side of the protocol: call once in a worker script with one handler per task `kind`
+ * (tasks without one go to `defaultKind`). A throw becomes an error reply carrying its code.
  */
-export function serveTasks(
-  handlers: Record<string, (task: Record<string, unknown>) => unknown>,
-  defaultKind?: string,
-): void {
+export function serveTasks(handlers: Record<string, TaskHandler>, defaultKind?: string): void {
   const port = parentPort;
   if (!port) throw new Error('serveTasks() must run inside a worker thread');
   port.on('message', async (task: { id: number; kind?: string } & Record<string, unknown>) => {
@@ -203,6 +190,10 @@ export function serveTasks(
       const code = e instanceof TrawlError ? e.code : undefined;
       reply = { id: task.id, ok: false, error: { name: e.name, message: e.message, code } };
     }
-    port.postMessage(reply);
+    try {
+      port.postMessage(reply);
+    } catch (err) {
+      port.postMessage({ id: task.id, ok: false, error: { name: 'DataCloneError', message: String(err) } });
+    }
   });
 }

@@ -123,7 +123,7 @@ const RULES: Rule[] = [
   ['application/json', 'JSON', 'json', 'text json', 'json'],
   ['text/csv', 'CSV', 'csv', 'text csv', 'csv'],
   [{ mime: /^text\// }, 'Text', 'text', 'text', 'txt'],
-  ['inode/x-empty', 'Empty file', 'empty', '', ''], // ours
+  [{ mime: /^(inode|application)\/x-empty$/ }, 'Empty file', 'empty', '', ''], // ours (inode/ for a path)
 ];
 
 /** Traits added to `tags` on top of the type tag, whatever the type. */
@@ -134,6 +134,8 @@ const TRAITS: [RegExp, string][] = [
 
 /** Longest type_description we derive from an unrecognised magic string. */
 const SHORT_MAGIC_MAX = 60;
+/** Where a description turns to per-file details (names, versions, sizes, options). */
+const DETAILS = /[,"'(\[\\]| - | version /i;
 /** What libmagic says when it recognises nothing: VirusTotal's `unknown`. */
 const NOTHING = /^(data|very short file \(no magic\))?$/;
 /** file(1) prefixes the file's mode bits ("setuid ELF 64-bit ..."): not part of the type. */
@@ -150,15 +152,16 @@ function matches(match: Match, magic: string, mime: string): boolean {
 /**
  * Maps libmagic's description (`magic`) and MIME type to VirusTotal's type fields.
  * Types the table does not know get type_tag `unknown`, no type_tags and no extension, and a
- * type_description that is the magic string up to its first comma (e.g. "GNU message catalog
- * (little endian)"), so searches still show something readable; `data` becomes `unknown`.
+ * type_description that is the magic string cut before its per-file details, so one kind of file
+ * gets one name (`Compiled terminfo entry "xterm"` -> "Compiled terminfo entry"); `data` and
+ * `very short file (no magic)` become `unknown`.
  */
 export function vtFileType(fullMagic: string, mime: string): VtFileType {
   const magic = fullMagic.replace(MODE_PREFIX, '');
   const traits = TRAITS.filter(([re]) => re.test(magic)).map(([, tag]) => tag);
   const rule = RULES.find(([match]) => matches(match, magic, mime));
   if (!rule) {
-    const short = NOTHING.test(magic) ? 'unknown' : magic.split(',')[0]!.trim();
+    const short = NOTHING.test(magic) ? 'unknown' : magic.split(DETAILS)[0]!.trim() || 'unknown';
     return {
       typeDescription: short.slice(0, SHORT_MAGIC_MAX),
       typeTag: 'unknown',

@@ -59,11 +59,16 @@ class Cookie {
     database: string | null,
   ) {
     const handle = lib.open(MAGIC_NONE);
-    if (handle === null || handle === 0n) throw new Error('magic_open failed (out of memory?)');
+    if (!handle) throw new Error('libmagic: magic_open failed (out of memory?)');
     this.handle = handle;
-    // Flags go through magic_setflags so an unsupported combination fails here, not per call.
-    if (lib.setflags(handle, flags) !== 0) this.fail(`magic_setflags(${flags.toString(16)})`);
-    if (lib.load(handle, database) !== 0) this.fail(`magic_load(${database ?? 'default database'})`);
+    try {
+      // Flags go through magic_setflags so an unsupported combination fails here, not per call.
+      if (lib.setflags(handle, flags) !== 0) this.fail(`magic_setflags(0x${flags.toString(16)})`);
+      if (lib.load(handle, database) !== 0) this.fail(`magic_load(${database ?? 'default database'})`);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
   }
 
   file(path: string): string {
@@ -86,7 +91,6 @@ class Cookie {
 
   private fail(what: string): never {
     const detail = this.handle === undefined ? null : this.lib.error(this.handle);
-    if (what.startsWith('magic_setflags') || what.startsWith('magic_load')) this.close();
     throw new Error(`libmagic: ${what} failed: ${detail ?? 'unknown error'}`);
   }
 }

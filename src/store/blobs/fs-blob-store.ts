@@ -1,7 +1,7 @@
 // Blob store on a local folder: <root>/<sha256[0:2]>/<sha256>. Writes go to <root>/tmp/ first,
 // are fsynced, then renamed into place, so a blob is either whole or absent after a crash.
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -46,9 +46,18 @@ export class FsBlobStore implements BlobStore {
       await this.ensureDir(this.tmp);
       fh = await open(tmpPath, 'wx');
     } catch (e) {
-      throw storageError(e, 'store the file');
+      throw storageError(await this.writeProbe(e), 'store the file');
     }
     return new FsBlobWriter(fh, tmpPath, (sha) => this.path(sha), (d) => this.ensureDir(d));
+  }
+
+  /** A recursive mkdir on a read-only filesystem reports ENOENT; find the real cause. */
+  private async writeProbe(err: unknown): Promise<unknown> {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
+    return access(this.root, constants.W_OK).then(
+      () => err,
+      (probe: unknown) => probe,
+    );
   }
 
   async has(sha256: string): Promise<boolean> {

@@ -9,8 +9,10 @@ const NET_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND',
   'EAI_AGAIN', 'EPIPE', 'ENOENT',
 ]);
-/** SQLSTATEs that mean "try again": shutdown, too many connections, serialisation, deadlock. */
-const RETRY_STATES = new Set(['57P01', '57P02', '57P03', '53300', '53200', '40001', '40P01', '55P03']);
+/** SQLSTATEs of a server shutting down or refusing connections (besides class 08). */
+const DOWN_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+/** SQLSTATEs that mean "try again": out of memory, serialisation failure, deadlock, lock timeout. */
+const RETRY_STATES = new Set(['53200', '40001', '40P01', '55P03']);
 /** pg's own messages when a connection breaks or cannot be had. */
 const NET_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|connection error|Client was closed/i;
 
@@ -22,7 +24,7 @@ export function mapPostgresError(error: unknown): TrawlError {
   const code = String((first as { code?: unknown } | null)?.code ?? (error as { code?: unknown } | null)?.code ?? '');
   const message = String((first as { message?: unknown } | null)?.message ?? '');
   let mapped: TrawlError;
-  if (NET_CODES.has(code) || code.startsWith('08') || NET_MESSAGES.test(message)) {
+  if (NET_CODES.has(code) || DOWN_STATES.has(code) || code.startsWith('08') || NET_MESSAGES.test(message)) {
     mapped = transient('database unavailable');
   } else if (RETRY_STATES.has(code)) {
     mapped = transient('database busy, retry');

@@ -40,6 +40,9 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
   // An idle client losing its connection emits 'error' on the pool, which would crash the
   // process if unheard; the next query on the pool fails and is mapped instead.
   pool.on('error', () => undefined);
+  // Likewise a checked-out client (Kysely holds one per query or transaction) emits 'error' when
+  // its connection drops mid-query; the query itself is rejected and mapped to TransientError.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return SqlStore.open(db, postgresDialect);
 }

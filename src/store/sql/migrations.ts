@@ -1,6 +1,6 @@
 // Schema migrations, written once for SQLite and PostgreSQL and run whenever a store is opened.
-// Kysely's Migrator records applied migrations and serialises concurrent openers (a PostgreSQL
-// advisory lock; SQLite's single write lock).
+// Kysely's Migrator records applied migrations; concurrent openers are serialised by a PostgreSQL
+// advisory lock (Kysely's) or SQLite's write lock (ours).
 import {
   Migrator,
   sql,
@@ -10,6 +10,7 @@ import {
   type MigrationProvider,
 } from 'kysely';
 import type { SqlDialect } from './dialect.js';
+import type { Database } from './schema.js';
 
 /** Every migration, in order. Never edit one that shipped: add a new one. */
 function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
@@ -105,8 +106,14 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
  * Brings the schema up to date. Safe to call from several processes at once on one database.
  * Throws the underlying error (callers map it) when a migration fails.
  */
-export async function migrate(db: Kysely<any>, dialect: SqlDialect['name']): Promise<void> {
-  const provider: MigrationProvider = { getMigrations: async () => allMigrations(dialect) };
-  const { error } = await new Migrator({ db, provider }).migrateToLatest();
-  if (error) throw error;
+export async function migrate(db: Kysely<Database>, dialect: SqlDialect): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => allMigrations(dialect.name) };
+  const run = async (on: Kysely<Database>, disableTransactions: boolean) => {
+    const { error } = await new Migrator({ db: on, provider, disableTransactions }).migrateToLatest();
+    if (error) throw error;
+  };
+  if (dialect.name === 'postgres') return run(db, false);
+  // Kysely takes no lock on SQLite and its deferred BEGIN lets two openers both see "not yet
+  // migrated". Holding the write lock (BEGIN IMMEDIATE) from the first read on serialises them.
+  await dialect.transaction(db, (tx) => run(tx, true));
 }

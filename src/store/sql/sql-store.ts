@@ -9,7 +9,8 @@ import type {
 import type { SqlDialect } from './dialect.js';
 import { GroupCommitter } from './group-commit.js';
 import { migrate } from './migrations.js';
-import { toFile, toJob, toSubmission, toUser } from './rows.js';
+import * as jobs from './jobs.js';
+import { toFile, toSubmission, toUser } from './rows.js';
 import type { Database, UsersTable } from './schema.js';
 import { writeSubmission } from './submission-writer.js';
 
@@ -31,20 +32,10 @@ export class SqlStore implements Store {
   /** Migrates `db` and wraps it. On failure the database is closed and a TrawlError thrown. */
   static async open(db: Kysely<Database>, dialect: SqlDialect): Promise<SqlStore> {
     try {
-      // A concurrent opener can make SQLite's migration transaction lose its snapshot: retry.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await migrate(db, dialect.name);
-          break;
-        } catch (e) {
-          const mapped = dialect.mapError(e);
-          if (dialect.name !== 'sqlite' || mapped.code !== 'TransientError' || attempt >= 3) throw mapped;
-          await new Promise((r) => setTimeout(r, 50 * attempt));
-        }
-      }
+      await migrate(db, dialect);
     } catch (e) {
       await db.destroy().catch(() => undefined);
-      throw e;
+      throw dialect.mapError(e);
     }
     return new SqlStore(db, dialect);
   }
@@ -170,74 +161,28 @@ export class SqlStore implements Store {
   }
 
   claimJobs(workerId: string, max: number, leaseMs: number): Promise<Job[]> {
-    if (max <= 0) return Promise.resolve([]);
-    return this.run(async () => {
-      const now = Date.now();
-      const runnable = this.d.lockForClaim(
-        this.db.selectFrom('jobs').select('id').where('run_after', '<=', now)
-          .orderBy('run_after').orderBy('id').limit(max),
-      );
-      // One statement, so it is atomic on both dialects; SKIP LOCKED keeps PostgreSQL
-      // claimers off each other's rows, SQLite's write lock serialises them.
-      const rows = await this.db.updateTable('jobs')
-        .set((eb) => ({
-          state: 'running', locked_by: workerId, locked_until: now + leaseMs,
-          run_after: now + leaseMs, attempts: eb('attempts', '+', 1),
-        }))
-        .where('id', 'in', runnable)
-        .returning(['id', 'kind', 'payload', 'attempts'])
-        .execute();
-      return rows.map(toJob).sort((a, b) => a.id - b.id);
-    });
+    return this.run(() => jobs.claim(this.db, this.d, workerId, max, leaseMs));
   }
 
   retryJob(jobId: number, error: string, delayMs: number): Promise<void> {
-    return this.run(async () => {
-      await this.db.updateTable('jobs')
-        .set({ state: 'queued', run_after: Date.now() + delayMs, locked_by: null, locked_until: null, last_error: error })
-        .where('id', '=', jobId).execute();
-    });
+    return this.run(() => jobs.retry(this.db, jobId, error, delayMs));
   }
 
   extendLeases(workerId: string, leaseMs: number): Promise<void> {
-    return this.run(async () => {
-      const until = Date.now() + leaseMs;
-      await this.db.updateTable('jobs').set({ locked_until: until, run_after: until })
-        .where('state', '=', 'running').where('locked_by', '=', workerId).execute();
-    });
+    return this.run(() => jobs.extendLeases(this.db, workerId, leaseMs));
   }
 
   requeueRunningJobs(): Promise<number> {
-    return this.run(async () => {
-      const r = await this.db.updateTable('jobs')
-        .set({ state: 'queued', run_after: Date.now(), locked_by: null, locked_until: null })
-        .where('state', '=', 'running').executeTakeFirst();
-      return Number(r.numUpdatedRows);
-    });
+    return this.run(() => jobs.requeueRunning(this.db));
   }
 
   pendingJobs(): Promise<number> {
-    return this.run(async () => {
-      const row = await this.db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-      return Number(row.n);
-    });
+    return this.run(() => jobs.pending(this.db));
   }
 
-  completeAnalysis(jobId: number, submissionId: number, a: FileAnalysis, date: number): Promise<void> {
+  completeAnalysis(jobId: number, submissionId: number, analysis: FileAnalysis, date: number): Promise<void> {
     return this.run(() =>
-      this.d.transaction(this.db, async (tx) => {
-        const sub = await tx.selectFrom('submissions').select('sha256').where('id', '=', submissionId).executeTakeFirst();
-        if (sub) {
-          await tx.updateTable('files').set({
-            magic: a.magic, type_description: a.typeDescription, type_tag: a.typeTag,
-            type_tags: JSON.stringify(a.typeTags), type_extension: a.typeExtension,
-            tags: JSON.stringify(a.tags), last_analysis_date: date,
-          }).where('sha256', '=', sub.sha256).execute();
-          await tx.updateTable('submissions').set({ status: 'completed', completed_at: date })
-            .where('id', '=', submissionId).execute();
-        }
-        await tx.deleteFrom('jobs').where('id', '=', jobId).execute();
-      }));
+      this.d.transaction(this.db, (tx) => jobs.completeAnalysis(tx, jobId, submissionId, analysis, date)));
   }
 
   createUploadUrl(tokenHash: string, userId: number, expiresAt: number): Promise<void> {

@@ -19,7 +19,10 @@ const STATEMENT_CACHE_SIZE = 256;
 
 /**
  * Opens (creating if needed) the SQLite database at `path`, or an in-memory one for ':memory:',
- * and migrates it. Fails with a TrawlError.
+ * and migrates it. Fails with a TrawlError. Open each file once per process: better-sqlite3 waits
+ * for locks synchronously, so a second connection in the same thread waiting on the first would
+ * block the very thread that must release the lock (it fails with TransientError after the busy
+ * timeout). Several processes on one file are fine.
  */
 export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Promise<Store> {
   const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;

@@ -1,0 +1,88 @@
+// GET /api/v3/files/{id}: loads BENCH_GET_FILES (3000) files, then requests random ids (a third
+// each sha256/sha1/md5) with `wrk` (one client process) at 8 and 64 connections; node fallback.
+// Env: BENCH_GET_SECONDS (10).
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pct, pool, request, startServer, table, upload, verdict, waitCompleted, type Server } from './lib.js';
+
+const FILES = Number(process.env.BENCH_GET_FILES ?? 3000);
+const SECONDS = Number(process.env.BENCH_GET_SECONDS ?? 10);
+const hasWrk = spawnSync('sh', ['-c', 'command -v wrk']).status === 0 && !process.env.BENCH_NO_WRK;
+
+interface Result { rps: number; p50: number; p99: number; errors: number; tool: string }
+
+const LUA = `local ids = {}
+for l in io.lines(os.getenv("BENCH_IDS")) do ids[#ids + 1] = l end
+wrk.headers["x-apikey"] = os.getenv("BENCH_KEY")
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", "/api/v3/files/" .. ids[math.random(#ids)])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %.3f %.3f %d\\n", summary.requests, summary.duration,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+`;
+
+function runWrk(s: Server, idsFile: string, conns: number, seconds: number): Result {
+  const lua = idsFile + '.lua';
+  writeFileSync(lua, LUA);
+  const threads = Math.min(2, conns);
+  const r = spawnSync('wrk', ['-t', String(threads), '-c', String(conns), '-d', `${seconds}s`, '-s', lua, s.url], {
+    env: { ...process.env, BENCH_IDS: idsFile, BENCH_KEY: s.key }, encoding: 'utf8',
+  });
+  const m = /RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stdout);
+  if (!m) throw new Error(`wrk failed: ${r.stdout} ${r.stderr}`);
+  return { rps: Number(m[1]) / (Number(m[2]) / 1e6), p50: Number(m[3]), p99: Number(m[4]), errors: Number(m[5]), tool: `wrk -t${threads}` };
+}
+
+async function runNode(s: Server, ids: string[], conns: number, seconds: number): Promise<Result> {
+  const end = performance.now() + seconds * 1000;
+  const lats: number[] = [];
+  let errors = 0;
+  await pool(conns, conns, async () => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      const r = await request('GET', `${s.url}/api/v3/files/${ids[randomInt(ids.length)]}`, { 'x-apikey': s.key });
+      if (r.status !== 200) errors++;
+      lats.push(performance.now() - t);
+    }
+  });
+  const lat = Float64Array.from(lats);
+  return { rps: lats.length / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors, tool: 'node http' };
+}
+
+async function main(): Promise<void> {
+  const s = await startServer();
+  try {
+    const ids: string[] = [];
+    const analyses: string[] = [];
+    await pool(FILES, 16, async (i) => {
+      const data = randomBytes(randomInt(1024, 16 * 1024));
+      analyses.push(await upload(s, `get-${i}.bin`, data));
+      const algo = (['sha256', 'sha1', 'md5'] as const)[i % 3]!;
+      ids.push(createHash(algo).update(data).digest('hex'));
+    });
+    await waitCompleted(s, analyses);
+    const idsFile = join(s.dir, 'bench-ids.txt');
+    writeFileSync(idsFile, ids.join('\n') + '\n');
+    const run = (c: number, sec: number) => (hasWrk ? Promise.resolve(runWrk(s, idsFile, c, sec)) : runNode(s, ids, c, sec));
+    await run(8, 2); // warm-up
+    const r8 = await run(8, SECONDS);
+    const r64 = await run(64, SECONDS);
+    table(`GET /api/v3/files/{id}: ${FILES} stored files, random sha256/sha1/md5 ids, ${SECONDS} s each`, [
+      ['connections', 'client', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'target'],
+      [8, r8.tool, r8.rps, r8.p50, r8.p99, r8.errors, `p99 < 5 ms ${verdict(r8.p99 < 5 && r8.errors === 0)}`],
+      [64, r64.tool, r64.rps, r64.p50, r64.p99, r64.errors, `>= 5000 req/s ${verdict(r64.rps >= 5000 && r64.errors === 0)}`],
+    ]);
+  } finally {
+    await s.stop();
+  }
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,155 @@
+// Benchmark helpers: a Trawl server as a child process on a fresh temp data dir, a lean
+// keep-alive HTTP client, prebuilt multipart bodies, a closed-loop load runner and stats.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Server {
+  url: string;
+  key: string;
+  dir: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `trawl serve` on port 0; BENCH_PROF=DIR adds --cpu-prof into DIR; BENCH_WRAP="strace -f -o F"
+ * runs the server under that command. Extra flags are appended.
+ */
+export function startServer(extra: string[] = []): Promise<Server> {
+  const dir = mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), 'trawl-bench-'));
+  const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
+  const wrap = (process.env.BENCH_WRAP ?? '').split(' ').filter(Boolean);
+  const proc = spawn(wrap[0] ?? process.execPath, [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), ...prof, join(ROOT, 'bin/trawl.js'), 'serve', '--data-dir', dir, '--port', '0', '--log-level', 'warn', ...extra], {
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let key = '';
+    proc.on('exit', (code) => reject(new Error(`server exited (${code}) before it listened:\n${buf}`)));
+    proc.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      buf += s;
+      key ||= /^\s*([0-9a-f]{64})\s*$/m.exec(buf)?.[1] ?? '';
+      const m = /Trawl is listening on (\S+)/.exec(buf);
+      if (m && key) {
+        proc.removeAllListeners('exit');
+        proc.stderr!.removeAllListeners('data').on('data', (d: string) => process.stderr.write(d));
+        resolve({ url: m[1]!, key, dir, proc, stop: () => stopServer(proc, dir) });
+      }
+    });
+  });
+}
+
+async function stopServer(proc: ChildProcess, dir: string): Promise<void> {
+  if (proc.exitCode === null) {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGINT');
+    await exited;
+  }
+  if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+}
+
+export const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+export interface Res { status: number; body: Buffer }
+
+/** One request; `body` is a list of buffers written in order (no copying). */
+export function request(method: string, url: string, headers: Record<string, string | number>, body: Buffer[] = []): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    for (const b of body) req.write(b);
+    req.end();
+  });
+}
+
+export async function getJson(url: string, key: string): Promise<any> {
+  const r = await request('GET', url, { 'x-apikey': key });
+  if (r.status !== 200) throw new Error(`GET ${url}: ${r.status} ${r.body.toString()}`);
+  return JSON.parse(r.body.toString());
+}
+
+const BOUNDARY = '----trawlbench' + randomBytes(8).toString('hex');
+
+/** Multipart head and tail around a file's bytes, plus the matching headers. */
+export function multipart(name: string, size: number, key: string): { head: Buffer; tail: Buffer; headers: Record<string, string | number> } {
+  const head = Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
+  return {
+    head, tail,
+    headers: { 'x-apikey': key, 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, 'content-length': head.length + size + tail.length },
+  };
+}
+
+/** Uploads `data` (to POST /files, or to an upload URL when over 32 MB); returns the analysis id. */
+export async function upload(s: Server, name: string, data: Buffer): Promise<string> {
+  const target = data.length > 32 * 1024 * 1024 ? (await getJson(`${s.url}/api/v3/files/upload_url`, s.key)).data as string : `${s.url}/api/v3/files`;
+  const m = multipart(name, data.length, s.key);
+  const r = await request('POST', target, m.headers, [m.head, data, m.tail]);
+  if (r.status !== 200) throw new Error(`upload ${name}: ${r.status} ${r.body.toString()}`);
+  return JSON.parse(r.body.toString()).data.id as string;
+}
+
+/** Polls analyses (4 at a time) until all are completed; resolves with the time it saw the last. */
+export async function waitCompleted(s: Server, ids: string[], pollMs = 50): Promise<number> {
+  let pending = ids;
+  for (;;) {
+    const still: string[] = [];
+    await pool(pending.length, 4, async (i) => {
+      const id = pending[i]!;
+      const a = await getJson(`${s.url}/api/v3/analyses/${id}`, s.key);
+      if (a.data.attributes.status !== 'completed') still.push(id);
+    });
+    if (still.length === 0) return performance.now();
+    pending = still;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** Runs task(0..n-1) with `conc` in flight; returns each task's latency in ms. */
+export async function pool(n: number, conc: number, task: (i: number) => Promise<void>): Promise<Float64Array> {
+  const lat = new Float64Array(n);
+  let next = 0;
+  const lane = async () => {
+    while (next < n) {
+      const i = next++;
+      const t = performance.now();
+      await task(i);
+      lat[i] = performance.now() - t;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(conc, n) }, lane));
+  return lat;
+}
+
+export function pct(lat: Float64Array, p: number): number {
+  const s = Float64Array.from(lat).sort();
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+/** Prints rows as an aligned text table. */
+export function table(title: string, rows: (string | number)[][]): void {
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)));
+  const w = cells[0]!.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  console.log(`\n== ${title}`);
+  for (const [j, r] of cells.entries()) {
+    console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  '));
+    if (j === 0) console.log(w.map((n) => '-'.repeat(n)).join('  '));
+  }
+}
+
+const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+
+export const MB = 1024 * 1024;
+export const verdict = (ok: boolean) => (ok ? 'MET' : 'MISSED');

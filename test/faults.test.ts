@@ -1,0 +1,134 @@
+// Faults under real conditions: blob storage full or read-only (real tmpfs mounts), a SQLite
+// database locked by another connection, a PostgreSQL server that goes away. Each must answer
+// with a VirusTotal-style error, and the API must show nothing of the failed upload.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { api, fileForm, isVtError, startTestService, waitForAnalysis } from './helpers/service.js';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function tryMount(dir: string, opts: string): string | null {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', opts, 'tmpfs', dir], { stdio: 'ignore' });
+    return null;
+  } catch (e) {
+    return `cannot mount tmpfs here (needs root): ${(e as Error).message.split('\n')[0]}`;
+  }
+}
+const umount = (dir: string) => execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
+
+describe('faults', () => {
+  it('answers TransientError when blob storage is full, and stores nothing', async (t) => {
+    const blobDir = mkdtempSync(join(tmpdir(), 'trawl-full-'));
+    const why = tryMount(blobDir, 'size=512k');
+    if (why) return t.skip(why);
+    const s = await startTestService({ blobDir });
+    try {
+      const big = randomBytes(2 * 1024 * 1024);
+      const r = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(big));
+      assert.ok(isVtError(r, 503, 'TransientError'), JSON.stringify(r.body));
+      assert.match(r.body.error.message, /full/);
+      assert.ok(isVtError(await api(s.url, s.adminKey, 'GET', `/api/v3/files/${sha256(big)}`), 404, 'NotFoundError'));
+      assert.deepEqual(readdirSync(join(blobDir, 'tmp')), [], 'no partial blob left');
+      const small = randomBytes(1000);
+      const ok = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(small));
+      assert.equal(ok.status, 200, 'the service recovers once space is there');
+    } finally {
+      await s.stop();
+      umount(blobDir);
+    }
+  });
+
+  it('answers TransientError when blob storage is read-only', async (t) => {
+    const blobDir = mkdtempSync(join(tmpdir(), 'trawl-ro-'));
+    const why = tryMount(blobDir, 'size=4m,ro');
+    if (why) return t.skip(why);
+    const s = await startTestService({ blobDir });
+    try {
+      const r = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(randomBytes(1000)));
+      assert.ok(isVtError(r, 503, 'TransientError'), JSON.stringify(r.body));
+      assert.match(r.body.error.message, /not writable/);
+    } finally {
+      await s.stop();
+      umount(blobDir);
+    }
+  });
+
+  it('answers TransientError while SQLite is locked, and works again after', async () => {
+    const s = await startTestService();
+    const blocker = new Database(join(s.dir, 'trawl.db'));
+    try {
+      blocker.exec('BEGIN EXCLUSIVE');
+      const content = randomBytes(500);
+      const r = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(content));
+      assert.ok(isVtError(r, 503, 'TransientError'), JSON.stringify(r.body));
+      blocker.exec('ROLLBACK');
+      assert.ok(isVtError(await api(s.url, s.adminKey, 'GET', `/api/v3/files/${sha256(content)}`), 404, 'NotFoundError'));
+      const again = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(content));
+      assert.equal(again.status, 200);
+      await waitForAnalysis(s.url, s.adminKey, again.body.data.id);
+    } finally {
+      blocker.close();
+      await s.stop();
+    }
+  });
+
+  it('answers TransientError while PostgreSQL is unreachable, and recovers', async (t) => {
+    const pg = process.env.TRAWL_TEST_PG_URL;
+    if (!pg) return t.skip('PostgreSQL not available: set TRAWL_TEST_PG_URL');
+    // A TCP proxy in front of PostgreSQL that the test can cut, like a network or server outage.
+    const target = new URL(pg);
+    const sockets = new Set<Socket>();
+    let up = true;
+    const proxy = createServer((c) => {
+      if (!up) return c.destroy();
+      const u = connect(Number(target.port || 5432), target.hostname);
+      sockets.add(c).add(u);
+      c.pipe(u).pipe(c);
+      const drop = () => { c.destroy(); u.destroy(); sockets.delete(c); sockets.delete(u); };
+      c.on('error', drop).on('close', drop);
+      u.on('error', drop).on('close', drop);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as { port: number }).port;
+    const db = `trawl_faults_${process.pid}`;
+    execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db}`, '-c', `CREATE DATABASE ${db}`], { stdio: 'ignore' });
+    const url = new URL(pg);
+    url.port = String(port);
+    url.pathname = `/${db}`;
+    const s = await startTestService({ database: url.toString() });
+    try {
+      const first = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(randomBytes(100)));
+      assert.equal(first.status, 200);
+      up = false;
+      for (const so of sockets) so.destroy();
+      const content = randomBytes(300);
+      const r = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(content));
+      assert.ok(isVtError(r, 503, 'TransientError'), JSON.stringify(r.body));
+      const g = await api(s.url, s.adminKey, 'GET', `/api/v3/files/${sha256(content)}`);
+      assert.ok(isVtError(g, 503, 'TransientError') || isVtError(g, 401, 'WrongCredentialsError') === false, JSON.stringify(g.body));
+      up = true;
+      let again;
+      for (let i = 0; i < 50; i++) {
+        again = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(content));
+        if (again.status === 200) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      assert.equal(again!.status, 200, 'works again once the database is back');
+      await waitForAnalysis(s.url, s.adminKey, again!.body.data.id);
+    } finally {
+      await s.stop();
+      for (const so of sockets) so.destroy();
+      proxy.close();
+      execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`], { stdio: 'ignore' });
+    }
+  });
+});
+

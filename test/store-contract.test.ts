@@ -1,0 +1,381 @@
+// The Store contract, run against every implementation: SQLite (temp files) and PostgreSQL
+// (a fresh database per test on the server at TRAWL_TEST_PG_URL; skipped when unset).
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { TrawlError } from '../src/model/errors.js';
+import { openStore, type OpenStoreOptions } from '../src/store/open-store.js';
+import type { NewSubmission, Store } from '../src/store/store.js';
+
+const OPEN_STORE_MODULE = new URL('../src/store/open-store.js', import.meta.url).href;
+
+/** Hands out empty databases of one kind and cleans them all up. */
+interface Backend {
+  freshUrl(): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+function sqliteBackend(): Backend {
+  const dir = mkdtempSync(join(tmpdir(), 'trawl-store-'));
+  let n = 0;
+  return {
+    freshUrl: async () => `sqlite:${join(dir, `sub/db-${++n}.db`)}`,
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function postgresBackend(adminUrl: string): Backend {
+  const created: string[] = [];
+  const admin = async (text: string) => {
+    const pg = (await import('pg')).default;
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(text);
+    } finally {
+      await client.end();
+    }
+  };
+  return {
+    async freshUrl() {
+      const name = `trawl_t_${process.pid}_${Date.now()}_${created.length}`;
+      await admin(`create database ${name}`);
+      created.push(name);
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      return url.toString();
+    },
+    async cleanup() {
+      for (const name of created) await admin(`drop database if exists ${name} with (force)`);
+    },
+  };
+}
+
+/** Real hashes of `content`, so lookups by each hash are meaningful. */
+function hashes(content: string) {
+  const h = (alg: string) => createHash(alg).update(content).digest('hex');
+  return { sha256: h('sha256'), sha1: h('sha1'), md5: h('md5'), size: content.length };
+}
+
+function submission(content: string, over: Partial<NewSubmission> = {}): NewSubmission {
+  return {
+    analysisId: randomUUID(), ...hashes(content), userId: 1, date: 1_700_000_000, name: null,
+    sourceKey: 'src-a', sourceCountry: 'DE', password: null, ...over,
+  };
+}
+
+const isCode = (code: string) => (e: unknown) => {
+  assert.ok(e instanceof TrawlError, `expected a TrawlError, got ${String(e)}`);
+  assert.equal(e.code, code, e.message);
+  return true;
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend): void {
+  const backend = makeBackend();
+  const open: Store[] = [];
+  const openAt = async (url: string, opts: OpenStoreOptions = {}) => {
+    const s = await openStore(url, { poolSize: 8, ...opts });
+    open.push(s);
+    return s;
+  };
+  const fresh = async (opts: OpenStoreOptions = {}) => openAt(await backend.freshUrl(), opts);
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.close();
+  });
+  after(() => backend.cleanup());
+
+  it('migrates idempotently: opening twice, even at once, keeps data', async () => {
+    const url = await backend.freshUrl();
+    // Two processes open (and migrate) the new database at the same time.
+    const opener = `const { openStore } = await import(${JSON.stringify(OPEN_STORE_MODULE)});
+      await (await openStore(${JSON.stringify(url)})).close();`;
+    const exits = await Promise.all([1, 2].map(() => new Promise((resolve) =>
+      execFile(process.execPath, ['--input-type=module', '-e', opener], (err, _out, stderr) => resolve(err ? stderr : 0)))));
+    assert.deepEqual(exits, [0, 0]);
+    // Two stores in this process: one thread, so concurrent only on PostgreSQL (see sqlite-store.ts).
+    const [a, b] = kind === 'postgres' ? await Promise.all([openAt(url), openAt(url)]) : [await openAt(url), await openAt(url)];
+    assert.equal(a.dialect, kind);
+    await a.setSettingIfAbsent('k', 'v');
+    assert.equal(await b.getSetting('k'), 'v');
+    await a.close();
+    await b.close();
+    open.length = 0;
+    assert.equal(await (await openAt(url)).getSetting('k'), 'v');
+  });
+
+  it('setSettingIfAbsent keeps the first value', async () => {
+    const s = await fresh();
+    assert.equal(await s.getSetting('secret'), null);
+    assert.equal(await s.setSettingIfAbsent('secret', 'one'), 'one');
+    assert.equal(await s.setSettingIfAbsent('secret', 'two'), 'one');
+    assert.equal(await s.getSetting('secret'), 'one');
+  });
+
+  it('creates, finds, lists, updates and deletes users', async () => {
+    const s = await fresh();
+    const alice = await s.createUser({ username: 'alice', isAdmin: true, apikeyHash: 'h1', createdAt: 10 });
+    assert.deepEqual(alice, {
+      id: alice.id, username: 'alice', email: null, isAdmin: true, disabled: false, createdAt: 10, apikeyHash: 'h1',
+    });
+    const bob = await s.createUser({ username: 'bob', isAdmin: false, apikeyHash: 'h2', email: 'b@x', createdAt: 11 });
+    assert.deepEqual(await s.getUserById(bob.id), bob);
+    assert.deepEqual(await s.getUserByName('alice'), alice);
+    assert.deepEqual(await s.getUserByKeyHash('h2'), bob);
+    assert.equal(await s.getUserByKeyHash('nope'), null);
+    assert.equal(await s.getUserById(9999), null);
+    assert.equal(await s.countUsers(), 2);
+    assert.deepEqual((await s.listUsers(0, 10)).map((u) => u.username), ['alice', 'bob']);
+    assert.deepEqual((await s.listUsers(alice.id, 10)).map((u) => u.username), ['bob']);
+    assert.deepEqual((await s.listUsers(0, 1)).map((u) => u.username), ['alice']);
+
+    await assert.rejects(s.createUser({ username: 'alice', isAdmin: false, apikeyHash: 'h3', createdAt: 1 }), (e) =>
+      isCode('AlreadyExistsError')(e) && /alice/.test((e as Error).message));
+    await assert.rejects(s.createUser({ username: 'carol', isAdmin: false, apikeyHash: 'h1', createdAt: 1 }),
+      isCode('AlreadyExistsError'));
+
+    const updated = await s.updateUser(bob.id, { disabled: true, isAdmin: true, apikeyHash: 'h9', email: null });
+    assert.deepEqual(updated, { ...bob, disabled: true, isAdmin: true, apikeyHash: 'h9', email: null });
+    assert.equal(await s.getUserByKeyHash('h2'), null);
+    assert.deepEqual(await s.getUserByKeyHash('h9'), updated);
+    assert.deepEqual(await s.updateUser(bob.id, {}), updated);
+    assert.equal(await s.updateUser(9999, { disabled: true }), null);
+    await assert.rejects(s.updateUser(bob.id, { apikeyHash: 'h1' }), isCode('AlreadyExistsError'));
+
+    assert.equal(await s.deleteUser(bob.id), true);
+    assert.equal(await s.deleteUser(bob.id), false);
+    assert.equal(await s.getUserById(bob.id), null);
+    assert.equal(await s.countUsers(), 1);
+  });
+
+  it('addSubmission maintains names, times_submitted and unique_sources', async () => {
+    const s = await fresh();
+    const first = await s.addSubmission(submission('x', { userId: 1, name: 'a.exe', sourceKey: 'u1', date: 200 }));
+    assert.equal(first.status, 'queued');
+    await s.addSubmission(submission('x', { userId: 2, name: 'b.exe', sourceKey: 'u2', date: 100 }));
+    let f = await s.getFile(hashes('x').sha256);
+    assert.equal(f?.timesSubmitted, 2);
+    assert.equal(f?.uniqueSources, 2);
+    assert.deepEqual(f?.names, ['a.exe', 'b.exe']);
+    assert.equal(f?.firstSubmissionDate, 100);
+    assert.equal(f?.lastSubmissionDate, 200);
+    assert.equal(f?.lastAnalysisDate, undefined);
+    assert.equal(f?.magic, undefined);
+
+    await s.addSubmission(submission('x', { userId: 1, name: 'a.exe', sourceKey: 'u1', date: 300 }));
+    await s.addSubmission(submission('x', { userId: 1, name: null, sourceKey: 'u1', date: 250 }));
+    f = await s.getFile(hashes('x').sha256);
+    assert.equal(f?.timesSubmitted, 4);
+    assert.equal(f?.uniqueSources, 2);
+    assert.deepEqual(f?.names, ['a.exe', 'b.exe']);
+    assert.equal(f?.lastSubmissionDate, 300);
+    assert.equal(await s.pendingJobs(), 4);
+  });
+
+  it('stores submissions and finds them by id and analysis id', async () => {
+    const s = await fresh();
+    const input = submission('y', { name: 'y.bin', password: 'infected', sourceCountry: '' });
+    const rec = await s.addSubmission(input);
+    assert.deepEqual(rec, { ...input, id: rec.id, status: 'queued' });
+    assert.deepEqual(await s.getSubmission(rec.id), rec);
+    assert.deepEqual(await s.getSubmissionByAnalysisId(input.analysisId), rec);
+    assert.equal(await s.getSubmission(rec.id + 100), null);
+    assert.equal(await s.getSubmissionByAnalysisId('unknown'), null);
+    await s.setSubmissionStatus(rec.id, 'in-progress');
+    assert.equal((await s.getSubmission(rec.id))?.status, 'in-progress');
+    await assert.rejects(s.addSubmission({ ...input }), isCode('AlreadyExistsError'));
+    assert.equal((await s.getFile(input.sha256))?.timesSubmitted, 1, 'a rejected write leaves nothing behind');
+  });
+
+  it('getFile finds by sha256, sha1 and md5 in either case; unknown is null', async () => {
+    const s = await fresh();
+    const h = hashes('z');
+    await s.addSubmission(submission('z'));
+    for (const hash of [h.sha256, h.sha1, h.md5]) {
+      assert.equal((await s.getFile(hash))?.sha256, h.sha256);
+      assert.equal((await s.getFile(hash.toUpperCase()))?.sha256, h.sha256);
+    }
+    assert.equal((await s.getFile(h.sha256))?.size, 1);
+    assert.equal(await s.getFile(hashes('other').sha256), null);
+    assert.equal(await s.getFile(hashes('other').md5), null);
+    assert.equal(await s.getFile('abc'), null);
+  });
+
+  it('commits 200 concurrent addSubmission calls, all durable and distinct', async () => {
+    const url = await backend.freshUrl();
+    const s = await openAt(url);
+    const inputs = Array.from({ length: 200 }, (_, i) => submission(`c${i % 10}`, { sourceKey: `s${i % 3}` }));
+    const recs = await Promise.all(inputs.map((i) => s.addSubmission(i)));
+    assert.equal(new Set(recs.map((r) => r.id)).size, 200);
+    await s.close();
+    open.length = 0;
+    const again = await openAt(url);
+    for (const i of inputs) assert.equal((await again.getSubmissionByAnalysisId(i.analysisId))?.sha256, i.sha256);
+    const f = await again.getFile(hashes('c0').sha256);
+    assert.equal(f?.timesSubmitted, 20);
+    assert.equal(f?.uniqueSources, 3);
+    assert.equal(await again.pendingJobs(), 200);
+  });
+
+  it('rejects only the bad write of a concurrent batch', async () => {
+    const s = await fresh();
+    const dup = submission('d');
+    await s.addSubmission(dup);
+    const results = await Promise.allSettled([
+      s.addSubmission(submission('d1')), s.addSubmission({ ...dup }), s.addSubmission(submission('d2')),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    isCode('AlreadyExistsError')((results[1] as PromiseRejectedResult).reason);
+    assert.equal((await s.getFile(hashes('d').sha256))?.timesSubmitted, 1);
+  });
+
+  it('claimJobs never hands one job to two concurrent claimers', async () => {
+    const s = await fresh();
+    await Promise.all(Array.from({ length: 60 }, (_, i) => s.addSubmission(submission(`j${i}`))));
+    const claimer = async (w: string) => {
+      const got: number[] = [];
+      for (let jobs = await s.claimJobs(w, 3, 60_000); jobs.length > 0; jobs = await s.claimJobs(w, 3, 60_000)) {
+        for (const j of jobs) {
+          assert.equal(j.kind, 'analyze');
+          assert.equal(j.attempts, 0);
+          assert.equal(typeof j.payload.submissionId, 'number');
+          got.push(j.id);
+        }
+      }
+      return got;
+    };
+    const all = (await Promise.all(['w1', 'w2', 'w3', 'w4'].map(claimer))).flat();
+    assert.equal(all.length, 60);
+    assert.equal(new Set(all).size, 60);
+    assert.equal(await s.pendingJobs(), 60);
+    assert.deepEqual(await s.claimJobs('w5', 10, 1000), []);
+  });
+
+  it('makes a job claimable again when its lease expires; extendLeases and requeue', async () => {
+    const s = await fresh();
+    const sub = await s.addSubmission(submission('l'));
+    const [job] = await s.claimJobs('w1', 5, 40);
+    assert.deepEqual(job?.payload, { submissionId: sub.id });
+    assert.deepEqual(await s.claimJobs('w2', 5, 40), []);
+    await sleep(60);
+    const [again] = await s.claimJobs('w2', 5, 40);
+    assert.equal(again?.id, job?.id);
+    assert.equal(again?.attempts, 1);
+
+    await s.extendLeases('w2', 60_000);
+    await sleep(60);
+    assert.deepEqual(await s.claimJobs('w3', 5, 40), [], 'an extended lease holds');
+    assert.equal(await s.requeueRunningJobs(), 1);
+    assert.equal((await s.claimJobs('w3', 5, 40))[0]?.attempts, 2);
+  });
+
+  it('retryJob delays the job and records the error', async () => {
+    const s = await fresh();
+    await s.addSubmission(submission('r'));
+    const [job] = await s.claimJobs('w', 1, 60_000);
+    assert.ok(job);
+    await s.retryJob(job.id, 'boom', 60_000);
+    assert.deepEqual(await s.claimJobs('w', 1, 60_000), []);
+    assert.equal(await s.pendingJobs(), 1);
+    await s.retryJob(job.id, 'boom', 0);
+    assert.equal((await s.claimJobs('w', 1, 60_000))[0]?.attempts, 1);
+  });
+
+  it('completeAnalysis stores the analysis, completes the submission, removes the job', async () => {
+    const s = await fresh();
+    const sub = await s.addSubmission(submission('a'));
+    const [job] = await s.claimJobs('w', 1, 60_000);
+    assert.ok(job);
+    const analysis = {
+      magic: 'PE32', typeDescription: 'Win32 EXE', typeTag: 'peexe', typeTags: ['executable', 'windows'],
+      typeExtension: 'exe', tags: ['peexe'],
+    };
+    await s.completeAnalysis(job.id, sub.id, analysis, 1_700_000_500);
+    const f = await s.getFile(sub.sha256);
+    assert.deepEqual(f, { ...f, ...analysis, lastAnalysisDate: 1_700_000_500 });
+    const done = await s.getSubmission(sub.id);
+    assert.equal(done?.status, 'completed');
+    assert.equal(done?.completedAt, 1_700_000_500);
+    assert.equal(await s.pendingJobs(), 0);
+  });
+
+  it('upload URLs are one-time and expire', async () => {
+    const s = await fresh();
+    await s.createUploadUrl('t1', 7, 1000);
+    assert.equal(await s.consumeUploadUrl('unknown', 500), null);
+    assert.deepEqual(await s.consumeUploadUrl('t1', 500), { userId: 7 });
+    assert.equal(await s.consumeUploadUrl('t1', 500), null);
+    await s.createUploadUrl('t2', 7, 1000);
+    assert.equal(await s.consumeUploadUrl('t2', 1000), null, 'expired');
+    await s.createUploadUrl('t3', 8, 1000);
+    const results = await Promise.all(Array.from({ length: 10 }, () => s.consumeUploadUrl('t3', 500)));
+    assert.deepEqual(results.filter((r) => r !== null), [{ userId: 8 }]);
+  });
+
+  if (kind === 'sqlite') {
+    it('reports a database locked by another connection as TransientError', async () => {
+      const url = await backend.freshUrl();
+      const s = await openAt(url, { busyTimeoutMs: 50 });
+      await s.addSubmission(submission('k'));
+      const other = new BetterSqlite3(url.slice('sqlite:'.length));
+      try {
+        other.exec('BEGIN EXCLUSIVE');
+        await assert.rejects(s.createUser({ username: 'u', isAdmin: false, apikeyHash: 'h', createdAt: 1 }),
+          (e) => isCode('TransientError')(e) && /locked/.test((e as Error).message));
+        await assert.rejects(s.addSubmission(submission('k2')), isCode('TransientError'));
+        assert.equal((await s.getFile(hashes('k').sha256))?.timesSubmitted, 1, 'WAL readers are not blocked');
+        other.exec('ROLLBACK');
+      } finally {
+        other.close();
+      }
+      assert.equal((await s.addSubmission(submission('k2'))).status, 'queued');
+    });
+
+    it('opens sqlite::memory: and refuses unknown URLs', async () => {
+      const s = await openAt('sqlite::memory:');
+      assert.equal(await s.setSettingIfAbsent('a', 'b'), 'b');
+      await assert.rejects(openStore('mysql://x'), isCode('InvalidArgumentError'));
+    });
+  } else {
+    it('reports an unreachable server as TransientError', async () => {
+      await assert.rejects(openStore('postgres://postgres@127.0.0.1:1/trawl', { connectTimeoutMs: 2000 }),
+        (e) => isCode('TransientError')(e) && /unavailable/.test((e as Error).message));
+    });
+
+    it('reports a connection killed mid-query as TransientError, then recovers', async () => {
+      const url = await backend.freshUrl();
+      const s = await openAt(url, { poolSize: 1 });
+      const pg = (await import('pg')).default;
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        // Park the store's query on a lock, then kill its backend as an administrator would.
+        await admin.query('begin; lock table settings in access exclusive mode');
+        const pending = s.getSetting('x');
+        let killed = 0;
+        while (killed === 0) {
+          const r = await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity
+            where datname = current_database() and pid <> pg_backend_pid() and wait_event_type = 'Lock'`);
+          killed = r.rowCount ?? 0;
+        }
+        await assert.rejects(pending, (e) => isCode('TransientError')(e) && /unavailable/.test((e as Error).message));
+        await admin.query('rollback');
+      } finally {
+        await admin.end();
+      }
+      assert.equal(await s.getSetting('x'), null);
+    });
+  }
+}
+
+describe('SQLite store', () => contract('sqlite', sqliteBackend));
+
+const pgUrl = process.env.TRAWL_TEST_PG_URL;
+describe('PostgreSQL store', { skip: pgUrl ? false : 'PostgreSQL not available: set TRAWL_TEST_PG_URL' }, () =>
+  contract('postgres', () => postgresBackend(pgUrl ?? '')));

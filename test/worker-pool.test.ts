@@ -1,0 +1,106 @@
+// WorkerPool: results, bounded concurrency, deadlines enforced by terminating the worker, crashed
+// workers replaced; and the analysis worker served through the pool.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { analysisWorkerScript } from '../src/jobs/analysis-worker.js';
+import { WorkerPool } from '../src/jobs/worker-pool.js';
+import { TrawlError } from '../src/model/errors.js';
+import type { FileAnalysis } from '../src/store/store.js';
+
+const script = new URL('./fixtures/pool-test-worker.js', import.meta.url);
+
+test('results come back matched to their tasks', async () => {
+  const pool = new WorkerPool({ script, size: 3, taskTimeoutMs: 10_000 });
+  try {
+    const values = Array.from({ length: 20 }, (_, i) => i);
+    const replies = await Promise.all(
+      values.map((value) => pool.run<{ value: number }>({ kind: 'echo', value })),
+    );
+    assert.deepEqual(replies.map((r) => r.value), values);
+    await assert.rejects(pool.run({ kind: 'nope' }), /unknown task kind "nope"/);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('runs at most `size` tasks at once and queues the rest', async () => {
+  const pool = new WorkerPool({ script, size: 2, taskTimeoutMs: 10_000 });
+  try {
+    const started = Date.now();
+    const runs = Array.from({ length: 4 }, () => pool.run<number>({ kind: 'sleep', ms: 200 }));
+    assert.equal(pool.busy, 2);
+    assert.equal(pool.queued, 2);
+    const threads = await Promise.all(runs);
+    assert.equal(new Set(threads).size, 2, 'both workers were used');
+    assert.ok(Date.now() - started >= 390, 'four 200 ms tasks on two workers take two rounds');
+    assert.equal(pool.busy, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a task past its deadline is killed as DeadlineExceededError and the pool keeps working', async () => {
+  const pool = new WorkerPool({ script, size: 1, taskTimeoutMs: 300 });
+  try {
+    const started = Date.now();
+    await assert.rejects(pool.run({ kind: 'spin' }), (err: unknown) => {
+      assert.ok(err instanceof TrawlError);
+      assert.equal(err.code, 'DeadlineExceededError');
+      return true;
+    });
+    assert.ok(Date.now() - started < 2000);
+    const reply = await pool.run<{ value: string }>({ kind: 'echo', value: 'after' });
+    assert.equal(reply.value, 'after');
+    assert.equal(pool.restarts, 1);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a crashed worker rejects its task and is replaced', async () => {
+  const pool = new WorkerPool({ script, size: 2, taskTimeoutMs: 10_000 });
+  try {
+    const bystander = pool.run<number>({ kind: 'sleep', ms: 300 });
+    await assert.rejects(pool.run({ kind: 'exit' }), /worker thread crashed.*exited with code 3/);
+    await assert.rejects(pool.run({ kind: 'throwLater' }), /worker thread crashed.*boom from the worker/);
+    assert.equal(typeof (await bystander), 'number', 'the other worker was not disturbed');
+    const replies = await Promise.all([1, 2, 3].map((value) => pool.run({ kind: 'echo', value })));
+    assert.equal(replies.length, 3);
+    assert.equal(pool.restarts, 2);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('errors thrown by a task keep their TrawlError code and do not cost the worker', async () => {
+  const pool = new WorkerPool({ script, size: 1, taskTimeoutMs: 10_000 });
+  try {
+    await assert.rejects(pool.run({ kind: 'fail' }), { code: 'NotFoundError', message: 'no such thing' });
+    assert.equal(pool.restarts, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('close() rejects queued tasks', async () => {
+  const pool = new WorkerPool({ script, size: 1, taskTimeoutMs: 10_000 });
+  const running = assert.rejects(pool.run({ kind: 'sleep', ms: 100 }), { code: 'TransientError' });
+  const queued = assert.rejects(pool.run({ kind: 'echo', value: 1 }), { code: 'TransientError' });
+  await pool.close();
+  await Promise.all([running, queued]);
+  await assert.rejects(pool.run({ kind: 'echo' }), { code: 'TransientError' });
+});
+
+test('the analysis worker analyses files through the pool', async () => {
+  const pool = new WorkerPool({ script: analysisWorkerScript, size: 2, taskTimeoutMs: 10_000 });
+  try {
+    const elf = await pool.run<FileAnalysis>({ kind: 'analyze', path: process.execPath });
+    assert.equal(elf.typeTag, 'elf');
+    assert.match(elf.magic, /^ELF /);
+    const bare = await pool.run<FileAnalysis>({ path: process.execPath }); // `{id, path}`: analyze
+    assert.deepEqual(bare, elf);
+    await assert.rejects(pool.run({ kind: 'analyze', path: '/nonexistent/file' }), /cannot stat/);
+  } finally {
+    await pool.close();
+  }
+});
