@@ -1,15 +1,11 @@
 // API-key authentication: every /api/v3 call carries `x-apikey`. Keys are looked up by their
 // sha256; a short cache keeps the hot path off the database without letting a disabled or
 // rotated key live for more than `ttlMs`.
-import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { TrawlError } from '../model/errors.js';
 import type { Store, UserRecord } from '../store/store.js';
+import { hashApiKey } from '../users/api-keys.js';
 
-/** A new API key: 256 bits of entropy, 64 hex characters like VirusTotal's. */
-export const newApiKey = () => randomBytes(32).toString('hex');
-export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex');
-export const looksLikeApiKey = (s: string) => /^[0-9a-f]{64}$/.test(s);
 
 declare module 'fastify' {
   interface FastifyRequest {

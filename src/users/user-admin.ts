@@ -1,6 +1,6 @@
 // Managing users and their API keys: one set of functions behind `trawl user ...` and the admin
 // endpoints of the API.
-import { hashApiKey, newApiKey } from '../api/auth.js';
+import { hashApiKey, newApiKey } from './api-keys.js';
 import { TrawlError, invalidArgument } from '../model/errors.js';
 import type { Store, UserRecord } from '../store/store.js';
 

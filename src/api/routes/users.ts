@@ -5,7 +5,7 @@ import { TrawlError, badRequest, forbidden } from '../../model/errors.js';
 import type { UserRecord } from '../../store/store.js';
 import { addUser, requireUser, rotateKey } from '../../users/user-admin.js';
 import type { ApiDeps } from '../app.js';
-import { hashApiKey, looksLikeApiKey } from '../auth.js';
+import { hashApiKey, looksLikeApiKey } from '../../users/api-keys.js';
 import { collection, decodeCursor, encodeCursor, originOf, parseLimit, queryValue } from '../envelope.js';
 import { userObject } from '../serializers/user.js';
 
