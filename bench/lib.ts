@@ -20,13 +20,13 @@ export interface Server {
 
 /**
  * Starts `trawl serve` on port 0; BENCH_PROF=DIR adds --cpu-prof into DIR; BENCH_WRAP="strace -f -o F"
- * runs the server under that command. Extra flags are appended.
+ * runs the server under that command. `extra` and BENCH_SERVER_ARGS flags are appended.
  */
 export function startServer(extra: string[] = []): Promise<Server> {
   const dir = mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), 'trawl-bench-'));
   const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
   const wrap = (process.env.BENCH_WRAP ?? '').split(' ').filter(Boolean);
-  const proc = spawn(wrap[0] ?? process.execPath, [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), ...prof, join(ROOT, 'bin/trawl.js'), 'serve', '--data-dir', dir, '--port', '0', '--log-level', 'warn', ...extra], {
+  const proc = spawn(wrap[0] ?? process.execPath, [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), ...prof, join(ROOT, 'bin/trawl.js'), 'serve', '--data-dir', dir, '--port', '0', '--log-level', 'warn', ...extra, ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)], {
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   return new Promise((resolve, reject) => {

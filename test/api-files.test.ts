@@ -2,7 +2,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { writeMmdb } from './helpers/mmdb.js';
 import { api, fileForm, isVtError, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
 
 const hashes = (b: Buffer) => ({
@@ -147,7 +151,7 @@ describe('file intake', () => {
     assert.ok(isVtError(await api(s.url, bobKey, 'GET', '/api/v3/analyses/nope'), 404, 'NotFoundError'));
   });
 
-  it('records a source key per submitter and the country from the trusted header when configured', async () => {
+  it('records a source key per submitter and the country from a trusted header or a MaxMind database', async () => {
     const t = await startTestService({ countryHeader: 'cf-ipcountry' });
     try {
       const content = randomBytes(100);
@@ -161,6 +165,15 @@ describe('file intake', () => {
       assert.equal(sub2?.sourceKey, sub!.sourceKey, 'stable per submitter');
     } finally {
       await t.stop();
+    }
+    const mmdb = join(mkdtempSync(join(tmpdir(), 'trawl-geo-')), 'country.mmdb');
+    writeFileSync(mmdb, writeMmdb([['127.0.0.0/8', { country: { iso_code: 'NL' } }]]));
+    const geo = await startTestService({ geoipDatabase: mmdb });
+    try {
+      const up = await api(geo.url, geo.adminKey, 'POST', '/api/v3/files', fileForm(randomBytes(64)));
+      assert.equal((await geo.store.getSubmissionByAnalysisId(up.body.data.id))?.sourceCountry, 'NL', 'looked up in the MaxMind database');
+    } finally {
+      await geo.stop();
     }
     const plain = await s.store.getSubmissionByAnalysisId((await api(s.url, bobKey, 'POST', '/api/v3/files', fileForm('c'), { 'cf-ipcountry': 'ES' })).body.data.id);
     assert.equal(plain?.sourceCountry, '', 'the header is ignored unless configured');
