@@ -1,29 +1,13 @@
 // Durability: SIGKILL the real `trawl serve` process in the middle of a burst of uploads, restart
 // it, and check that every acknowledged upload is present, downloadable and analysed.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { serveChild as serve } from './helpers/child-service.js';
 import { api, fileForm, waitForAnalysis } from './helpers/service.js';
-
-const bin = fileURLToPath(new URL('../../bin/trawl.js', import.meta.url));
-
-function serve(dataDir: string): Promise<{ child: ChildProcess; url: string; key: string | null }> {
-  const child = spawn(process.execPath, [bin, 'serve', '--data-dir', dataDir, '--port', '0', '--log-level', 'silent'], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH } });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (c) => {
-      err += c;
-      const url = /listening on (http:\/\/\S+)/.exec(err)?.[1];
-      if (url) resolve({ child, url, key: /^\s+([0-9a-f]{64})$/m.exec(err)?.[1] ?? null });
-    });
-    child.on('exit', (code) => reject(new Error(`trawl serve exited with ${code}: ${err}`)));
-  });
-}
 
 describe('crash recovery', () => {
   it('keeps every acknowledged upload across a SIGKILL mid-burst', async () => {
@@ -67,8 +51,7 @@ describe('crash recovery', () => {
           assert.ok(bytes.equals(content), `content of ${sha256} intact`);
         }
       } finally {
-        second.child.kill('SIGTERM');
-        await new Promise((r) => second.child.once('exit', r));
+        await second.stop();
       }
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,34 @@
+// Runs the real `trawl serve` command as a child process, for tests that kill it or measure it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../../../bin/trawl.js', import.meta.url));
+
+export interface ChildService {
+  child: ChildProcess;
+  url: string;
+  /** The admin key printed on a first start; null on later starts. */
+  key: string | null;
+  stop(): Promise<void>;
+}
+
+export function serveChild(dataDir: string, extra: string[] = []): Promise<ChildService> {
+  const child = spawn(process.execPath, [bin, 'serve', '--data-dir', dataDir, '--port', '0', '--log-level', 'silent', ...extra], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { PATH: process.env.PATH },
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  };
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (c) => {
+      err += c;
+      const url = /listening on (http:\/\/\S+)/.exec(err)?.[1];
+      if (url) resolve({ child, url, key: /^\s+([0-9a-f]{64})$/m.exec(err)?.[1] ?? null, stop });
+    });
+    child.on('exit', (code) => reject(new Error(`trawl serve exited with ${code}: ${err}`)));
+  });
+}
