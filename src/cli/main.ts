@@ -1,5 +1,6 @@
 // The `trawl` command: splits configuration flags from command flags, loads the configuration
 // once and hands it to one command module per command group.
+import type { Writable } from 'node:stream';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, fields, flagName, loadConfig } from '../config.js';
 import { TrawlError } from '../model/errors.js';
@@ -26,7 +27,7 @@ const configOptions: Options = Object.fromEntries([
   ...Object.keys(fields).map((k) => [flagName(k), { type: 'string' }]),
 ]);
 
-export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+export async function main(argv: string[], out: Writable = process.stdout, err: Writable = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
   const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, file: fileOptions, user: userOptions };
   if (!command || command === 'help' || command === '--help' || command === '-h') {
@@ -62,9 +63,13 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         return await userCommand(positionals, { config, admin: v.admin === true, email: v.email as string | undefined, rotate: v.rotate === true, out, err });
     }
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof TrawlError) {
+    if (e instanceof ConfigError) {
       err.write(`trawl: ${e.message}\n`);
       return 2;
+    }
+    if (e instanceof TrawlError) {
+      err.write(`trawl: ${e.code}: ${e.message}\n`);
+      return 1;
     }
     if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       err.write(`trawl: ${(e as Error).message}\n\n${usage}`);
