@@ -3,7 +3,7 @@
 // Env: BENCH_LARGE_MB (500), BENCH_LARGE_CONC (4 uploads in flight).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MB, pool, startServer, table, upload, verdict, waitCompleted } from './lib.js';
 
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     ]);
   } finally {
     await s.stop();
-    await writeFile(list, '');
+    await rm(list, { force: true });
   }
 }
 

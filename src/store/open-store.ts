@@ -1,6 +1,7 @@
 // Picks and opens the Store implementation a database URL names.
 import { invalidArgument } from '../model/errors.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
+import { openThreadedSqliteStore } from './sqlite/threaded-sqlite-store.js';
 import type { Store } from './store.js';
 
 /** Options of openStore; each applies to one dialect and is ignored by the other. */
@@ -9,6 +10,8 @@ export interface OpenStoreOptions {
   poolSize?: number;
   /** SQLite: how long a write waits for another process's lock (default 5000 ms). */
   busyTimeoutMs?: number;
+  /** SQLite: write from a worker thread so commits never block the caller's event loop (default true). */
+  writerThread?: boolean;
   /** PostgreSQL: how long to wait for a connection (default 10000 ms). */
   connectTimeoutMs?: number;
 }
@@ -23,7 +26,9 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path === '') throw invalidArgument('sqlite: URL needs a path, e.g. sqlite:data/trawl.db');
-    return openSqliteStore(path, { ...(opts.busyTimeoutMs !== undefined && { busyTimeoutMs: opts.busyTimeoutMs }) });
+    const sqliteOpts = { ...(opts.busyTimeoutMs !== undefined && { busyTimeoutMs: opts.busyTimeoutMs }) };
+    // A file database writes from its own thread; ':memory:' cannot be shared between threads.
+    return path === ':memory:' || opts.writerThread === false ? openSqliteStore(path, sqliteOpts) : openThreadedSqliteStore(path, sqliteOpts);
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     // Imported on demand so that SQLite-only installs never load pg.

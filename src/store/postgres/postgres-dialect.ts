@@ -1,7 +1,7 @@
 // The PostgreSQL-specific parts of the SQL store: transactions, error mapping, row locking.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { alreadyExists, insufficientStorage, transient, TrawlError } from '../../model/errors.js';
-import type { SqlDialect } from '../sql/dialect.js';
+import type { SqlDialect, TransactionOptions } from '../sql/dialect.js';
 import type { Database } from '../sql/schema.js';
 
 /** Network errors of the client socket: the server is down or unreachable. */
@@ -47,8 +47,12 @@ export const postgresDialect: SqlDialect = {
   // Concurrent transactions on separate pooled connections already share fsyncs server-side.
   groupCommit: false,
   mapError: mapPostgresError,
-  transaction<T>(db: Kysely<Database>, fn: (tx: Kysely<Database>) => Promise<T>): Promise<T> {
-    return db.transaction().execute(fn);
+  transaction<T>(db: Kysely<Database>, fn: (tx: Kysely<Database>) => Promise<T>, opts?: TransactionOptions): Promise<T> {
+    if (opts?.durable !== false) return db.transaction().execute(fn);
+    return db.transaction().execute(async (tx) => {
+      await sql`set local synchronous_commit = off`.execute(tx);
+      return fn(tx);
+    });
   },
   lockForClaim: (query) => query.forUpdate().skipLocked(),
   lockFileRow: (query) => query.forUpdate(),

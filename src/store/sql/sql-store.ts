@@ -29,10 +29,10 @@ export class SqlStore implements Store {
       : null;
   }
 
-  /** Migrates `db` and wraps it. On failure the database is closed and a TrawlError thrown. */
-  static async open(db: Kysely<Database>, dialect: SqlDialect): Promise<SqlStore> {
+  /** Migrates `db` (unless told not to) and wraps it. On failure the database is closed and a TrawlError thrown. */
+  static async open(db: Kysely<Database>, dialect: SqlDialect, opts: { migrate?: boolean } = {}): Promise<SqlStore> {
     try {
-      await migrate(db, dialect);
+      if (opts.migrate !== false) await migrate(db, dialect);
     } catch (e) {
       await db.destroy().catch(() => undefined);
       throw dialect.mapError(e);
@@ -145,8 +145,8 @@ export class SqlStore implements Store {
   }
 
   setSubmissionStatus(id: number, status: AnalysisStatus): Promise<void> {
-    return this.run(async () => {
-      await this.db.updateTable('submissions').set({ status }).where('id', '=', id).execute();
+    return this.bookkeeping(async (tx) => {
+      await tx.updateTable('submissions').set({ status }).where('id', '=', id).execute();
     });
   }
 
@@ -161,19 +161,19 @@ export class SqlStore implements Store {
   }
 
   claimJobs(workerId: string, max: number, leaseMs: number): Promise<Job[]> {
-    return this.run(() => jobs.claim(this.db, this.d, workerId, max, leaseMs));
+    return this.bookkeeping((tx) => jobs.claim(tx, this.d, workerId, max, leaseMs));
   }
 
   retryJob(jobId: number, error: string, delayMs: number): Promise<void> {
-    return this.run(() => jobs.retry(this.db, jobId, error, delayMs));
+    return this.bookkeeping((tx) => jobs.retry(tx, jobId, error, delayMs));
   }
 
   extendLeases(workerId: string, leaseMs: number): Promise<void> {
-    return this.run(() => jobs.extendLeases(this.db, workerId, leaseMs));
+    return this.bookkeeping((tx) => jobs.extendLeases(tx, workerId, leaseMs));
   }
 
   requeueRunningJobs(): Promise<number> {
-    return this.run(() => jobs.requeueRunning(this.db));
+    return this.bookkeeping((tx) => jobs.requeueRunning(tx));
   }
 
   pendingJobs(): Promise<number> {
@@ -181,8 +181,7 @@ export class SqlStore implements Store {
   }
 
   completeAnalysis(jobId: number, submissionId: number, analysis: FileAnalysis, date: number): Promise<void> {
-    return this.run(() =>
-      this.d.transaction(this.db, (tx) => jobs.completeAnalysis(tx, jobId, submissionId, analysis, date)));
+    return this.bookkeeping((tx) => jobs.completeAnalysis(tx, jobId, submissionId, analysis, date));
   }
 
   createUploadUrl(tokenHash: string, userId: number, expiresAt: number): Promise<void> {
@@ -201,6 +200,14 @@ export class SqlStore implements Store {
         await tx.deleteFrom('upload_urls').where('expires_at', '<=', now).execute();
         return row && Number(row.expires_at) > now ? { userId: Number(row.user_id) } : null;
       }));
+  }
+
+  /**
+   * Job and analysis bookkeeping: written without waiting for fsync. A crash can only undo it so
+   * that a job runs again; acknowledged uploads are always written durably (addSubmission).
+   */
+  private bookkeeping<T>(fn: (tx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.run(() => this.d.transaction(this.db, fn, { durable: false }));
   }
 
   private async run<T>(fn: () => Promise<T>): Promise<T> {

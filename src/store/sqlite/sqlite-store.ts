@@ -12,6 +12,8 @@ import { mapSqliteError, sqliteDialect } from './sqlite-dialect.js';
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's lock before failing with TransientError. */
   busyTimeoutMs?: number;
+  /** A connection that only reads: no migrations, and writes are refused (query_only). */
+  readOnly?: boolean;
 }
 
 /** Prepared statements kept per SQL text; Kysely would otherwise prepare on every query. */
@@ -34,12 +36,13 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
     // FULL: the WAL is fsynced on every commit, so an acknowledged write survives power loss.
     raw.pragma('synchronous = FULL');
     raw.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+    if (opts.readOnly) raw.pragma('query_only = 1');
   } catch (e) {
     raw?.close();
     throw mapSqliteError(e);
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
-  return SqlStore.open(db, sqliteDialect);
+  return SqlStore.open(db, sqliteDialect, { migrate: !opts.readOnly });
 }
 
 /** Wraps the connection so that each distinct SQL text is prepared once. */
