@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { buildApi } from './api/app.js';
 import { Authenticator } from './api/auth.js';
 import type { Config } from './config.js';
+import { DigestPool } from './intake/digests.js';
 import { Intake } from './intake/intake.js';
 import { SourceKeys, countryLookup, headerCountry, maxmindCountry, type CountryLookup } from './intake/source.js';
 import { AnalysisRunner } from './jobs/analysis-runner.js';
@@ -70,7 +71,10 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
     let url: string | null = null;
     if (config.role !== 'worker') {
       const r = runner;
-      const intake = new Intake(store, blobs, await SourceKeys.open(store), await countryLookupOf(config), config, () => r?.wake());
+      // Two digest threads: large uploads hash on the other core while this thread parses HTTP.
+      const hashing = new DigestPool(2);
+      closers.push(() => hashing.close());
+      const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, () => r?.wake());
       app = await buildApi({ config, store, blobs, intake, auth: new Authenticator(store), logger: log });
       await app.listen({ host: config.host, port: config.port });
       const a = app.server.address();

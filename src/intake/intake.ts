@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { TrawlError } from '../model/errors.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { Store, SubmissionRecord, UserRecord } from '../store/store.js';
+import type { DigestPool } from './digests.js';
 import { receiveMultipart } from './receive-multipart.js';
 import type { CountryLookup, SourceKeys } from './source.js';
 
@@ -28,6 +29,7 @@ export class Intake {
   constructor(
     private readonly store: Store,
     private readonly blobs: BlobStore,
+    private readonly hashing: DigestPool,
     private readonly sources: SourceKeys,
     private readonly country: CountryLookup,
     private readonly opts: IntakeOptions,
@@ -59,7 +61,7 @@ export class Intake {
   }
 
   private async receive(user: UserRecord, req: UploadRequest, maxBytes: number): Promise<SubmissionRecord> {
-    const file = await receiveMultipart(req.headers, req.body, this.blobs, maxBytes);
+    const file = await receiveMultipart(req.headers, req.body, this.blobs, this.hashing, maxBytes);
     const date = now();
     const submission = await this.store.addSubmission({
       analysisId: Buffer.from(`${file.md5}:${date}:${randomBytes(6).toString('hex')}`).toString('base64url'),

@@ -5,6 +5,11 @@ import type { Readable } from 'node:stream';
 export interface BlobWriter {
   /** Appends bytes. Resolves when the bytes are accepted (back-pressure is honoured). */
   write(chunk: Buffer): Promise<void>;
+  /** Where the bytes written so far can be read back locally (for hashing them off-thread);
+   * null for stores without local files. */
+  readonly localPath: string | null;
+  /** Makes the bytes written so far durable, ahead of commit (which then need not wait). */
+  flush(): Promise<void>;
   /**
    * Makes the bytes durable (fsynced) and visible under `sha256`. Idempotent across writers:
    * committing content that is already stored keeps one copy and succeeds.

@@ -87,6 +87,7 @@ export class FsBlobStore implements BlobStore {
 
 class FsBlobWriter implements BlobWriter {
   private done = false;
+  private synced: Promise<void> | null = null;
 
   constructor(
     private readonly fh: FileHandle,
@@ -103,10 +104,21 @@ class FsBlobWriter implements BlobWriter {
     }
   }
 
+  get localPath(): string {
+    return this.tmpPath;
+  }
+
+  flush(): Promise<void> {
+    this.synced ??= this.fh.sync().catch((e: unknown) => {
+      throw storageError(e, 'store the file');
+    });
+    return this.synced;
+  }
+
   async commit(sha256: string): Promise<void> {
     if (!SHA256.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
     try {
-      await this.fh.sync();
+      await this.flush();
       await this.fh.close();
       this.done = true;
       const dest = this.finalPath(sha256);
