@@ -1,11 +1,11 @@
 // Small-file intake: distinct random files of 1-16 KB posted to /api/v3/files by concurrent
 // keep-alive connections (bodies prebuilt); acknowledged uploads per second and latency.
-// Env: BENCH_SMALL_N (20000), BENCH_SMALL_CONC (32).
+// Env: BENCH_SMALL_N (20000), BENCH_SMALL_CONC (16,32,64).
 import { randomBytes, randomInt } from 'node:crypto';
 import { multipart, pct, pool, request, startServer, table, verdict } from './lib.js';
 
 const N = Number(process.env.BENCH_SMALL_N ?? 20000);
-const CONC = (process.env.BENCH_SMALL_CONC ?? '16,32').split(',').map(Number);
+const CONC = (process.env.BENCH_SMALL_CONC ?? '16,32,64').split(',').map(Number);
 
 async function main(): Promise<void> {
   const s = await startServer();
