@@ -319,6 +319,36 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.deepEqual(results.filter((r) => r !== null), [{ userId: 8 }]);
   });
 
+
+  it('stores rulesets with their editors, visible to owner and editors only', async () => {
+    const s = await fresh();
+    const base = {
+      rules: 'rule a { condition: true }', enabled: false, limit: 100, notificationEmails: ['x@example.org'],
+      matchObjectType: 'file', tags: ['t1'], ruleNames: ['a'], creationDate: 1_700_000_000, modificationDate: 1_700_000_000,
+    };
+    const r1 = await s.createRuleset({ ...base, ownerId: 1, name: 'one' });
+    const r2 = await s.createRuleset({ ...base, ownerId: 2, name: 'two' });
+    assert.notEqual(r1.id, r2.id);
+    assert.deepEqual(await s.getRuleset(r1.id), { ...base, ownerId: 1, name: 'one', id: r1.id, editorIds: [] });
+    assert.deepEqual((await s.listRulesetsOf(1)).map((r) => r.name), ['one']);
+    await s.addRulesetEditor(r2.id, 1);
+    await s.addRulesetEditor(r2.id, 1);
+    assert.deepEqual((await s.listRulesetsOf(1)).map((r) => r.name), ['one', 'two']);
+    assert.deepEqual((await s.getRuleset(r2.id))?.editorIds, [1]);
+    const changed = await s.updateRuleset(r1.id, { enabled: true, name: 'uno', tags: [], modificationDate: 1_700_000_100 });
+    assert.equal(changed?.enabled, true);
+    assert.equal(changed?.name, 'uno');
+    assert.deepEqual(changed?.tags, []);
+    assert.equal(changed?.creationDate, 1_700_000_000);
+    assert.equal(await s.updateRuleset(999_999, { name: 'x' }), null);
+    assert.equal(await s.removeRulesetEditor(r2.id, 1), true);
+    assert.equal(await s.removeRulesetEditor(r2.id, 1), false);
+    assert.deepEqual((await s.listRulesetsOf(1)).map((r) => r.name), ['uno']);
+    assert.equal(await s.deleteRuleset(r1.id), true);
+    assert.equal(await s.deleteRuleset(r1.id), false);
+    assert.equal(await s.getRuleset(r1.id), null);
+  });
+
   if (kind === 'sqlite') {
     it('reports a database locked by another connection as TransientError', async () => {
       const url = await backend.freshUrl();

@@ -96,6 +96,29 @@ export interface Job {
   attempts: number;
 }
 
+/** A hunting ruleset (spec 2.1) as stored. */
+export interface RulesetRecord {
+  id: number;
+  ownerId: number;
+  name: string;
+  rules: string;
+  enabled: boolean;
+  /** Notifications allowed per rolling 24 hours. */
+  limit: number;
+  notificationEmails: string[];
+  matchObjectType: string;
+  tags: string[];
+  /** Computed from `rules` when saved. */
+  ruleNames: string[];
+  creationDate: number;
+  modificationDate: number;
+  /** Users who may read and change the ruleset besides its owner. */
+  editorIds: number[];
+}
+
+export type NewRuleset = Omit<RulesetRecord, 'id' | 'editorIds'>;
+export type RulesetPatch = Partial<Omit<RulesetRecord, 'id' | 'editorIds' | 'creationDate'>>;
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -152,6 +175,18 @@ export interface Store {
    * (last_analysis_date = `date`), marks the submission `completed`, deletes the job.
    */
   completeAnalysis(jobId: number, submissionId: number, analysis: FileAnalysis, date: number): Promise<void>;
+
+  createRuleset(ruleset: NewRuleset): Promise<RulesetRecord>;
+  getRuleset(id: number): Promise<RulesetRecord | null>;
+  /** Rulesets `userId` owns or edits, by id. */
+  listRulesetsOf(userId: number): Promise<RulesetRecord[]>;
+  /** Changes the given fields; null when the ruleset does not exist. */
+  updateRuleset(id: number, patch: RulesetPatch): Promise<RulesetRecord | null>;
+  deleteRuleset(id: number): Promise<boolean>;
+  /** Grants edit rights; granting twice is harmless. */
+  addRulesetEditor(id: number, userId: number): Promise<void>;
+  /** Revokes edit rights; false when the user was not an editor. */
+  removeRulesetEditor(id: number, userId: number): Promise<boolean>;
 
   /** One-time upload URLs, stored by token hash. */
   createUploadUrl(tokenHash: string, userId: number, expiresAt: number): Promise<void>;

@@ -99,6 +99,35 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         }
       },
     },
+    '0002_hunting_rulesets': {
+      async up(db: Kysely<any>) {
+        await db.schema.createTable('hunting_rulesets')
+          .addColumn('id', idType, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('owner_id', 'bigint', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('rules', 'text', (c) => c.notNull())
+          .addColumn('enabled', 'integer', (c) => c.notNull())
+          .addColumn('notification_limit', 'bigint', (c) => c.notNull())
+          .addColumn('notification_emails', 'text', (c) => c.notNull())
+          .addColumn('match_object_type', 'text', (c) => c.notNull())
+          .addColumn('tags', 'text', (c) => c.notNull())
+          .addColumn('rule_names', 'text', (c) => c.notNull())
+          .addColumn('creation_date', 'bigint', (c) => c.notNull())
+          .addColumn('modification_date', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('hunting_rulesets_owner_idx').on('hunting_rulesets').column('owner_id').execute();
+        await db.schema.createTable('hunting_ruleset_editors')
+          .addColumn('ruleset_id', 'bigint', (c) => c.notNull())
+          .addColumn('user_id', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('hunting_ruleset_editors_pk', ['ruleset_id', 'user_id'])
+          .execute();
+        await db.schema.createIndex('hunting_ruleset_editors_user_idx').on('hunting_ruleset_editors').column('user_id').execute();
+      },
+      async down(db: Kysely<any>) {
+        await sql`drop table if exists hunting_ruleset_editors`.execute(db);
+        await sql`drop table if exists hunting_rulesets`.execute(db);
+      },
+    },
   };
 }
 

@@ -91,6 +91,29 @@ export interface UploadUrlsTable {
   expires_at: number;
 }
 
+/** Hunting rulesets; lists are JSON text. */
+export interface HuntingRulesetsTable {
+  id: Generated<number>;
+  owner_id: number;
+  name: string;
+  rules: string;
+  /** 0/1 */
+  enabled: number;
+  notification_limit: number;
+  notification_emails: string;
+  match_object_type: string;
+  tags: string;
+  rule_names: string;
+  creation_date: number;
+  modification_date: number;
+}
+
+/** Who may edit a ruleset besides its owner. */
+export interface HuntingRulesetEditorsTable {
+  ruleset_id: number;
+  user_id: number;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   settings: SettingsTable;
@@ -100,4 +123,6 @@ export interface Database {
   submissions: SubmissionsTable;
   jobs: JobsTable;
   upload_urls: UploadUrlsTable;
+  hunting_rulesets: HuntingRulesetsTable;
+  hunting_ruleset_editors: HuntingRulesetEditorsTable;
 }

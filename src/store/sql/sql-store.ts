@@ -3,13 +3,14 @@
 import type { Kysely, Updateable } from 'kysely';
 import { alreadyExists, TrawlError } from '../../model/errors.js';
 import type {
-  AnalysisStatus, FileAnalysis, FileRecord, Job, NewSubmission, NewUser, Store,
-  SubmissionRecord, UserPatch, UserRecord,
+  AnalysisStatus, FileAnalysis, FileRecord, Job, NewRuleset, NewSubmission, NewUser, RulesetPatch,
+  RulesetRecord, Store, SubmissionRecord, UserPatch, UserRecord,
 } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { GroupCommitter } from './group-commit.js';
 import { migrate } from './migrations.js';
 import * as jobs from './jobs.js';
+import * as rulesets from './rulesets.js';
 import { toFile, toSubmission, toUser } from './rows.js';
 import type { Database, UsersTable } from './schema.js';
 import { writeSubmission } from './submission-writer.js';
@@ -182,6 +183,34 @@ export class SqlStore implements Store {
 
   completeAnalysis(jobId: number, submissionId: number, analysis: FileAnalysis, date: number): Promise<void> {
     return this.bookkeeping((tx) => jobs.completeAnalysis(tx, jobId, submissionId, analysis, date));
+  }
+
+  createRuleset(r: NewRuleset): Promise<RulesetRecord> {
+    return this.run(() => this.d.transaction(this.db, (tx) => rulesets.create(tx, r)));
+  }
+
+  getRuleset(id: number): Promise<RulesetRecord | null> {
+    return this.run(() => rulesets.get(this.db, id));
+  }
+
+  listRulesetsOf(userId: number): Promise<RulesetRecord[]> {
+    return this.run(() => rulesets.listOf(this.db, userId));
+  }
+
+  updateRuleset(id: number, patch: RulesetPatch): Promise<RulesetRecord | null> {
+    return this.run(() => this.d.transaction(this.db, (tx) => rulesets.update(tx, id, patch)));
+  }
+
+  deleteRuleset(id: number): Promise<boolean> {
+    return this.run(() => this.d.transaction(this.db, (tx) => rulesets.remove(tx, id)));
+  }
+
+  addRulesetEditor(id: number, userId: number): Promise<void> {
+    return this.run(() => rulesets.addEditor(this.db, id, userId));
+  }
+
+  removeRulesetEditor(id: number, userId: number): Promise<boolean> {
+    return this.run(() => rulesets.removeEditor(this.db, id, userId));
   }
 
   createUploadUrl(tokenHash: string, userId: number, expiresAt: number): Promise<void> {

@@ -11,7 +11,7 @@ import type { WriterReply, WriterRequest } from './sqlite-writer.js';
 const WRITES = [
   'setSettingIfAbsent', 'createUser', 'updateUser', 'deleteUser', 'addSubmission', 'setSubmissionStatus',
   'claimJobs', 'retryJob', 'extendLeases', 'requeueRunningJobs', 'completeAnalysis', 'createUploadUrl',
-  'consumeUploadUrl',
+  'consumeUploadUrl', 'createRuleset', 'updateRuleset', 'deleteRuleset', 'addRulesetEditor', 'removeRulesetEditor',
 ] as const satisfies readonly (keyof Store)[];
 
 type Pending = { resolve(v: unknown): void; reject(e: Error): void };
