@@ -45,6 +45,13 @@ export const fields = {
   maxUploadBytes: { kind: 'int', default: 32 * MB, min: 1, doc: 'Largest file accepted by POST /api/v3/files.' },
   maxLargeUploadBytes: { kind: 'int', default: 650 * MB, min: 1, doc: 'Largest file accepted through an upload URL.' },
   uploadUrlTtl: { kind: 'int', default: 3600, min: 1, doc: 'Seconds an upload URL stays valid.' },
+  maxRulesetBytes: { kind: 'int', default: 1024 * 1024, min: 1, doc: 'Largest hunting ruleset source accepted, in bytes.' },
+  defaultNotificationLimit: {
+    kind: 'int',
+    default: 10000,
+    min: 0,
+    doc: 'Notifications per rolling 24 hours of a ruleset created without a `limit`.',
+  },
   analysisTimeout: { kind: 'int', default: 120, min: 1, doc: 'Seconds one analysis may take before its worker is restarted.' },
   countryHeader: {
     kind: 'string',

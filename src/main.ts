@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { buildApi } from './api/app.js';
 import { Authenticator } from './api/auth.js';
 import type { Config } from './config.js';
+import { HuntingRulesets } from './hunting/hunting-rulesets.js';
 import { DigestPool } from './intake/digests.js';
 import { Intake } from './intake/intake.js';
 import { SourceKeys, countryLookup, headerCountry, maxmindCountry, type CountryLookup } from './intake/source.js';
@@ -75,7 +76,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const hashing = new DigestPool(2);
       closers.push(() => hashing.close());
       const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, () => r?.wake());
-      app = await buildApi({ config, store, blobs, intake, auth: new Authenticator(store), logger: log });
+      const rulesets = new HuntingRulesets(store, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit });
+      app = await buildApi({ config, store, blobs, intake, rulesets, auth: new Authenticator(store), logger: log });
       await app.listen({ host: config.host, port: config.port });
       const a = app.server.address();
       url = typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : null;

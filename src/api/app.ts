@@ -5,6 +5,7 @@ import findMyWay from 'find-my-way';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { TrawlError } from '../model/errors.js';
+import type { HuntingRulesets } from '../hunting/hunting-rulesets.js';
 import type { Intake } from '../intake/intake.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { Store } from '../store/store.js';
@@ -12,6 +13,7 @@ import type { Authenticator } from './auth.js';
 import { errorStatus } from './error-status.js';
 import { analysisRoutes } from './routes/analyses.js';
 import { fileRoutes } from './routes/files.js';
+import { huntingRulesetRoutes } from './routes/hunting-rulesets.js';
 import { userRoutes } from './routes/users.js';
 
 export interface ApiDeps {
@@ -19,6 +21,7 @@ export interface ApiDeps {
   store: Store;
   blobs: BlobStore;
   intake: Intake;
+  rulesets: HuntingRulesets;
   auth: Authenticator;
   logger: Logger;
 }
@@ -97,6 +100,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(fileRoutes(deps));
     await api.register(analysisRoutes(deps));
     await api.register(userRoutes(deps));
+    await api.register(huntingRulesetRoutes(deps));
   }, { prefix: '/api/v3' });
 
   return app;

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, fields, flagName, loadConfig } from '../config.js';
 import { TrawlError } from '../model/errors.js';
 import { fileCommand, fileOptions, fileUsage } from './file.js';
+import { huntingCommand, huntingOptions, huntingUsage } from './hunting.js';
 import { serveCommand, serveUsage } from './serve.js';
 import { submitCommand, submitOptions, submitUsage } from './submit.js';
 import { userCommand, userOptions, userUsage } from './user.js';
@@ -15,6 +16,7 @@ commands:
   ${serveUsage}
   ${submitUsage}
   ${fileUsage}
+  ${huntingUsage.split('\n').join('\n  ')}
   ${userUsage.split('\n').join('\n  ')}
 
 Every setting can be given as --flag, TRAWL_* environment variable or in a JSON file (--config FILE);
@@ -29,7 +31,7 @@ const configOptions: Options = Object.fromEntries([
 
 export async function main(argv: string[], out: Writable = process.stdout, err: Writable = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
-  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, file: fileOptions, user: userOptions };
+  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, file: fileOptions, user: userOptions, hunting: huntingOptions };
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     out.write(usage);
     return command ? 0 : 2;
@@ -59,6 +61,8 @@ export async function main(argv: string[], out: Writable = process.stdout, err: 
         return await submitCommand(positionals, { config, wait: v.wait === true, concurrency: Number(v.concurrency), out, err });
       case 'file':
         return await fileCommand(positionals, { config, out, err });
+      case 'hunting':
+        return await huntingCommand(positionals, { config, filter: v.filter as string | undefined, limit: v.limit as string | undefined, out, err });
       default:
         return await userCommand(positionals, { config, admin: v.admin === true, email: v.email as string | undefined, rotate: v.rotate === true, out, err });
     }

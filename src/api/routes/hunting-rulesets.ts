@@ -1,0 +1,114 @@
+// /api/v3/intelligence/hunting_rulesets and /users/{id}/hunting_rulesets (spec 2.2): thin HTTP
+// glue over hunting/hunting-rulesets.ts.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { badRequest, forbidden } from '../../model/errors.js';
+import type { ApiDeps } from '../app.js';
+import type { UserRecord } from '../../store/store.js';
+import { absoluteUrl, collection, decodeCursor, encodeCursor, originOf, parseLimit, queryValue } from '../envelope.js';
+import { rulesetAttributes, rulesetObject } from '../serializers/hunting-ruleset.js';
+import { userObject } from '../serializers/user.js';
+
+type WithId = { Params: { id: string } };
+type After = { k: string | number; id: number };
+const isAfter = (v: unknown): v is After =>
+  !!v && typeof v === 'object' && Number.isSafeInteger((v as After).id) && ['string', 'number'].includes(typeof (v as After).k);
+
+/** User ids from `{"data": [{"type": "user", "id": "..."}, ...]}`. */
+function userIds(body: unknown): string[] {
+  const data = (body as { data?: unknown } | undefined)?.data;
+  if (!Array.isArray(data) || data.length === 0) throw badRequest('expected a body {"data": [{"type": "user", "id": "<username>"}, ...]}');
+  return data.map((d) => {
+    const o = d as { type?: unknown; id?: unknown } | null;
+    if (!o || typeof o.id !== 'string') throw badRequest('each item needs a string "id"');
+    if (o.type !== undefined && o.type !== 'user') throw badRequest(`only users can be editors or owners, not "${String(o.type)}"`);
+    return o.id;
+  });
+}
+
+/** `{"data": {"type": "hunting_ruleset", "id"?: ..., "attributes": {...}}}`; `id` is optional. */
+function bodyAttributes(body: unknown, id?: string): unknown {
+  const data = (body as { data?: unknown } | undefined)?.data;
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw badRequest('expected a body {"data": {"type": "hunting_ruleset", "attributes": {...}}}');
+  const d = data as { type?: unknown; id?: unknown; attributes?: unknown };
+  if (d.type !== undefined && d.type !== 'hunting_ruleset') throw badRequest(`expected an object of type "hunting_ruleset", got "${String(d.type)}"`);
+  if (id !== undefined && d.id !== undefined && String(d.id) !== id) throw badRequest(`data.id "${String(d.id)}" does not match the URL`);
+  return d.attributes ?? {};
+}
+
+export function huntingRulesetRoutes(deps: ApiDeps) {
+  const { rulesets, config } = deps;
+  const origin = (req: FastifyRequest) => originOf(req, config.publicUrl);
+
+  async function listPage(req: FastifyRequest) {
+    const cursor = queryValue(req, 'cursor');
+    const page = await rulesets.list(req.user, {
+      filter: queryValue(req, 'filter'),
+      order: queryValue(req, 'order'),
+      limit: parseLimit(queryValue(req, 'limit'), 100),
+      after: cursor ? decodeCursor(cursor, isAfter) : undefined,
+    });
+    return collection(req, origin(req), { items: page.items.map((r) => rulesetObject(origin(req), r)), next: page.next && encodeCursor(page.next) });
+  }
+
+  return async (app: FastifyInstance) => {
+    const base = '/intelligence/hunting_rulesets';
+    app.get(base, (req) => listPage(req));
+    app.post(base, async (req) => ({ data: rulesetObject(origin(req), await rulesets.create(req.user, bodyAttributes(req.body))) }));
+    app.delete(base, async (req) => {
+      const confirm = req.headers['x-confirm-delete'];
+      await rulesets.deleteAll(req.user, Array.isArray(confirm) ? confirm[0] : confirm);
+      return {};
+    });
+    app.get<WithId>(`${base}/:id`, async (req) => ({ data: rulesetObject(origin(req), await rulesets.visible(req.user, req.params.id)) }));
+    app.patch<WithId>(`${base}/:id`, async (req) => {
+      const current = rulesetAttributes(await rulesets.visible(req.user, req.params.id));
+      const updated = await rulesets.update(req.user, req.params.id, bodyAttributes(req.body, req.params.id), current);
+      return { data: rulesetObject(origin(req), updated) };
+    });
+    app.delete<WithId>(`${base}/:id`, async (req) => {
+      await rulesets.delete(req.user, req.params.id);
+      return {};
+    });
+
+    const rel = `${base}/:id/relationships`;
+    const users = (req: FastifyRequest, list: UserRecord[], full: boolean) => ({
+      data: list.map((u) => (full ? userObject(origin(req), u, req) : { type: 'user', id: u.username })),
+      meta: { count: list.length },
+      links: { self: absoluteUrl(origin(req), req.url.split('?')[0]!) },
+    });
+    const one = (req: FastifyRequest, u: UserRecord | null, full: boolean) => ({
+      data: u ? (full ? userObject(origin(req), u, req) : { type: 'user', id: u.username }) : null,
+      links: { self: absoluteUrl(origin(req), req.url.split('?')[0]!) },
+    });
+    for (const full of [true, false]) {
+      const prefix = full ? `${base}/:id` : rel;
+      app.get<WithId>(`${prefix}/editors`, async (req) => users(req, await rulesets.editors(req.user, req.params.id), full));
+      app.get<WithId>(`${prefix}/owner`, async (req) => one(req, await rulesets.owner(req.user, req.params.id), full));
+      app.get<WithId>(`${prefix}/viewers`, async (req) => {
+        await rulesets.visible(req.user, req.params.id);
+        return users(req, [], full);
+      });
+    }
+    app.post<WithId>(`${rel}/editors`, async (req) => {
+      await rulesets.grantEditors(req.user, req.params.id, userIds(req.body));
+      return {};
+    });
+    app.get<{ Params: { id: string; user: string } }>(`${rel}/editors/:user`, async (req) => ({
+      data: await rulesets.isEditor(req.user, req.params.id, req.params.user),
+    }));
+    app.delete<{ Params: { id: string; user: string } }>(`${rel}/editors/:user`, async (req) => {
+      await rulesets.revokeEditor(req.user, req.params.id, req.params.user);
+      return {};
+    });
+    app.post<WithId>(`${rel}/owner`, async (req) => {
+      const [to] = userIds({ data: [(req.body as { data?: unknown } | undefined)?.data] });
+      return { data: rulesetObject(origin(req), await rulesets.transfer(req.user, req.params.id, to!)) };
+    });
+
+    // "Rulesets editable by the user", owner-only like every user relationship.
+    app.get<WithId>('/users/:id/hunting_rulesets', async (req) => {
+      if (req.params.id !== req.user.username && req.params.id !== req.apikey) throw forbidden();
+      return listPage(req);
+    });
+  };
+}

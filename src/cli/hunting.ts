@@ -1,0 +1,91 @@
+// `trawl hunting ruleset ...`: hunting rulesets through the API, mirroring vt-cli's `hunting`
+// commands (list, add, get, enable, disable, update, delete).
+import { readFile } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import type { Config } from '../config.js';
+import { ApiClient, ApiError } from './api-client.js';
+
+export const huntingUsage = `trawl hunting ruleset list [--filter F] [--limit N]   list your rulesets
+trawl hunting ruleset add NAME FILE|-                  create a ruleset (disabled) from a YARA file
+trawl hunting ruleset get ID...                        show rulesets
+trawl hunting ruleset enable|disable ID...             switch matching on or off
+trawl hunting ruleset update ID FILE|-                 replace a ruleset's rules
+trawl hunting ruleset delete ID...                     delete rulesets`;
+
+export const huntingOptions = {
+  filter: { type: 'string', short: 'f' },
+  limit: { type: 'string', short: 'n' },
+} as const;
+
+export interface HuntingOptions {
+  config: Pick<Config, 'url' | 'apikey'>;
+  filter?: string;
+  limit?: string;
+  out: Writable;
+  err: Writable;
+  /** Where `-` reads rules from. */
+  stdin?: NodeJS.ReadableStream;
+}
+
+const PATH = '/intelligence/hunting_rulesets';
+
+async function readRules(file: string, stdin: NodeJS.ReadableStream): Promise<string> {
+  if (file !== '-') return readFile(file, 'utf8');
+  let text = '';
+  for await (const chunk of stdin) text += chunk;
+  return text;
+}
+
+export async function huntingCommand(args: string[], o: HuntingOptions): Promise<number> {
+  const [group, action, ...rest] = args;
+  const usage = (why: string) => (o.err.write(`trawl hunting: ${why}\nusage:\n${huntingUsage}\n`), 2);
+  if (group !== 'ruleset') return usage(group ? `unknown group "${group}"` : 'missing group');
+  if (!o.config.apikey) return usage('no API key: pass --apikey or set TRAWL_APIKEY');
+  const client = new ApiClient(o.config.url, o.config.apikey);
+  const print = (v: unknown) => o.out.write(JSON.stringify(v, null, 2) + '\n');
+  const patch = (id: string, attributes: Record<string, unknown>) =>
+    client.patch<{ data: unknown }>(`${PATH}/${encodeURIComponent(id)}`, { data: { type: 'hunting_ruleset', id, attributes } });
+  try {
+    switch (action) {
+      case 'list': {
+        const max = o.limit ? Number(o.limit) : Infinity;
+        let n = 0;
+        for await (const r of client.iterate(PATH, { filter: o.filter, limit: 40 })) {
+          if (n++ >= max) break;
+          print(r);
+        }
+        return 0;
+      }
+      case 'add': {
+        const [name, file] = rest;
+        if (!name || !file) return usage('add needs NAME and FILE');
+        const rules = await readRules(file, o.stdin ?? process.stdin);
+        print((await client.post<{ data: unknown }>(PATH, { data: { type: 'hunting_ruleset', attributes: { name, rules } } })).data);
+        return 0;
+      }
+      case 'update': {
+        const [id, file] = rest;
+        if (!id || !file) return usage('update needs ID and FILE');
+        print((await patch(id, { rules: await readRules(file, o.stdin ?? process.stdin) })).data);
+        return 0;
+      }
+      case 'get':
+      case 'enable':
+      case 'disable':
+      case 'delete': {
+        if (rest.length === 0) return usage(`${action} needs at least one ID`);
+        for (const id of rest) {
+          if (action === 'get') print((await client.get<{ data: unknown }>(`${PATH}/${encodeURIComponent(id)}`)).data);
+          else if (action === 'delete') await client.delete(`${PATH}/${encodeURIComponent(id)}`);
+          else await patch(id, { enabled: action === 'enable' });
+        }
+        return 0;
+      }
+      default:
+        return usage(action ? `unknown action "${action}"` : 'missing action');
+    }
+  } catch (e) {
+    o.err.write(e instanceof ApiError ? `${e.code}: ${e.message}\n` : `error: ${(e as Error).message}\n`);
+    return 1;
+  }
+}

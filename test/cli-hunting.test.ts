@@ -1,0 +1,53 @@
+// `trawl hunting ruleset ...` against a real service.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { main } from '../src/cli/main.js';
+import { startTestService, type TestService } from './helpers/service.js';
+
+describe('trawl hunting ruleset', () => {
+  let s: TestService;
+  before(async () => {
+    s = await startTestService();
+  });
+  after(async () => s.stop());
+
+  async function trawl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let o = '';
+    let e = '';
+    out.on('data', (c) => (o += c));
+    err.on('data', (c) => (e += c));
+    const code = await main([...args, '--url', s.url, '--apikey', s.adminKey], out, err);
+    return { code, out: o, err: e };
+  }
+
+  it('adds, lists, enables, updates and deletes rulesets', async () => {
+    const file = join(s.dir, 'rules.yar');
+    await writeFile(file, 'rule from_cli { strings: $a = "trawl" condition: $a }');
+    const added = await trawl('hunting', 'ruleset', 'add', 'cli set', file);
+    assert.equal(added.code, 0, added.err);
+    const id = JSON.parse(added.out).id as string;
+    assert.equal((await trawl('hunting', 'ruleset', 'enable', id)).code, 0);
+    const got = JSON.parse((await trawl('hunting', 'ruleset', 'get', id)).out);
+    assert.equal(got.attributes.enabled, true);
+    assert.deepEqual(got.attributes.rule_names, ['from_cli']);
+    const listed = await trawl('hunting', 'ruleset', 'list', '--filter', 'enabled:true');
+    assert.match(listed.out, /"cli set"/);
+    await writeFile(file, 'rule renamed_rule { condition: true }');
+    assert.equal((await trawl('hunting', 'ruleset', 'update', id, file)).code, 0);
+    assert.deepEqual(JSON.parse((await trawl('hunting', 'ruleset', 'get', id)).out).attributes.rule_names, ['renamed_rule']);
+    await writeFile(file, 'rule broken {');
+    const bad = await trawl('hunting', 'ruleset', 'update', id, file);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /InvalidArgumentError/);
+    assert.equal((await trawl('hunting', 'ruleset', 'delete', id)).code, 0);
+    const gone = await trawl('hunting', 'ruleset', 'get', id);
+    assert.equal(gone.code, 1);
+    assert.match(gone.err, /NotFoundError/);
+    assert.equal((await trawl('hunting', 'nonsense')).code, 2);
+  });
+});
