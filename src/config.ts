@@ -52,7 +52,44 @@ export const fields = {
     min: 0,
     doc: 'Notifications per rolling 24 hours of a ruleset created without a `limit`.',
   },
-  analysisTimeout: { kind: 'int', default: 120, min: 1, doc: 'Seconds one analysis may take before its worker is restarted.' },
+  analysisTimeout: {
+    kind: 'int',
+    default: 120,
+    min: 1,
+    doc: 'Seconds one analysis may take (YARA scans aside) before its worker is restarted.',
+  },
+  scanTimeout: { kind: 'int', default: 90, min: 1, doc: 'Seconds a YARA scan of one file with one rule set may take.' },
+  maxScanBytes: { kind: 'int', default: 100 * MB, min: 1, doc: 'Files larger than this are stored and analysed but not scanned with YARA.' },
+  slowScan: {
+    kind: 'int',
+    default: 10,
+    min: 1,
+    doc: 'Seconds after which a scan counts as slow: the ruleset responsible is looked for, reported and scanned alone from then on.',
+  },
+  rulesetsPerShard: {
+    kind: 'int',
+    default: 1000,
+    min: 1,
+    doc: 'Hunting rulesets compiled together: more is faster to scan, fewer is faster to recompile after a change.',
+  },
+  shardRebuildDelay: {
+    kind: 'int',
+    default: 10,
+    min: 0,
+    doc: 'Seconds without ruleset changes before changed rulesets are folded back into their shards.',
+  },
+  smtpUrl: {
+    kind: 'string',
+    default: '',
+    doc: 'SMTP server for notification e-mails, e.g. smtp://user:pass@mail.example.org:587. Empty: no e-mail.',
+  },
+  smtpFrom: { kind: 'string', default: 'trawl@localhost', doc: 'Sender address of notification e-mails.' },
+  emailDelay: {
+    kind: 'int',
+    default: 5,
+    min: 0,
+    doc: 'Seconds notification e-mails wait, so that matches arriving together are sent as one digest.',
+  },
   countryHeader: {
     kind: 'string',
     default: '',
@@ -166,6 +203,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     const v = out[key] as string;
     if (v && !/^https?:\/\/[^/]+/.test(v)) throw new ConfigError(`invalid value ${JSON.stringify(v)} for "${key}": expected http(s)://host[:port]`);
   }
+  const smtp = out.smtpUrl as string;
+  if (smtp && !/^smtps?:\/\/[^/]+/.test(smtp)) throw new ConfigError(`invalid value ${JSON.stringify(smtp)} for "smtpUrl": expected smtp://host:port or smtps://...`);
   const workers = out.workers as number;
   return Object.freeze({
     ...out,

@@ -1,20 +1,28 @@
-// Composition root: config -> store, blobs, worker pool -> intake, API and analysis runner.
-// Adapters are chosen here and nowhere else.
+// Composition root: config -> store, blobs, worker pools -> intake, API, hunting and the job
+// runner. Adapters are chosen here and nowhere else.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi } from './api/app.js';
 import { Authenticator } from './api/auth.js';
 import type { Config } from './config.js';
+import { EmailJob } from './delivery/email-job.js';
+import { slowRulesetMail } from './delivery/email-messages.js';
+import { Mailer } from './delivery/mailer.js';
+import { Hunter } from './hunting/hunter.js';
 import { HuntingRulesets } from './hunting/hunting-rulesets.js';
+import { RuleCompiler } from './hunting/rule-compiler.js';
+import { RulesCatalog } from './hunting/rules-catalog.js';
 import { DigestPool } from './intake/digests.js';
 import { Intake } from './intake/intake.js';
 import { SourceKeys, countryLookup, headerCountry, maxmindCountry, type CountryLookup } from './intake/source.js';
-import { AnalysisRunner } from './jobs/analysis-runner.js';
+import { AnalyzeJob } from './jobs/analyze-job.js';
+import { JobRunner } from './jobs/job-runner.js';
 import { WorkerPool } from './jobs/worker-pool.js';
 import { rootLogger } from './log.js';
 import { FsBlobStore } from './store/blobs/fs-blob-store.js';
 import { openStore } from './store/open-store.js';
-import type { FileAnalysis, Store } from './store/store.js';
+import type { Store } from './store/store.js';
+import { HuntingNotifications } from './stream/hunting-notifications.js';
 import { ensureFirstAdmin } from './users/user-admin.js';
 
 export interface Service {
@@ -24,6 +32,8 @@ export interface Service {
   adminKey: string | null;
   store: Store;
   log: Logger;
+  /** The hunting rules catalog of this process's workers (null for the API role). */
+  catalog: RulesCatalog | null;
   close(): Promise<void>;
 }
 
@@ -43,7 +53,12 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
   };
   try {
     const first = await ensureFirstAdmin(store);
-    let runner: AnalysisRunner | null = null;
+    const compiler = new RuleCompiler();
+    closers.push(() => compiler.close());
+    const mailer = config.smtpUrl ? new Mailer({ smtpUrl: config.smtpUrl, from: config.smtpFrom }) : null;
+    if (mailer) closers.push(() => mailer.close());
+    let runner: JobRunner | null = null;
+    let catalog: RulesCatalog | null = null;
     if (config.role !== 'api') {
       // Embedded mode owns the database: jobs a killed predecessor held can run again at once.
       if (store.dialect === 'sqlite') {
@@ -57,13 +72,39 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         taskTimeoutMs: config.analysisTimeout * 1000,
       });
       closers.push(() => pool.close());
-      runner = new AnalysisRunner(
+      const huntLog = log.child({ component: 'hunting' });
+      const cat = new RulesCatalog(store, compiler, {
+        shardSize: config.rulesetsPerShard,
+        rebuildDelayMs: config.shardRebuildDelay * 1000,
+        maxDelta: 64,
+      }, huntLog);
+      catalog = cat;
+      closers.push(() => cat.close());
+      const hunter = new Hunter(store, catalog, compiler, {
+        scanTimeoutMs: config.scanTimeout * 1000,
+        maxScanBytes: config.maxScanBytes,
+        slowScanMs: config.slowScan * 1000,
+      }, huntLog, async (r, scan) => {
+        const owner = await store.getUserById(r.ownerId);
+        const to = [...new Set([...(owner?.email ? [owner.email] : []), ...r.notificationEmails])];
+        if (mailer && to.length > 0) await mailer.send(slowRulesetMail(r, scan, to));
+      });
+      const handlers = {
+        analyze: new AnalyzeJob(store, blobs, pool, hunter, {
+          analysisTimeoutMs: config.analysisTimeout * 1000,
+          emails: mailer !== null,
+          emailDelayMs: config.emailDelay * 1000,
+        }),
+        ...(mailer ? { email: new EmailJob(store, mailer, config.publicUrl) } : {}),
+      };
+      runner = new JobRunner(
         store,
-        blobs,
-        (path) => pool.run<FileAnalysis>({ kind: 'analyze', path }),
+        handlers,
         { concurrency: config.workerCount * 2, leaseMs: 30_000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: 5 },
-        log.child({ component: 'analysis' }),
+        log.child({ component: 'jobs' }),
       );
+      // Compile the rulesets before the first scan, so startup logs say how long that took.
+      await catalog.snapshot();
       runner.start();
       const r = runner;
       closers.push(() => r.stop());
@@ -76,15 +117,16 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const hashing = new DigestPool(2);
       closers.push(() => hashing.close());
       const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, () => r?.wake());
-      const rulesets = new HuntingRulesets(store, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit });
-      app = await buildApi({ config, store, blobs, intake, rulesets, auth: new Authenticator(store), logger: log });
+      const rulesets = new HuntingRulesets(store, compiler, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit });
+      const notifications = new HuntingNotifications(store);
+      app = await buildApi({ config, store, blobs, intake, rulesets, notifications, auth: new Authenticator(store), logger: log });
       await app.listen({ host: config.host, port: config.port });
       const a = app.server.address();
       url = typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : null;
       const api = app;
       closers.push(() => api.close());
     }
-    return { url, adminKey: first?.apikey ?? null, store, log, close };
+    return { url, adminKey: first?.apikey ?? null, store, log, catalog, close };
   } catch (e) {
     await close();
     throw e;

@@ -329,7 +329,11 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     const r1 = await s.createRuleset({ ...base, ownerId: 1, name: 'one' });
     const r2 = await s.createRuleset({ ...base, ownerId: 2, name: 'two' });
     assert.notEqual(r1.id, r2.id);
-    assert.deepEqual(await s.getRuleset(r1.id), { ...base, ownerId: 1, name: 'one', id: r1.id, editorIds: [] });
+    assert.deepEqual(await s.getRuleset(r1.id), {
+      ...base, ownerId: 1, name: 'one', id: r1.id, editorIds: [], rulesGeneration: r1.rulesGeneration,
+      rateLimit: { from: null, until: null, log: [] }, slowScans: 0, lastSlowScan: null,
+    });
+    assert.ok(r2.rulesGeneration > r1.rulesGeneration, 'each create is a new generation');
     assert.deepEqual((await s.listRulesetsOf(1)).map((r) => r.name), ['one']);
     await s.addRulesetEditor(r2.id, 1);
     await s.addRulesetEditor(r2.id, 1);

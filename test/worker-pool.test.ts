@@ -94,10 +94,10 @@ test('close() rejects queued tasks', async () => {
 test('the analysis worker analyses files through the pool', async () => {
   const pool = new WorkerPool({ script: analysisWorkerScript, size: 2, taskTimeoutMs: 10_000 });
   try {
-    const elf = await pool.run<FileAnalysis>({ kind: 'analyze', path: process.execPath });
+    const elf = (await pool.run<{ analysis: FileAnalysis }>({ kind: 'analyze', path: process.execPath })).analysis;
     assert.equal(elf.typeTag, 'elf');
     assert.match(elf.magic, /^ELF /);
-    const bare = await pool.run<FileAnalysis>({ path: process.execPath }); // `{id, path}`: analyze
+    const bare = (await pool.run<{ analysis: FileAnalysis }>({ path: process.execPath })).analysis; // `{id, path}`: analyze
     assert.deepEqual(bare, elf);
     await assert.rejects(pool.run({ kind: 'analyze', path: '/nonexistent/file' }), /cannot stat/);
   } finally {

@@ -7,12 +7,14 @@ import type { Config } from '../config.js';
 import { TrawlError } from '../model/errors.js';
 import type { HuntingRulesets } from '../hunting/hunting-rulesets.js';
 import type { Intake } from '../intake/intake.js';
+import type { HuntingNotifications } from '../stream/hunting-notifications.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator } from './auth.js';
 import { errorStatus } from './error-status.js';
 import { analysisRoutes } from './routes/analyses.js';
 import { fileRoutes } from './routes/files.js';
+import { huntingNotificationRoutes } from './routes/hunting-notifications.js';
 import { huntingRulesetRoutes } from './routes/hunting-rulesets.js';
 import { userRoutes } from './routes/users.js';
 
@@ -22,6 +24,7 @@ export interface ApiDeps {
   blobs: BlobStore;
   intake: Intake;
   rulesets: HuntingRulesets;
+  notifications: HuntingNotifications;
   auth: Authenticator;
   logger: Logger;
 }
@@ -101,6 +104,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(analysisRoutes(deps));
     await api.register(userRoutes(deps));
     await api.register(huntingRulesetRoutes(deps));
+    await api.register(huntingNotificationRoutes(deps));
   }, { prefix: '/api/v3' });
 
   return app;

@@ -50,3 +50,13 @@ export class Authenticator {
     req.apikey = key;
   }
 }
+
+/**
+ * User relationships are owner-only (spec 7.1): `{id}` (a username or an API key) must name the
+ * caller, or the request is refused with ForbiddenError.
+ */
+export function requireSelf(req: FastifyRequest, id: string): void {
+  if (id !== req.user.username && id !== req.apikey) {
+    throw new TrawlError('ForbiddenError', 'You are not authorized to perform the requested operation');
+  }
+}

@@ -82,6 +82,11 @@ export class CompiledRules {
     });
   }
 
+  /** Caps the matches the engine keeps per pattern (offsets for snippets). */
+  setMaxMatchesPerPattern(max: number): void {
+    this.rules.setMaxMatchesPerPattern(max);
+  }
+
   /** The compiled rules and the ruleset bookkeeping, for `CompiledRules.deserialize`. */
   serialize(): Buffer {
     const meta = Buffer.from(JSON.stringify({ ids: this.rulesetIds, failed: this.failed }), 'utf8');

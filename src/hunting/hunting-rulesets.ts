@@ -4,7 +4,7 @@ import { TrawlError, badRequest, forbidden, invalidArgument, objectNotFound } fr
 import type { RulesetRecord, Store, UserRecord } from '../store/store.js';
 import { checkRulesetAttributes } from './ruleset-attributes.js';
 import { compareRulesets, parseRulesetFilter, parseRulesetOrder, sortKey } from './ruleset-filter.js';
-import { validateRuleset } from './rule-validation.js';
+import type { RuleCompiler } from './rule-compiler.js';
 
 export interface HuntingRulesetOptions {
   /** Largest ruleset source accepted, in bytes. */
@@ -24,6 +24,7 @@ const now = () => Math.floor(Date.now() / 1000);
 export class HuntingRulesets {
   constructor(
     private readonly store: Store,
+    private readonly compiler: RuleCompiler,
     private readonly opts: HuntingRulesetOptions,
   ) {}
 
@@ -34,8 +35,9 @@ export class HuntingRulesets {
     return r;
   }
 
-  private compile(rules: string): string[] {
-    return validateRuleset(rules, { maxBytes: this.opts.maxRulesBytes }).ruleNames;
+  /** Compiles the rules on the compiler thread (never on the event loop); returns the rule names. */
+  private async compile(rules: string): Promise<string[]> {
+    return (await this.compiler.validate(rules, this.opts.maxRulesBytes)).ruleNames;
   }
 
   private async checkNameFree(user: UserRecord, name: string, except?: number): Promise<void> {
@@ -48,7 +50,7 @@ export class HuntingRulesets {
   async create(user: UserRecord, attributes: unknown): Promise<RulesetRecord> {
     const a = checkRulesetAttributes(attributes);
     if (a.name === undefined || a.rules === undefined) throw invalidArgument('"name" and "rules" are required');
-    const ruleNames = this.compile(a.rules);
+    const ruleNames = await this.compile(a.rules);
     await this.checkNameFree(user, a.name);
     const date = now();
     return this.store.createRuleset({
@@ -73,7 +75,7 @@ export class HuntingRulesets {
     const updated = await this.store.updateRuleset(r.id, {
       name: a.name,
       rules: a.rules,
-      ruleNames: a.rules === undefined ? undefined : this.compile(a.rules),
+      ruleNames: a.rules === undefined ? undefined : await this.compile(a.rules),
       enabled: a.enabled,
       limit: a.limit,
       notificationEmails: a.notification_emails,

@@ -14,9 +14,10 @@ export interface RulesetAttributes {
 }
 
 const READ_ONLY = new Set([
-  'creation_date', 'modification_date', 'number_of_rules', 'rule_names', 'rate_limited', 'rate_limited_ratio',
-  'scheduled_disable_date', 'scheduled_disable_reason',
+  'creation_date', 'modification_date', 'number_of_rules', 'rule_names', 'scheduled_disable_date', 'scheduled_disable_reason',
 ]);
+/** Read-only attributes that change by themselves: a whole object PATCHed back may hold stale values, so they are ignored. */
+const VOLATILE = new Set(['rate_limited', 'rate_limited_ratio', 'slow_scans', 'last_slow_scan']);
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 /** Values VirusTotal documents; only files can be matched until the other entities exist. */
 const OBJECT_TYPES = new Set(['file', 'url', 'domain', 'ip', 'ip_address']);
@@ -32,6 +33,7 @@ export function checkRulesetAttributes(attributes: unknown, current?: Record<str
   if (!attributes || typeof attributes !== 'object' || Array.isArray(attributes)) throw badRequest('"attributes" must be an object');
   const out: RulesetAttributes = {};
   for (const [k, v] of Object.entries(attributes)) {
+    if (VOLATILE.has(k)) continue;
     if (READ_ONLY.has(k)) {
       if (current && JSON.stringify(current[k]) === JSON.stringify(v)) continue;
       throw invalidArgument(`attribute "${k}" is read-only`);

@@ -27,6 +27,7 @@ export interface WorkerPoolOptions {
 
 interface Pending {
   message: { id: number };
+  timeoutMs: number;
   transfer: readonly TransferListItem[];
   resolve(result: unknown): void;
   reject(error: Error): void;
@@ -76,13 +77,15 @@ export class WorkerPool {
 
   /**
    * Runs `task` (a structured-cloneable object with a `kind`) on an idle worker.
-   * Rejects with DeadlineExceededError after taskTimeoutMs, or with the worker's error.
+   * Rejects with DeadlineExceededError after taskTimeoutMs (or `opts.timeoutMs`), or with the
+   * worker's error.
    */
-  run<T>(task: object, transfer: readonly TransferListItem[] = []): Promise<T> {
+  run<T>(task: object, transfer: readonly TransferListItem[] = [], opts: { timeoutMs?: number } = {}): Promise<T> {
     if (this.closed) return Promise.reject(transient('worker pool is closed'));
     return new Promise<T>((resolve, reject) => {
       const message = { ...task, id: this.nextId++ };
-      this.queue.push({ message, transfer, resolve: resolve as (r: unknown) => void, reject });
+      const timeoutMs = opts.timeoutMs ?? this.options.taskTimeoutMs;
+      this.queue.push({ message, timeoutMs, transfer, resolve: resolve as (r: unknown) => void, reject });
       this.dispatch();
     });
   }
@@ -113,7 +116,7 @@ export class WorkerPool {
       const pending = this.queue.shift();
       if (!pending) return;
       slot.task = pending;
-      const timeout = this.options.taskTimeoutMs;
+      const timeout = pending.timeoutMs;
       // setTimeout fires at once for delays above 2^31-1 ms: treat those as "no deadline".
       if (timeout > 0 && timeout < 2 ** 31) slot.timer = setTimeout(() => this.onTimeout(slot), timeout);
       slot.worker.ref();
@@ -145,7 +148,7 @@ export class WorkerPool {
     // Native code cannot observe a signal: the only way to stop the task is to stop the thread.
     slot.crash = TIMED_OUT;
     void slot.worker.terminate();
-    const message = `task did not finish within ${this.options.taskTimeoutMs} ms`;
+    const message = `task did not finish within ${pending?.timeoutMs ?? this.options.taskTimeoutMs} ms`;
     pending?.reject(new TrawlError('DeadlineExceededError', message));
   }
 

@@ -114,10 +114,103 @@ export interface RulesetRecord {
   modificationDate: number;
   /** Users who may read and change the ruleset besides its owner. */
   editorIds: number[];
+  /** Generation of the last change to what is compiled (rules, enabled); see rulesetChangesSince. */
+  rulesGeneration: number;
+  /** Rate limiting: the current or last period during which matches were dropped. */
+  rateLimit: RateLimitState;
+  /** Scans this ruleset made slow or time out. */
+  slowScans: number;
+  lastSlowScan: SlowScan | null;
 }
 
-export type NewRuleset = Omit<RulesetRecord, 'id' | 'editorIds'>;
-export type RulesetPatch = Partial<Omit<RulesetRecord, 'id' | 'editorIds' | 'creationDate'>>;
+/** When a ruleset was rate limited (UNIX seconds); hunting/rate-limit.ts computes the ratio. */
+export interface RateLimitState {
+  /** Start and end of the current or last period; until may lie in the future. */
+  from: number | null;
+  until: number | null;
+  /** Earlier periods within the last 24 hours, as [from, until]. */
+  log: [number, number][];
+}
+
+/** A scan a ruleset made slow or time out. */
+export interface SlowScan {
+  date: number;
+  sha256: string;
+  /** How long the ruleset alone took on the file (to its timeout when it timed out). */
+  milliseconds: number;
+  timedOut: boolean;
+}
+
+export type NewRuleset = Omit<RulesetRecord, 'id' | 'editorIds' | 'rulesGeneration' | 'rateLimit' | 'slowScans' | 'lastSlowScan'>;
+export type RulesetPatch = Partial<Omit<NewRuleset, 'creationDate'>>;
+
+/** What a matcher needs of an enabled ruleset. */
+export interface RulesetSource {
+  id: number;
+  generation: number;
+  rules: string;
+}
+
+/** A hunting notification about to be stored (one matching rule on one analysed submission). */
+export interface NewNotification {
+  ownerId: number;
+  rulesetId: number;
+  rulesetName: string;
+  date: number;
+  /** The submitted file's sha256 (the top-level file, also for matches in subfiles). */
+  sha256: string;
+  submissionId: number;
+  ruleName: string;
+  ruleTags: string[];
+  /** Hexdump of the matches (spec 3.5); null for rules without strings. */
+  snippet: string | null;
+  matchInSubfile: boolean;
+  sourceKey: string;
+  sourceCountry: string;
+  /** Lower-cased tags, searchable with `tag:`. */
+  tags: string[];
+}
+
+export interface NotificationRecord extends NewNotification {
+  id: number;
+  entityType: 'file';
+}
+
+/** What storing an analysis's notifications did. */
+export interface StoredNotifications {
+  stored: NotificationRecord[];
+  /** Matches dropped because their ruleset was over its `limit`, by ruleset id. */
+  rateLimited: Record<number, number>;
+  /** Matches dropped because their ruleset was deleted or disabled meanwhile. */
+  gone: number;
+}
+
+/** Position in a (date, id)-ordered list of notifications. */
+export interface NotificationPosition {
+  date: number;
+  id: number;
+}
+
+/**
+ * Which notifications a list reads. The scope is a union: notifications owned by `ownerIds`, and
+ * those of the rulesets `rulesetIds` (shared with the reader). Every other field narrows it.
+ */
+export interface NotificationQuery {
+  scope: { ownerIds: number[]; rulesetIds: number[] };
+  /** Every one of these tags (lower-case). */
+  tags?: string[];
+  /** date >= dateFrom and date < dateTo (UNIX seconds). */
+  dateFrom?: number;
+  dateTo?: number;
+  /** The matched file's sha256. */
+  entityId?: string;
+  /** Only these rulesets (IoC Stream `source_id:`). */
+  sourceIds?: number[];
+  order: 'asc' | 'desc';
+  /** Start strictly after this position (in `order`). */
+  after?: NotificationPosition;
+  limit: number;
+}
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -172,9 +265,20 @@ export interface Store {
 
   /**
    * Finishes an `analyze` job in one transaction: stores the analysis on the file
-   * (last_analysis_date = `date`), marks the submission `completed`, deletes the job.
+   * (last_analysis_date = `date`), marks the submission `completed`, deletes the job, and stores
+   * the notifications. A notification is dropped when its ruleset no longer exists or is
+   * disabled, or when the ruleset already has `limit` notifications in the last 24 hours (which
+   * also records the rate-limited period on it); a second one for the same submission, ruleset
+   * and rule is ignored. With `emails`, notifications of rulesets that have notification_emails
+   * are queued for e-mail (see takePendingEmails) with an `email` job per ruleset.
    */
-  completeAnalysis(jobId: number, submissionId: number, analysis: FileAnalysis, date: number): Promise<void>;
+  completeAnalysis(
+    jobId: number, submissionId: number, analysis: FileAnalysis, date: number,
+    notifications?: NewNotification[], opts?: { emails?: boolean; emailDelayMs?: number },
+  ): Promise<StoredNotifications>;
+
+  /** Removes a finished job that is not an analysis (e.g. `email`). */
+  deleteJob(jobId: number): Promise<void>;
 
   createRuleset(ruleset: NewRuleset): Promise<RulesetRecord>;
   getRuleset(id: number): Promise<RulesetRecord | null>;
@@ -187,6 +291,33 @@ export interface Store {
   addRulesetEditor(id: number, userId: number): Promise<void>;
   /** Revokes edit rights; false when the user was not an editor. */
   removeRulesetEditor(id: number, userId: number): Promise<boolean>;
+  /** Records a scan the ruleset made slow or time out (counted, last one kept). */
+  recordSlowScan(id: number, scan: SlowScan): Promise<void>;
+
+  /** Generation of the latest change to any ruleset's compiled state (0 when none). */
+  rulesGeneration(): Promise<number>;
+  /**
+   * Ids of rulesets whose compiled state changed after `generation`, with the generation now
+   * reached; null when that history was pruned (the caller reloads everything).
+   */
+  rulesetChangesSince(generation: number): Promise<{ generation: number; rulesetIds: number[] } | null>;
+  /** Enabled rulesets among `ids` (all enabled ones when `ids` is absent), by id. */
+  enabledRulesetSources(ids?: number[]): Promise<RulesetSource[]>;
+
+  /** One notification by id; null when there is none. */
+  getNotification(id: number): Promise<NotificationRecord | null>;
+  /** A page of notifications in (date, id) order; see NotificationQuery. */
+  listNotifications(q: NotificationQuery): Promise<NotificationRecord[]>;
+  /** How many notifications `q` selects (ignoring order, after and limit), counting at most `cap`. */
+  countNotifications(q: NotificationQuery, cap: number): Promise<number>;
+  /** Deletes notifications by id (with their tags and pending e-mails); returns how many. */
+  deleteNotifications(ids: number[]): Promise<number>;
+  /** Files by sha256 (unknown ones are left out). */
+  getFiles(sha256s: string[]): Promise<FileRecord[]>;
+  /** Up to `max` notifications of a ruleset waiting to be e-mailed, oldest first, and how many wait in all. */
+  takePendingEmails(rulesetId: number, max: number): Promise<{ notifications: NotificationRecord[]; waiting: number }>;
+  /** Marks notifications as e-mailed. */
+  clearPendingEmails(notificationIds: number[]): Promise<void>;
 
   /** One-time upload URLs, stored by token hash. */
   createUploadUrl(tokenHash: string, userId: number, expiresAt: number): Promise<void>;

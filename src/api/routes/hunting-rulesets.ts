@@ -1,8 +1,9 @@
 // /api/v3/intelligence/hunting_rulesets and /users/{id}/hunting_rulesets (spec 2.2): thin HTTP
 // glue over hunting/hunting-rulesets.ts.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { badRequest, forbidden } from '../../model/errors.js';
+import { badRequest } from '../../model/errors.js';
 import type { ApiDeps } from '../app.js';
+import { requireSelf } from '../auth.js';
 import type { UserRecord } from '../../store/store.js';
 import { absoluteUrl, collection, decodeCursor, encodeCursor, originOf, parseLimit, queryValue } from '../envelope.js';
 import { rulesetAttributes, rulesetObject } from '../serializers/hunting-ruleset.js';
@@ -107,7 +108,7 @@ export function huntingRulesetRoutes(deps: ApiDeps) {
 
     // "Rulesets editable by the user", owner-only like every user relationship.
     app.get<WithId>('/users/:id/hunting_rulesets', async (req) => {
-      if (req.params.id !== req.user.username && req.params.id !== req.apikey) throw forbidden();
+      requireSelf(req, req.params.id);
       return listPage(req);
     });
   };

@@ -55,5 +55,6 @@ export const postgresDialect: SqlDialect = {
     });
   },
   lockForClaim: (query) => query.forUpdate().skipLocked(),
+  lockRows: (query) => query.forUpdate(),
   lockFileRow: (query) => query.forUpdate(),
 };

@@ -29,6 +29,10 @@ export interface SqlDialect {
   lockFileRow<O>(
     query: SelectQueryBuilder<Database, 'files', O>,
   ): SelectQueryBuilder<Database, 'files', O>;
+  /** Locks the rows a select reads for the rest of the transaction (FOR UPDATE; a no-op where writes are serial). */
+  lockRows<TB extends keyof Database, O>(
+    query: SelectQueryBuilder<Database, TB, O>,
+  ): SelectQueryBuilder<Database, TB, O>;
   /** Whether addSubmission batches concurrent calls into one transaction (see group-commit.ts). */
   readonly groupCommit: boolean;
 }

@@ -128,6 +128,75 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         await sql`drop table if exists hunting_rulesets`.execute(db);
       },
     },
+    '0003_hunting_notifications': {
+      async up(db: Kysely<any>) {
+        const big = (t: CreateTableBuilder<any, any>, col: string) => t.addColumn(col, 'bigint', (c) => c.notNull());
+        for (const [col, type, dflt] of [
+          ['rules_generation', 'bigint', 0], ['limited_from', 'bigint', null], ['limited_until', 'bigint', null],
+          ['limited_log', 'text', '[]'], ['slow_scans', 'bigint', 0], ['last_slow_scan', 'text', null],
+        ] as const) {
+          await db.schema.alterTable('hunting_rulesets')
+            .addColumn(col, type, (c) => (dflt === null ? c : c.notNull().defaultTo(dflt))).execute();
+        }
+        await db.schema.alterTable('jobs').addColumn('job_key', 'text').execute();
+        await db.schema.createIndex('jobs_key_idx').on('jobs').column('job_key').execute();
+
+        // Generations come from one counter row, not a sequence: its row lock makes them commit in
+        // order, so a reader that saw generation g can never later find a smaller one appear.
+        await db.schema.createTable('counters')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.insertInto('counters').values({ name: 'rules_generation', value: 0 }).execute();
+        await big(db.schema.createTable('ruleset_changes')
+          .addColumn('generation', 'bigint', (c) => c.primaryKey())
+          .addColumn('ruleset_id', 'bigint', (c) => c.notNull()), 'date').execute();
+        await db.schema.createIndex('ruleset_changes_date_idx').on('ruleset_changes').column('date').execute();
+
+        let t = db.schema.createTable('hunting_notifications')
+          .addColumn('id', idType, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()));
+        for (const col of ['owner_id', 'ruleset_id']) t = big(t, col);
+        t = t.addColumn('ruleset_name', 'text', (c) => c.notNull());
+        t = big(t, 'date');
+        t = t.addColumn('entity_type', 'text', (c) => c.notNull()).addColumn('sha256', 'text', (c) => c.notNull());
+        t = big(t, 'submission_id');
+        t = t.addColumn('rule_name', 'text', (c) => c.notNull())
+          .addColumn('rule_tags', 'text', (c) => c.notNull())
+          .addColumn('snippet', 'text')
+          .addColumn('match_in_subfile', 'integer', (c) => c.notNull())
+          .addColumn('source_key', 'text', (c) => c.notNull())
+          .addColumn('source_country', 'text', (c) => c.notNull())
+          .addColumn('tags', 'text', (c) => c.notNull());
+        await t.execute();
+        // Every list walks one of these in (date, id) order, after equality on its first columns.
+        const n = 'hunting_notifications';
+        await db.schema.createIndex('notifications_owner_idx').on(n).columns(['owner_id', 'date', 'id']).execute();
+        await db.schema.createIndex('notifications_ruleset_idx').on(n).columns(['ruleset_id', 'date', 'id']).execute();
+        await db.schema.createIndex('notifications_entity_idx').on(n).columns(['owner_id', 'sha256', 'date', 'id']).execute();
+        // One notification per rule per submission, whatever retries happen.
+        await db.schema.createIndex('notifications_once_idx').on(n).columns(['submission_id', 'ruleset_id', 'rule_name']).unique().execute();
+
+        await db.schema.createTable('hunting_notification_tags')
+          .addColumn('owner_id', 'bigint', (c) => c.notNull())
+          .addColumn('tag', 'text', (c) => c.notNull())
+          .addColumn('date', 'bigint', (c) => c.notNull())
+          .addColumn('notification_id', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('hunting_notification_tags_pk', ['owner_id', 'tag', 'date', 'notification_id'])
+          .execute();
+        await db.schema.createIndex('notification_tags_id_idx').on('hunting_notification_tags').columns(['notification_id', 'tag']).execute();
+
+        await db.schema.createTable('pending_emails')
+          .addColumn('notification_id', 'bigint', (c) => c.primaryKey())
+          .addColumn('ruleset_id', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('pending_emails_ruleset_idx').on('pending_emails').column('ruleset_id').execute();
+      },
+      async down(db: Kysely<any>) {
+        for (const t of ['pending_emails', 'hunting_notification_tags', 'hunting_notifications', 'ruleset_changes', 'counters']) {
+          await sql`drop table if exists ${sql.table(t)}`.execute(db);
+        }
+      },
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 // Hunting rulesets and their editors, as queries on a Kysely database (used by sql-store.ts).
 import type { Kysely, Selectable, Updateable } from 'kysely';
-import type { NewRuleset, RulesetPatch, RulesetRecord } from '../store.js';
+import type { NewRuleset, RulesetPatch, RulesetRecord, RulesetSource, SlowScan } from '../store.js';
 import type { Database, HuntingRulesetsTable } from './schema.js';
 
 function toRuleset(r: Selectable<HuntingRulesetsTable>, editorIds: number[]): RulesetRecord {
@@ -18,7 +18,34 @@ function toRuleset(r: Selectable<HuntingRulesetsTable>, editorIds: number[]): Ru
     creationDate: Number(r.creation_date),
     modificationDate: Number(r.modification_date),
     editorIds,
+    rulesGeneration: Number(r.rules_generation),
+    rateLimit: {
+      from: r.limited_from === null ? null : Number(r.limited_from),
+      until: r.limited_until === null ? null : Number(r.limited_until),
+      log: JSON.parse(r.limited_log) as [number, number][],
+    },
+    slowScans: Number(r.slow_scans),
+    lastSlowScan: r.last_slow_scan === null ? null : (JSON.parse(r.last_slow_scan) as SlowScan),
   };
+}
+
+/** Keep this much change history; a matcher further behind reloads every ruleset. */
+const CHANGES_KEPT_SECONDS = 7 * 86_400;
+
+/**
+ * Records a change to a ruleset's compiled state and returns its generation. Matchers in every
+ * process follow these rows (rulesetChangesSince) to recompile only what changed.
+ */
+async function recordChange(db: Kysely<Database>, rulesetId: number): Promise<number> {
+  const date = Math.floor(Date.now() / 1000);
+  const { value } = await db.updateTable('counters').set((eb) => ({ value: eb('value', '+', 1) }))
+    .where('name', '=', 'rules_generation').returning('value').executeTakeFirstOrThrow();
+  const generation = Number(value);
+  await db.insertInto('ruleset_changes').values({ generation, ruleset_id: rulesetId, date }).execute();
+  if (generation % 100 === 0) {
+    await db.deleteFrom('ruleset_changes').where('date', '<', date - CHANGES_KEPT_SECONDS).execute();
+  }
+  return generation;
 }
 
 function columns(p: RulesetPatch): Updateable<HuntingRulesetsTable> {
@@ -59,8 +86,16 @@ export async function create(db: Kysely<Database>, r: NewRuleset): Promise<Rules
     rule_names: JSON.stringify(r.ruleNames),
     creation_date: r.creationDate,
     modification_date: r.modificationDate,
+    rules_generation: 0,
+    limited_from: null,
+    limited_until: null,
+    limited_log: '[]',
+    slow_scans: 0,
+    last_slow_scan: null,
   }).returningAll().executeTakeFirstOrThrow();
-  return toRuleset(row, []);
+  const generation = await recordChange(db, Number(row.id));
+  await db.updateTable('hunting_rulesets').set({ rules_generation: generation }).where('id', '=', row.id).execute();
+  return toRuleset({ ...row, rules_generation: generation }, []);
 }
 
 export async function get(db: Kysely<Database>, id: number): Promise<RulesetRecord | null> {
@@ -74,19 +109,65 @@ export async function listOf(db: Kysely<Database>, userId: number): Promise<Rule
   return load(db, ids);
 }
 
+/** Inside a transaction: changes the given fields; a new owner takes the ruleset's notifications along. */
 export async function update(db: Kysely<Database>, id: number, patch: RulesetPatch): Promise<RulesetRecord | null> {
   const set = columns(patch);
-  if (Object.keys(set).length > 0) {
-    const r = await db.updateTable('hunting_rulesets').set(set).where('id', '=', id).executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) return null;
+  if (Object.keys(set).length === 0) return get(db, id);
+  const before = await db.selectFrom('hunting_rulesets').select(['rules', 'enabled', 'owner_id']).where('id', '=', id).executeTakeFirst();
+  if (!before) return null;
+  const compiledChange = (set.rules !== undefined && set.rules !== before.rules) ||
+    (set.enabled !== undefined && set.enabled !== Number(before.enabled));
+  if (compiledChange) set.rules_generation = await recordChange(db, id);
+  await db.updateTable('hunting_rulesets').set(set).where('id', '=', id).execute();
+  if (set.owner_id !== undefined && set.owner_id !== Number(before.owner_id)) {
+    await db.updateTable('hunting_notifications').set({ owner_id: set.owner_id }).where('ruleset_id', '=', id).execute();
+    const ids = db.selectFrom('hunting_notifications').select('id').where('ruleset_id', '=', id);
+    await db.updateTable('hunting_notification_tags').set({ owner_id: set.owner_id }).where('notification_id', 'in', ids).execute();
   }
   return get(db, id);
 }
 
+/** Inside a transaction: deletes the ruleset and its editors. Its notifications stay with their owner. */
 export async function remove(db: Kysely<Database>, id: number): Promise<boolean> {
   await db.deleteFrom('hunting_ruleset_editors').where('ruleset_id', '=', id).execute();
   const r = await db.deleteFrom('hunting_rulesets').where('id', '=', id).executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
+  if (Number(r.numDeletedRows) === 0) return false;
+  await db.deleteFrom('pending_emails').where('ruleset_id', '=', id).execute();
+  await recordChange(db, id);
+  return true;
+}
+
+export async function recordSlowScan(db: Kysely<Database>, id: number, scan: SlowScan): Promise<void> {
+  await db.updateTable('hunting_rulesets')
+    .set((eb) => ({ slow_scans: eb('slow_scans', '+', 1), last_slow_scan: JSON.stringify(scan) }))
+    .where('id', '=', id).execute();
+}
+
+export async function generation(db: Kysely<Database>): Promise<number> {
+  const row = await db.selectFrom('counters').select('value').where('name', '=', 'rules_generation').executeTakeFirst();
+  return Number(row?.value ?? 0);
+}
+
+/** Changes after `since` (a generation this caller saw); null when its row was pruned since. */
+export async function changesSince(db: Kysely<Database>, since: number): Promise<{ generation: number; rulesetIds: number[] } | null> {
+  // Sequences may skip values (PostgreSQL), so a gap in numbers proves nothing; the row of
+  // `since` itself still being there proves that nothing after it was pruned.
+  if (since > 0) {
+    const seen = await db.selectFrom('ruleset_changes').select('generation').where('generation', '=', since).executeTakeFirst();
+    if (!seen) return null;
+  }
+  const rows = await db.selectFrom('ruleset_changes').select(['generation', 'ruleset_id'])
+    .where('generation', '>', since).orderBy('generation').execute();
+  const last = rows[rows.length - 1];
+  return { generation: last ? Number(last.generation) : since, rulesetIds: [...new Set(rows.map((r) => Number(r.ruleset_id)))] };
+}
+
+export async function enabledSources(db: Kysely<Database>, ids?: number[]): Promise<RulesetSource[]> {
+  if (ids && ids.length === 0) return [];
+  let q = db.selectFrom('hunting_rulesets').select(['id', 'rules_generation', 'rules']).where('enabled', '=', 1);
+  if (ids) q = q.where('id', 'in', ids);
+  const rows = await q.orderBy('id').execute();
+  return rows.map((r) => ({ id: Number(r.id), generation: Number(r.rules_generation), rules: r.rules }));
 }
 
 export async function addEditor(db: Kysely<Database>, id: number, userId: number): Promise<void> {

@@ -82,6 +82,8 @@ export interface JobsTable {
   locked_by: string | null;
   locked_until: number | null;
   last_error: string | null;
+  /** Groups jobs of one purpose (e.g. `email:<ruleset id>`) so a queued one can be found; null for most. */
+  job_key: string | null;
 }
 
 /** One-time upload URLs, by the sha256 of their token. */
@@ -106,6 +108,71 @@ export interface HuntingRulesetsTable {
   rule_names: string;
   creation_date: number;
   modification_date: number;
+  /** Generation (ruleset_changes) of the last change to what is compiled: rules or enabled. */
+  rules_generation: number;
+  /** Rate limiting (hunting/rate-limit.ts): the current or last period, and earlier ones (JSON). */
+  limited_from: number | null;
+  limited_until: number | null;
+  limited_log: string;
+  /** Scans this ruleset made slow or time out, and the last one (JSON), for its owner to see. */
+  slow_scans: number;
+  last_slow_scan: string | null;
+}
+
+/**
+ * One row per change to what scanning needs (a ruleset created, deleted, its rules changed,
+ * enabled or disabled). Matchers follow it to recompile only what changed.
+ */
+export interface RulesetChangesTable {
+  generation: number;
+  ruleset_id: number;
+  date: number;
+}
+
+/** Named counters, incremented under their row lock. */
+export interface CountersTable {
+  name: string;
+  value: number;
+}
+
+/**
+ * Hunting notifications: one per matching rule per analysed submission. The IoC Stream reads the
+ * same rows. Lists are ordered by (date, id); `owner_id` is the ruleset's owner.
+ */
+export interface HuntingNotificationsTable {
+  id: Generated<number>;
+  owner_id: number;
+  ruleset_id: number;
+  ruleset_name: string;
+  date: number;
+  entity_type: string;
+  /** The matched file (the submitted, top-level one). */
+  sha256: string;
+  submission_id: number;
+  rule_name: string;
+  /** JSON array. */
+  rule_tags: string;
+  snippet: string | null;
+  /** 0/1 */
+  match_in_subfile: number;
+  source_key: string;
+  source_country: string;
+  /** JSON array of the lower-cased tags, also in hunting_notification_tags. */
+  tags: string;
+}
+
+/** Notification tags, for `tag:` filters in (date, id) order. */
+export interface HuntingNotificationTagsTable {
+  owner_id: number;
+  tag: string;
+  date: number;
+  notification_id: number;
+}
+
+/** Notifications waiting to be e-mailed, by ruleset (a digest takes all waiting ones). */
+export interface PendingEmailsTable {
+  notification_id: number;
+  ruleset_id: number;
 }
 
 /** Who may edit a ruleset besides its owner. */
@@ -125,4 +192,9 @@ export interface Database {
   upload_urls: UploadUrlsTable;
   hunting_rulesets: HuntingRulesetsTable;
   hunting_ruleset_editors: HuntingRulesetEditorsTable;
+  counters: CountersTable;
+  ruleset_changes: RulesetChangesTable;
+  hunting_notifications: HuntingNotificationsTable;
+  hunting_notification_tags: HuntingNotificationTagsTable;
+  pending_emails: PendingEmailsTable;
 }

@@ -3,13 +3,15 @@
 import type { Kysely, Updateable } from 'kysely';
 import { alreadyExists, TrawlError } from '../../model/errors.js';
 import type {
-  AnalysisStatus, FileAnalysis, FileRecord, Job, NewRuleset, NewSubmission, NewUser, RulesetPatch,
-  RulesetRecord, Store, SubmissionRecord, UserPatch, UserRecord,
+  AnalysisStatus, FileAnalysis, FileRecord, Job, NewNotification, NewRuleset, NewSubmission, NewUser,
+  NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
+  StoredNotifications, SubmissionRecord, UserPatch, UserRecord,
 } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { GroupCommitter } from './group-commit.js';
 import { migrate } from './migrations.js';
 import * as jobs from './jobs.js';
+import * as notifications from './notifications.js';
 import * as rulesets from './rulesets.js';
 import { toFile, toSubmission, toUser } from './rows.js';
 import type { Database, UsersTable } from './schema.js';
@@ -181,8 +183,20 @@ export class SqlStore implements Store {
     return this.run(() => jobs.pending(this.db));
   }
 
-  completeAnalysis(jobId: number, submissionId: number, analysis: FileAnalysis, date: number): Promise<void> {
-    return this.bookkeeping((tx) => jobs.completeAnalysis(tx, jobId, submissionId, analysis, date));
+  completeAnalysis(
+    jobId: number, submissionId: number, analysis: FileAnalysis, date: number,
+    list: NewNotification[] = [], opts: { emails?: boolean; emailDelayMs?: number } = {},
+  ): Promise<StoredNotifications> {
+    return this.bookkeeping(async (tx) => {
+      await jobs.completeAnalysis(tx, jobId, submissionId, analysis, date);
+      return notifications.insertNotifications(tx, this.d, list, opts);
+    });
+  }
+
+  deleteJob(jobId: number): Promise<void> {
+    return this.bookkeeping(async (tx) => {
+      await tx.deleteFrom('jobs').where('id', '=', jobId).execute();
+    });
   }
 
   createRuleset(r: NewRuleset): Promise<RulesetRecord> {
@@ -211,6 +225,54 @@ export class SqlStore implements Store {
 
   removeRulesetEditor(id: number, userId: number): Promise<boolean> {
     return this.run(() => rulesets.removeEditor(this.db, id, userId));
+  }
+
+  recordSlowScan(id: number, scan: SlowScan): Promise<void> {
+    return this.run(() => rulesets.recordSlowScan(this.db, id, scan));
+  }
+
+  rulesGeneration(): Promise<number> {
+    return this.run(() => rulesets.generation(this.db));
+  }
+
+  rulesetChangesSince(generation: number): Promise<{ generation: number; rulesetIds: number[] } | null> {
+    return this.run(() => rulesets.changesSince(this.db, generation));
+  }
+
+  enabledRulesetSources(ids?: number[]): Promise<RulesetSource[]> {
+    return this.run(() => rulesets.enabledSources(this.db, ids));
+  }
+
+  getNotification(id: number): Promise<NotificationRecord | null> {
+    return this.run(() => notifications.get(this.db, id));
+  }
+
+  listNotifications(q: NotificationQuery): Promise<NotificationRecord[]> {
+    return this.run(() => notifications.list(this.db, q));
+  }
+
+  countNotifications(q: NotificationQuery, cap: number): Promise<number> {
+    return this.run(() => notifications.count(this.db, q, cap));
+  }
+
+  deleteNotifications(ids: number[]): Promise<number> {
+    if (ids.length === 0) return Promise.resolve(0);
+    return this.run(() => this.d.transaction(this.db, (tx) => notifications.remove(tx, ids)));
+  }
+
+  getFiles(sha256s: string[]): Promise<FileRecord[]> {
+    const wanted = [...new Set(sha256s.map((h) => h.toLowerCase()))];
+    if (wanted.length === 0) return Promise.resolve([]);
+    return this.run(async () =>
+      (await this.db.selectFrom('files').selectAll().where('sha256', 'in', wanted).execute()).map(toFile));
+  }
+
+  takePendingEmails(rulesetId: number, max: number): Promise<{ notifications: NotificationRecord[]; waiting: number }> {
+    return this.run(() => notifications.pendingEmails(this.db, rulesetId, max));
+  }
+
+  clearPendingEmails(ids: number[]): Promise<void> {
+    return this.run(() => this.d.transaction(this.db, (tx) => notifications.clearPendingEmails(tx, ids)));
   }
 
   createUploadUrl(tokenHash: string, userId: number, expiresAt: number): Promise<void> {

@@ -76,7 +76,7 @@ export async function writeSubmission(
   await tx.insertInto('jobs')
     .values({
       kind: 'analyze', payload: JSON.stringify({ submissionId: Number(id) }), state: 'queued',
-      attempts: 0, run_after: nowMs, locked_by: null, locked_until: null, last_error: null,
+      attempts: 0, run_after: nowMs, locked_by: null, locked_until: null, last_error: null, job_key: null,
     })
     .execute();
   return { ...s, id: Number(id), status: 'queued' };

@@ -58,5 +58,6 @@ export const sqliteDialect: SqlDialect = {
     });
   },
   lockForClaim: (query) => query,
+  lockRows: (query) => query,
   lockFileRow: (query) => query,
 };

@@ -1,11 +1,10 @@
-// The worker loop: claims `analyze` jobs from the durable queue, runs them on the worker-thread
-// pool and records the results. Leases are renewed while jobs run, so a worker that dies
-// releases its jobs within one lease to the workers of other processes.
+// The worker loop: claims jobs from the durable queue, hands each to the handler of its kind
+// (analysis, e-mail, ...) and retries failures with backoff. Leases are renewed while jobs run,
+// so a worker that dies releases its jobs within one lease to the workers of other processes.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { BlobStore } from '../store/blobs/blob-store.js';
-import type { FileAnalysis, Job, Store } from '../store/store.js';
+import type { Job, Store } from '../store/store.js';
 
 export interface RunnerOptions {
   /** Jobs held at once; a little above the pool size keeps every thread busy. */
@@ -15,10 +14,14 @@ export interface RunnerOptions {
   maxAttempts: number;
 }
 
-/** What a file gets when its analysis keeps failing: the submission still completes. */
-const UNANALYSABLE: FileAnalysis = { magic: 'data', typeDescription: 'unknown', typeTag: 'unknown', typeTags: [], typeExtension: '', tags: [] };
+/** Runs jobs of one kind. `run` finishes the job (removes it) itself; a throw means "retry". */
+export interface JobHandler {
+  run(job: Job, log: Logger): Promise<void>;
+  /** Called instead of another retry once a job failed maxAttempts times; must finish the job. */
+  giveUp(job: Job, err: unknown, log: Logger): Promise<void>;
+}
 
-export class AnalysisRunner {
+export class JobRunner {
   readonly workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private inflight = 0;
   private running = false;
@@ -29,8 +32,7 @@ export class AnalysisRunner {
 
   constructor(
     private readonly store: Store,
-    private readonly blobs: BlobStore,
-    private readonly analyze: (path: string) => Promise<FileAnalysis>,
+    private readonly handlers: Record<string, JobHandler>,
     private readonly opts: RunnerOptions,
     private readonly log: Logger,
   ) {}
@@ -91,29 +93,22 @@ export class AnalysisRunner {
   }
 
   private async run(job: Job): Promise<void> {
-    const submissionId = Number(job.payload.submissionId);
-    const log = this.log.child({ job: job.id, submission: submissionId });
+    const log = this.log.child({ job: job.id, kind: job.kind });
+    const handler = Object.hasOwn(this.handlers, job.kind) ? this.handlers[job.kind] : undefined;
+    if (!handler) {
+      log.error('no handler for this kind of job; dropping it');
+      await this.store.deleteJob(job.id).catch((err) => log.error({ err }, 'could not drop job'));
+      return;
+    }
     try {
-      const submission = await this.store.getSubmission(submissionId);
-      if (!submission) {
-        log.warn('submission is gone; dropping its job');
-        await this.store.completeAnalysis(job.id, submissionId, UNANALYSABLE, Math.floor(Date.now() / 1000));
-        return;
-      }
-      await this.store.setSubmissionStatus(submissionId, 'in-progress');
-      const path = await this.blobs.localPath(submission.sha256);
-      if (!path) throw new Error(`blob ${submission.sha256} is missing`);
-      const analysis = await this.analyze(path);
-      await this.store.completeAnalysis(job.id, submissionId, analysis, Math.floor(Date.now() / 1000));
+      await handler.run(job, log);
     } catch (err) {
       if (job.attempts + 1 >= this.opts.maxAttempts) {
-        log.error({ err }, 'analysis failed too often; completing without type information');
-        await this.store
-          .completeAnalysis(job.id, submissionId, UNANALYSABLE, Math.floor(Date.now() / 1000))
-          .catch((e) => log.error({ err: e }, 'could not complete failed job'));
+        log.error({ err }, 'job failed too often; giving up');
+        await handler.giveUp(job, err, log).catch((e) => log.error({ err: e }, 'could not finish failed job'));
         return;
       }
-      log.warn({ err }, 'analysis failed; will retry');
+      log.warn({ err }, 'job failed; will retry');
       const delay = 1000 * 2 ** job.attempts;
       await this.store.retryJob(job.id, String(err), delay).catch((e) => log.error({ err: e }, 'could not reschedule job'));
     }

@@ -1,0 +1,102 @@
+// Hunting notifications (spec 3.2, 7.1): /intelligence/hunting_notifications, the
+// hunting_notification_files lists and the user relationships. Thin HTTP glue over
+// stream/hunting-notifications.ts.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { badRequest } from '../../model/errors.js';
+import type { NotificationPosition } from '../../store/store.js';
+import type { NotificationListRequest } from '../../stream/hunting-notifications.js';
+import type { ApiDeps } from '../app.js';
+import { requireSelf } from '../auth.js';
+import { absoluteUrl, collection, decodeCursor, encodeCursor, originOf, parseLimit, queryValue, type VtObject } from '../envelope.js';
+import { fileObject } from '../serializers/file.js';
+import { notificationFileItem, notificationObject } from '../serializers/hunting-notification.js';
+
+type WithId = { Params: { id: string } };
+
+const isPosition = (v: unknown): v is NotificationPosition =>
+  !!v && typeof v === 'object' && Number.isSafeInteger((v as NotificationPosition).date) && Number.isSafeInteger((v as NotificationPosition).id);
+
+/** `count_limit` (spec 1.4): how far meta.count counts; default 200, at most 10,000. */
+function countLimit(req: FastifyRequest): number {
+  const raw = queryValue(req, 'count_limit');
+  if (raw === undefined || raw === '') return 200;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) throw badRequest(`invalid count_limit "${raw}": expected a positive integer`);
+  return Math.min(Number(raw), 10_000);
+}
+
+/** Names asked for with `relationships=a,b`. */
+const relationshipsOf = (req: FastifyRequest) => new Set((queryValue(req, 'relationships') ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+
+export function huntingNotificationRoutes(deps: ApiDeps) {
+  const { notifications, config } = deps;
+  const origin = (req: FastifyRequest) => originOf(req, config.publicUrl);
+
+  function request(req: FastifyRequest, bareWordsAreTags = false): NotificationListRequest {
+    const cursor = queryValue(req, 'cursor');
+    return {
+      filter: queryValue(req, 'filter'),
+      order: queryValue(req, 'order'),
+      limit: parseLimit(queryValue(req, 'limit'), 100),
+      ...(cursor ? { after: decodeCursor(cursor, isPosition) } : {}),
+      bareWordsAreTags,
+    };
+  }
+
+  async function notificationPage(req: FastifyRequest) {
+    const page = await notifications.list(req.user, request(req));
+    const withFile = relationshipsOf(req).has('file');
+    const items = page.items.map((n) => notificationObject(origin(req), n, withFile));
+    const count = await notifications.count(page.query, countLimit(req));
+    return collection(req, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count });
+  }
+
+  async function filePage(req: FastifyRequest, full: boolean) {
+    const page = await notifications.listWithFiles(req.user, request(req, true));
+    const items: VtObject[] = page.items.map(({ notification, file }) => notificationFileItem(origin(req), notification, file, full));
+    const count = await notifications.count(page.query, countLimit(req));
+    return collection(req, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count });
+  }
+
+  return async (app: FastifyInstance) => {
+    const base = '/intelligence/hunting_notifications';
+    app.get(base, (req) => notificationPage(req));
+    app.delete(base, async (req) => {
+      await notifications.deleteAll(req.user, queryValue(req, 'tag') || undefined);
+      return {};
+    });
+    app.get<WithId>(`${base}/:id`, async (req) => ({
+      data: notificationObject(origin(req), await notifications.visible(req.user, req.params.id), relationshipsOf(req).has('file')),
+    }));
+    app.delete<WithId>(`${base}/:id`, async (req) => {
+      await notifications.delete(req.user, req.params.id);
+      return {};
+    });
+    app.get<WithId>(`${base}/:id/file`, async (req) => {
+      const n = await notifications.visible(req.user, req.params.id);
+      const [file] = await deps.store.getFiles([n.sha256]);
+      return { data: file ? fileObject(origin(req), file) : null, links: { self: absoluteUrl(origin(req), req.url.split('?')[0]!) } };
+    });
+    app.get<WithId>(`${base}/:id/relationships/file`, async (req) => {
+      const n = await notifications.visible(req.user, req.params.id);
+      return { data: { type: 'file', id: n.sha256 }, links: { self: absoluteUrl(origin(req), req.url.split('?')[0]!) } };
+    });
+
+    app.get('/intelligence/hunting_notification_files', (req) => filePage(req, true));
+
+    // The same lists as relationships of the user, owner-only (spec 7.1).
+    for (const prefix of ['/users/:id', '/users/:id/relationships']) {
+      const full = prefix === '/users/:id';
+      app.get<WithId>(`${prefix}/hunting_notifications`, async (req) => {
+        requireSelf(req, req.params.id);
+        if (full) return notificationPage(req);
+        const page = await notifications.list(req.user, request(req));
+        const items = page.items.map((n) => ({ type: 'hunting_notification', id: String(n.id) }));
+        return collection(req, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count: await notifications.count(page.query, countLimit(req)) });
+      });
+      app.get<WithId>(`${prefix}/hunting_notification_files`, async (req) => {
+        requireSelf(req, req.params.id);
+        return filePage(req, full);
+      });
+    }
+  };
+}

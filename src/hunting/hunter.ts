@@ -1,0 +1,80 @@
+// Hunting one file, around the scan that runs on a worker thread: what the scan gets (the rules
+// snapshot and limits), and what happens after it. A set that made the scan slow or time out is
+// investigated (compile-worker.ts) to find the ruleset responsible, which is reported on the
+// ruleset and to its owner and quarantined; the other rulesets keep their matches for the file.
+import type { Logger } from 'pino';
+import type { RulesetRecord, SlowScan, Store } from '../store/store.js';
+import type { RuleCompiler } from './rule-compiler.js';
+import type { HuntResult, HuntTask, RawMatch } from './rules-artifact.js';
+import type { RulesCatalog, RulesSnapshot } from './rules-catalog.js';
+
+export interface HunterOptions {
+  /** Per-set scan timeout. */
+  scanTimeoutMs: number;
+  /** Files larger than this are not scanned. */
+  maxScanBytes: number;
+  /** A set taking longer than this on one file is investigated. */
+  slowScanMs: number;
+}
+
+/** Told about each ruleset found slow (after it was recorded on the ruleset). */
+export type SlowRulesetListener = (ruleset: RulesetRecord, scan: SlowScan) => Promise<void>;
+
+export class Hunter {
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: RulesCatalog,
+    private readonly compiler: RuleCompiler,
+    readonly opts: HunterOptions,
+    private readonly log: Logger,
+    private readonly onSlow: SlowRulesetListener = async () => undefined,
+  ) {}
+
+  /** The rules to scan with; call after the job was claimed (see RulesCatalog.snapshot). */
+  snapshot(): Promise<RulesSnapshot> {
+    return this.catalog.snapshot();
+  }
+
+  /** The scan task for a snapshot; null when there is nothing to scan with. */
+  task(snap: RulesSnapshot): HuntTask | null {
+    if (snap.artifacts.length === 0) return null;
+    return { artifacts: [...snap.artifacts], timeoutMs: this.opts.scanTimeoutMs, maxBytes: this.opts.maxScanBytes };
+  }
+
+  /** Longest a scan task may run on its thread before the thread is replaced. */
+  deadlineMs(task: HuntTask | null): number {
+    return task ? (task.artifacts.length * Math.ceil(this.opts.scanTimeoutMs / 1000) + 1) * 1000 : 0;
+  }
+
+  /** The matches that count, after dealing with any set that was slow on this file. */
+  async settle(snap: RulesSnapshot, result: HuntResult, file: { path: string; sha256: string }): Promise<RawMatch[]> {
+    let matches = result.matches;
+    for (const scan of result.scans) {
+      if (!scan.timedOut && scan.ms <= this.opts.slowScanMs) continue;
+      const artifact = snap.artifact(scan.key);
+      if (!artifact) continue;
+      if (this.catalog.isQuarantine(scan.key)) {
+        const [id, generation] = artifact.members[0]!;
+        await this.report({ rulesetId: id, generation, ms: Math.round(scan.ms), timedOut: scan.timedOut }, file.sha256);
+        continue;
+      }
+      this.log.warn({ sha256: file.sha256, set: scan.key, ms: Math.round(scan.ms), timedOut: scan.timedOut }, 'slow scan: looking for the ruleset responsible');
+      const found = await this.compiler.investigate(await this.catalog.sourcesOf(artifact), file.path, this.opts.slowScanMs, scan.key);
+      // A set that timed out gave no matches: take those of every ruleset but the slow ones.
+      if (scan.timedOut) matches = [...matches.filter((m) => m.artifact !== scan.key), ...found.matches];
+      for (const s of found.slow) {
+        await this.report(s, file.sha256);
+        await this.catalog.quarantine(s.rulesetId, s.generation);
+      }
+    }
+    return matches.filter((m) => snap.accepts(m));
+  }
+
+  private async report(s: { rulesetId: number; generation: number; ms: number; timedOut: boolean }, sha256: string): Promise<void> {
+    const scan: SlowScan = { date: Math.floor(Date.now() / 1000), sha256, milliseconds: s.ms, timedOut: s.timedOut };
+    await this.store.recordSlowScan(s.rulesetId, scan);
+    this.log.warn({ ruleset: s.rulesetId, sha256, ms: s.ms, timedOut: s.timedOut }, 'ruleset made a scan slow');
+    const r = await this.store.getRuleset(s.rulesetId);
+    if (r) await this.onSlow(r, scan).catch((err) => this.log.warn({ err, ruleset: r.id }, 'could not tell the owner about a slow ruleset'));
+  }
+}

@@ -1,0 +1,63 @@
+// The scanning side of hunting, run inside worker threads: keeps the artifacts it was sent
+// deserialized (by digest), scans a file with each, and turns engine matches into RawMatches
+// with their snippets. Synchronous, like the engine.
+import { CompiledRules, ScanTimeoutError, type Match } from './compiled-rules.js';
+import { parseVersionId, type HuntResult, type HuntTask, type RawMatch, type RulesArtifact } from './rules-artifact.js';
+import { snippet } from './snippet.js';
+
+/** Matches kept per pattern: enough for snippets, bounded memory on files full of hits. */
+const MAX_MATCHES_PER_PATTERN = 256;
+
+/** Engine matches of one set as RawMatches, with snippets cut from `data`. */
+export function rawMatches(matches: Match[], data: Uint8Array, artifact: string): RawMatch[] {
+  const out: RawMatch[] = [];
+  for (const m of matches) {
+    const v = parseVersionId(m.rulesetId);
+    if (!v) continue;
+    const offsets = m.patterns.flatMap((p) => p.matches);
+    out.push({ rulesetId: v.id, generation: v.generation, rule: m.rule, tags: m.tags, snippet: snippet(data, offsets), artifact });
+  }
+  return out;
+}
+
+/** Runs `scan` with a stopwatch; a timeout is reported, not thrown. */
+export function timedScan(rules: CompiledRules, data: Uint8Array, timeoutMs: number): { matches: Match[]; ms: number; timedOut: boolean } {
+  const start = performance.now();
+  try {
+    const matches = rules.scan(data, timeoutMs);
+    return { matches, ms: performance.now() - start, timedOut: false };
+  } catch (err) {
+    if (err instanceof ScanTimeoutError) return { matches: [], ms: performance.now() - start, timedOut: true };
+    throw err;
+  }
+}
+
+/** Deserialized artifacts of one thread. */
+export class Matcher {
+  private readonly loaded = new Map<string, CompiledRules>();
+
+  /** The compiled rules of `a`, deserializing it the first time its digest is seen. */
+  private rules(a: RulesArtifact): CompiledRules {
+    let r = this.loaded.get(a.digest);
+    if (!r) {
+      r = CompiledRules.deserialize(Buffer.from(a.bytes));
+      r.setMaxMatchesPerPattern(MAX_MATCHES_PER_PATTERN);
+      this.loaded.set(a.digest, r);
+    }
+    return r;
+  }
+
+  /** Scans `data` with every artifact of the task; sets not in the task are forgotten. */
+  scan(data: Uint8Array, task: HuntTask): HuntResult {
+    const wanted = new Set(task.artifacts.map((a) => a.digest));
+    for (const digest of this.loaded.keys()) if (!wanted.has(digest)) this.loaded.delete(digest);
+    const result: HuntResult = { matches: [], scans: [] };
+    if (data.length > task.maxBytes) return { ...result, skipped: 'too-large' };
+    for (const a of task.artifacts) {
+      const s = timedScan(this.rules(a), data, task.timeoutMs);
+      result.scans.push({ key: a.key, ms: s.ms, timedOut: s.timedOut });
+      result.matches.push(...rawMatches(s.matches, data, a.key));
+    }
+    return result;
+  }
+}

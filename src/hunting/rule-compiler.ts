@@ -1,0 +1,44 @@
+// Compiling off the event loop: two single-thread pools running compile-worker.ts, one for quick
+// work (validating a ruleset, compiling the few rulesets that just changed) and one for long work
+// (whole shards, hunting down slow rulesets), so a long compile never delays a quick one.
+import { WorkerPool } from '../jobs/worker-pool.js';
+import type { RulesetSource } from '../store/store.js';
+import type { CompileResult, InvestigateResult } from './compile-worker.js';
+import type { RulesetValidation } from './rule-validation.js';
+
+const script = new URL('./compile-worker.js', import.meta.url);
+
+export class RuleCompiler {
+  private readonly quick: WorkerPool;
+  private slowPool: WorkerPool | null = null;
+
+  /** `deadlineMs` bounds one task; a compile running longer has its thread replaced. */
+  constructor(private readonly deadlineMs = 10 * 60_000) {
+    this.quick = new WorkerPool({ script, size: 1, taskTimeoutMs: deadlineMs });
+  }
+
+  // Started on first use: processes that only validate (the API role) never start it.
+  private get slow(): WorkerPool {
+    this.slowPool ??= new WorkerPool({ script, size: 1, taskTimeoutMs: this.deadlineMs });
+    return this.slowPool;
+  }
+
+  /** Validates a ruleset's source (see validateRuleset); rejects with InvalidArgumentError. */
+  validate(source: string, maxBytes: number): Promise<RulesetValidation> {
+    return this.quick.run({ kind: 'validate', source, maxBytes });
+  }
+
+  /** Compiles rulesets into one set; `long` runs it on the pool for long work. */
+  compile(rulesets: RulesetSource[], long: boolean): Promise<CompileResult> {
+    return (long ? this.slow : this.quick).run({ kind: 'compile', rulesets });
+  }
+
+  /** Finds which of `rulesets` alone take longer than `slowMs` on the file at `path`. */
+  investigate(rulesets: RulesetSource[], path: string, slowMs: number, artifact: string): Promise<InvestigateResult> {
+    return this.slow.run({ kind: 'investigate', rulesets, path, slowMs, artifact });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.quick.close(), this.slowPool?.close()]);
+  }
+}

@@ -1,0 +1,58 @@
+// What travels between the rules catalog (main thread) and the threads that scan: compiled rule
+// sets as shared memory, and what a scan found. Namespaces carry ruleset id and generation, so a
+// match always says which version of a ruleset produced it.
+
+/** A compiled set of rulesets, serialized into shared memory (posted to threads without a copy). */
+export interface RulesArtifact {
+  /** What the set is: `shard:N`, `delta` or `quarantine:ID`. */
+  key: string;
+  /** Changes whenever the content does: threads cache deserialized sets by it. */
+  digest: string;
+  bytes: SharedArrayBuffer;
+  /** Members, as [ruleset id, generation]. */
+  members: [number, number][];
+}
+
+/** How a thread scans one file with a set of artifacts. */
+export interface HuntTask {
+  artifacts: RulesArtifact[];
+  /** Per-artifact scan timeout (the engine rounds up to whole seconds). */
+  timeoutMs: number;
+  /** Files larger than this are not scanned. */
+  maxBytes: number;
+}
+
+/** One rule of one ruleset version that matched. */
+export interface RawMatch {
+  rulesetId: number;
+  generation: number;
+  rule: string;
+  tags: string[];
+  /** Spec 3.5 hexdump; null for rules that matched on their condition alone. */
+  snippet: string | null;
+  /** Key of the artifact the match came from. */
+  artifact: string;
+}
+
+/** How long one artifact took on the file. */
+export interface ScanReport {
+  key: string;
+  ms: number;
+  timedOut: boolean;
+}
+
+export interface HuntResult {
+  matches: RawMatch[];
+  scans: ScanReport[];
+  /** Why the file was not scanned at all. */
+  skipped?: 'too-large';
+}
+
+/** The id a ruleset version is compiled under (compileRulesets ids; namespace `r<id>_<gen>`). */
+export const versionId = (id: number, generation: number) => `${id}_${generation}`;
+
+/** Inverse of versionId; null for anything else. */
+export function parseVersionId(v: string): { id: number; generation: number } | null {
+  const m = /^(\d+)_(\d+)$/.exec(v);
+  return m ? { id: Number(m[1]), generation: Number(m[2]) } : null;
+}

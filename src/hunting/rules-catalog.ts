@@ -1,0 +1,261 @@
+// Which compiled rule sets the scanning threads use, kept in step with the database.
+//
+// Scanning one set is many times cheaper per byte than scanning several, but compiling 1,000
+// rulesets takes seconds. So rulesets live in a few large shards (shardSize each), and the ones
+// changed since their shard was compiled in one small delta set, compiled within milliseconds of
+// the change being seen. Every namespace carries its ruleset's generation, so matches of a stale
+// version in a shard are simply not accepted. Once changes have been quiet for rebuildDelayMs
+// (or the delta grew past maxDelta), the shards holding changed rulesets are compiled again in
+// the background and the delta shrinks. A ruleset found to make scans slow is quarantined: it is
+// scanned alone, so it cannot hold the others up.
+import type { Logger } from 'pino';
+import type { RulesetSource, Store } from '../store/store.js';
+import type { RuleCompiler } from './rule-compiler.js';
+import type { RawMatch, RulesArtifact } from './rules-artifact.js';
+
+export interface CatalogOptions {
+  /** Rulesets per shard. */
+  shardSize: number;
+  /** Quiet time after a change before shards are rebuilt. */
+  rebuildDelayMs: number;
+  /** A delta this large is folded into the shards at once. */
+  maxDelta: number;
+}
+
+/** An immutable view of the catalog: what to scan with and which matches count. */
+export interface RulesSnapshot {
+  readonly generation: number;
+  readonly artifacts: readonly RulesArtifact[];
+  /** Whether a match comes from the current version of an enabled ruleset, in the set that owns it. */
+  accepts(m: RawMatch): boolean;
+  artifact(key: string): RulesArtifact | undefined;
+}
+
+interface CompiledSet {
+  artifact: RulesArtifact;
+  /** Ruleset id -> generation compiled in. */
+  members: Map<number, number>;
+}
+
+const QUARANTINE = 'quarantine:';
+
+export class RulesCatalog {
+  private generation = -1;
+  /** Enabled rulesets: id -> current generation. */
+  private current = new Map<number, number>();
+  private shards: CompiledSet[] = [];
+  private delta: CompiledSet | null = null;
+  private readonly quarantined = new Map<number, CompiledSet>();
+  private snap: RulesSnapshot | null = null;
+  private refreshing: Promise<void> | null = null;
+  private lock: Promise<unknown> = Promise.resolve();
+  private rebuildTimer: NodeJS.Timeout | undefined;
+  private rebuilding: Promise<void> | null = null;
+  private closed = false;
+  private seq = 0;
+  /** Milliseconds spent compiling, by kind: for logs and benchmarks. */
+  readonly compileMs = { delta: 0, shards: 0 };
+
+  constructor(
+    private readonly store: Store,
+    private readonly compiler: RuleCompiler,
+    private readonly opts: CatalogOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * The catalog as of the database's latest ruleset change. Call it after the job to scan for was
+   * claimed: every change committed before the claim (and so before the upload was acknowledged)
+   * is then in the snapshot.
+   */
+  async snapshot(): Promise<RulesSnapshot> {
+    for (;;) {
+      const target = await this.store.rulesGeneration();
+      if (this.snap && this.generation >= target) return this.snap;
+      this.refreshing ??= this.serial(() => this.refresh()).finally(() => (this.refreshing = null));
+      await this.refreshing;
+      if (this.snap && this.generation >= target) return this.snap;
+    }
+  }
+
+  /** Scans with `key` compiled alone from now on; its matches in shards no longer count. */
+  async quarantine(id: number, generation: number): Promise<void> {
+    await this.serial(async () => {
+      if (this.current.get(id) !== generation || this.quarantined.has(id)) return;
+      const sources = (await this.store.enabledRulesetSources([id])).filter((s) => s.generation === generation);
+      if (sources.length === 0) return;
+      this.quarantined.set(id, await this.compileSet(`${QUARANTINE}${id}`, sources, false));
+      await this.updateDelta();
+      this.publish();
+    });
+    this.log.warn({ ruleset: id }, 'ruleset quarantined: it made a scan slow, so it is scanned alone from now on');
+  }
+
+  /** Sources of an artifact's members as they are now, for investigating a slow scan. */
+  async sourcesOf(artifact: RulesArtifact): Promise<RulesetSource[]> {
+    return this.store.enabledRulesetSources(artifact.members.map(([id]) => id));
+  }
+
+  isQuarantine(key: string): boolean {
+    return key.startsWith(QUARANTINE);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.rebuildTimer);
+    await this.rebuilding?.catch(() => undefined);
+  }
+
+  /** Runs catalog mutations one at a time. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private async refresh(): Promise<void> {
+    const changes = this.generation < 0 ? null : await this.store.rulesetChangesSince(this.generation);
+    if (!changes) return this.loadAll();
+    if (changes.rulesetIds.length === 0) {
+      this.generation = changes.generation;
+      return;
+    }
+    const sources = await this.store.enabledRulesetSources(changes.rulesetIds);
+    const enabled = new Map(sources.map((s) => [s.id, s.generation]));
+    for (const id of changes.rulesetIds) {
+      const g = enabled.get(id);
+      if (g === undefined) this.current.delete(id);
+      else this.current.set(id, g);
+      const q = this.quarantined.get(id);
+      if (q && q.members.get(id) !== g) this.quarantined.delete(id);
+    }
+    await this.updateDelta();
+    this.generation = changes.generation;
+    this.publish();
+    this.scheduleRebuild();
+  }
+
+  /** Compiles every enabled ruleset into fresh shards (startup, or after a long absence). */
+  private async loadAll(): Promise<void> {
+    const started = Date.now();
+    const generation = await this.store.rulesGeneration();
+    const sources = await this.store.enabledRulesetSources();
+    this.current = new Map(sources.map((s) => [s.id, s.generation]));
+    this.quarantined.clear();
+    this.shards = [];
+    for (let i = 0; i < sources.length; i += this.opts.shardSize) {
+      this.shards.push(await this.compileSet(`shard:${this.shards.length}`, sources.slice(i, i + this.opts.shardSize), true));
+    }
+    this.delta = null;
+    await this.updateDelta();
+    this.generation = generation;
+    this.publish();
+    if (sources.length > 0) this.log.info({ rulesets: sources.length, shards: this.shards.length, ms: Date.now() - started }, 'hunting rulesets compiled');
+  }
+
+  private async compileSet(key: string, sources: RulesetSource[], long: boolean): Promise<CompiledSet> {
+    const started = performance.now();
+    const r = await this.compiler.compile(sources, long);
+    this.compileMs[key === 'delta' ? 'delta' : 'shards'] += performance.now() - started;
+    for (const f of r.failed) this.log.error({ ruleset: f.id, error: f.error }, 'ruleset does not compile; it is not scanned');
+    const members = new Map(sources.map((s) => [s.id, s.generation]));
+    return { artifact: { key, digest: `${key}#${++this.seq}`, bytes: r.bytes, members: [...members] }, members };
+  }
+
+  /** Recompiles the delta when the rulesets not covered by a shard changed. */
+  private async updateDelta(): Promise<void> {
+    const covered = new Map<number, number>();
+    for (const s of this.shards) for (const [id, g] of s.members) covered.set(id, g);
+    const want: number[] = [];
+    for (const [id, g] of this.current) if (covered.get(id) !== g && !this.quarantined.has(id)) want.push(id);
+    const have = this.delta?.members;
+    if (have && have.size === want.length && want.every((id) => have.get(id) === this.current.get(id))) return;
+    if (want.length === 0) {
+      this.delta = null;
+      return;
+    }
+    this.delta = await this.compileSet('delta', await this.store.enabledRulesetSources(want), false);
+  }
+
+  private publish(): void {
+    const current = new Map(this.current);
+    const quarantined = new Set(this.quarantined.keys());
+    // Shards emptied or only planned by a rebuild in progress have no compiled rules yet.
+    const sets = [...this.shards, ...(this.delta ? [this.delta] : []), ...this.quarantined.values()];
+    const artifacts = sets.filter((s) => s.members.size > 0).map((s) => s.artifact);
+    const byKey = new Map(artifacts.map((a) => [a.key, a]));
+    this.snap = {
+      generation: this.generation,
+      artifacts,
+      accepts: (m) =>
+        current.get(m.rulesetId) === m.generation && (m.artifact.startsWith(QUARANTINE) || !quarantined.has(m.rulesetId)),
+      artifact: (key) => byKey.get(key),
+    };
+  }
+
+  private scheduleRebuild(): void {
+    if (this.closed || !this.delta) return;
+    clearTimeout(this.rebuildTimer);
+    const delay = this.delta.members.size >= this.opts.maxDelta ? 0 : this.opts.rebuildDelayMs;
+    this.rebuildTimer = setTimeout(() => {
+      this.rebuilding ??= this.rebuild()
+        .catch((err) => this.log.error({ err }, 'rebuilding rule shards failed; the delta stays in use'))
+        .finally(() => {
+          this.rebuilding = null;
+          this.scheduleRebuild();
+        });
+    }, delay);
+    this.rebuildTimer.unref();
+  }
+
+  /** Folds the delta into the shards: recompiles only the shards whose members changed. */
+  private async rebuild(): Promise<void> {
+    const plan = await this.serial(async () => this.planRebuild());
+    for (const { index, ids } of plan) {
+      if (this.closed) return;
+      const sources = ids.length ? await this.store.enabledRulesetSources(ids) : [];
+      const set = sources.length ? await this.compileSet(`shard:${index}`, sources, true) : null;
+      await this.serial(async () => {
+        this.shards[index] = set ?? { artifact: this.shards[index]!.artifact, members: new Map() };
+      });
+    }
+    await this.serial(async () => {
+      this.shards = this.shards.filter((s) => s.members.size > 0).map((s, i) => (s.artifact.key === `shard:${i}` ? s : this.rekey(s, i)));
+      await this.updateDelta();
+      this.publish();
+    });
+  }
+
+  private rekey(s: CompiledSet, i: number): CompiledSet {
+    return { members: s.members, artifact: { ...s.artifact, key: `shard:${i}` } };
+  }
+
+  /** The shards to recompile and their members: changed ones, and new rulesets in the last shards with room. */
+  private planRebuild(): { index: number; ids: number[] }[] {
+    const target = new Map([...this.current].filter(([id]) => !this.quarantined.has(id)));
+    const members = this.shards.map((s) => new Set(s.members.keys()));
+    const affected = new Set<number>();
+    const placed = new Set<number>();
+    this.shards.forEach((s, i) => {
+      for (const [id, g] of s.members) {
+        placed.add(id);
+        if (target.get(id) !== g) {
+          affected.add(i);
+          if (!target.has(id)) members[i]!.delete(id);
+        }
+      }
+    });
+    for (const id of target.keys()) {
+      if (placed.has(id)) continue;
+      let i = members.length - 1;
+      if (i < 0 || members[i]!.size >= this.opts.shardSize) {
+        members.push(new Set());
+        this.shards.push({ artifact: { key: `shard:${members.length - 1}`, digest: '', bytes: new SharedArrayBuffer(0), members: [] }, members: new Map() });
+        i = members.length - 1;
+      }
+      members[i]!.add(id);
+      affected.add(i);
+    }
+    return [...affected].sort((a, b) => a - b).map((index) => ({ index, ids: [...members[index]!].sort((a, b) => a - b) }));
+  }
+}

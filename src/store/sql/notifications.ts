@@ -1,0 +1,224 @@
+// Hunting notifications as queries on a Kysely database (used by sql-store.ts): storing them
+// under each ruleset's rate limit, and reading them in (date, id) order through the indexes of
+// migration 0003. A query's scope is a union (own notifications, shared rulesets); each part is
+// one index walk and the parts are merged here.
+import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import { limitReached } from '../../model/rate-limit.js';
+import type { NewNotification, NotificationQuery, NotificationRecord, RateLimitState, StoredNotifications } from '../store.js';
+import type { SqlDialect } from './dialect.js';
+import type { Database, HuntingNotificationsTable } from './schema.js';
+
+const DAY = 86_400;
+
+export function toNotification(r: Selectable<HuntingNotificationsTable>): NotificationRecord {
+  return {
+    id: Number(r.id),
+    entityType: 'file',
+    ownerId: Number(r.owner_id),
+    rulesetId: Number(r.ruleset_id),
+    rulesetName: r.ruleset_name,
+    date: Number(r.date),
+    sha256: r.sha256,
+    submissionId: Number(r.submission_id),
+    ruleName: r.rule_name,
+    ruleTags: JSON.parse(r.rule_tags) as string[],
+    snippet: r.snippet,
+    matchInSubfile: Number(r.match_in_subfile) === 1,
+    sourceKey: r.source_key,
+    sourceCountry: r.source_country,
+    tags: JSON.parse(r.tags) as string[],
+  };
+}
+
+async function insertOne(tx: Kysely<Database>, n: NewNotification): Promise<NotificationRecord | null> {
+  const row = await tx.insertInto('hunting_notifications').values({
+    owner_id: n.ownerId, ruleset_id: n.rulesetId, ruleset_name: n.rulesetName, date: n.date,
+    entity_type: 'file', sha256: n.sha256, submission_id: n.submissionId, rule_name: n.ruleName,
+    rule_tags: JSON.stringify(n.ruleTags), snippet: n.snippet, match_in_subfile: n.matchInSubfile ? 1 : 0,
+    source_key: n.sourceKey, source_country: n.sourceCountry, tags: JSON.stringify(n.tags),
+  })
+    .onConflict((oc) => oc.columns(['submission_id', 'ruleset_id', 'rule_name']).doNothing())
+    .returning('id').executeTakeFirst();
+  if (!row) return null;
+  const id = Number(row.id);
+  const tags = [...new Set(n.tags)];
+  if (tags.length > 0) {
+    await tx.insertInto('hunting_notification_tags')
+      .values(tags.map((tag) => ({ owner_id: n.ownerId, tag, date: n.date, notification_id: id })))
+      .onConflict((oc) => oc.doNothing()).execute();
+  }
+  return { ...n, id, entityType: 'file' };
+}
+
+/** Inside the caller's transaction: stores notifications under each ruleset's limit (see Store.completeAnalysis). */
+export async function insertNotifications(
+  tx: Kysely<Database>, dialect: SqlDialect, list: NewNotification[], opts: { emails?: boolean; emailDelayMs?: number },
+): Promise<StoredNotifications> {
+  const out: StoredNotifications = { stored: [], rateLimited: {}, gone: 0 };
+  const byRuleset = new Map<number, NewNotification[]>();
+  for (const n of list) byRuleset.set(n.rulesetId, [...(byRuleset.get(n.rulesetId) ?? []), n]);
+  for (const [rulesetId, group] of byRuleset) {
+    const r = await dialect.lockRows(
+      tx.selectFrom('hunting_rulesets')
+        .select(['enabled', 'notification_limit', 'notification_emails', 'limited_from', 'limited_until', 'limited_log'])
+        .where('id', '=', rulesetId),
+    ).executeTakeFirst();
+    if (!r || Number(r.enabled) !== 1) {
+      out.gone += group.length;
+      continue;
+    }
+    const limit = Number(r.notification_limit);
+    const now = Math.max(...group.map((n) => n.date));
+    const inWindow = async () => {
+      const c = await tx.selectFrom((eb) => eb.selectFrom('hunting_notifications').select('id')
+        .where('ruleset_id', '=', rulesetId).where('date', '>', now - DAY).limit(limit).as('w'))
+        .select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      return Number(c.n);
+    };
+    let room = limit > 0 ? limit - (await inWindow()) : 0;
+    let dropped = 0;
+    const stored: NotificationRecord[] = [];
+    for (const n of group) {
+      if (room <= 0) {
+        dropped++;
+        continue;
+      }
+      const rec = await insertOne(tx, n);
+      if (rec) {
+        stored.push(rec);
+        room--;
+      }
+    }
+    if (room <= 0) {
+      // The limit is reached: record the period until the oldest notification in the window ages out.
+      const oldest = await tx.selectFrom('hunting_notifications').select('date').where('ruleset_id', '=', rulesetId)
+        .where('date', '>', now - DAY).orderBy('date').limit(1).executeTakeFirst();
+      const before: RateLimitState = {
+        from: r.limited_from === null ? null : Number(r.limited_from),
+        until: r.limited_until === null ? null : Number(r.limited_until),
+        log: JSON.parse(r.limited_log) as [number, number][],
+      };
+      const next = limitReached(before, now, (oldest ? Number(oldest.date) : now) + DAY);
+      await tx.updateTable('hunting_rulesets')
+        .set({ limited_from: next.from, limited_until: next.until, limited_log: JSON.stringify(next.log) })
+        .where('id', '=', rulesetId).execute();
+    }
+    if (dropped > 0) out.rateLimited[rulesetId] = dropped;
+    out.stored.push(...stored);
+    if (opts.emails && stored.length > 0 && r.notification_emails !== '[]') await queueEmails(tx, rulesetId, stored, opts.emailDelayMs ?? 0);
+  }
+  return out;
+}
+
+/** Marks notifications for e-mail and makes sure one `email` job for the ruleset is queued. */
+async function queueEmails(tx: Kysely<Database>, rulesetId: number, stored: NotificationRecord[], delayMs: number): Promise<void> {
+  await tx.insertInto('pending_emails').values(stored.map((n) => ({ notification_id: n.id, ruleset_id: rulesetId })))
+    .onConflict((oc) => oc.doNothing()).execute();
+  const key = `email:${rulesetId}`;
+  const queued = await tx.selectFrom('jobs').select('id').where('job_key', '=', key).where('state', '=', 'queued').executeTakeFirst();
+  if (queued) return;
+  // Two processes may both queue one; the second finds nothing pending and sends nothing.
+  await tx.insertInto('jobs').values({
+    kind: 'email', payload: JSON.stringify({ rulesetId }), state: 'queued', attempts: 0,
+    run_after: Date.now() + delayMs, locked_by: null, locked_until: null, last_error: null, job_key: key,
+  }).execute();
+}
+
+type Eb = ExpressionBuilder<Database, 'hunting_notifications'>;
+
+/** Conditions every part of a query shares: dates, entity, sources, tags (beyond a leading one), position. */
+function narrow(eb: Eb, q: NotificationQuery, tags: readonly string[]): Expression<SqlBool> {
+  const c: Expression<SqlBool>[] = [];
+  if (q.dateFrom !== undefined) c.push(eb('hunting_notifications.date', '>=', q.dateFrom));
+  if (q.dateTo !== undefined) c.push(eb('hunting_notifications.date', '<', q.dateTo));
+  if (q.entityId !== undefined) c.push(eb('hunting_notifications.sha256', '=', q.entityId));
+  if (q.sourceIds !== undefined) c.push(eb('hunting_notifications.ruleset_id', 'in', q.sourceIds.length ? q.sourceIds : [-1]));
+  for (const tag of tags) {
+    c.push(eb.exists(eb.selectFrom('hunting_notification_tags as t').select('t.tag')
+      .whereRef('t.notification_id', '=', 'hunting_notifications.id').where('t.tag', '=', tag)));
+  }
+  if (q.after) {
+    const cmp = q.order === 'asc' ? '>' : '<';
+    c.push(eb(eb.refTuple('hunting_notifications.date', 'hunting_notifications.id'), cmp, eb.tuple(q.after.date, q.after.id)));
+  }
+  return eb.and(c);
+}
+
+/** One part of a query's scope as a select of notification rows, unordered and unlimited. */
+function part(db: Kysely<Database>, q: NotificationQuery, who: { ownerId: number } | { rulesetId: number }) {
+  const [first, ...rest] = q.tags ?? [];
+  if ('ownerId' in who && first !== undefined) {
+    // Driven by the tag index (owner_id, tag, date, notification_id): the tag is the selective part.
+    return db.selectFrom('hunting_notification_tags as lead')
+      .innerJoin('hunting_notifications', 'hunting_notifications.id', 'lead.notification_id')
+      .selectAll('hunting_notifications')
+      .where('lead.owner_id', '=', who.ownerId).where('lead.tag', '=', first)
+      .where((eb) => narrow(eb as unknown as Eb, q, rest));
+  }
+  return db.selectFrom('hunting_notifications').selectAll('hunting_notifications')
+    .where('ownerId' in who ? 'owner_id' : 'ruleset_id', '=', 'ownerId' in who ? who.ownerId : who.rulesetId)
+    .where((eb) => narrow(eb, q, q.tags ?? []));
+}
+
+function parts(q: NotificationQuery): ({ ownerId: number } | { rulesetId: number })[] {
+  return [...q.scope.ownerIds.map((ownerId) => ({ ownerId })), ...q.scope.rulesetIds.map((rulesetId) => ({ rulesetId }))];
+}
+
+export async function list(db: Kysely<Database>, q: NotificationQuery): Promise<NotificationRecord[]> {
+  const dir = q.order === 'asc' ? 'asc' : 'desc';
+  const pages = await Promise.all(parts(q).map((who) =>
+    part(db, q, who).orderBy('hunting_notifications.date', dir).orderBy('hunting_notifications.id', dir).limit(q.limit).execute()));
+  if (pages.length === 1) return pages[0]!.map(toNotification);
+  // Merge the parts; a notification reachable through two parts appears once.
+  const seen = new Set<number>();
+  const sign = dir === 'asc' ? 1 : -1;
+  return pages.flat().map(toNotification)
+    .filter((n) => !seen.has(n.id) && seen.add(n.id))
+    .sort((a, b) => sign * (a.date - b.date || a.id - b.id))
+    .slice(0, q.limit);
+}
+
+export async function count(db: Kysely<Database>, q: NotificationQuery, cap: number): Promise<number> {
+  const unpositioned = { ...q, after: undefined };
+  let total = 0;
+  for (const who of parts(q)) {
+    if (total >= cap) break;
+    const sub = part(db, unpositioned, who).clearSelect().select('hunting_notifications.id').limit(cap - total);
+    const row = await db.selectFrom(sub.as('c')).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    total += Number(row.n);
+  }
+  return Math.min(total, cap);
+}
+
+export async function get(db: Kysely<Database>, id: number): Promise<NotificationRecord | null> {
+  const row = await db.selectFrom('hunting_notifications').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toNotification(row) : null;
+}
+
+/** Inside a transaction: deletes notifications with their tags and pending e-mails. */
+export async function remove(tx: Kysely<Database>, ids: number[]): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    await tx.deleteFrom('hunting_notification_tags').where('notification_id', 'in', chunk).execute();
+    await tx.deleteFrom('pending_emails').where('notification_id', 'in', chunk).execute();
+    const r = await tx.deleteFrom('hunting_notifications').where('id', 'in', chunk).executeTakeFirst();
+    n += Number(r.numDeletedRows);
+  }
+  return n;
+}
+
+export async function pendingEmails(db: Kysely<Database>, rulesetId: number, max: number): Promise<{ notifications: NotificationRecord[]; waiting: number }> {
+  const rows = await db.selectFrom('pending_emails')
+    .innerJoin('hunting_notifications', 'hunting_notifications.id', 'pending_emails.notification_id')
+    .selectAll('hunting_notifications').where('pending_emails.ruleset_id', '=', rulesetId)
+    .orderBy('hunting_notifications.id').limit(max).execute();
+  const c = await db.selectFrom('pending_emails').select((eb) => eb.fn.countAll().as('n')).where('ruleset_id', '=', rulesetId).executeTakeFirstOrThrow();
+  return { notifications: rows.map(toNotification), waiting: Number(c.n) };
+}
+
+export async function clearPendingEmails(tx: Kysely<Database>, ids: number[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 500) {
+    await tx.deleteFrom('pending_emails').where('notification_id', 'in', ids.slice(i, i + 500)).execute();
+  }
+}

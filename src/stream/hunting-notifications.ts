@@ -1,0 +1,139 @@
+// Reading and deleting hunting notifications (spec 3): who sees what, the filter grammar of the
+// legacy endpoints, pages in (date, id) order. The API routes and the CLI call these.
+//
+// A notification is visible to its owner (the owner of the ruleset that made it) and to the
+// editors of that ruleset; anyone else is refused with ForbiddenError, never shown data.
+import { badRequest, forbidden, objectNotFound } from '../model/errors.js';
+import type { FileRecord, NotificationPosition, NotificationQuery, NotificationRecord, Store, UserRecord } from '../store/store.js';
+import { intersect, parseDateTerm, splitTerms, type DateRange } from './filter-terms.js';
+
+export interface NotificationListRequest {
+  filter?: string;
+  order?: string;
+  limit: number;
+  after?: NotificationPosition;
+  /** hunting_notification_files: a bare word is a tag (vt-py sends `filter=<ruleset name>`). */
+  bareWordsAreTags?: boolean;
+}
+
+export interface NotificationPage<T> {
+  items: T[];
+  /** Position of the last item when more may follow. */
+  next?: NotificationPosition;
+}
+
+/** Keys of the legacy notification filter (spec 3.3). */
+const KEYS = 'tag, owner, date';
+
+export class HuntingNotifications {
+  constructor(private readonly store: Store) {}
+
+  /** Rulesets `user` edits without owning them: their notifications are visible too. */
+  private async shared(user: UserRecord): Promise<{ id: number; ownerId: number }[]> {
+    return (await this.store.listRulesetsOf(user.id)).filter((r) => r.ownerId !== user.id);
+  }
+
+  /** Everything `user` may see, as a query scope. */
+  async scope(user: UserRecord): Promise<NotificationQuery['scope']> {
+    return { ownerIds: [user.id], rulesetIds: (await this.shared(user)).map((r) => r.id) };
+  }
+
+  /** One notification `user` may see: NotFoundError when there is none, ForbiddenError when it is someone else's. */
+  async visible(user: UserRecord, id: string): Promise<NotificationRecord> {
+    const n = /^\d{1,15}$/.test(id) ? await this.store.getNotification(Number(id)) : null;
+    if (!n) throw objectNotFound('HuntingNotification', id);
+    if (n.ownerId !== user.id && !(await this.shared(user)).some((r) => r.id === n.rulesetId)) throw forbidden();
+    return n;
+  }
+
+  /** The query for `filter` within what `user` may see (order, position and limit aside). */
+  async query(user: UserRecord, req: Pick<NotificationListRequest, 'filter' | 'bareWordsAreTags'>): Promise<NotificationQuery> {
+    let scope = await this.scope(user);
+    const tags: string[] = [];
+    let dates: DateRange = {};
+    for (const t of splitTerms(req.filter)) {
+      if (t.key === '' && req.bareWordsAreTags) {
+        tags.push(t.value.toLowerCase());
+        continue;
+      }
+      if (!t.value) throw badRequest(`invalid filter term "${t.raw}": expected key:value with key ${KEYS}`);
+      switch (t.key) {
+        case 'tag':
+          tags.push(t.value.toLowerCase());
+          break;
+        case 'date':
+          dates = intersect(dates, parseDateTerm(t));
+          break;
+        case 'owner': {
+          // Notifications of rulesets that user owns, among those the caller may see.
+          const owner = await this.store.getUserByName(t.value);
+          scope = !owner
+            ? { ownerIds: [], rulesetIds: [] }
+            : owner.id === user.id
+              ? { ownerIds: scope.ownerIds.filter((id) => id === user.id), rulesetIds: [] }
+              : { ownerIds: [], rulesetIds: (await this.shared(user)).filter((r) => r.ownerId === owner.id).map((r) => r.id).filter((id) => scope.rulesetIds.includes(id)) };
+          break;
+        }
+        default:
+          throw badRequest(`invalid filter term "${t.raw}": unknown key "${t.key}"; valid keys are ${KEYS}`);
+      }
+    }
+    return {
+      scope,
+      ...(tags.length ? { tags: [...new Set(tags)] } : {}),
+      ...(dates.from !== undefined ? { dateFrom: dates.from } : {}),
+      ...(dates.to !== undefined ? { dateTo: dates.to } : {}),
+      order: 'desc',
+      limit: 0,
+    };
+  }
+
+  /** A page of the notifications `user` may see. Orders: `date-` (default, newest first), `date+`. */
+  async list(user: UserRecord, req: NotificationListRequest): Promise<NotificationPage<NotificationRecord> & { query: NotificationQuery }> {
+    const q = { ...(await this.query(user, req)), order: parseOrder(req.order), limit: req.limit + 1, ...(req.after ? { after: req.after } : {}) };
+    const rows = await this.store.listNotifications(q);
+    const items = rows.slice(0, req.limit);
+    const last = items[items.length - 1];
+    return { items, query: q, ...(rows.length > req.limit && last ? { next: { date: last.date, id: last.id } } : {}) };
+  }
+
+  /** Like list, with each notification's File (spec 3.4); a file never seen gets a bare record. */
+  async listWithFiles(user: UserRecord, req: NotificationListRequest): Promise<NotificationPage<{ notification: NotificationRecord; file: FileRecord }> & { query: NotificationQuery }> {
+    const page = await this.list(user, req);
+    const files = new Map((await this.store.getFiles(page.items.map((n) => n.sha256))).map((f) => [f.sha256, f]));
+    const items = page.items.map((notification) => ({ notification, file: files.get(notification.sha256) ?? bareFile(notification) }));
+    return { ...page, items };
+  }
+
+  count(q: NotificationQuery, cap: number): Promise<number> {
+    return this.store.countNotifications(q, cap);
+  }
+
+  /** Deletes one notification the caller may see (owner or editor of its ruleset). */
+  async delete(user: UserRecord, id: string): Promise<void> {
+    const n = await this.visible(user, id);
+    await this.store.deleteNotifications([n.id]);
+  }
+
+  /** Deletes the caller's own notifications, or those with `tag`; returns how many. */
+  async deleteAll(user: UserRecord, tag?: string): Promise<number> {
+    const q: NotificationQuery = { scope: { ownerIds: [user.id], rulesetIds: [] }, order: 'asc', limit: 1000, ...(tag ? { tags: [tag.toLowerCase()] } : {}) };
+    let deleted = 0;
+    for (;;) {
+      const batch = await this.store.listNotifications(q);
+      if (batch.length === 0) return deleted;
+      deleted += await this.store.deleteNotifications(batch.map((n) => n.id));
+    }
+  }
+}
+
+function parseOrder(order: string | undefined): 'asc' | 'desc' {
+  const o = (order ?? '').trim();
+  if (o === '' || o === 'date-') return 'desc';
+  if (o === 'date+' || o === 'date') return 'asc';
+  throw badRequest(`invalid order "${order}": use date- (newest first) or date+ (oldest first)`);
+}
+
+function bareFile(n: NotificationRecord): FileRecord {
+  return { sha256: n.sha256, sha1: '', md5: '', size: 0, names: [], firstSubmissionDate: n.date, lastSubmissionDate: n.date, timesSubmitted: 0, uniqueSources: 0 };
+}
