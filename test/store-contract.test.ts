@@ -11,7 +11,7 @@ import { after, afterEach, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { TrawlError } from '../src/model/errors.js';
 import { openStore, type OpenStoreOptions } from '../src/store/open-store.js';
-import type { NewSubmission, Store } from '../src/store/store.js';
+import type { NewNotification, NewSubmission, NotificationQuery, Store } from '../src/store/store.js';
 
 const OPEN_STORE_MODULE = new URL('../src/store/open-store.js', import.meta.url).href;
 
@@ -304,6 +304,145 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.equal(done?.status, 'completed');
     assert.equal(done?.completedAt, 1_700_000_500);
     assert.equal(await s.pendingJobs(), 0);
+  });
+
+  const ruleset = (ownerId: number, name: string, over: Record<string, unknown> = {}) => ({
+    ownerId, name, rules: 'rule a { condition: true }', enabled: true, limit: 100, notificationEmails: [] as string[],
+    matchObjectType: 'file', tags: [] as string[], ruleNames: ['a'], creationDate: 1_700_000_000, modificationDate: 1_700_000_000, ...over,
+  });
+  const note = (r: { id: number; ownerId: number; name: string }, sub: { id: number; sha256: string }, rule: string, date: number, tags: string[] = []): NewNotification => ({
+    ownerId: r.ownerId, rulesetId: r.id, rulesetName: r.name, date, sha256: sub.sha256, submissionId: sub.id, ruleName: rule,
+    ruleTags: [], snippet: rule === 'nosnip' ? null : '41 42  AB', matchInSubfile: false, sourceKey: 'k', sourceCountry: 'DE',
+    tags: [r.name, rule, sub.sha256, ...tags],
+  });
+  /** Stores `list` as the notifications of a freshly analysed submission of `content`. */
+  const analysed = async (s: Store, content: string, list: (sub: { id: number; sha256: string }) => NewNotification[], opts = {}) => {
+    const sub = await s.addSubmission(submission(content));
+    const claimed = await s.claimJobs('w', 10, 60_000);
+    const job = claimed.find((j) => j.payload.submissionId === sub.id)!;
+    for (const other of claimed) if (other !== job) await s.retryJob(other.id, 'not this test\'s', 0);
+    const analysis = { magic: 'data', typeDescription: 'unknown', typeTag: 'unknown', typeTags: [], typeExtension: '', tags: [] };
+    return { sub, stored: await s.completeAnalysis(job.id, sub.id, analysis, 1_700_000_500, list(sub), opts) };
+  };
+
+  it('stores notifications once per rule and submission, within the ruleset limit, and none for gone rulesets', async () => {
+    const s = await fresh();
+    const now = Math.floor(Date.now() / 1000);
+    const r = await s.createRuleset(ruleset(1, 'capped', { limit: 3 }));
+    const off = await s.createRuleset(ruleset(1, 'off', { enabled: false }));
+    const gone = await s.createRuleset(ruleset(1, 'gone'));
+    await s.deleteRuleset(gone.id);
+    const first = await analysed(s, 'n1', (sub) => [note(r, sub, 'x', now), note(r, sub, 'x', now), note(r, sub, 'nosnip', now), note(off, sub, 'x', now), note(gone, sub, 'x', now)]);
+    assert.deepEqual(first.stored.stored.map((n) => n.ruleName), ['x', 'nosnip'], 'the repeated rule is stored once');
+    assert.equal(first.stored.gone, 2);
+    assert.deepEqual(first.stored.rateLimited, {});
+    const n = first.stored.stored[0]!;
+    assert.deepEqual(await s.getNotification(n.id), n);
+    assert.equal((await s.getNotification(first.stored.stored[1]!.id))?.snippet, null);
+    assert.equal((await s.getRuleset(r.id))?.rateLimit.from, null);
+    const second = await analysed(s, 'n2', (sub) => [note(r, sub, 'x', now), note(r, sub, 'y', now)]);
+    assert.equal(second.stored.stored.length, 1, 'one more fits under the limit of 3');
+    assert.deepEqual(second.stored.rateLimited, { [r.id]: 1 });
+    const limited = (await s.getRuleset(r.id))!.rateLimit;
+    assert.equal(limited.from, now);
+    assert.equal(limited.until, now + 86_400, 'room frees up when the oldest turns a day old');
+    // Notifications older than a day do not count.
+    const old = await s.createRuleset(ruleset(1, 'old', { limit: 1 }));
+    await analysed(s, 'n3', (sub) => [note(old, sub, 'x', now - 90_000)]);
+    assert.equal((await analysed(s, 'n4', (sub) => [note(old, sub, 'x', now)])).stored.stored.length, 1);
+  });
+
+  it('lists notifications by scope, tag, date, file and position, in both orders, and counts them', async () => {
+    const s = await fresh();
+    const mine = await s.createRuleset(ruleset(1, 'mine'));
+    const theirs = await s.createRuleset(ruleset(2, 'theirs'));
+    const other = await s.createRuleset(ruleset(2, 'other'));
+    const ids: Record<string, number> = {};
+    for (let i = 0; i < 6; i++) {
+      const { stored } = await analysed(s, `l${i}`, (sub) => [
+        note(mine, sub, 'r', 1_700_000_000 + i * 10, i % 2 ? ['odd'] : []),
+        note(theirs, sub, 'r', 1_700_000_001 + i * 10),
+        note(other, sub, 'r', 1_700_000_002 + i * 10),
+      ]);
+      for (const n of stored.stored) ids[`${n.rulesetName}${i}`] = n.id;
+    }
+    const q = (over: Partial<NotificationQuery>): NotificationQuery => ({ scope: { ownerIds: [1], rulesetIds: [] }, order: 'desc', limit: 100, ...over });
+    const names = async (over: Partial<NotificationQuery>) => (await s.listNotifications(q(over))).map((n) => `${n.rulesetName}${(n.date % 100) / 10 | 0}`);
+    assert.deepEqual(await names({}), ['mine5', 'mine4', 'mine3', 'mine2', 'mine1', 'mine0']);
+    assert.deepEqual(await names({ order: 'asc', limit: 2 }), ['mine0', 'mine1']);
+    assert.deepEqual(await names({ scope: { ownerIds: [1], rulesetIds: [theirs.id] }, limit: 4 }), ['theirs5', 'mine5', 'theirs4', 'mine4']);
+    assert.deepEqual(await names({ scope: { ownerIds: [], rulesetIds: [theirs.id] }, limit: 2 }), ['theirs5', 'theirs4']);
+    assert.deepEqual(await names({ tags: ['odd'] }), ['mine5', 'mine3', 'mine1']);
+    assert.deepEqual(await names({ tags: ['odd', 'mine'] }), ['mine5', 'mine3', 'mine1']);
+    assert.deepEqual(await names({ tags: ['odd', 'nope'] }), []);
+    assert.deepEqual(await names({ scope: { ownerIds: [2], rulesetIds: [] }, tags: ['theirs'], limit: 2 }), ['theirs5', 'theirs4']);
+    assert.deepEqual(await names({ dateFrom: 1_700_000_020, dateTo: 1_700_000_040 }), ['mine3', 'mine2']);
+    assert.deepEqual(await names({ scope: { ownerIds: [2], rulesetIds: [] }, sourceIds: [other.id], limit: 1 }), ['other5']);
+    const sha = (await s.getNotification(ids.mine2!))!.sha256;
+    assert.deepEqual(await names({ entityId: sha }), ['mine2']);
+    assert.deepEqual(await names({ scope: { ownerIds: [], rulesetIds: [theirs.id] }, entityId: sha }), ['theirs2']);
+    const n3 = (await s.getNotification(ids.mine3!))!;
+    assert.deepEqual(await names({ after: { date: n3.date, id: n3.id } }), ['mine2', 'mine1', 'mine0']);
+    assert.deepEqual(await names({ order: 'asc', after: { date: n3.date, id: n3.id } }), ['mine4', 'mine5']);
+    assert.deepEqual(await names({ tags: ['odd'], after: { date: n3.date, id: n3.id } }), ['mine1']);
+    assert.equal(await s.countNotifications(q({}), 200), 6);
+    assert.equal(await s.countNotifications(q({}), 4), 4, 'capped');
+    assert.equal(await s.countNotifications(q({ tags: ['odd'], after: { date: n3.date, id: n3.id } }), 200), 3, 'the position does not narrow a count');
+    assert.equal(await s.countNotifications(q({ scope: { ownerIds: [1, 2], rulesetIds: [] } }), 200), 18);
+    // A new owner takes the notifications along, tags included.
+    await s.updateRuleset(mine.id, { ownerId: 3 });
+    assert.deepEqual(await names({ tags: ['odd'] }), []);
+    assert.deepEqual(await names({ scope: { ownerIds: [3], rulesetIds: [] }, tags: ['odd'] }), ['mine5', 'mine3', 'mine1']);
+    assert.equal(await s.deleteNotifications([ids.mine5!, ids.mine3!, 999_999]), 2);
+    assert.deepEqual(await names({ scope: { ownerIds: [3], rulesetIds: [] }, tags: ['odd'] }), ['mine1']);
+    assert.equal(await s.getNotification(ids.mine5!), null);
+    assert.deepEqual((await s.getFiles([sha, sha.toUpperCase(), 'f'.repeat(64)])).map((f) => f.sha256), [sha]);
+  });
+
+  it('queues one e-mail job per ruleset, with the notifications waiting for it', async () => {
+    const s = await fresh();
+    const r = await s.createRuleset(ruleset(1, 'mailed', { notificationEmails: ['a@example.org'] }));
+    const quiet = await s.createRuleset(ruleset(1, 'quiet'));
+    const now = Math.floor(Date.now() / 1000);
+    const emails = { emails: true, emailDelayMs: 0 };
+    await analysed(s, 'm1', (sub) => [note(r, sub, 'x', now), note(quiet, sub, 'x', now)], emails);
+    await analysed(s, 'm2', (sub) => [note(r, sub, 'x', now)], emails);
+    await analysed(s, 'm3', (sub) => [note(r, sub, 'y', now)], {});
+    const jobs = (await s.claimJobs('w', 10, 60_000)).filter((j) => j.kind === 'email');
+    assert.deepEqual(jobs.map((j) => j.payload), [{ rulesetId: r.id }]);
+    const waiting = await s.takePendingEmails(r.id, 1);
+    assert.equal(waiting.waiting, 2);
+    assert.equal(waiting.notifications.length, 1);
+    await s.clearPendingEmails(waiting.notifications.map((n) => n.id));
+    assert.equal((await s.takePendingEmails(r.id, 10)).waiting, 1);
+    assert.equal((await s.takePendingEmails(quiet.id, 10)).waiting, 0);
+    await s.deleteJob(jobs[0]!.id);
+    assert.equal(await s.pendingJobs(), 0);
+  });
+
+  it('numbers ruleset changes so matchers can follow them', async () => {
+    const s = await fresh();
+    const g0 = await s.rulesGeneration();
+    const a = await s.createRuleset(ruleset(1, 'a'));
+    const b = await s.createRuleset(ruleset(1, 'b', { enabled: false }));
+    const g1 = await s.rulesGeneration();
+    assert.ok(g1 >= g0 + 2);
+    assert.deepEqual((await s.enabledRulesetSources()).map((x) => x.id), [a.id]);
+    await s.updateRuleset(a.id, { name: 'renamed' });
+    assert.equal(await s.rulesGeneration(), g1, 'a rename changes nothing compiled');
+    await s.updateRuleset(b.id, { enabled: true });
+    await s.updateRuleset(a.id, { rules: 'rule z { condition: false }' });
+    await s.deleteRuleset(a.id);
+    const since = await s.rulesetChangesSince(g1);
+    assert.deepEqual(since, { generation: g1 + 3, rulesetIds: [b.id, a.id] });
+    assert.deepEqual(await s.rulesetChangesSince(g1 + 3), { generation: g1 + 3, rulesetIds: [] });
+    assert.deepEqual((await s.enabledRulesetSources([a.id, b.id])).map((x) => [x.id, x.generation]), [[b.id, g1 + 1]]);
+    assert.equal(await s.rulesetChangesSince(9_999_999), null, 'history it never saw counts as pruned');
+    await s.recordSlowScan(b.id, { date: 5, sha256: 'f'.repeat(64), milliseconds: 1200, timedOut: true });
+    await s.recordSlowScan(b.id, { date: 6, sha256: 'e'.repeat(64), milliseconds: 900, timedOut: false });
+    const rb = await s.getRuleset(b.id);
+    assert.equal(rb?.slowScans, 2);
+    assert.deepEqual(rb?.lastSlowScan, { date: 6, sha256: 'e'.repeat(64), milliseconds: 900, timedOut: false });
   });
 
   it('upload URLs are one-time and expire', async () => {

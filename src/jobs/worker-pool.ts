@@ -47,6 +47,8 @@ interface Slot {
 const YOUNG_MS = 1000;
 const MAX_RESPAWN_DELAY_MS = 5000;
 const TIMED_OUT = new Error('terminated after its task timed out');
+/** The message that asks an idle worker to exit. */
+const CLOSE = { kind: '__close' } as const;
 
 /** A fixed-size pool of worker threads; tasks queue while every worker is busy. */
 export class WorkerPool {
@@ -90,13 +92,27 @@ export class WorkerPool {
     });
   }
 
-  /** Stops every worker; queued and running tasks are rejected with TransientError. */
+  /**
+   * Stops every worker; queued and running tasks are rejected with TransientError. Idle workers
+   * are asked to exit, busy ones (and any that do not exit within a second) are terminated:
+   * terminating a thread while it still loads a native addon aborts the whole process.
+   */
   async close(): Promise<void> {
     this.closed = true;
     for (const timer of this.respawns) clearTimeout(timer);
-    const abandoned = [...this.queue.splice(0), ...[...this.slots].map((slot) => this.settle(slot))];
+    const slots = [...this.slots];
+    const busy = new Set(slots.filter((slot) => slot.task));
+    const abandoned = [...this.queue.splice(0), ...slots.map((slot) => this.settle(slot))];
     for (const pending of abandoned) pending?.reject(transient('worker pool is closed'));
-    await Promise.all([...this.slots].map((slot) => slot.worker.terminate()));
+    await Promise.all(slots.map(async (slot) => {
+      if (busy.has(slot)) return slot.worker.terminate();
+      const exited = new Promise<void>((r) => slot.worker.once('exit', () => r()));
+      slot.worker.postMessage(CLOSE);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((r) => (timer = setTimeout(() => void slot.worker.terminate().then(() => r()), 1000)));
+      await Promise.race([exited, late]);
+      clearTimeout(timer);
+    }));
   }
 
   private spawn(): void {
@@ -182,6 +198,7 @@ export function serveTasks(handlers: Record<string, TaskHandler>, defaultKind?: 
   const port = parentPort;
   if (!port) throw new Error('serveTasks() must run inside a worker thread');
   port.on('message', async (task: { id: number; kind?: string } & Record<string, unknown>) => {
+    if (task.kind === CLOSE.kind) return port.close();
     const kind = task.kind ?? defaultKind ?? '';
     let reply: TaskReply;
     try {

@@ -1,0 +1,53 @@
+// A ruleset that makes scans time out, on a file crafted for it: it is found, reported on the
+// ruleset, scanned alone from then on, and every other ruleset still gets its matches.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { api, fileForm, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
+
+const RULESETS = '/api/v3/intelligence/hunting_rulesets';
+// Quadratic in the file size: far beyond a one-second timeout on 64 KB.
+const SLOW = 'rule slow_loop { condition: filesize > 60000 and for all i in (0..filesize - 1) : (for all j in (0..filesize - 1) : (uint8(i) + uint8(j) >= 0)) }';
+
+describe('slow rulesets', () => {
+  let s: TestService;
+
+  before(async () => {
+    s = await startTestService({ scanTimeout: '1', slowScan: '1' });
+  });
+  after(async () => s.stop());
+
+  const create = async (name: string, rules: string) => {
+    const r = await api(s.url, s.adminKey, 'POST', RULESETS, { data: { type: 'hunting_ruleset', attributes: { name, rules, enabled: true } } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body.data.id as string;
+  };
+  const upload = async (content: Buffer) => {
+    const r = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(content));
+    await waitForAnalysis(s.url, s.adminKey, r.body.data.id, 60_000);
+  };
+  const matchesOf = async (rule: string) =>
+    (await api(s.url, s.adminKey, 'GET', `/api/v3/intelligence/hunting_notifications?filter=tag:${rule}&limit=40`)).body.data.length as number;
+
+  it('finds the ruleset that timed out, reports it, and keeps the matches of the others', async () => {
+    const slow = await create('slowpoke', SLOW);
+    await create('quick', 'rule quick_one { strings: $a = "QUICK-MARK" condition: $a }');
+    const crafted = Buffer.concat([Buffer.from('QUICK-MARK'), randomBytes(64 * 1024)]);
+    await upload(crafted);
+    assert.equal(await matchesOf('quick_one'), 1, 'the other ruleset matched although the shared scan timed out');
+    const a = (await api(s.url, s.adminKey, 'GET', `${RULESETS}/${slow}`)).body.data.attributes;
+    assert.equal(a.slow_scans, 1);
+    assert.equal(a.last_slow_scan.timed_out, true);
+    assert.equal(typeof a.last_slow_scan.date, 'number');
+    assert.match(a.last_slow_scan.sha256, /^[0-9a-f]{64}$/);
+
+    // Quarantined: scanned alone, it times out again by itself, and is reported again.
+    await upload(Buffer.concat([Buffer.from('QUICK-MARK'), randomBytes(64 * 1024)]));
+    assert.equal(await matchesOf('quick_one'), 2);
+    assert.equal((await api(s.url, s.adminKey, 'GET', `${RULESETS}/${slow}`)).body.data.attributes.slow_scans, 2);
+    // Small files are quick for it: nothing is reported.
+    await upload(Buffer.from('QUICK-MARK small'));
+    assert.equal(await matchesOf('quick_one'), 3);
+    assert.equal((await api(s.url, s.adminKey, 'GET', `${RULESETS}/${slow}`)).body.data.attributes.slow_scans, 2);
+  });
+});
