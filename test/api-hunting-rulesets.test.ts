@@ -104,6 +104,13 @@ describe('hunting rulesets', () => {
     assert.equal((await api(s.url, alice, 'GET', `${rel}/editors/bob`)).body.data, true);
     assert.deepEqual((await api(s.url, bob, 'GET', `${rel}/editors`)).body.data, [{ type: 'user', id: 'bob' }]);
     assert.equal((await api(s.url, bob, 'GET', `${path}/${id}/owner`)).body.data.id, 'alice');
+    // vt-cli asks for both relationships on every get and list.
+    const withRel = (await api(s.url, bob, 'GET', `${path}/${id}?relationships=owner,editors`)).body.data.relationships;
+    assert.deepEqual(withRel.owner.data, { type: 'user', id: 'alice' });
+    assert.deepEqual(withRel.editors.data, [{ type: 'user', id: 'bob' }]);
+    assert.equal(withRel.editors.links.self, `${s.url}${path}/${id}/relationships/editors`);
+    const listed = (await api(s.url, bob, 'GET', `${path}?relationships=owner,editors`)).body.data;
+    assert.deepEqual(listed.find((r: any) => r.id === id).relationships.owner.data, { type: 'user', id: 'alice' });
     assert.equal((await api(s.url, bob, 'PATCH', `${path}/${id}`, { data: { attributes: { enabled: true } } })).status, 200);
     assert.ok(isVtError(await api(s.url, bob, 'DELETE', `${path}/${id}`), 403, 'ForbiddenError'));
     assert.ok(isVtError(await api(s.url, bob, 'POST', `${rel}/owner`, { data: { type: 'user', id: 'bob' } }), 403, 'ForbiddenError'));

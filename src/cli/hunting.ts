@@ -1,5 +1,5 @@
-// `trawl hunting ruleset ...`: hunting rulesets through the API, mirroring vt-cli's `hunting`
-// commands (list, add, get, enable, disable, update, delete).
+// `trawl hunting ruleset|notification ...`: hunting rulesets and notifications through the API,
+// mirroring vt-cli's `hunting` commands.
 import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Config } from '../config.js';
@@ -10,17 +10,24 @@ trawl hunting ruleset add NAME FILE|-                  create a ruleset (disable
 trawl hunting ruleset get ID...                        show rulesets
 trawl hunting ruleset enable|disable ID...             switch matching on or off
 trawl hunting ruleset update ID FILE|-                 replace a ruleset's rules
-trawl hunting ruleset delete ID...                     delete rulesets`;
+trawl hunting ruleset delete ID...                     delete rulesets
+trawl hunting notification list [--filter F] [--limit N]   list notifications (newest first)
+trawl hunting notification get ID...                   show notifications
+trawl hunting notification delete ID...|--all|--with-tag T   delete notifications`;
 
 export const huntingOptions = {
   filter: { type: 'string', short: 'f' },
   limit: { type: 'string', short: 'n' },
+  all: { type: 'boolean', short: 'a' },
+  'with-tag': { type: 'string', short: 't' },
 } as const;
 
 export interface HuntingOptions {
   config: Pick<Config, 'url' | 'apikey'>;
   filter?: string;
   limit?: string;
+  all?: boolean;
+  withTag?: string;
   out: Writable;
   err: Writable;
   /** Where `-` reads rules from. */
@@ -28,6 +35,7 @@ export interface HuntingOptions {
 }
 
 const PATH = '/intelligence/hunting_rulesets';
+const NOTIFICATIONS = '/intelligence/hunting_notifications';
 
 async function readRules(file: string, stdin: NodeJS.ReadableStream): Promise<string> {
   if (file !== '-') return readFile(file, 'utf8');
@@ -39,23 +47,34 @@ async function readRules(file: string, stdin: NodeJS.ReadableStream): Promise<st
 export async function huntingCommand(args: string[], o: HuntingOptions): Promise<number> {
   const [group, action, ...rest] = args;
   const usage = (why: string) => (o.err.write(`trawl hunting: ${why}\nusage:\n${huntingUsage}\n`), 2);
-  if (group !== 'ruleset') return usage(group ? `unknown group "${group}"` : 'missing group');
+  if (group !== 'ruleset' && group !== 'notification') return usage(group ? `unknown group "${group}"` : 'missing group');
   if (!o.config.apikey) return usage('no API key: pass --apikey or set TRAWL_APIKEY');
   const client = new ApiClient(o.config.url, o.config.apikey);
   const print = (v: unknown) => o.out.write(JSON.stringify(v, null, 2) + '\n');
+  const list = async (path: string, query: Record<string, string | number | undefined>) => {
+    const max = o.limit ? Number(o.limit) : Infinity;
+    if (!(max >= 0)) return usage(`invalid --limit "${o.limit}"`);
+    let n = 0;
+    for await (const item of client.iterate(path, { filter: o.filter, limit: 40, ...query })) {
+      if (n++ >= max) break;
+      print(item);
+    }
+    return 0;
+  };
+  if (group === 'notification') {
+    try {
+      return await notificationCommand(client, action, rest, o, print, list, usage);
+    } catch (e) {
+      o.err.write(e instanceof ApiError ? `${e.code}: ${e.message}\n` : `error: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
   const patch = (id: string, attributes: Record<string, unknown>) =>
     client.patch<{ data: unknown }>(`${PATH}/${encodeURIComponent(id)}`, { data: { type: 'hunting_ruleset', id, attributes } });
   try {
     switch (action) {
-      case 'list': {
-        const max = o.limit ? Number(o.limit) : Infinity;
-        let n = 0;
-        for await (const r of client.iterate(PATH, { filter: o.filter, limit: 40 })) {
-          if (n++ >= max) break;
-          print(r);
-        }
-        return 0;
-      }
+      case 'list':
+        return await list(PATH, { relationships: 'owner,editors' });
       case 'add': {
         const [name, file] = rest;
         if (!name || !file) return usage('add needs NAME and FILE');
@@ -87,5 +106,30 @@ export async function huntingCommand(args: string[], o: HuntingOptions): Promise
   } catch (e) {
     o.err.write(e instanceof ApiError ? `${e.code}: ${e.message}\n` : `error: ${(e as Error).message}\n`);
     return 1;
+  }
+}
+
+async function notificationCommand(
+  client: ApiClient, action: string | undefined, ids: string[], o: HuntingOptions,
+  print: (v: unknown) => void, list: (path: string, q: Record<string, string | undefined>) => Promise<number>, usage: (why: string) => number,
+): Promise<number> {
+  switch (action) {
+    case 'list':
+      return list(NOTIFICATIONS, { relationships: 'file' });
+    case 'get':
+      if (ids.length === 0) return usage('get needs at least one ID');
+      for (const id of ids) print((await client.get<{ data: unknown }>(`${NOTIFICATIONS}/${encodeURIComponent(id)}`, { relationships: 'file' })).data);
+      return 0;
+    case 'delete':
+      if (o.all || o.withTag) {
+        if (ids.length > 0) return usage('give IDs or --all/--with-tag, not both');
+        await client.delete(NOTIFICATIONS, o.withTag ? { tag: o.withTag } : {});
+        return 0;
+      }
+      if (ids.length === 0) return usage('delete needs IDs, --all or --with-tag TAG');
+      for (const id of ids) await client.delete(`${NOTIFICATIONS}/${encodeURIComponent(id)}`);
+      return 0;
+    default:
+      return usage(action ? `unknown action "${action}"` : 'missing action');
   }
 }

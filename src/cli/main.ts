@@ -62,7 +62,10 @@ export async function main(argv: string[], out: Writable = process.stdout, err: 
       case 'file':
         return await fileCommand(positionals, { config, out, err });
       case 'hunting':
-        return await huntingCommand(positionals, { config, filter: v.filter as string | undefined, limit: v.limit as string | undefined, out, err });
+        return await huntingCommand(positionals, {
+          config, filter: v.filter as string | undefined, limit: v.limit as string | undefined,
+          all: v.all === true, withTag: v['with-tag'] as string | undefined, out, err,
+        });
       default:
         return await userCommand(positionals, { config, admin: v.admin === true, email: v.email as string | undefined, rotate: v.rotate === true, out, err });
     }

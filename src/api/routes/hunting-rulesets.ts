@@ -4,8 +4,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest } from '../../model/errors.js';
 import type { ApiDeps } from '../app.js';
 import { requireSelf } from '../auth.js';
-import type { UserRecord } from '../../store/store.js';
-import { absoluteUrl, collection, decodeCursor, encodeCursor, originOf, parseLimit, queryValue } from '../envelope.js';
+import type { RulesetRecord, UserRecord } from '../../store/store.js';
+import { absoluteUrl, collection, decodeCursor, encodeCursor, originOf, parseLimit, queryValue, type VtObject } from '../envelope.js';
 import { rulesetAttributes, rulesetObject } from '../serializers/hunting-ruleset.js';
 import { userObject } from '../serializers/user.js';
 
@@ -37,8 +37,39 @@ function bodyAttributes(body: unknown, id?: string): unknown {
 }
 
 export function huntingRulesetRoutes(deps: ApiDeps) {
-  const { rulesets, config } = deps;
+  const { rulesets, config, store } = deps;
   const origin = (req: FastifyRequest) => originOf(req, config.publicUrl);
+
+  /**
+   * Ruleset objects with the relationships asked for by `relationships=` (vt-cli always asks for
+   * owner,editors; spec 1.6): descriptors of users, with links to both relationship URLs.
+   */
+  async function withRelationships(req: FastifyRequest, list: RulesetRecord[]): Promise<VtObject[]> {
+    const wanted = new Set((queryValue(req, 'relationships') ?? '').split(',').map((x) => x.trim()));
+    const names = new Map<number, string | undefined>();
+    const nameOf = async (id: number) => {
+      if (!names.has(id)) names.set(id, (await store.getUserById(id))?.username);
+      return names.get(id);
+    };
+    return Promise.all(list.map(async (r) => {
+      const o = rulesetObject(origin(req), r);
+      const links = (rel: string) => ({
+        self: absoluteUrl(origin(req), `/api/v3/intelligence/hunting_rulesets/${r.id}/relationships/${rel}`),
+        related: absoluteUrl(origin(req), `/api/v3/intelligence/hunting_rulesets/${r.id}/${rel}`),
+      });
+      const rel: Record<string, unknown> = {};
+      if (wanted.has('owner')) {
+        const owner = await nameOf(r.ownerId);
+        rel.owner = { data: owner ? { type: 'user', id: owner } : null, links: links('owner') };
+      }
+      if (wanted.has('editors')) {
+        const editors = (await Promise.all(r.editorIds.map(nameOf))).filter((n): n is string => !!n);
+        rel.editors = { data: editors.map((id) => ({ type: 'user', id })), meta: { count: editors.length }, links: links('editors') };
+      }
+      if (wanted.has('viewers')) rel.viewers = { data: [], meta: { count: 0 }, links: links('viewers') };
+      return Object.keys(rel).length ? { ...o, relationships: rel } : o;
+    }));
+  }
 
   async function listPage(req: FastifyRequest) {
     const cursor = queryValue(req, 'cursor');
@@ -48,7 +79,7 @@ export function huntingRulesetRoutes(deps: ApiDeps) {
       limit: parseLimit(queryValue(req, 'limit'), 100),
       after: cursor ? decodeCursor(cursor, isAfter) : undefined,
     });
-    return collection(req, origin(req), { items: page.items.map((r) => rulesetObject(origin(req), r)), next: page.next && encodeCursor(page.next) });
+    return collection(req, origin(req), { items: await withRelationships(req, page.items), next: page.next && encodeCursor(page.next) });
   }
 
   return async (app: FastifyInstance) => {
@@ -60,7 +91,7 @@ export function huntingRulesetRoutes(deps: ApiDeps) {
       await rulesets.deleteAll(req.user, Array.isArray(confirm) ? confirm[0] : confirm);
       return {};
     });
-    app.get<WithId>(`${base}/:id`, async (req) => ({ data: rulesetObject(origin(req), await rulesets.visible(req.user, req.params.id)) }));
+    app.get<WithId>(`${base}/:id`, async (req) => ({ data: (await withRelationships(req, [await rulesets.visible(req.user, req.params.id)]))[0] }));
     app.patch<WithId>(`${base}/:id`, async (req) => {
       const current = rulesetAttributes(await rulesets.visible(req.user, req.params.id));
       const updated = await rulesets.update(req.user, req.params.id, bodyAttributes(req.body, req.params.id), current);
