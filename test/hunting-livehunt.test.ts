@@ -184,6 +184,29 @@ describe('Livehunt', () => {
     assert.ok((await api(s.url, alice, 'GET', NOTIFICATIONS)).body.data.length > 0, "alice's notifications stay");
   });
 
+  it('deleting a ruleset while files are scanned loses and duplicates nothing', async () => {
+    const r = await ruleset(alice, { name: 'doomed', enabled: true, rules: 'rule doomed_rule { strings: $a = "DOOMED-MARK" condition: $a }' });
+    const files = Array.from({ length: 24 }, (_, i) => Buffer.from(`DOOMED-MARK ${i} ${randomBytes(8).toString('hex')}`));
+    const ids: string[] = [];
+    const uploads = files.map(async (f, i) => {
+      if (i === 12) assert.equal((await api(s.url, alice, 'DELETE', `${RULESETS}/${r.id}`)).status, 200);
+      const u = await api(s.url, bob, 'POST', '/api/v3/files', fileForm(f));
+      assert.equal(u.status, 200);
+      ids.push(u.body.data.id);
+    });
+    await Promise.all(uploads);
+    for (const id of ids) await waitForAnalysis(s.url, bob, id);
+    const got = (await api(s.url, alice, 'GET', `${NOTIFICATIONS}?filter=tag:doomed_rule&limit=40`)).body.data;
+    const hashes = got.map((n: any) => n.attributes.tags.find((t: string) => /^[0-9a-f]{64}$/.test(t)));
+    assert.equal(new Set(hashes).size, hashes.length, 'no file notified twice');
+    assert.ok(hashes.every((h: string) => files.some((f) => sha256(f) === h)));
+    assert.ok(got.length < files.length, 'files acknowledged after the delete returned were not matched');
+    // What was stored before the delete stays readable by its owner.
+    for (const n of got) assert.equal((await api(s.url, alice, 'GET', `${NOTIFICATIONS}/${n.id}`)).status, 200);
+    const later = await upload(bob, Buffer.from(`DOOMED-MARK late ${randomBytes(8).toString('hex')}`));
+    assert.equal((await api(s.url, alice, 'GET', `${NOTIFICATIONS}?filter=tag:${later}`)).body.data.length, 0);
+  });
+
   it('lets editors of a shared ruleset read its notifications', async () => {
     const r = await ruleset(alice, { name: 'shared', enabled: true, rules: 'rule shared_rule { strings: $a = "SHARED-MARK" condition: $a }' });
     await upload(s.adminKey, Buffer.from(`SHARED-MARK ${randomBytes(8).toString('hex')}`));
