@@ -1,44 +1,14 @@
 // GET /api/v3/files/{id}: loads BENCH_GET_FILES (3000) files, then requests random ids (a third
 // each sha256/sha1/md5) with `wrk` (one client process) at 8 and 64 connections; node fallback.
 // Env: BENCH_GET_SECONDS (10).
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pct, pool, request, startServer, table, upload, verdict, waitCompleted, type Server } from './lib.js';
+import { hasWrk, pct, pool, request, startServer, table, upload, verdict, waitCompleted, wrk, type Server } from './lib.js';
 
 const FILES = Number(process.env.BENCH_GET_FILES ?? 3000);
 const SECONDS = Number(process.env.BENCH_GET_SECONDS ?? 10);
-const hasWrk = spawnSync('sh', ['-c', 'command -v wrk']).status === 0 && !process.env.BENCH_NO_WRK;
-
 interface Result { rps: number; p50: number; p99: number; errors: number; tool: string }
-
-const LUA = `local ids = {}
-for l in io.lines(os.getenv("BENCH_IDS")) do ids[#ids + 1] = l end
-wrk.headers["x-apikey"] = os.getenv("BENCH_KEY")
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format("GET", "/api/v3/files/" .. ids[math.random(#ids)])
-end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %d %.3f %.3f %d\\n", summary.requests, summary.duration,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-end
-`;
-
-function runWrk(s: Server, idsFile: string, conns: number, seconds: number): Result {
-  const lua = idsFile + '.lua';
-  writeFileSync(lua, LUA);
-  const threads = Math.min(2, conns);
-  const r = spawnSync('wrk', ['-t', String(threads), '-c', String(conns), '-d', `${seconds}s`, '-s', lua, s.url], {
-    env: { ...process.env, BENCH_IDS: idsFile, BENCH_KEY: s.key }, encoding: 'utf8',
-  });
-  const m = /RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stdout);
-  if (!m) throw new Error(`wrk failed: ${r.stdout} ${r.stderr}`);
-  return { rps: Number(m[1]) / (Number(m[2]) / 1e6), p50: Number(m[3]), p99: Number(m[4]), errors: Number(m[5]), tool: `wrk -t${threads}` };
-}
 
 async function runNode(s: Server, ids: string[], conns: number, seconds: number): Promise<Result> {
   const end = performance.now() + seconds * 1000;
@@ -68,9 +38,9 @@ async function main(): Promise<void> {
       ids.push(createHash(algo).update(data).digest('hex'));
     });
     await waitCompleted(s, analyses);
-    const idsFile = join(s.dir, 'bench-ids.txt');
-    writeFileSync(idsFile, ids.join('\n') + '\n');
-    const run = (c: number, sec: number) => (hasWrk ? Promise.resolve(runWrk(s, idsFile, c, sec)) : runNode(s, ids, c, sec));
+    const paths = join(s.dir, 'bench-paths.txt');
+    writeFileSync(paths, ids.map((id) => `/api/v3/files/${id}`).join('\n') + '\n');
+    const run = async (c: number, sec: number): Promise<Result> => (hasWrk() ? { ...wrk(s, paths, c, sec), tool: `wrk -t${Math.min(2, c)}` } : runNode(s, ids, c, sec));
     await run(8, 2); // warm-up
     const r8 = await run(8, SECONDS);
     const r64 = await run(64, SECONDS);

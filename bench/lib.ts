@@ -1,8 +1,8 @@
 // Benchmark helpers: a Trawl server as a child process on a fresh temp data dir, a lean
 // keep-alive HTTP client, prebuilt multipart bodies, a closed-loop load runner and stats.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,23 +15,33 @@ export interface Server {
   key: string;
   dir: string;
   proc: ChildProcess;
-  stop(): Promise<void>;
+  /** Stops the server; the data dir is removed unless `keep`. */
+  stop(keep?: boolean): Promise<void>;
+  /** Everything the server logged (stdout) so far. */
+  log(): string;
 }
 
 /**
  * Starts `trawl serve` on port 0; BENCH_PROF=DIR adds --cpu-prof into DIR; BENCH_WRAP="strace -f -o F"
- * runs the server under that command. `extra` and BENCH_SERVER_ARGS flags are appended.
+ * runs the server under that command. `extra` and BENCH_SERVER_ARGS flags are appended. `reuse`
+ * restarts on an existing data dir whose admin key is known (it is printed on a first start only).
  */
-export function startServer(extra: string[] = []): Promise<Server> {
-  const dir = mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), 'trawl-bench-'));
+export function startServer(extra: string[] = [], reuse?: { dir: string; key: string }): Promise<Server> {
+  const dir = reuse?.dir ?? mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), 'trawl-bench-'));
   const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
   const wrap = (process.env.BENCH_WRAP ?? '').split(' ').filter(Boolean);
   const proc = spawn(wrap[0] ?? process.execPath, [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), ...prof, join(ROOT, 'bin/trawl.js'), 'serve', '--data-dir', dir, '--port', '0', '--log-level', 'warn', ...extra, ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)], {
-    stdio: ['ignore', 'inherit', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // Logs (stdout) are shown and kept, for benchmarks that read what the server reported.
+  let logged = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    logged += d;
+    process.stdout.write(d);
   });
   return new Promise((resolve, reject) => {
     let buf = '';
-    let key = '';
+    let key = reuse?.key ?? '';
     proc.on('exit', (code) => reject(new Error(`server exited (${code}) before it listened:\n${buf}`)));
     proc.stderr!.setEncoding('utf8').on('data', (s: string) => {
       buf += s;
@@ -40,19 +50,56 @@ export function startServer(extra: string[] = []): Promise<Server> {
       if (m && key) {
         proc.removeAllListeners('exit');
         proc.stderr!.removeAllListeners('data').on('data', (d: string) => process.stderr.write(d));
-        resolve({ url: m[1]!, key, dir, proc, stop: () => stopServer(proc, dir) });
+        resolve({ url: m[1]!, key, dir, proc, stop: (keep = false) => stopServer(proc, keep ? null : dir), log: () => logged });
       }
     });
   });
 }
 
-async function stopServer(proc: ChildProcess, dir: string): Promise<void> {
+async function stopServer(proc: ChildProcess, dir: string | null): Promise<void> {
   if (proc.exitCode === null) {
     const exited = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGINT');
     await exited;
   }
-  if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+  if (dir && !process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export interface WrkResult { rps: number; p50: number; p99: number; errors: number; requests: number }
+
+const WRK_LUA = `local paths = {}
+for l in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = l end
+wrk.headers["x-apikey"] = os.getenv("BENCH_KEY")
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %.3f %.3f %d\\n", summary.requests, summary.duration,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+`;
+
+export const hasWrk = () => spawnSync('sh', ['-c', 'command -v wrk']).status === 0 && !process.env.BENCH_NO_WRK;
+
+/** Requests random paths (one per line of `pathsFile`) with wrk, one client process, 2 threads. */
+export function wrk(s: Server, pathsFile: string, conns: number, seconds: number): WrkResult {
+  const lua = pathsFile + '.lua';
+  writeFileSync(lua, WRK_LUA);
+  const threads = Math.min(2, conns);
+  const r = spawnSync('wrk', ['-t', String(threads), '-c', String(conns), '-d', `${seconds}s`, '-s', lua, s.url], {
+    env: { ...process.env, BENCH_PATHS: pathsFile, BENCH_KEY: s.key }, encoding: 'utf8',
+  });
+  const m = /RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stdout);
+  if (!m) throw new Error(`wrk failed: ${r.stdout} ${r.stderr}`);
+  const requests = Number(m[1]);
+  return { rps: requests / (Number(m[2]) / 1e6), p50: Number(m[3]), p99: Number(m[4]), errors: Number(m[5]), requests };
 }
 
 export const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });

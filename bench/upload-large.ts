@@ -1,33 +1,14 @@
 // Large-file intake: ~500 MB of real files (>= 64 KB, /usr/lib + /usr/bin) uploaded through the API,
 // timed to last acknowledgement and to last completed analysis, beside sha256sum+md5sum+sha1sum.
 // Env: BENCH_LARGE_MB (500), BENCH_LARGE_CONC (4 uploads in flight).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { largeCorpus } from './corpus.js';
 import { MB, pool, startServer, table, upload, verdict, waitCompleted } from './lib.js';
 
 const TARGET_MB = Number(process.env.BENCH_LARGE_MB ?? 500);
 const CONC = Number(process.env.BENCH_LARGE_CONC ?? 4);
-const MAX = 650 * MB; // largest upload Trawl accepts by default
-
-/** Regular files >= 64 KB (one per inode), in a deterministic shuffle, until TARGET_MB. */
-function corpus(): { path: string; size: number }[] {
-  const out = execFileSync('find', ['/usr/lib', '/usr/bin', '-type', 'f', '-size', '+64k', '-printf', '%s %i %p\\0'], { maxBuffer: 1 << 28 }).toString();
-  const seen = new Set<string>();
-  const all = out.split('\0').filter(Boolean).map((l) => {
-    const [size, ino, ...p] = l.split(' ');
-    return { path: p.join(' '), size: Number(size), ino: ino!, k: createHash('sha1').update(p.join(' ')).digest('hex') };
-  }).filter((f) => f.size <= MAX && !seen.has(f.ino) && seen.add(f.ino)).sort((a, b) => (a.k < b.k ? -1 : 1));
-  const picked: { path: string; size: number }[] = [];
-  let total = 0;
-  for (const f of all) {
-    if (total >= TARGET_MB * MB) break;
-    picked.push({ path: f.path, size: f.size });
-    total += f.size;
-  }
-  return picked;
-}
 
 function timeTool(tool: string, list: string): number {
   const t = performance.now();
@@ -37,7 +18,7 @@ function timeTool(tool: string, list: string): number {
 }
 
 async function main(): Promise<void> {
-  const files = corpus();
+  const files = largeCorpus(TARGET_MB);
   const bytes = files.reduce((a, f) => a + f.size, 0);
   const mb = bytes / MB;
   const list = join(process.env.BENCH_TMP ?? '/tmp', `trawl-bench-corpus-${process.pid}`);

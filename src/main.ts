@@ -100,7 +100,9 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       runner = new JobRunner(
         store,
         handlers,
-        { concurrency: config.workerCount * 2, leaseMs: 30_000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: 5 },
+        // Jobs spend most of their time waiting (for a thread, for the database), so many run at
+        // once; the pool queues their CPU work. A backlog stays in the database, not in memory.
+        { concurrency: Math.max(16, config.workerCount * 8), leaseMs: 30_000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: 5 },
         log.child({ component: 'jobs' }),
       );
       // Compile the rulesets before the first scan, so startup logs say how long that took.

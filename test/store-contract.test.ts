@@ -190,6 +190,10 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.equal(await s.getSubmissionByAnalysisId('unknown'), null);
     await s.setSubmissionStatus(rec.id, 'in-progress');
     assert.equal((await s.getSubmission(rec.id))?.status, 'in-progress');
+    await s.setSubmissionStatus(rec.id, 'queued');
+    const [job] = await s.claimJobs('w', 1, 60_000);
+    assert.equal(job?.payload.submissionId, rec.id);
+    assert.equal((await s.getSubmission(rec.id))?.status, 'in-progress', 'claiming the job puts its analysis in progress');
     await assert.rejects(s.addSubmission({ ...input }), isCode('AlreadyExistsError'));
     assert.equal((await s.getFile(input.sha256))?.timesSubmitted, 1, 'a rejected write leaves nothing behind');
   });

@@ -156,7 +156,9 @@ export class RulesCatalog {
   private async compileSet(key: string, sources: RulesetSource[], long: boolean): Promise<CompiledSet> {
     const started = performance.now();
     const r = await this.compiler.compile(sources, long);
-    this.compileMs[key === 'delta' ? 'delta' : 'shards'] += performance.now() - started;
+    const ms = performance.now() - started;
+    this.compileMs[key === 'delta' ? 'delta' : 'shards'] += ms;
+    this.log.info({ set: key, rulesets: sources.length, ms: Math.round(ms) }, 'rules compiled');
     for (const f of r.failed) this.log.error({ ruleset: f.id, error: f.error }, 'ruleset does not compile; it is not scanned');
     const members = new Map(sources.map((s) => [s.id, s.generation]));
     return { artifact: { key, digest: `${key}#${++this.seq}`, bytes: r.bytes, members: [...members] }, members };

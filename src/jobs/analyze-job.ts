@@ -41,7 +41,6 @@ export class AnalyzeJob implements JobHandler {
       await this.store.completeAnalysis(job.id, submissionId, UNANALYSABLE, now());
       return;
     }
-    await this.store.setSubmissionStatus(submissionId, 'in-progress');
     const path = await this.blobs.localPath(submission.sha256);
     if (!path) throw new Error(`blob ${submission.sha256} is missing`);
     const snap = this.hunter ? await this.hunter.snapshot() : null;

@@ -247,8 +247,8 @@ export interface Store {
 
   /**
    * Claims up to `max` runnable jobs for `leaseMs`: queued ones, and running ones whose lease
-   * expired (their worker died). Each claim increments `attempts`. Safe with many workers
-   * (PostgreSQL: FOR UPDATE SKIP LOCKED).
+   * expired (their worker died). Each claim increments `attempts`, and marks the submission of an
+   * `analyze` job `in-progress`. Safe with many workers (PostgreSQL: FOR UPDATE SKIP LOCKED).
    */
   claimJobs(workerId: string, max: number, leaseMs: number): Promise<Job[]>;
   /** Puts a claimed job back for a retry after `delayMs`, recording the error. */

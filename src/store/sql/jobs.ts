@@ -26,7 +26,14 @@ export async function claim(
     .where('id', 'in', runnable)
     .returning(['id', 'kind', 'payload', 'attempts'])
     .execute();
-  return rows.map(toJob).sort((a, b) => a.id - b.id);
+  const jobs = rows.map(toJob).sort((a, b) => a.id - b.id);
+  // Their submissions are now in progress: set in this transaction rather than one more per job.
+  const submissions = jobs.filter((j) => j.kind === 'analyze').map((j) => Number(j.payload.submissionId));
+  if (submissions.length > 0) {
+    await db.updateTable('submissions').set({ status: 'in-progress' })
+      .where('id', 'in', submissions).where('status', '=', 'queued').execute();
+  }
+  return jobs;
 }
 
 /** Puts a job back in the queue, runnable after `delayMs`. */

@@ -1,0 +1,201 @@
+// Livehunt throughput, side by side with Debian's `yara -p 2` (the same rules precompiled with
+// yarac) on the same files: 1,000 rulesets x 10 rules (rule-corpus.ts), the ~500 MB corpus of the
+// intake benchmark, and small real files. Trawl's figure is end to end: upload -> analysis ->
+// YARA-X -> notifications stored (an analysis completes in the transaction that stores them).
+// Then: upload -> notification visible latency at half the small-file rate, and how long a
+// ruleset change takes to be live.
+// Env: BENCH_RULESETS (1000), BENCH_LARGE_MB (500), BENCH_SMALL_FILES (10000), BENCH_LATENCY_SECONDS (20).
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { largeCorpus, smallCorpus, type CorpusFile } from './corpus.js';
+import { getJson, MB, pct, pool, request, startServer, table, upload, verdict, waitCompleted, type Server } from './lib.js';
+import { benchmarkRulesets } from './rule-corpus.js';
+
+const RULESETS = Number(process.env.BENCH_RULESETS ?? 1000);
+const LARGE_MB = Number(process.env.BENCH_LARGE_MB ?? 500);
+const SMALL = Number(process.env.BENCH_SMALL_FILES ?? 10000);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);
+const PROBE = 'rule latency_probe { strings: $a = "TRAWL-LATENCY-PROBE" condition: $a }';
+
+interface YaraRun { seconds: number; matches: number }
+
+/** `yara -p 2` over the files of `list`, with rules compiled by yarac beforehand. */
+function yara(compiled: string, list: string): YaraRun {
+  const t = performance.now();
+  const r = spawnSync('yara', ['-C', '-p', '2', '--scan-list', compiled, list], { maxBuffer: 1 << 30, encoding: 'utf8' });
+  const seconds = (performance.now() - t) / 1000;
+  if (r.status !== 0) throw new Error(`yara failed: ${r.stderr}`);
+  return { seconds, matches: r.stdout.split('\n').filter(Boolean).length };
+}
+
+/** Uploads files (conc in flight) and waits until every analysis (hunting included) completed. */
+async function huntAll(s: Server, files: CorpusFile[], conc: number): Promise<{ acked: number; done: number }> {
+  const ids: string[] = new Array(files.length);
+  const t0 = performance.now();
+  await pool(files.length, conc, async (i) => {
+    const f = files[i]!;
+    ids[i] = await upload(s, f.path.split('/').pop()!, readFileSync(f.path));
+  });
+  const acked = (performance.now() - t0) / 1000;
+  const done = ((await waitCompleted(s, ids, 20)) - t0) / 1000;
+  return { acked, done };
+}
+
+async function notificationCount(s: Server): Promise<number> {
+  return (await getJson(`${s.url}/api/v3/intelligence/hunting_notifications?limit=1&count_limit=10000000`, s.key)).meta.count as number;
+}
+
+/** Every notification id seen so far, newest first: pages until it meets one already seen. */
+async function poll(s: Server, seen: Map<string, number>, tag: string): Promise<void> {
+  let url = `${s.url}/api/v3/intelligence/hunting_notifications?limit=40&filter=tag:${tag}`;
+  for (;;) {
+    const page = await getJson(url, s.key);
+    const now = performance.now();
+    let old = false;
+    for (const n of page.data) {
+      const sha = (n.attributes.tags as string[]).find((t) => /^[0-9a-f]{64}$/.test(t))!;
+      if (seen.has(sha)) old = true;
+      else seen.set(sha, now);
+    }
+    if (old || !page.links.next) return;
+    url = page.links.next;
+  }
+}
+
+/** Open-loop uploads at `rate`/s of probe files; latency from acknowledgement to visible in the API. */
+async function latency(s: Server, rate: number, seconds: number): Promise<{ n: number; p50: number; p99: number; max: number; missing: number }> {
+  const n = Math.max(1, Math.round(rate * seconds));
+  const acked = new Map<string, number>();
+  const seen = new Map<string, number>();
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      await poll(s, seen, 'latency_probe');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  const t0 = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const data = Buffer.concat([randomBytes(2048), Buffer.from(`TRAWL-LATENCY-PROBE ${i}`), randomBytes(2048)]);
+    const sha = createHash('sha256').update(data).digest('hex');
+    inflight.push(upload(s, `probe-${i}.bin`, data).then(() => void acked.set(sha, performance.now())));
+  }
+  await Promise.all(inflight);
+  const until = performance.now() + 10_000;
+  while (seen.size < n && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+  polling = false;
+  await poller;
+  const lat = Float64Array.from([...acked].filter(([sha]) => seen.has(sha)).map(([sha, t]) => Math.max(0, seen.get(sha)! - t)));
+  return { n, p50: pct(lat, 50), p99: pct(lat, 99), max: Math.max(...lat), missing: n - lat.length };
+}
+
+/** PATCHes a ruleset with a new rule, then uploads a file it matches until its notification shows. */
+async function changeLive(s: Server, rulesetId: string, k: number): Promise<number> {
+  const marker = `CHANGE-LIVE-${k}-${randomBytes(4).toString('hex')}`;
+  const rules = `rule change_${k} { strings: $a = "${marker}" condition: $a }`;
+  const body = Buffer.from(JSON.stringify({ data: { type: 'hunting_ruleset', attributes: { rules } } }));
+  const t0 = performance.now();
+  const r = await request('PATCH', `${s.url}/api/v3/intelligence/hunting_rulesets/${rulesetId}`, { 'x-apikey': s.key, 'content-type': 'application/json' }, [body]);
+  if (r.status !== 200) throw new Error(`PATCH: ${r.status} ${r.body}`);
+  for (let i = 0; ; i++) {
+    await upload(s, `change-${k}-${i}.bin`, Buffer.from(`${marker} ${i}`));
+    const until = performance.now() + 1000;
+    while (performance.now() < until) {
+      const page = await getJson(`${s.url}/api/v3/intelligence/hunting_notifications?limit=1&filter=tag:change_${k}`, s.key);
+      if (page.data.length > 0) return (performance.now() - t0) / 1000;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const tmp = join(process.env.BENCH_TMP ?? '/tmp', `trawl-hunt-${process.pid}`);
+  mkdirSync(join(tmp, 'rules'), { recursive: true });
+  const sets = [...benchmarkRulesets(RULESETS), { name: 'latency_probe', rules: PROBE }];
+  const large = largeCorpus(LARGE_MB);
+  const small = smallCorpus(SMALL);
+  const largeMb = large.reduce((a, f) => a + f.size, 0) / MB;
+  const smallMb = small.reduce((a, f) => a + f.size, 0) / MB;
+  for (const [name, files] of [['large', large], ['small', small]] as const) writeFileSync(join(tmp, `${name}.list`), files.map((f) => f.path).join('\n') + '\n');
+  for (const f of [...large, ...small]) readFileSync(f.path); // warm the page cache for both sides
+  console.log(`rules: ${sets.length} rulesets, ${sets.length * 10 - 9} rules; large: ${large.length} files, ${largeMb.toFixed(0)} MB; small: ${small.length} files, ${smallMb.toFixed(1)} MB`);
+
+  // yara: one namespace per ruleset, precompiled.
+  const args: string[] = [];
+  sets.forEach((r, i) => {
+    const p = join(tmp, 'rules', `${r.name}.yar`);
+    writeFileSync(p, r.rules);
+    args.push(`ns${i}:${p}`);
+  });
+  const compiled = join(tmp, 'rules.yarc');
+  let t = performance.now();
+  const yc = spawnSync('yarac', [...args, compiled], { encoding: 'utf8' });
+  if (yc.status !== 0) throw new Error(`yarac failed: ${yc.stderr}`);
+  const yaracSec = (performance.now() - t) / 1000;
+  yara(compiled, join(tmp, 'small.list')); // warm-up
+  const yLarge = yara(compiled, join(tmp, 'large.list'));
+  const ySmall = yara(compiled, join(tmp, 'small.list'));
+
+  // Trawl: create the rulesets through the API, then restart so the service starts as it would
+  // in production, with its shards compiled at startup.
+  let s = await startServer(['--log-level', 'info']);
+  const ids: string[] = [];
+  t = performance.now();
+  await pool(sets.length, 8, async (i) => {
+    const body = Buffer.from(JSON.stringify({ data: { type: 'hunting_ruleset', attributes: { name: sets[i]!.name, rules: sets[i]!.rules, enabled: true, limit: 1_000_000 } } }));
+    const r = await request('POST', `${s.url}/api/v3/intelligence/hunting_rulesets`, { 'x-apikey': s.key, 'content-type': 'application/json' }, [body]);
+    if (r.status !== 200) throw new Error(`create ruleset: ${r.status} ${r.body}`);
+    ids[i] = JSON.parse(r.body.toString()).data.id;
+  });
+  const createSec = (performance.now() - t) / 1000;
+  await s.stop(true);
+  t = performance.now();
+  s = await startServer(['--log-level', 'info'], { dir: s.dir, key: s.key });
+  const startSec = (performance.now() - t) / 1000;
+  try {
+    const tl = await huntAll(s, large, 4);
+    const afterLarge = await notificationCount(s);
+    const ts = await huntAll(s, small, 32);
+    const notified = await notificationCount(s);
+    const largeRate = largeMb / tl.done;
+    const yLargeRate = largeMb / yLarge.seconds;
+    const smallRate = small.length / ts.done;
+    const ySmallRate = small.length / ySmall.seconds;
+    table(`hunting throughput: ${sets.length} rulesets, end to end (upload -> notifications stored)`, [
+      ['run', 'files', 'MB', 'seconds', 'MB/s', 'files/s', 'matches', 'target'],
+      ['trawl, large files (4 uploads in flight)', large.length, largeMb, tl.done, largeRate, large.length / tl.done, afterLarge,
+        `>= 0.8x yara ${verdict(largeRate >= 0.8 * yLargeRate)} (${(largeRate / yLargeRate).toFixed(2)}x)`],
+      ['yara -p 2, large files', large.length, largeMb, yLarge.seconds, yLargeRate, large.length / yLarge.seconds, yLarge.matches, ''],
+      ['trawl, small files (32 in flight)', small.length, smallMb, ts.done, smallMb / ts.done, smallRate, notified - afterLarge,
+        `>= 400/s ${verdict(smallRate >= 400)}, ${(smallRate / ySmallRate).toFixed(2)}x yara`],
+      ['yara -p 2, small files', small.length, smallMb, ySmall.seconds, smallMb / ySmall.seconds, ySmallRate, ySmall.matches, ''],
+    ]);
+    console.log(`yarac: ${yaracSec.toFixed(1)} s; trawl: ${createSec.toFixed(1)} s to create the rulesets through the API, ${startSec.toFixed(1)} s to restart (compiles the shards)`);
+
+    const lat = await latency(s, smallRate / 2, LATENCY_SECONDS);
+    table(`acknowledged upload -> notification visible, open loop at ${(smallRate / 2).toFixed(0)} files/s (half the small-file rate)`, [
+      ['uploads', 'p50 ms', 'p99 ms', 'max ms', 'never seen', 'target'],
+      [lat.n, lat.p50, lat.p99, lat.max, lat.missing, `p99 < 1000 ms ${verdict(lat.p99 < 1000 && lat.missing === 0)}`],
+    ]);
+
+    const live: number[] = [];
+    for (let k = 0; k < 5; k++) live.push(await changeLive(s, ids[(k * 97) % RULESETS]!, k));
+    const compiles = [...s.log().matchAll(/"set":"delta","rulesets":(\d+),"ms":(\d+)/g)].slice(-5).map((m) => `${m[1]}:${m[2]}ms`);
+    table(`ruleset change -> live (PATCH returned -> first matching upload notified), ${sets.length} rulesets stored`, [
+      ['changes', 'median s', 'max s', 'delta compiles (rulesets:ms)', 'target'],
+      [live.length, pct(Float64Array.from(live), 50), Math.max(...live), compiles.join(' '), `< 2 s ${verdict(Math.max(...live) < 2)}`],
+    ]);
+  } finally {
+    await s.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
+process.exit(0);
