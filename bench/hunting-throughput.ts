@@ -9,8 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { compileToShared } from '../src/hunting/compile-worker.js';
 import { largeCorpus, smallCorpus, type CorpusFile } from './corpus.js';
-import { getJson, MB, pct, pool, request, startServer, table, upload, verdict, waitCompleted, type Server } from './lib.js';
+import { cpuSeconds, threadCpu, getJson, MB, pct, pool, request, startServer, table, upload, verdict, waitCompleted, type Server } from './lib.js';
 import { benchmarkRulesets } from './rule-corpus.js';
 
 const RULESETS = Number(process.env.BENCH_RULESETS ?? 1000);
@@ -28,6 +30,25 @@ function yara(compiled: string, list: string): YaraRun {
   const seconds = (performance.now() - t) / 1000;
   if (r.status !== 0) throw new Error(`yara failed: ${r.stderr}`);
   return { seconds, matches: r.stdout.split('\n').filter(Boolean).length };
+}
+
+/**
+ * YARA-X alone, as Trawl's analysis threads use it: the same rules compiled into one set, two
+ * threads scanning the files (read from the page cache) after loading the set.
+ */
+async function yaraxScan(bytes: SharedArrayBuffer, files: CorpusFile[]): Promise<YaraRun> {
+  const lanes = [0, 1].map((k) => new Worker(new URL('./scan-worker.js', import.meta.url), {
+    workerData: { bytes, files: files.filter((_, i) => i % 2 === k).map((f) => f.path) },
+  }));
+  await Promise.all(lanes.map((w) => new Promise((r) => w.once('message', r))));
+  const t = performance.now();
+  const counts = await Promise.all(lanes.map((w) => new Promise<number>((r) => {
+    w.once('message', r);
+    w.postMessage('go');
+  })));
+  const seconds = (performance.now() - t) / 1000;
+  await Promise.all(lanes.map((w) => w.terminate()));
+  return { seconds, matches: counts.reduce((a, b) => a + b, 0) };
 }
 
 /** Uploads files (conc in flight) and waits until every analysis (hunting included) completed. */
@@ -141,6 +162,9 @@ async function main(): Promise<void> {
   yara(compiled, join(tmp, 'small.list')); // warm-up
   const yLarge = yara(compiled, join(tmp, 'large.list'));
   const ySmall = yara(compiled, join(tmp, 'small.list'));
+  const engine = compileToShared(sets.map((r, i) => ({ id: i + 1, generation: 1, rules: r.rules }))).bytes;
+  const xLarge = await yaraxScan(engine, large);
+  const xSmall = await yaraxScan(engine, small);
 
   // Trawl: create the rulesets through the API, then restart so the service starts as it would
   // in production, with its shards compiled at startup.
@@ -159,11 +183,23 @@ async function main(): Promise<void> {
   s = await startServer(['--log-level', 'info'], { dir: s.dir, key: s.key });
   const startSec = (performance.now() - t) / 1000;
   try {
+    const threads0 = threadCpu(s.proc.pid!);
+    const cpu0 = cpuSeconds(s.proc.pid!);
+    const client0 = process.cpuUsage();
     const tl = await huntAll(s, large, 4);
+    const client1 = process.cpuUsage(client0);
+    console.log(`large files: server used ${(cpuSeconds(s.proc.pid!) - cpu0).toFixed(1)} CPU seconds, this client ${((client1.user + client1.system) / 1e6).toFixed(1)}`);
+    if (process.env.BENCH_THREADS) {
+      for (const [t, c] of threadCpu(s.proc.pid!)) {
+        const b = threads0.get(t) ?? { user: 0, sys: 0 };
+        if (c.user + c.sys - b.user - b.sys > 0.05) console.log(`  thread ${t}: user ${(c.user - b.user).toFixed(2)} s, sys ${(c.sys - b.sys).toFixed(2)} s`);
+      }
+    }
     const afterLarge = await notificationCount(s);
     const ts = await huntAll(s, small, 32);
     const notified = await notificationCount(s);
     const largeRate = largeMb / tl.done;
+    console.log(`large: all acknowledged after ${tl.acked.toFixed(2)} s, all hunted after ${tl.done.toFixed(2)} s; small: ${ts.acked.toFixed(2)} s, ${ts.done.toFixed(2)} s`);
     const yLargeRate = largeMb / yLarge.seconds;
     const smallRate = small.length / ts.done;
     const ySmallRate = small.length / ySmall.seconds;
@@ -172,9 +208,13 @@ async function main(): Promise<void> {
       ['trawl, large files (4 uploads in flight)', large.length, largeMb, tl.done, largeRate, large.length / tl.done, afterLarge,
         `>= 0.8x yara ${verdict(largeRate >= 0.8 * yLargeRate)} (${(largeRate / yLargeRate).toFixed(2)}x)`],
       ['yara -p 2, large files', large.length, largeMb, yLarge.seconds, yLargeRate, large.length / yLarge.seconds, yLarge.matches, ''],
+      ['YARA-X alone (2 threads), large files', large.length, largeMb, xLarge.seconds, largeMb / xLarge.seconds, large.length / xLarge.seconds, xLarge.matches,
+        `${(largeMb / xLarge.seconds / yLargeRate).toFixed(2)}x yara`],
       ['trawl, small files (32 in flight)', small.length, smallMb, ts.done, smallMb / ts.done, smallRate, notified - afterLarge,
         `>= 400/s ${verdict(smallRate >= 400)}, ${(smallRate / ySmallRate).toFixed(2)}x yara`],
       ['yara -p 2, small files', small.length, smallMb, ySmall.seconds, smallMb / ySmall.seconds, ySmallRate, ySmall.matches, ''],
+      ['YARA-X alone (2 threads), small files', small.length, smallMb, xSmall.seconds, smallMb / xSmall.seconds, small.length / xSmall.seconds, xSmall.matches,
+        `${(small.length / xSmall.seconds / ySmallRate).toFixed(2)}x yara`],
     ]);
     console.log(`yarac: ${yaracSec.toFixed(1)} s; trawl: ${createSec.toFixed(1)} s to create the rulesets through the API, ${startSec.toFixed(1)} s to restart (compiles the shards)`);
 

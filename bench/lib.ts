@@ -2,7 +2,7 @@
 // keep-alive HTTP client, prebuilt multipart bodies, a closed-loop load runner and stats.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,22 @@ async function stopServer(proc: ChildProcess, dir: string | null): Promise<void>
 export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds (user, system) of each thread of a process, by thread id and name. */
+export function threadCpu(pid: number): Map<string, { user: number; sys: number }> {
+  const out = new Map<string, { user: number; sys: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      out.set(`${tid} ${name}`, { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
 }
 
 export interface WrkResult { rps: number; p50: number; p99: number; errors: number; requests: number }

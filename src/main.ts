@@ -77,6 +77,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         shardSize: config.rulesetsPerShard,
         rebuildDelayMs: config.shardRebuildDelay * 1000,
         maxDelta: 64,
+        onPublish: (snap) => void pool.runOnEach({ kind: 'warm', artifacts: snap.artifacts }).catch((err) => huntLog.warn({ err }, 'threads could not load the new rules ahead')),
       }, huntLog);
       catalog = cat;
       closers.push(() => cat.close());
@@ -105,8 +106,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         { concurrency: Math.max(16, config.workerCount * 8), leaseMs: 30_000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: 5 },
         log.child({ component: 'jobs' }),
       );
-      // Compile the rulesets before the first scan, so startup logs say how long that took.
-      await catalog.snapshot();
+      // Compile the rulesets, and have every thread load them, before the first scan.
+      await pool.runOnEach({ kind: 'warm', artifacts: (await catalog.snapshot()).artifacts });
       runner.start();
       const r = runner;
       closers.push(() => r.stop());

@@ -47,6 +47,13 @@ export class Matcher {
     return r;
   }
 
+  /** Deserializes the artifacts not loaded yet and forgets the ones not listed. */
+  load(artifacts: readonly RulesArtifact[]): void {
+    const wanted = new Set(artifacts.map((a) => a.digest));
+    for (const digest of this.loaded.keys()) if (!wanted.has(digest)) this.loaded.delete(digest);
+    for (const a of artifacts) this.rules(a);
+  }
+
   /** Scans `data` with every artifact of the task; sets not in the task are forgotten. */
   scan(data: Uint8Array, task: HuntTask): HuntResult {
     const wanted = new Set(task.artifacts.map((a) => a.digest));

@@ -20,6 +20,8 @@ export interface CatalogOptions {
   rebuildDelayMs: number;
   /** A delta this large is folded into the shards at once. */
   maxDelta: number;
+  /** Told of every new snapshot (e.g. to have the scanning threads load it ahead of time). */
+  onPublish?: (snap: RulesSnapshot) => void;
 }
 
 /** An immutable view of the catalog: what to scan with and which matches count. */
@@ -193,6 +195,7 @@ export class RulesCatalog {
         current.get(m.rulesetId) === m.generation && (m.artifact.startsWith(QUARANTINE) || !quarantined.has(m.rulesetId)),
       artifact: (key) => byKey.get(key),
     };
+    this.opts.onPublish?.(this.snap);
   }
 
   private scheduleRebuild(): void {

@@ -1,11 +1,11 @@
 // Worker-thread entry for file analysis and YARA scans: serves WorkerPool tasks by `kind`. Each
 // thread opens its own libmagic cookies and keeps its own deserialized rules (hunting/matcher.ts).
 
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { analyzeFile } from '../analysis/pipeline.js';
 import { Matcher } from '../hunting/matcher.js';
-import type { HuntResult, HuntTask } from '../hunting/rules-artifact.js';
+import type { HuntResult, HuntTask, RulesArtifact } from '../hunting/rules-artifact.js';
 import type { FileAnalysis } from '../store/store.js';
 import { serveTasks } from './worker-pool.js';
 
@@ -24,12 +24,35 @@ export interface AnalyzeResult {
 /** This module's URL: pass it as WorkerPool's `script` (resolves to dist/src/jobs/ when built). */
 export const analysisWorkerScript = new URL(import.meta.url);
 
+/**
+ * Files are read into one buffer per thread, grown as needed and reused: a fresh buffer per
+ * file made the garbage collector's threads the busiest in the process on large files.
+ */
+let scratch = Buffer.alloc(0);
+
+function readWhole(path: string, size: number): Buffer {
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, Math.min(2 * scratch.length, 256 * 1024 * 1024)));
+  const fd = openSync(path, 'r');
+  try {
+    let n = 0;
+    while (n < size) {
+      const got = readSync(fd, scratch, n, size - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    return scratch.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function analyze(task: AnalyzeTask, matcher: Matcher): AnalyzeResult {
   const analysis = analyzeFile(task.path);
   if (!task.hunt || task.hunt.artifacts.length === 0) return { analysis };
   // Checked before reading: a file over the limit is never loaded whole.
-  if (statSync(task.path).size > task.hunt.maxBytes) return { analysis, hunt: { matches: [], scans: [], skipped: 'too-large' } };
-  return { analysis, hunt: matcher.scan(readFileSync(task.path), task.hunt) };
+  const { size } = statSync(task.path);
+  if (size > task.hunt.maxBytes) return { analysis, hunt: { matches: [], scans: [], skipped: 'too-large' } };
+  return { analysis, hunt: matcher.scan(readWhole(task.path, size), task.hunt) };
 }
 
 // Importing this module from the main thread (to get the URL) must not start serving.
@@ -41,6 +64,8 @@ if (!isMainThread) {
         if (typeof task.path !== 'string') throw new TypeError('analyze task needs a string `path`');
         return analyze(task as unknown as AnalyzeTask, matcher);
       },
+      // Loads new rule sets ahead of the next scan, so no upload waits for the deserialization.
+      warm: (task) => void matcher.load((task.artifacts ?? []) as RulesArtifact[]),
     },
     'analyze', // `{id, path}` without a kind is an analysis
   );

@@ -28,6 +28,8 @@ export interface WorkerPoolOptions {
 interface Pending {
   message: { id: number };
   timeoutMs: number;
+  /** Only this worker may run it (see runOnEach). */
+  pinned?: Slot;
   transfer: readonly TransferListItem[];
   resolve(result: unknown): void;
   reject(error: Error): void;
@@ -93,6 +95,19 @@ export class WorkerPool {
   }
 
   /**
+   * Runs `task` once on every current worker (e.g. to load something each thread keeps), after
+   * the tasks already queued for it. A worker that dies meanwhile takes its copy with it.
+   */
+  runOnEach<T>(task: object): Promise<T[]> {
+    if (this.closed) return Promise.reject(transient('worker pool is closed'));
+    return Promise.all([...this.slots].map((slot) => new Promise<T>((resolve, reject) => {
+      const message = { ...task, id: this.nextId++ };
+      this.queue.push({ message, timeoutMs: this.options.taskTimeoutMs, transfer: [], pinned: slot, resolve: resolve as (r: unknown) => void, reject });
+      this.dispatch();
+    })));
+  }
+
+  /**
    * Stops every worker; queued and running tasks are rejected with TransientError. Idle workers
    * are asked to exit, busy ones (and any that do not exit within a second) are terminated:
    * terminating a thread while it still loads a native addon aborts the whole process.
@@ -129,8 +144,9 @@ export class WorkerPool {
   private dispatch(): void {
     for (const slot of this.slots) {
       if (slot.task || slot.crash) continue;
-      const pending = this.queue.shift();
-      if (!pending) return;
+      const i = this.queue.findIndex((p) => !p.pinned || p.pinned === slot);
+      if (i < 0) continue;
+      const pending = this.queue.splice(i, 1)[0]!;
       slot.task = pending;
       const timeout = pending.timeoutMs;
       // setTimeout fires at once for delays above 2^31-1 ms: treat those as "no deadline".
@@ -170,6 +186,9 @@ export class WorkerPool {
 
   private onExit(slot: Slot, code: number): void {
     this.slots.delete(slot);
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      if (this.queue[i]!.pinned === slot) this.queue.splice(i, 1)[0]!.reject(new Error('worker thread exited before the task ran'));
+    }
     const cause = slot.crash?.message ?? `exited with code ${code}`;
     this.settle(slot)?.reject(new Error(`worker thread crashed while running the task: ${cause}`));
     if (this.closed) return;
