@@ -44,7 +44,8 @@ async function generateSqlite(path: string): Promise<void> {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
   const range = (from: number, to: number) => `(with recursive n(i) as (select ${from} union all select i + 1 from n where i < ${to}) select i from n)`;
-  const [files, notes] = inserts(range, (e) => `printf('%064x', ${e})`, (...p) => p.join(' || '));
+  // `||` binds tighter than `%` in SQLite: every part is parenthesised.
+  const [files, notes] = inserts(range, (e) => `printf('%064x', ${e})`, (...p) => p.map((x) => `(${x})`).join(' || '));
   db.transaction(() => {
     db.exec(files!);
     db.exec(notes!);

@@ -124,13 +124,19 @@ async function queueEmails(tx: Kysely<Database>, rulesetId: number, stored: Noti
   }).execute();
 }
 
-type Eb = ExpressionBuilder<Database, 'hunting_notifications'>;
+/** The database as a tag-driven part sees it: tag rows aliased `lead`. */
+type Led = Database & { lead: Database['hunting_notification_tags'] };
+type Eb = ExpressionBuilder<Led, 'hunting_notifications' | 'lead'>;
+/** The (date, id) columns a part walks in order: the notification's, or the leading tag row's. */
+type Order = readonly ['hunting_notifications.date', 'hunting_notifications.id'] | readonly ['lead.date', 'lead.notification_id'];
+const OWN: Order = ['hunting_notifications.date', 'hunting_notifications.id'];
+const LEAD: Order = ['lead.date', 'lead.notification_id'];
 
 /** Conditions every part of a query shares: dates, entity, sources, tags (beyond a leading one), position. */
-function narrow(eb: Eb, q: NotificationQuery, tags: readonly string[]): Expression<SqlBool> {
+function narrow(eb: Eb, q: NotificationQuery, tags: readonly string[], [date, id]: Order): Expression<SqlBool> {
   const c: Expression<SqlBool>[] = [];
-  if (q.dateFrom !== undefined) c.push(eb('hunting_notifications.date', '>=', q.dateFrom));
-  if (q.dateTo !== undefined) c.push(eb('hunting_notifications.date', '<', q.dateTo));
+  if (q.dateFrom !== undefined) c.push(eb(date, '>=', q.dateFrom));
+  if (q.dateTo !== undefined) c.push(eb(date, '<', q.dateTo));
   if (q.entityId !== undefined) c.push(eb('hunting_notifications.sha256', '=', q.entityId));
   if (q.sourceIds !== undefined) c.push(eb('hunting_notifications.ruleset_id', 'in', q.sourceIds.length ? q.sourceIds : [-1]));
   for (const tag of tags) {
@@ -139,25 +145,31 @@ function narrow(eb: Eb, q: NotificationQuery, tags: readonly string[]): Expressi
   }
   if (q.after) {
     const cmp = q.order === 'asc' ? '>' : '<';
-    c.push(eb(eb.refTuple('hunting_notifications.date', 'hunting_notifications.id'), cmp, eb.tuple(q.after.date, q.after.id)));
+    c.push(eb(eb.refTuple(date, id), cmp, eb.tuple(q.after.date, q.after.id)));
   }
   return eb.and(c);
 }
 
-/** One part of a query's scope as a select of notification rows, unordered and unlimited. */
+/**
+ * One part of a query's scope as a select of notification rows, unordered and unlimited, with
+ * the columns to order it by so that the walk follows an index.
+ */
 function part(db: Kysely<Database>, q: NotificationQuery, who: { ownerId: number } | { rulesetId: number }) {
   const [first, ...rest] = q.tags ?? [];
   if ('ownerId' in who && first !== undefined) {
-    // Driven by the tag index (owner_id, tag, date, notification_id): the tag is the selective part.
-    return db.selectFrom('hunting_notification_tags as lead')
+    // Driven by the tag index (owner_id, tag, date, notification_id): the tag is the selective
+    // part, and its rows carry the notification's date, so the walk stays in index order.
+    const query = db.selectFrom('hunting_notification_tags as lead')
       .innerJoin('hunting_notifications', 'hunting_notifications.id', 'lead.notification_id')
       .selectAll('hunting_notifications')
       .where('lead.owner_id', '=', who.ownerId).where('lead.tag', '=', first)
-      .where((eb) => narrow(eb as unknown as Eb, q, rest));
+      .where((eb) => narrow(eb as Eb, q, rest, LEAD));
+    return { query, order: LEAD };
   }
-  return db.selectFrom('hunting_notifications').selectAll('hunting_notifications')
+  const query = db.selectFrom('hunting_notifications').selectAll('hunting_notifications')
     .where('ownerId' in who ? 'owner_id' : 'ruleset_id', '=', 'ownerId' in who ? who.ownerId : who.rulesetId)
-    .where((eb) => narrow(eb, q, q.tags ?? []));
+    .where((eb) => narrow(eb as unknown as Eb, q, q.tags ?? [], OWN));
+  return { query, order: OWN };
 }
 
 function parts(q: NotificationQuery): ({ ownerId: number } | { rulesetId: number })[] {
@@ -166,8 +178,12 @@ function parts(q: NotificationQuery): ({ ownerId: number } | { rulesetId: number
 
 export async function list(db: Kysely<Database>, q: NotificationQuery): Promise<NotificationRecord[]> {
   const dir = q.order === 'asc' ? 'asc' : 'desc';
-  const pages = await Promise.all(parts(q).map((who) =>
-    part(db, q, who).orderBy('hunting_notifications.date', dir).orderBy('hunting_notifications.id', dir).limit(q.limit).execute()));
+  const pages = await Promise.all(parts(q).map((who) => {
+    const { query, order } = part(db, q, who);
+    // Typed loosely here: both forms select the same notification columns.
+    return (query as typeof query & { orderBy(c: string, d: 'asc' | 'desc'): typeof query })
+      .orderBy(order[0], dir).orderBy(order[1], dir).limit(q.limit).execute();
+  }));
   if (pages.length === 1) return pages[0]!.map(toNotification);
   // Merge the parts; a notification reachable through two parts appears once.
   const seen = new Set<number>();
@@ -183,7 +199,7 @@ export async function count(db: Kysely<Database>, q: NotificationQuery, cap: num
   let total = 0;
   for (const who of parts(q)) {
     if (total >= cap) break;
-    const sub = part(db, unpositioned, who).clearSelect().select('hunting_notifications.id').limit(cap - total);
+    const sub = part(db, unpositioned, who).query.clearSelect().select('hunting_notifications.id').limit(cap - total);
     const row = await db.selectFrom(sub.as('c')).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
     total += Number(row.n);
   }
