@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { compileToShared } from '../src/hunting/compile-worker.js';
 import { largeCorpus, smallCorpus, type CorpusFile } from './corpus.js';
 import { cpuSeconds, threadCpu, getJson, MB, pct, pool, request, startServer, table, upload, verdict, waitCompleted, type Server } from './lib.js';
+import { changeLive, createRulesets } from './hunting-lib.js';
 import { benchmarkRulesets } from './rule-corpus.js';
 
 const RULESETS = Number(process.env.BENCH_RULESETS ?? 1000);
@@ -116,25 +117,6 @@ async function latency(s: Server, rate: number, seconds: number): Promise<{ n: n
   return { n, p50: pct(lat, 50), p99: pct(lat, 99), max: Math.max(...lat), missing: n - lat.length };
 }
 
-/** PATCHes a ruleset with a new rule, then uploads a file it matches until its notification shows. */
-async function changeLive(s: Server, rulesetId: string, k: number): Promise<number> {
-  const marker = `CHANGE-LIVE-${k}-${randomBytes(4).toString('hex')}`;
-  const rules = `rule change_${k} { strings: $a = "${marker}" condition: $a }`;
-  const body = Buffer.from(JSON.stringify({ data: { type: 'hunting_ruleset', attributes: { rules } } }));
-  const t0 = performance.now();
-  const r = await request('PATCH', `${s.url}/api/v3/intelligence/hunting_rulesets/${rulesetId}`, { 'x-apikey': s.key, 'content-type': 'application/json' }, [body]);
-  if (r.status !== 200) throw new Error(`PATCH: ${r.status} ${r.body}`);
-  for (let i = 0; ; i++) {
-    await upload(s, `change-${k}-${i}.bin`, Buffer.from(`${marker} ${i}`));
-    const until = performance.now() + 1000;
-    while (performance.now() < until) {
-      const page = await getJson(`${s.url}/api/v3/intelligence/hunting_notifications?limit=1&filter=tag:change_${k}`, s.key);
-      if (page.data.length > 0) return (performance.now() - t0) / 1000;
-      await new Promise((res) => setTimeout(res, 10));
-    }
-  }
-}
-
 async function main(): Promise<void> {
   const tmp = join(process.env.BENCH_TMP ?? '/tmp', `trawl-hunt-${process.pid}`);
   mkdirSync(join(tmp, 'rules'), { recursive: true });
@@ -169,14 +151,8 @@ async function main(): Promise<void> {
   // Trawl: create the rulesets through the API, then restart so the service starts as it would
   // in production, with its shards compiled at startup.
   let s = await startServer(['--log-level', 'info']);
-  const ids: string[] = [];
   t = performance.now();
-  await pool(sets.length, 8, async (i) => {
-    const body = Buffer.from(JSON.stringify({ data: { type: 'hunting_ruleset', attributes: { name: sets[i]!.name, rules: sets[i]!.rules, enabled: true, limit: 1_000_000 } } }));
-    const r = await request('POST', `${s.url}/api/v3/intelligence/hunting_rulesets`, { 'x-apikey': s.key, 'content-type': 'application/json' }, [body]);
-    if (r.status !== 200) throw new Error(`create ruleset: ${r.status} ${r.body}`);
-    ids[i] = JSON.parse(r.body.toString()).data.id;
-  });
+  const ids = await createRulesets(s, sets);
   const createSec = (performance.now() - t) / 1000;
   await s.stop(true);
   t = performance.now();

@@ -53,6 +53,8 @@ describe('hunting rulesets', () => {
       { name: 'empty', rules: '   ' },
       { name: 'inc', rules: 'include "other.yar"\nrule a { condition: true }' },
       { name: 'big', rules: `rule a { condition: true }\n//${'x'.repeat(2 * 1024 * 1024)}` },
+      { name: 'huge', rules: `rule a { condition: true }\n//${'x'.repeat(10 * 1024 * 1024)}` },
+      { name: 'slow', rules: 'rule slow { strings: $a = "x" condition: $a }' },
       { rules: RULES },
       { name: 'x', rules: RULES, colour: 'red' },
       { name: 'x', rules: RULES, enabled: 'yes' },

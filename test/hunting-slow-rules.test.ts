@@ -51,3 +51,23 @@ describe('slow rulesets', () => {
     assert.equal((await api(s.url, s.adminKey, 'GET', `${RULESETS}/${slow}`)).body.data.attributes.slow_scans, 2);
   });
 });
+
+describe('the scan size limit', () => {
+  let s: TestService;
+  before(async () => {
+    s = await startTestService({ maxScanBytes: '1000' });
+  });
+  after(async () => s.stop());
+
+  it('stores and analyses larger files but does not scan them', async () => {
+    const r = await api(s.url, s.adminKey, 'POST', RULESETS, { data: { type: 'hunting_ruleset', attributes: { name: 'sized', enabled: true, rules: 'rule sized { strings: $a = "SIZE-MARK" condition: $a }' } } });
+    assert.equal(r.status, 200);
+    for (const size of [500, 2000]) {
+      const u = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(Buffer.concat([Buffer.from('SIZE-MARK'), randomBytes(size - 9)])));
+      const done = await waitForAnalysis(s.url, s.adminKey, u.body.data.id);
+      assert.equal(done.attributes.status, 'completed');
+    }
+    const got = (await api(s.url, s.adminKey, 'GET', '/api/v3/intelligence/hunting_notification_files?filter=sized')).body.data;
+    assert.deepEqual(got.map((d: any) => d.attributes.size), [500]);
+  });
+});

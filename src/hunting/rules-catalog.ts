@@ -144,10 +144,15 @@ export class RulesCatalog {
     const sources = await this.store.enabledRulesetSources();
     this.current = new Map(sources.map((s) => [s.id, s.generation]));
     this.quarantined.clear();
-    this.shards = [];
-    for (let i = 0; i < sources.length; i += this.opts.shardSize) {
-      this.shards.push(await this.compileSet(`shard:${this.shards.length}`, sources.slice(i, i + this.opts.shardSize), true));
-    }
+    // Both compile threads share the work: startup with many shards takes half as long.
+    const chunks: RulesetSource[][] = [];
+    for (let i = 0; i < sources.length; i += this.opts.shardSize) chunks.push(sources.slice(i, i + this.opts.shardSize));
+    this.shards = new Array(chunks.length);
+    let next = 0;
+    const lane = async (long: boolean) => {
+      for (let i = next++; i < chunks.length; i = next++) this.shards[i] = await this.compileSet(`shard:${i}`, chunks[i]!, long);
+    };
+    await Promise.all([lane(true), lane(false)]);
     this.delta = null;
     await this.updateDelta();
     this.generation = generation;
