@@ -482,6 +482,10 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     await s.addRulesetEditor(r2.id, 1);
     assert.deepEqual((await s.listRulesetsOf(1)).map((r) => r.name), ['one', 'two']);
     assert.deepEqual((await s.getRuleset(r2.id))?.editorIds, [1]);
+    assert.deepEqual(await s.sharedRulesets(1), [{ id: r2.id, ownerId: 2 }]);
+    assert.deepEqual(await s.sharedRulesets(2), [], 'own rulesets are not shared ones');
+    assert.equal((await s.findRulesetByName(2, 'two'))?.id, r2.id);
+    assert.equal(await s.findRulesetByName(1, 'two'), null);
     const changed = await s.updateRuleset(r1.id, { enabled: true, name: 'uno', tags: [], modificationDate: 1_700_000_100 });
     assert.equal(changed?.enabled, true);
     assert.equal(changed?.name, 'uno');

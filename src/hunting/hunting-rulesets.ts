@@ -41,10 +41,8 @@ export class HuntingRulesets {
   }
 
   private async checkNameFree(user: UserRecord, name: string, except?: number): Promise<void> {
-    const mine = await this.store.listRulesetsOf(user.id);
-    if (mine.some((r) => r.ownerId === user.id && r.id !== except && r.name === name)) {
-      throw new TrawlError('AlreadyExistsError', `a ruleset named "${name}" already exists`);
-    }
+    const same = await this.store.findRulesetByName(user.id, name);
+    if (same && same.id !== except) throw new TrawlError('AlreadyExistsError', `a ruleset named "${name}" already exists`);
   }
 
   async create(user: UserRecord, attributes: unknown): Promise<RulesetRecord> {

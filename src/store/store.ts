@@ -284,6 +284,10 @@ export interface Store {
   getRuleset(id: number): Promise<RulesetRecord | null>;
   /** Rulesets `userId` owns or edits, by id. */
   listRulesetsOf(userId: number): Promise<RulesetRecord[]>;
+  /** The ruleset `ownerId` owns under `name`; null when none. */
+  findRulesetByName(ownerId: number, name: string): Promise<RulesetRecord | null>;
+  /** Rulesets `userId` edits without owning them (ids and owners only: a cheap lookup). */
+  sharedRulesets(userId: number): Promise<{ id: number; ownerId: number }[]>;
   /** Changes the given fields; null when the ruleset does not exist. */
   updateRuleset(id: number, patch: RulesetPatch): Promise<RulesetRecord | null>;
   deleteRuleset(id: number): Promise<boolean>;

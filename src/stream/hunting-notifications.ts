@@ -30,7 +30,7 @@ export class HuntingNotifications {
 
   /** Rulesets `user` edits without owning them: their notifications are visible too. */
   private async shared(user: UserRecord): Promise<{ id: number; ownerId: number }[]> {
-    return (await this.store.listRulesetsOf(user.id)).filter((r) => r.ownerId !== user.id);
+    return this.store.sharedRulesets(user.id);
   }
 
   /** Everything `user` may see, as a query scope. */

@@ -138,6 +138,7 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
           await db.schema.alterTable('hunting_rulesets')
             .addColumn(col, type, (c) => (dflt === null ? c : c.notNull().defaultTo(dflt))).execute();
         }
+        await db.schema.createIndex('hunting_rulesets_name_idx').on('hunting_rulesets').columns(['owner_id', 'name']).execute();
         await db.schema.alterTable('jobs').addColumn('job_key', 'text').execute();
         await db.schema.createIndex('jobs_key_idx').on('jobs').column('job_key').execute();
 

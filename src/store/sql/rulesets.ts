@@ -109,6 +109,19 @@ export async function listOf(db: Kysely<Database>, userId: number): Promise<Rule
   return load(db, ids);
 }
 
+export async function byName(db: Kysely<Database>, ownerId: number, name: string): Promise<RulesetRecord | null> {
+  const row = await db.selectFrom('hunting_rulesets').select('id').where('owner_id', '=', ownerId).where('name', '=', name).executeTakeFirst();
+  return row ? get(db, Number(row.id)) : null;
+}
+
+export async function shared(db: Kysely<Database>, userId: number): Promise<{ id: number; ownerId: number }[]> {
+  const rows = await db.selectFrom('hunting_ruleset_editors as e')
+    .innerJoin('hunting_rulesets as r', 'r.id', 'e.ruleset_id')
+    .select(['r.id', 'r.owner_id']).where('e.user_id', '=', userId).where('r.owner_id', '!=', userId)
+    .orderBy('r.id').execute();
+  return rows.map((r) => ({ id: Number(r.id), ownerId: Number(r.owner_id) }));
+}
+
 /** Inside a transaction: changes the given fields; a new owner takes the ruleset's notifications along. */
 export async function update(db: Kysely<Database>, id: number, patch: RulesetPatch): Promise<RulesetRecord | null> {
   const set = columns(patch);

@@ -211,6 +211,14 @@ export class SqlStore implements Store {
     return this.run(() => rulesets.listOf(this.db, userId));
   }
 
+  findRulesetByName(ownerId: number, name: string): Promise<RulesetRecord | null> {
+    return this.run(() => rulesets.byName(this.db, ownerId, name));
+  }
+
+  sharedRulesets(userId: number): Promise<{ id: number; ownerId: number }[]> {
+    return this.run(() => rulesets.shared(this.db, userId));
+  }
+
   updateRuleset(id: number, patch: RulesetPatch): Promise<RulesetRecord | null> {
     return this.run(() => this.d.transaction(this.db, (tx) => rulesets.update(tx, id, patch)));
   }
