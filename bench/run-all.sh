@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# Runs the three Trawl benchmarks one after another (build first: `make bench` does).
-# Each starts its own server on a fresh temp data dir; see docs/benchmarks.md.
+# Runs every Trawl benchmark one after another (build first: `make bench` does). Each starts its
+# own server on a fresh temp data dir; see docs/benchmarks.md. The hunting benchmarks compare with
+# Debian's yara, and the list benchmarks need wrk: both are installed here when missing (root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "date: $(date -u)  node: $(node -v)  cores: $(nproc)"
+need=()
+command -v yara >/dev/null || need+=(yara)
+command -v wrk >/dev/null || need+=(wrk)
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+echo "date: $(date -u)  node: $(node -v)  cores: $(nproc)  yara: $(yara --version 2>/dev/null || echo missing)"
 node dist/bench/upload-large.js
 node dist/bench/upload-small.js
 node dist/bench/get-file.js
+node dist/bench/hunting-throughput.js
+node dist/bench/hunting-change.js
+node dist/bench/notifications-list.js
