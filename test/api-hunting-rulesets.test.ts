@@ -2,7 +2,7 @@
 // filters and orders, and that nobody but owner and editors sees a ruleset.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { api, isVtError, startTestService, type TestService } from './helpers/service.js';
+import { api, isVtError, newUser, startTestService, type TestService } from './helpers/service.js';
 
 const RULES = `rule eicar_like : test malware {
   strings:
@@ -23,9 +23,8 @@ describe('hunting rulesets', () => {
 
   before(async () => {
     s = await startTestService();
-    const mk = async (id: string) => (await api(s.url, s.adminKey, 'POST', '/api/v3/users', { data: { type: 'user', id } })).body.data.attributes.apikey as string;
-    alice = await mk('alice');
-    bob = await mk('bob');
+    alice = await newUser(s, 'alice');
+    bob = await newUser(s, 'bob');
   });
   after(async () => s.stop());
 

@@ -2,10 +2,8 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { main } from '../src/cli/main.js';
-import { api, fileForm, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
+import { api, fileForm, runCli, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
 
 describe('trawl hunting', () => {
   let s: TestService;
@@ -14,16 +12,7 @@ describe('trawl hunting', () => {
   });
   after(async () => s.stop());
 
-  async function trawl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    let o = '';
-    let e = '';
-    out.on('data', (c) => (o += c));
-    err.on('data', (c) => (e += c));
-    const code = await main([...args, '--url', s.url, '--apikey', s.adminKey], out, err);
-    return { code, out: o, err: e };
-  }
+  const trawl = (...args: string[]) => runCli([...args, '--url', s.url, '--apikey', s.adminKey]);
 
   it('adds, lists, enables, updates and deletes rulesets', async () => {
     const file = join(s.dir, 'rules.yar');

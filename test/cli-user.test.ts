@@ -3,23 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { main } from '../src/cli/main.js';
 import { loadConfig } from '../src/config.js';
 import { startService } from '../src/main.js';
-import { api, isVtError } from './helpers/service.js';
+import { api, isVtError, runCli } from './helpers/service.js';
 
-async function trawl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (c) => (o += c));
-  err.on('data', (c) => (e += c));
-  const code = await main(args, out, err);
-  return { code, out: o, err: e };
-}
+const trawl = (...args: string[]) => runCli(args);
 
 describe('trawl user', () => {
   it('adds users, rotates keys, disables and deletes them', async () => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { api, fileForm, isVtError, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
+import { api, fileForm, isVtError, newUser, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
 
 const RULESETS = '/api/v3/intelligence/hunting_rulesets';
 const NOTIFICATIONS = '/api/v3/intelligence/hunting_notifications';
@@ -32,9 +32,8 @@ describe('Livehunt', () => {
 
   before(async () => {
     s = await startTestService();
-    const mk = async (id: string) => (await api(s.url, s.adminKey, 'POST', '/api/v3/users', { data: { type: 'user', id } })).body.data.attributes.apikey as string;
-    alice = await mk('alice');
-    bob = await mk('bob');
+    alice = await newUser(s, 'alice');
+    bob = await newUser(s, 'bob');
   });
   after(async () => s.stop());
 

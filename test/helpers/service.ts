@@ -2,6 +2,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main } from '../../src/cli/main.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startService, type Service } from '../../src/main.js';
 
@@ -82,4 +84,23 @@ export function isVtError(r: JsonResponse, status: number, code: string): boolea
     typeof r.body.error.message === 'string' &&
     r.body.error.message.length > 0
   );
+}
+
+/** Creates a user through the admin API and returns its API key. */
+export async function newUser(s: TestService, username: string): Promise<string> {
+  const r = await api(s.url, s.adminKey, 'POST', '/api/v3/users', { data: { type: 'user', id: username } });
+  if (r.status !== 200) throw new Error(`creating user ${username}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.data.attributes.apikey as string;
+}
+
+/** Runs the `trawl` CLI in-process and collects its exit code and output. */
+export async function runCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let o = '';
+  let e = '';
+  out.on('data', (c) => (o += c));
+  err.on('data', (c) => (e += c));
+  const code = await main(args, out, err);
+  return { code, out: o, err: e };
 }
