@@ -100,6 +100,18 @@ describe('file intake', () => {
     assert.equal(anon.status, 401);
   });
 
+  it('hashes uploads right on both sides of the size where hashing moves to a digest thread', async () => {
+    const MB = 1024 * 1024;
+    for (const size of [MB - 1, MB, MB + 1, 2 * MB + 12345, 5 * MB]) {
+      const content = randomBytes(size);
+      const up = await api(s.url, bobKey, 'POST', '/api/v3/files', fileForm(content, `edge-${size}.bin`));
+      assert.equal(up.status, 200, JSON.stringify(up.body));
+      const h = hashes(content);
+      const a = (await api(s.url, bobKey, 'GET', `/api/v3/files/${h.sha256}`)).body.data.attributes;
+      assert.deepEqual({ sha256: a.sha256, sha1: a.sha1, md5: a.md5, size: a.size }, { ...h, size }, `size ${size}`);
+    }
+  });
+
   it('gives one-time absolute upload URLs that accept files over 32 MB', async () => {
     const r = await api(s.url, bobKey, 'GET', '/api/v3/files/upload_url');
     assert.equal(r.status, 200);

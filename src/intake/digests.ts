@@ -1,7 +1,8 @@
-// md5, sha1 and sha256 of an upload. An upload's first `offloadAfter` bytes are held back: a
-// small upload is hashed inline at the end; a larger one is hashed by a digest worker thread
-// reading its just-written file back (from the page cache), so the event loop never pays for
-// hashing large files. (Hash state cannot cross threads, hence the decision before hashing.)
+// md5, sha1 and sha256 of an upload, fed with its bytes in order as they are written. An upload's
+// first `offloadAfter` bytes are held back: a small upload is hashed inline at the end; a larger
+// one is handed, batch by batch, to a digest worker thread that hashes while the rest arrives, so
+// the event loop never pays for hashing large files. (Hash state cannot cross threads, hence the
+// decision before hashing, and one thread per upload.)
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { transient } from '../model/errors.js';
@@ -60,18 +61,31 @@ export class DigestPool {
     this.waiting.clear();
   }
 
-  /** Starts the digests of one upload; `path`, when given, is where its bytes are written. */
-  start(path: string | null): DigestSession {
-    return new DigestSession(this, path);
+  /** Starts the digests of one upload. */
+  start(): DigestSession {
+    return new DigestSession(this, this.nextId++);
   }
 
-  /** Hashes the file at `path` on a worker thread. */
-  hashFile(path: string): Promise<Digests> {
-    const id = this.nextId++;
+  /** @internal Sends bytes of session `id` to its thread; `bytes` is detached (transferred). */
+  send(id: number, bytes: ArrayBuffer): void {
+    this.workerOf(id).postMessage({ op: 'data', id, bytes } satisfies DigestRequest, [bytes]);
+  }
+
+  /** @internal The digests of session `id`, once its thread has hashed every byte sent. */
+  end(id: number): Promise<Digests> {
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.workers[id % this.workers.length]!.postMessage({ id, path } satisfies DigestRequest);
+      this.workerOf(id).postMessage({ op: 'end', id } satisfies DigestRequest);
     });
+  }
+
+  /** @internal Forgets session `id` (its upload failed). */
+  drop(id: number): void {
+    this.workerOf(id).postMessage({ op: 'drop', id } satisfies DigestRequest);
+  }
+
+  private workerOf(id: number): Worker {
+    return this.workers[id % this.workers.length]!;
   }
 
   async close(): Promise<void> {
@@ -80,8 +94,16 @@ export class DigestPool {
   }
 }
 
-/** The digests of one upload: update() per chunk in order, then digest() once all bytes are
- * written to `path`. */
+/** A buffer's own memory, ready to transfer: its ArrayBuffer if it spans it whole, else a copy. */
+function ownBytes(buf: Buffer): ArrayBuffer {
+  const whole = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer;
+  return whole ? (buf.buffer as ArrayBuffer) : new Uint8Array(buf).buffer;
+}
+
+/**
+ * The digests of one upload: add() every written batch in order (it then belongs to the
+ * session), digest() once at the end, or drop() when the upload fails.
+ */
 export class DigestSession {
   private held: Buffer[] = [];
   private heldBytes = 0;
@@ -89,20 +111,25 @@ export class DigestSession {
 
   constructor(
     private readonly pool: DigestPool,
-    private readonly path: string | null,
+    private readonly id: number,
   ) {}
 
-  update(chunk: Buffer): void {
-    if (this.large) return;
-    this.held.push(chunk);
-    this.heldBytes += chunk.length;
-    if (this.path && this.heldBytes > this.pool.offloadAfter) {
+  add(batch: Buffer): void {
+    if (this.large) return this.pool.send(this.id, ownBytes(batch));
+    this.held.push(batch);
+    this.heldBytes += batch.length;
+    if (this.heldBytes > this.pool.offloadAfter) {
       this.large = true;
+      for (const b of this.held) this.pool.send(this.id, ownBytes(b));
       this.held = [];
     }
   }
 
   digest(): Promise<Digests> {
-    return this.large ? this.pool.hashFile(this.path!) : Promise.resolve(digestsOf(this.held));
+    return this.large ? this.pool.end(this.id) : Promise.resolve(digestsOf(this.held));
+  }
+
+  drop(): void {
+    if (this.large) this.pool.drop(this.id);
   }
 }

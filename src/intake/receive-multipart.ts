@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { TrawlError, badRequest, tooLarge } from '../model/errors.js';
 import type { BlobStore, BlobWriter } from '../store/blobs/blob-store.js';
-import type { DigestPool } from './digests.js';
+import type { DigestPool, DigestSession } from './digests.js';
 
 export interface ReceivedFile {
   sha256: string;
@@ -47,6 +47,7 @@ export async function receiveMultipart(
   }
 
   let writer: BlobWriter | null = null;
+  let digests: DigestSession | null = null;
   let fileDone: Promise<Omit<ReceivedFile, 'password'>> | null = null;
   let password: string | null = null;
 
@@ -62,29 +63,33 @@ export async function receiveMultipart(
       fileDone = (async () => {
         const w = await blobs.create();
         writer = w;
-        const digests = hashing.start(w.localPath);
+        const d = hashing.start();
+        digests = d;
         let size = 0;
         // Chunks are written in batches of ~1 MB: far fewer filesystem calls than one per chunk.
+        // Once written, a batch goes to the digests (which may hand it to another thread).
         let batch: Buffer[] = [];
         let batchBytes = 0;
+        const flush = async () => {
+          const buf = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batchBytes);
+          batch = [];
+          batchBytes = 0;
+          await w.write(buf);
+          d.add(buf);
+        };
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           size += chunk.length;
           batch.push(chunk);
           batchBytes += chunk.length;
-          digests.update(chunk);
-          if (batchBytes >= WRITE_BATCH) {
-            await w.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, batchBytes));
-            batch = [];
-            batchBytes = 0;
-          }
+          if (batchBytes >= WRITE_BATCH) await flush();
         }
-        if (batchBytes > 0) await w.write(Buffer.concat(batch, batchBytes));
+        if (batchBytes > 0) await flush();
         if ((stream as unknown as { truncated: boolean }).truncated) {
           throw tooLarge(`file is larger than the ${maxBytes} bytes accepted here` +
             (maxBytes <= 32 * 1024 * 1024 ? '; use /api/v3/files/upload_url for larger files' : ''));
         }
-        // Hash (on a worker, for large files) while the bytes are being synced to disk.
-        const [digest] = await Promise.all([digests.digest(), w.flush()]);
+        // The last bytes are hashed (on a worker, for large files) while they are synced to disk.
+        const [digest] = await Promise.all([d.digest(), w.flush()]);
         return { ...digest, size, name: cleanName(info.filename) };
       })();
       // A storage or size failure ends the upload at once: leaving the for-await loop destroyed
@@ -113,6 +118,7 @@ export async function receiveMultipart(
     // Wait for the file loop to stop writing before removing its partial blob.
     await (fileDone as Promise<unknown> | null)?.catch(() => undefined);
     await (writer as BlobWriter | null)?.abort();
+    (digests as DigestSession | null)?.drop();
     if (e instanceof TrawlError) throw e;
     throw badRequest(`invalid upload: ${(e as Error).message}`);
   }
