@@ -77,7 +77,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         shardSize: config.rulesetsPerShard,
         rebuildDelayMs: config.shardRebuildDelay * 1000,
         maxDelta: 64,
-        onPublish: (snap) => void pool.runOnEach({ kind: 'warm', artifacts: snap.artifacts }).catch((err) => huntLog.warn({ err }, 'threads could not load the new rules ahead')),
+        onPublish: (snap) => void pool.runOnEach({ kind: 'warm', artifacts: snap.scan }).catch((err) => huntLog.warn({ err }, 'threads could not load the new rules ahead')),
       }, huntLog);
       catalog = cat;
       closers.push(() => cat.close());
@@ -107,7 +107,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         log.child({ component: 'jobs' }),
       );
       // Compile the rulesets, and have every thread load them, before the first scan.
-      await pool.runOnEach({ kind: 'warm', artifacts: (await catalog.snapshot()).artifacts });
+      await pool.runOnEach({ kind: 'warm', artifacts: (await catalog.snapshot()).scan });
       runner.start();
       const r = runner;
       closers.push(() => r.stop());

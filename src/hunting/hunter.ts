@@ -38,7 +38,7 @@ export class Hunter {
   /** The scan task for a snapshot; null when there is nothing to scan with. */
   task(snap: RulesSnapshot): HuntTask | null {
     if (snap.artifacts.length === 0) return null;
-    return { artifacts: [...snap.artifacts], timeoutMs: this.opts.scanTimeoutMs, maxBytes: this.opts.maxScanBytes };
+    return { artifacts: [...snap.scan], timeoutMs: this.opts.scanTimeoutMs, maxBytes: this.opts.maxScanBytes };
   }
 
   /** Longest a scan task may run on its thread before the thread is replaced. */

@@ -2,7 +2,7 @@
 // deserialized (by digest), scans a file with each, and turns engine matches into RawMatches
 // with their snippets. Synchronous, like the engine.
 import { CompiledRules, ScanTimeoutError, type Match } from './compiled-rules.js';
-import { parseVersionId, type HuntResult, type HuntTask, type RawMatch, type RulesArtifact } from './rules-artifact.js';
+import { parseVersionId, type HuntResult, type HuntTask, type RawMatch, type ScanArtifact } from './rules-artifact.js';
 import { snippet } from './snippet.js';
 
 /** Matches kept per pattern: enough for snippets, bounded memory on files full of hits. */
@@ -37,7 +37,7 @@ export class Matcher {
   private readonly loaded = new Map<string, CompiledRules>();
 
   /** The compiled rules of `a`, deserializing it the first time its digest is seen. */
-  private rules(a: RulesArtifact): CompiledRules {
+  private rules(a: ScanArtifact): CompiledRules {
     let r = this.loaded.get(a.digest);
     if (!r) {
       r = CompiledRules.deserialize(Buffer.from(a.bytes));
@@ -48,7 +48,7 @@ export class Matcher {
   }
 
   /** Deserializes the artifacts not loaded yet and forgets the ones not listed. */
-  load(artifacts: readonly RulesArtifact[]): void {
+  load(artifacts: readonly ScanArtifact[]): void {
     const wanted = new Set(artifacts.map((a) => a.digest));
     for (const digest of this.loaded.keys()) if (!wanted.has(digest)) this.loaded.delete(digest);
     for (const a of artifacts) this.rules(a);

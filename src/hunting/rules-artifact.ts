@@ -2,20 +2,27 @@
 // sets as shared memory, and what a scan found. Namespaces carry ruleset id and generation, so a
 // match always says which version of a ruleset produced it.
 
-/** A compiled set of rulesets, serialized into shared memory (posted to threads without a copy). */
-export interface RulesArtifact {
+/** A compiled set of rulesets as a scanning thread gets it: serialized into shared memory. */
+export interface ScanArtifact {
   /** What the set is: `shard:N`, `delta` or `quarantine:ID`. */
   key: string;
   /** Changes whenever the content does: threads cache deserialized sets by it. */
   digest: string;
   bytes: SharedArrayBuffer;
+}
+
+/** A compiled set with its members, as the catalog keeps it. */
+export interface RulesArtifact extends ScanArtifact {
   /** Members, as [ruleset id, generation]. */
   members: [number, number][];
 }
 
+/** Only what a thread needs: tasks are structured-cloned, members lists would be copied each time. */
+export const forScan = (a: RulesArtifact): ScanArtifact => ({ key: a.key, digest: a.digest, bytes: a.bytes });
+
 /** How a thread scans one file with a set of artifacts. */
 export interface HuntTask {
-  artifacts: RulesArtifact[];
+  artifacts: ScanArtifact[];
   /** Per-artifact scan timeout (the engine rounds up to whole seconds). */
   timeoutMs: number;
   /** Files larger than this are not scanned. */

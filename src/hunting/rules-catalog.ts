@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import type { RulesetSource, Store } from '../store/store.js';
 import type { RuleCompiler } from './rule-compiler.js';
-import type { RawMatch, RulesArtifact } from './rules-artifact.js';
+import { forScan, type RawMatch, type RulesArtifact, type ScanArtifact } from './rules-artifact.js';
 
 export interface CatalogOptions {
   /** Rulesets per shard. */
@@ -28,6 +28,8 @@ export interface CatalogOptions {
 export interface RulesSnapshot {
   readonly generation: number;
   readonly artifacts: readonly RulesArtifact[];
+  /** The artifacts as scan tasks carry them. */
+  readonly scan: readonly ScanArtifact[];
   /** Whether a match comes from the current version of an enabled ruleset, in the set that owns it. */
   accepts(m: RawMatch): boolean;
   artifact(key: string): RulesArtifact | undefined;
@@ -196,6 +198,7 @@ export class RulesCatalog {
     this.snap = {
       generation: this.generation,
       artifacts,
+      scan: artifacts.map(forScan),
       accepts: (m) =>
         current.get(m.rulesetId) === m.generation && (m.artifact.startsWith(QUARANTINE) || !quarantined.has(m.rulesetId)),
       artifact: (key) => byKey.get(key),

@@ -5,7 +5,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { analyzeFile } from '../analysis/pipeline.js';
 import { Matcher } from '../hunting/matcher.js';
-import type { HuntResult, HuntTask, RulesArtifact } from '../hunting/rules-artifact.js';
+import type { HuntResult, HuntTask, ScanArtifact } from '../hunting/rules-artifact.js';
 import type { FileAnalysis } from '../store/store.js';
 import { serveTasks } from './worker-pool.js';
 
@@ -65,7 +65,7 @@ if (!isMainThread) {
         return analyze(task as unknown as AnalyzeTask, matcher);
       },
       // Loads new rule sets ahead of the next scan, so no upload waits for the deserialization.
-      warm: (task) => void matcher.load((task.artifacts ?? []) as RulesArtifact[]),
+      warm: (task) => void matcher.load((task.artifacts ?? []) as ScanArtifact[]),
     },
     'analyze', // `{id, path}` without a kind is an analysis
   );
