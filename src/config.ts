@@ -90,6 +90,12 @@ export const fields = {
     min: 0,
     doc: 'Seconds notification e-mails wait, so that matches arriving together are sent as one digest.',
   },
+  notificationRetention: {
+    kind: 'int',
+    default: 30,
+    min: 0,
+    doc: 'Days hunting notifications (and the IoC Stream) keep them; 0 keeps them forever.',
+  },
   countryHeader: {
     kind: 'string',
     default: '',

@@ -23,6 +23,9 @@ import { FsBlobStore } from './store/blobs/fs-blob-store.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { HuntingNotifications } from './stream/hunting-notifications.js';
+import { IocDeleteJob, IocStream } from './stream/ioc-stream.js';
+import { LiveFeed } from './stream/live-feed.js';
+import { Retention } from './stream/retention.js';
 import { ensureFirstAdmin } from './users/user-admin.js';
 
 export interface Service {
@@ -56,6 +59,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
     const compiler = new RuleCompiler();
     closers.push(() => compiler.close());
     const mailer = config.smtpUrl ? new Mailer({ smtpUrl: config.smtpUrl, from: config.smtpFrom }) : null;
+    const notifications = new HuntingNotifications(store);
+    const stream = new IocStream(store, notifications);
     if (mailer) closers.push(() => mailer.close());
     let runner: JobRunner | null = null;
     let catalog: RulesCatalog | null = null;
@@ -96,6 +101,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
           emails: mailer !== null,
           emailDelayMs: config.emailDelay * 1000,
         }),
+        'ioc-delete': new IocDeleteJob(store, stream),
         ...(mailer ? { email: new EmailJob(store, mailer, config.publicUrl) } : {}),
       };
       runner = new JobRunner(
@@ -111,6 +117,9 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       runner.start();
       const r = runner;
       closers.push(() => r.stop());
+      const retention = new Retention(store, config.notificationRetention, log.child({ component: 'retention' }));
+      retention.start();
+      closers.push(() => retention.stop());
     }
     let app: FastifyInstance | null = null;
     let url: string | null = null;
@@ -121,13 +130,15 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       closers.push(() => hashing.close());
       const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, () => r?.wake());
       const rulesets = new HuntingRulesets(store, compiler, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit });
-      const notifications = new HuntingNotifications(store);
-      app = await buildApi({ config, store, blobs, intake, rulesets, notifications, auth: new Authenticator(store), logger: log });
+      const feed = new LiveFeed(store, 100, log.child({ component: 'live-feed' }));
+      app = await buildApi({ config, store, blobs, intake, rulesets, notifications, stream, feed, auth: new Authenticator(store), logger: log });
       await app.listen({ host: config.host, port: config.port });
       const a = app.server.address();
       url = typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : null;
       const api = app;
       closers.push(() => api.close());
+      // Runs before the API closes: followers of the live feed would keep it open.
+      closers.push(async () => feed.close());
     }
     return { url, adminKey: first?.apikey ?? null, store, log, catalog, close };
   } catch (e) {

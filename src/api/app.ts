@@ -8,6 +8,8 @@ import { TrawlError } from '../model/errors.js';
 import type { HuntingRulesets } from '../hunting/hunting-rulesets.js';
 import type { Intake } from '../intake/intake.js';
 import type { HuntingNotifications } from '../stream/hunting-notifications.js';
+import type { IocStream } from '../stream/ioc-stream.js';
+import type { LiveFeed } from '../stream/live-feed.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator } from './auth.js';
@@ -16,6 +18,7 @@ import { analysisRoutes } from './routes/analyses.js';
 import { fileRoutes } from './routes/files.js';
 import { huntingNotificationRoutes } from './routes/hunting-notifications.js';
 import { huntingRulesetRoutes } from './routes/hunting-rulesets.js';
+import { iocStreamRoutes } from './routes/ioc-stream.js';
 import { userRoutes } from './routes/users.js';
 
 export interface ApiDeps {
@@ -25,6 +28,8 @@ export interface ApiDeps {
   intake: Intake;
   rulesets: HuntingRulesets;
   notifications: HuntingNotifications;
+  stream: IocStream;
+  feed: LiveFeed;
   auth: Authenticator;
   logger: Logger;
 }
@@ -105,6 +110,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(userRoutes(deps));
     await api.register(huntingRulesetRoutes(deps));
     await api.register(huntingNotificationRoutes(deps));
+    await api.register(iocStreamRoutes(deps));
   }, { prefix: '/api/v3' });
 
   return app;

@@ -42,6 +42,10 @@ export function decodeCursor<T>(raw: string, check: (v: unknown) => v is T): T {
   return v;
 }
 
+/** A cursor into a (date, id)-ordered list of notifications. */
+export const isPosition = (v: unknown): v is { date: number; id: number } =>
+  !!v && typeof v === 'object' && Number.isSafeInteger((v as { date: number }).date) && Number.isSafeInteger((v as { id: number }).id);
+
 /** Parses `limit`: default 10, integers >= 1, silently capped at `max` (lenient to clients). */
 export function parseLimit(raw: unknown, max = 40): number {
   if (raw === undefined || raw === '') return 10;
@@ -49,6 +53,13 @@ export function parseLimit(raw: unknown, max = 40): number {
   const n = Number(raw);
   if (n < 1) throw badRequest(`invalid limit "${raw}": expected a positive integer`);
   return Math.min(n, max);
+}
+
+/** `count_limit` (spec 1.4): how far meta.count counts; at most 10,000. */
+export function parseCountLimit(raw: string | undefined, dflt: number): number {
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) throw badRequest(`invalid count_limit "${raw}": expected a positive integer`);
+  return Math.min(Number(raw), 10_000);
 }
 
 /** One query-string value: the last one if a key repeats, undefined if absent. */

@@ -316,6 +316,17 @@ export interface Store {
   countNotifications(q: NotificationQuery, cap: number): Promise<number>;
   /** Deletes notifications by id (with their tags and pending e-mails); returns how many. */
   deleteNotifications(ids: number[]): Promise<number>;
+  /** Up to `max` ids of notifications dated before `date`, oldest first (for retention). */
+  notificationIdsBefore(date: number, max: number): Promise<number[]>;
+  /** Notifications with an id above `afterId`, by id (the live feed follows new ones with it). */
+  notificationsAfterId(afterId: number, max: number): Promise<NotificationRecord[]>;
+  /** The highest notification id (0 when none). */
+  lastNotificationId(): Promise<number>;
+  /**
+   * Queues a job of `kind`; with `key`, only when no job with that key is queued or running
+   * (returns false then). Checked and inserted in one transaction.
+   */
+  enqueueJob(kind: string, payload: Record<string, unknown>, key?: string): Promise<boolean>;
   /** Files by sha256 (unknown ones are left out). */
   getFiles(sha256s: string[]): Promise<FileRecord[]>;
   /** Up to `max` notifications of a ruleset waiting to be e-mailed, oldest first, and how many wait in all. */

@@ -78,3 +78,11 @@ export function intersect(a: DateRange, b: DateRange): DateRange {
   const to = a.to === undefined ? b.to : b.to === undefined ? a.to : Math.min(a.to, b.to);
   return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
 }
+
+/** `order` of notification lists: `date-` (the default, newest first) or `date+` (`date` alone too). */
+export function parseDateOrder(order: string | undefined): 'asc' | 'desc' {
+  const o = (order ?? '').trim();
+  if (o === '' || o === 'date-') return 'desc';
+  if (o === 'date+' || o === 'date') return 'asc';
+  throw badRequest(`invalid order "${order}": use date- (newest first) or date+ (oldest first)`);
+}

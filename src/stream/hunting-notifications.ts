@@ -5,7 +5,7 @@
 // editors of that ruleset; anyone else is refused with ForbiddenError, never shown data.
 import { badRequest, forbidden, objectNotFound } from '../model/errors.js';
 import type { FileRecord, NotificationPosition, NotificationQuery, NotificationRecord, Store, UserRecord } from '../store/store.js';
-import { intersect, parseDateTerm, splitTerms, type DateRange } from './filter-terms.js';
+import { intersect, parseDateOrder, parseDateTerm, splitTerms, type DateRange } from './filter-terms.js';
 
 export interface NotificationListRequest {
   filter?: string;
@@ -90,7 +90,7 @@ export class HuntingNotifications {
 
   /** A page of the notifications `user` may see. Orders: `date-` (default, newest first), `date+`. */
   async list(user: UserRecord, req: NotificationListRequest): Promise<NotificationPage<NotificationRecord> & { query: NotificationQuery }> {
-    const q = { ...(await this.query(user, req)), order: parseOrder(req.order), limit: req.limit + 1, ...(req.after ? { after: req.after } : {}) };
+    const q = { ...(await this.query(user, req)), order: parseDateOrder(req.order), limit: req.limit + 1, ...(req.after ? { after: req.after } : {}) };
     const rows = await this.store.listNotifications(q);
     const items = rows.slice(0, req.limit);
     const last = items[items.length - 1];
@@ -125,13 +125,6 @@ export class HuntingNotifications {
       deleted += await this.store.deleteNotifications(batch.map((n) => n.id));
     }
   }
-}
-
-function parseOrder(order: string | undefined): 'asc' | 'desc' {
-  const o = (order ?? '').trim();
-  if (o === '' || o === 'date-') return 'desc';
-  if (o === 'date+' || o === 'date') return 'asc';
-  throw badRequest(`invalid order "${order}": use date- (newest first) or date+ (oldest first)`);
 }
 
 function bareFile(n: NotificationRecord): FileRecord {

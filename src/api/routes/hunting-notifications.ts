@@ -2,27 +2,17 @@
 // hunting_notification_files lists and the user relationships. Thin HTTP glue over
 // stream/hunting-notifications.ts.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { badRequest } from '../../model/errors.js';
-import type { NotificationPosition } from '../../store/store.js';
 import type { NotificationListRequest } from '../../stream/hunting-notifications.js';
 import type { ApiDeps } from '../app.js';
 import { requireSelf } from '../auth.js';
-import { absoluteUrl, collection, decodeCursor, encodeCursor, originOf, parseLimit, queryValue, type VtObject } from '../envelope.js';
+import { absoluteUrl, collection, decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue, type VtObject } from '../envelope.js';
 import { fileObject } from '../serializers/file.js';
 import { notificationFileItem, notificationObject } from '../serializers/hunting-notification.js';
 
 type WithId = { Params: { id: string } };
 
-const isPosition = (v: unknown): v is NotificationPosition =>
-  !!v && typeof v === 'object' && Number.isSafeInteger((v as NotificationPosition).date) && Number.isSafeInteger((v as NotificationPosition).id);
-
-/** `count_limit` (spec 1.4): how far meta.count counts; default 200, at most 10,000. */
-function countLimit(req: FastifyRequest): number {
-  const raw = queryValue(req, 'count_limit');
-  if (raw === undefined || raw === '') return 200;
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) throw badRequest(`invalid count_limit "${raw}": expected a positive integer`);
-  return Math.min(Number(raw), 10_000);
-}
+/** `count_limit`: default 200 (spec 1.4). */
+const countLimit = (req: FastifyRequest) => parseCountLimit(queryValue(req, 'count_limit'), 200);
 
 /** Names asked for with `relationships=a,b`. */
 const relationshipsOf = (req: FastifyRequest) => new Set((queryValue(req, 'relationships') ?? '').split(',').map((s) => s.trim()).filter(Boolean));

@@ -80,3 +80,13 @@ export async function completeAnalysis(
   }
   await tx.deleteFrom('jobs').where('id', '=', jobId).execute();
 }
+
+/** Queues a job; with `key`, only if no job with that key exists (queued or running). */
+export async function enqueue(db: Kysely<Database>, kind: string, payload: Record<string, unknown>, key?: string): Promise<boolean> {
+  if (key !== undefined && await db.selectFrom('jobs').select('id').where('job_key', '=', key).executeTakeFirst()) return false;
+  await db.insertInto('jobs').values({
+    kind, payload: JSON.stringify(payload), state: 'queued', attempts: 0, run_after: Date.now(),
+    locked_by: null, locked_until: null, last_error: null, job_key: key ?? null,
+  }).execute();
+  return true;
+}

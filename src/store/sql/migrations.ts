@@ -174,6 +174,8 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         await db.schema.createIndex('notifications_owner_idx').on(n).columns(['owner_id', 'date', 'id']).execute();
         await db.schema.createIndex('notifications_ruleset_idx').on(n).columns(['ruleset_id', 'date', 'id']).execute();
         await db.schema.createIndex('notifications_entity_idx').on(n).columns(['owner_id', 'sha256', 'date', 'id']).execute();
+        // Retention deletes the oldest first, whoever owns them.
+        await db.schema.createIndex('notifications_date_idx').on(n).columns(['date', 'id']).execute();
         // One notification per rule per submission, whatever retries happen.
         await db.schema.createIndex('notifications_once_idx').on(n).columns(['submission_id', 'ruleset_id', 'rule_name']).unique().execute();
 

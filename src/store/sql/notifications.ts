@@ -177,6 +177,7 @@ function parts(q: NotificationQuery): ({ ownerId: number } | { rulesetId: number
 }
 
 export async function list(db: Kysely<Database>, q: NotificationQuery): Promise<NotificationRecord[]> {
+  if (parts(q).length === 0 || q.limit <= 0) return [];
   const dir = q.order === 'asc' ? 'asc' : 'desc';
   const pages = await Promise.all(parts(q).map((who) => {
     const { query, order } = part(db, q, who);
@@ -237,4 +238,20 @@ export async function clearPendingEmails(tx: Kysely<Database>, ids: number[]): P
   for (let i = 0; i < ids.length; i += 500) {
     await tx.deleteFrom('pending_emails').where('notification_id', 'in', ids.slice(i, i + 500)).execute();
   }
+}
+
+export async function idsBefore(db: Kysely<Database>, date: number, max: number): Promise<number[]> {
+  const rows = await db.selectFrom('hunting_notifications').select('id').where('date', '<', date)
+    .orderBy('date').orderBy('id').limit(max).execute();
+  return rows.map((r) => Number(r.id));
+}
+
+export async function afterId(db: Kysely<Database>, id: number, max: number): Promise<NotificationRecord[]> {
+  const rows = await db.selectFrom('hunting_notifications').selectAll().where('id', '>', id).orderBy('id').limit(max).execute();
+  return rows.map(toNotification);
+}
+
+export async function lastId(db: Kysely<Database>): Promise<number> {
+  const row = await db.selectFrom('hunting_notifications').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
+  return Number(row?.m ?? 0);
 }

@@ -268,6 +268,22 @@ export class SqlStore implements Store {
     return this.run(() => this.d.transaction(this.db, (tx) => notifications.remove(tx, ids)));
   }
 
+  notificationIdsBefore(date: number, max: number): Promise<number[]> {
+    return this.run(() => notifications.idsBefore(this.db, date, max));
+  }
+
+  notificationsAfterId(afterId: number, max: number): Promise<NotificationRecord[]> {
+    return this.run(() => notifications.afterId(this.db, afterId, max));
+  }
+
+  lastNotificationId(): Promise<number> {
+    return this.run(() => notifications.lastId(this.db));
+  }
+
+  enqueueJob(kind: string, payload: Record<string, unknown>, key?: string): Promise<boolean> {
+    return this.bookkeeping((tx) => jobs.enqueue(tx, kind, payload, key));
+  }
+
   getFiles(sha256s: string[]): Promise<FileRecord[]> {
     const wanted = [...new Set(sha256s.map((h) => h.toLowerCase()))];
     if (wanted.length === 0) return Promise.resolve([]);

@@ -12,7 +12,7 @@ const WRITES = [
   'setSettingIfAbsent', 'createUser', 'updateUser', 'deleteUser', 'addSubmission', 'setSubmissionStatus',
   'claimJobs', 'retryJob', 'extendLeases', 'requeueRunningJobs', 'completeAnalysis', 'createUploadUrl',
   'consumeUploadUrl', 'createRuleset', 'updateRuleset', 'deleteRuleset', 'addRulesetEditor', 'removeRulesetEditor',
-  'recordSlowScan', 'deleteJob', 'deleteNotifications', 'clearPendingEmails',
+  'recordSlowScan', 'deleteJob', 'deleteNotifications', 'clearPendingEmails', 'enqueueJob',
 ] as const satisfies readonly (keyof Store)[];
 
 type Pending = { resolve(v: unknown): void; reject(e: Error): void };

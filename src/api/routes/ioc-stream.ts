@@ -1,0 +1,55 @@
+// /api/v3/ioc_stream and /api/v3/ioc_stream_notifications (spec 4): thin HTTP glue over
+// stream/ioc-stream.ts; `Accept: text/event-stream` turns the same GET into the live feed.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { badRequest } from '../../model/errors.js';
+import type { ApiDeps } from '../app.js';
+import { parseDateOrder } from '../../stream/filter-terms.js';
+import { collection, decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue } from '../envelope.js';
+import { streamItem, streamNotificationObject } from '../serializers/ioc-stream.js';
+import { serveLiveFeed } from '../live-feed-sse.js';
+
+type WithId = { Params: { id: string } };
+
+/** How far meta.count counts (spec 10.10 leaves it open): `count_limit`, default 1,000. */
+const countCap = (req: FastifyRequest) => parseCountLimit(queryValue(req, 'count_limit'), 1000);
+
+function boolParam(req: FastifyRequest, key: string): boolean {
+  const v = (queryValue(req, key) ?? '').toLowerCase();
+  if (v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true' || v === '1') return true;
+  throw badRequest(`invalid ${key} "${v}": expected true or false`);
+}
+
+export function iocStreamRoutes(deps: ApiDeps) {
+  const { stream, notifications, config } = deps;
+  const origin = (req: FastifyRequest) => originOf(req, config.publicUrl);
+
+  return async (app: FastifyInstance) => {
+    app.get('/ioc_stream', async (req, reply) => {
+      if ((req.headers.accept ?? '').includes('text/event-stream')) return serveLiveFeed(deps, req, reply);
+      const cursor = queryValue(req, 'cursor');
+      const page = await stream.list(req.user, {
+        filter: queryValue(req, 'filter'),
+        order: parseDateOrder(queryValue(req, 'order')),
+        limit: parseLimit(queryValue(req, 'limit'), 40),
+        ...(cursor ? { after: decodeCursor(cursor, isPosition) } : {}),
+      });
+      const descriptors = boolParam(req, 'descriptors_only');
+      const items = page.items.map(({ notification, file }) => streamItem(origin(req), notification, file, descriptors));
+      return collection(req, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count: await stream.count(page.query, countCap(req)) });
+    });
+
+    app.delete('/ioc_stream', async (req, reply) => {
+      await stream.requestDelete(req.user, queryValue(req, 'filter'));
+      return reply.code(200).type('application/json').send('');
+    });
+
+    app.get<WithId>('/ioc_stream_notifications/:id', async (req) => ({
+      data: streamNotificationObject(origin(req), await notifications.visible(req.user, req.params.id)),
+    }));
+    app.delete<WithId>('/ioc_stream_notifications/:id', async (req, reply) => {
+      await notifications.delete(req.user, req.params.id);
+      return reply.code(200).type('application/json').send('');
+    });
+  };
+}

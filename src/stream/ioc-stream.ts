@@ -1,0 +1,99 @@
+// The IoC Stream (spec 4): the same notification records as the hunting notification endpoints,
+// read as a filterable, resumable stream of matched objects, and deleted by filter in the
+// background. API routes, the CLI and the `ioc-delete` job call these.
+import type { Logger } from 'pino';
+import type { JobHandler } from '../jobs/job-runner.js';
+import { TrawlError } from '../model/errors.js';
+import type { FileRecord, Job, NotificationPosition, NotificationQuery, NotificationRecord, Store, UserRecord } from '../store/store.js';
+import type { HuntingNotifications } from './hunting-notifications.js';
+import { parseStreamFilter } from './ioc-stream-filter.js';
+
+export interface StreamRequest {
+  filter?: string;
+  order?: 'asc' | 'desc';
+  limit: number;
+  after?: NotificationPosition;
+}
+
+export interface StreamPage {
+  items: { notification: NotificationRecord; file: FileRecord | null }[];
+  next?: NotificationPosition;
+  query: NotificationQuery;
+}
+
+/** Notifications deleted per transaction by a filtered delete: small enough that reads never wait long. */
+const DELETE_BATCH = 500;
+
+export class IocStream {
+  constructor(
+    private readonly store: Store,
+    private readonly notifications: HuntingNotifications,
+  ) {}
+
+  /** The query of `filter` within what `user` may see; its scope is empty when nothing can match. */
+  async query(user: UserRecord, filter: string | undefined): Promise<NotificationQuery> {
+    const { none, ...narrow } = parseStreamFilter(filter);
+    const scope = none ? { ownerIds: [], rulesetIds: [] } : await this.notifications.scope(user);
+    return { scope, ...narrow, order: 'desc', limit: 0 };
+  }
+
+  async list(user: UserRecord, req: StreamRequest): Promise<StreamPage> {
+    const q: NotificationQuery = { ...(await this.query(user, req.filter)), order: req.order ?? 'desc', limit: req.limit + 1, ...(req.after ? { after: req.after } : {}) };
+    const rows = await this.store.listNotifications(q);
+    const page = rows.slice(0, req.limit);
+    const files = new Map((await this.store.getFiles(page.map((n) => n.sha256))).map((f) => [f.sha256, f]));
+    const last = page[page.length - 1];
+    return {
+      items: page.map((notification) => ({ notification, file: files.get(notification.sha256) ?? null })),
+      query: q,
+      ...(rows.length > req.limit && last ? { next: { date: last.date, id: last.id } } : {}),
+    };
+  }
+
+  count(q: NotificationQuery, cap: number): Promise<number> {
+    return this.store.countNotifications(q, cap);
+  }
+
+  /**
+   * Starts deleting what `filter` selects, in the background. One deletion per user at a time: a
+   * second request while one runs is refused with 429 `TooManyRequests` (VirusTotal's spelling).
+   */
+  async requestDelete(user: UserRecord, filter: string | undefined): Promise<void> {
+    await this.query(user, filter); // a bad filter is refused now, not in the background
+    if (!(await this.store.enqueueJob('ioc-delete', { userId: user.id, filter: filter ?? '' }, `ioc-delete:${user.id}`))) {
+      throw new TrawlError('TooManyRequests', 'Notifications already being deleted. Depending on volume this may take a while.');
+    }
+  }
+
+  /** Deletes, batch by batch, what `filter` selects for `user`; returns how many. */
+  async deleteMatching(user: UserRecord, filter: string, onBatch?: () => void): Promise<number> {
+    const q = { ...(await this.query(user, filter)), order: 'asc' as const, limit: DELETE_BATCH };
+    let deleted = 0;
+    for (;;) {
+      const batch = await this.store.listNotifications(q);
+      if (batch.length === 0) return deleted;
+      deleted += await this.store.deleteNotifications(batch.map((n) => n.id));
+      onBatch?.();
+    }
+  }
+}
+
+/** The `ioc-delete` job: a filtered DELETE /ioc_stream, run by a worker. */
+export class IocDeleteJob implements JobHandler {
+  constructor(
+    private readonly store: Store,
+    private readonly stream: IocStream,
+  ) {}
+
+  async run(job: Job, log: Logger): Promise<void> {
+    const user = await this.store.getUserById(Number(job.payload.userId));
+    const deleted = user ? await this.stream.deleteMatching(user, String(job.payload.filter ?? '')) : 0;
+    log.info({ user: job.payload.userId, filter: job.payload.filter, deleted }, 'IoC Stream notifications deleted');
+    await this.store.deleteJob(job.id);
+  }
+
+  async giveUp(job: Job, err: unknown, log: Logger): Promise<void> {
+    log.error({ err, user: job.payload.userId }, 'IoC Stream deletion failed; what was deleted stays deleted');
+    await this.store.deleteJob(job.id);
+  }
+}
