@@ -155,6 +155,52 @@ export class ApiClient {
     return { analysisId: data.id, sha256: hash.digest('hex'), size };
   }
 
+  /**
+   * Server-sent events of `path` (the IoC Stream's live feed), from after `lastEventId` when
+   * given. Ends when the server closes the stream; a dropped connection throws ConnectionError.
+   */
+  async *events(path: string, query: Query = {}, lastEventId?: string, signal?: AbortSignal): AsyncGenerator<{ id: string; data: string }> {
+    const headers: Record<string, string> = { 'x-apikey': this.apikey, 'user-agent': userAgent, accept: 'text/event-stream' };
+    if (lastEventId) headers['last-event-id'] = lastEventId;
+    let res: Response;
+    try {
+      res = await fetch(this.url(path, query), { headers, signal });
+    } catch (e) {
+      throw this.connectionError(e);
+    }
+    if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+      const text = await res.text().catch(() => '');
+      let parsed: Envelope | undefined;
+      try {
+        parsed = JSON.parse(text) as Envelope;
+      } catch {
+        // not JSON: reported below
+      }
+      throw new ApiError(parsed?.error?.code ?? 'ServerError', parsed?.error?.message ?? `HTTP ${res.status}: ${text.slice(0, 200)}`, res.status);
+    }
+    const decoder = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buf += decoder.decode(chunk, { stream: true }).replace(/\r\n/g, '\n');
+        for (let i; (i = buf.indexOf('\n\n')) >= 0; ) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          let id = '';
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith('id:')) id = line.slice(3).trim();
+            else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+          }
+          if (data.length > 0) yield { id, data: data.join('\n') };
+        }
+      }
+    } catch (e) {
+      if (signal?.aborted) return;
+      throw this.connectionError(e);
+    }
+  }
+
   private url(path: string, query?: Query): string {
     const url = new URL(/^https?:\/\//.test(path) ? path : `${this.baseUrl}/api/v3${path.startsWith('/') ? '' : '/'}${path}`);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));

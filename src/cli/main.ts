@@ -6,6 +6,7 @@ import { ConfigError, fields, flagName, loadConfig } from '../config.js';
 import { TrawlError } from '../model/errors.js';
 import { fileCommand, fileOptions, fileUsage } from './file.js';
 import { huntingCommand, huntingOptions, huntingUsage } from './hunting.js';
+import { iocstreamCommand, iocstreamOptions, iocstreamUsage } from './iocstream.js';
 import { serveCommand, serveUsage } from './serve.js';
 import { submitCommand, submitOptions, submitUsage } from './submit.js';
 import { userCommand, userOptions, userUsage } from './user.js';
@@ -17,6 +18,7 @@ commands:
   ${submitUsage}
   ${fileUsage}
   ${huntingUsage.split('\n').join('\n  ')}
+  ${iocstreamUsage.split('\n').join('\n  ')}
   ${userUsage.split('\n').join('\n  ')}
 
 Every setting can be given as --flag, TRAWL_* environment variable or in a JSON file (--config FILE);
@@ -31,7 +33,7 @@ const configOptions: Options = Object.fromEntries([
 
 export async function main(argv: string[], out: Writable = process.stdout, err: Writable = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
-  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, file: fileOptions, user: userOptions, hunting: huntingOptions };
+  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, file: fileOptions, user: userOptions, hunting: huntingOptions, iocstream: iocstreamOptions };
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     out.write(usage);
     return command ? 0 : 2;
@@ -61,6 +63,11 @@ export async function main(argv: string[], out: Writable = process.stdout, err: 
         return await submitCommand(positionals, { config, wait: v.wait === true, concurrency: Number(v.concurrency), out, err });
       case 'file':
         return await fileCommand(positionals, { config, out, err });
+      case 'iocstream':
+        return await iocstreamCommand(positionals, {
+          config, filter: v.filter as string | undefined, limit: v.limit as string | undefined,
+          identifiersOnly: v['identifiers-only'] === true, all: v.all === true, out, err,
+        });
       case 'hunting':
         return await huntingCommand(positionals, {
           config, filter: v.filter as string | undefined, limit: v.limit as string | undefined,

@@ -11,6 +11,7 @@ export type DigestRequest =
 
 export type DigestReply =
   | { op: 'digest'; id: number; sha256: string; sha1: string; md5: string }
+  | { op: 'ack'; id: number; bytes: number }
   | { op: 'failed'; id: number; message: string };
 
 /** Hash states of the uploads this thread is hashing, by session id. */
@@ -38,6 +39,8 @@ parentPort!.on('message', (m: DigestRequest) => {
     if (m.op === 'data') {
       const bytes = new Uint8Array(m.bytes);
       for (const h of hashes) h.update(bytes);
+      // Lets the sender keep its bytes in flight bounded.
+      parentPort!.postMessage({ op: 'ack', id: m.id, bytes: bytes.length } satisfies DigestReply);
       return;
     }
     sessions.delete(m.id);

@@ -29,6 +29,8 @@ type Waiter = { resolve(d: Digests): void; reject(e: Error): void };
 export class DigestPool {
   private readonly workers: Worker[] = [];
   private readonly waiting = new Map<number, Waiter>();
+  /** Sessions with bytes on a thread, for acknowledgements. */
+  readonly sessions = new Map<number, DigestSession>();
   private nextId = 1;
 
   constructor(
@@ -50,6 +52,7 @@ export class DigestPool {
   }
 
   private onReply(m: DigestReply): void {
+    if (m.op === 'ack') return this.sessions.get(m.id)?.acked(m.bytes);
     const w = this.waiting.get(m.id);
     this.waiting.delete(m.id);
     if (m.op === 'failed') w?.reject(transient(`hashing failed: ${m.message}`));
@@ -59,6 +62,7 @@ export class DigestPool {
   private failAll(e: Error): void {
     for (const w of this.waiting.values()) w.reject(transient(`hashing failed: ${e.message}`));
     this.waiting.clear();
+    for (const s of this.sessions.values()) s.acked(Infinity);
   }
 
   /** Starts the digests of one upload. */
@@ -73,6 +77,7 @@ export class DigestPool {
 
   /** @internal The digests of session `id`, once its thread has hashed every byte sent. */
   end(id: number): Promise<Digests> {
+    this.sessions.delete(id);
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.workerOf(id).postMessage({ op: 'end', id } satisfies DigestRequest);
@@ -81,6 +86,7 @@ export class DigestPool {
 
   /** @internal Forgets session `id` (its upload failed). */
   drop(id: number): void {
+    this.sessions.delete(id);
     this.workerOf(id).postMessage({ op: 'drop', id } satisfies DigestRequest);
   }
 
@@ -93,6 +99,9 @@ export class DigestPool {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
+
+/** Bytes of one upload that may wait to be hashed on its thread. */
+const MAX_IN_FLIGHT = 8 * 1024 * 1024;
 
 /** A buffer's own memory, ready to transfer: its ArrayBuffer if it spans it whole, else a copy. */
 function ownBytes(buf: Buffer): ArrayBuffer {
@@ -108,20 +117,44 @@ export class DigestSession {
   private held: Buffer[] = [];
   private heldBytes = 0;
   private large = false;
+  /** Bytes sent to the thread and not yet hashed there. */
+  private inFlight = 0;
+  private drained: (() => void) | null = null;
 
   constructor(
     private readonly pool: DigestPool,
     private readonly id: number,
   ) {}
 
-  add(batch: Buffer): void {
-    if (this.large) return this.pool.send(this.id, ownBytes(batch));
-    this.held.push(batch);
-    this.heldBytes += batch.length;
-    if (this.heldBytes > this.pool.offloadAfter) {
+  /**
+   * Takes the next batch. Resolves at once, or, when the thread is behind by more than
+   * MAX_IN_FLIGHT bytes, once it caught up: the upload then waits instead of memory growing.
+   */
+  async add(batch: Buffer): Promise<void> {
+    if (!this.large) {
+      this.held.push(batch);
+      this.heldBytes += batch.length;
+      if (this.heldBytes <= this.pool.offloadAfter) return;
       this.large = true;
-      for (const b of this.held) this.pool.send(this.id, ownBytes(b));
-      this.held = [];
+      this.pool.sessions.set(this.id, this);
+      for (const b of this.held.splice(0)) this.send(b);
+    } else {
+      this.send(batch);
+    }
+    if (this.inFlight > MAX_IN_FLIGHT) await new Promise<void>((r) => (this.drained = r));
+  }
+
+  private send(b: Buffer): void {
+    this.inFlight += b.length;
+    this.pool.send(this.id, ownBytes(b));
+  }
+
+  /** @internal The thread hashed `bytes` more. */
+  acked(bytes: number): void {
+    this.inFlight = Math.max(0, this.inFlight - bytes);
+    if (this.inFlight <= MAX_IN_FLIGHT / 2 && this.drained) {
+      this.drained();
+      this.drained = null;
     }
   }
 
@@ -131,5 +164,6 @@ export class DigestSession {
 
   drop(): void {
     if (this.large) this.pool.drop(this.id);
+    this.acked(Infinity);
   }
 }

@@ -75,7 +75,7 @@ export async function receiveMultipart(
           batch = [];
           batchBytes = 0;
           await w.write(buf);
-          d.add(buf);
+          await d.add(buf);
         };
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           size += chunk.length;

@@ -27,6 +27,7 @@ export class Retention {
 
   /** Deletes every notification older than the retention period; returns how many. */
   sweep(now = Math.floor(Date.now() / 1000)): Promise<number> {
+    if (this.days <= 0) return Promise.resolve(0);
     this.running ??= (async () => {
       let deleted = 0;
       for (;;) {
