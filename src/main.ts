@@ -47,21 +47,42 @@ async function countryLookupOf(config: Config): Promise<CountryLookup> {
   return countryLookup(lookups);
 }
 
+/**
+ * Closes the API gracefully: requests in flight may finish, keep-alive connections are closed as
+ * soon as they fall idle (fastify closes only those idle when it starts closing, and would wait
+ * for the others' 72 s keep-alive timeout), and after 10 s whatever is left is cut.
+ */
+async function closeApi(app: FastifyInstance): Promise<void> {
+  const closing = app.close();
+  const idle = setInterval(() => app.server.closeIdleConnections(), 100);
+  const force = setTimeout(() => app.server.closeAllConnections(), 10_000);
+  try {
+    await closing;
+  } finally {
+    clearInterval(idle);
+    clearTimeout(force);
+  }
+}
+
 export async function startService(config: Config, log: Logger = rootLogger(config.logLevel)): Promise<Service> {
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
   const blobs = new FsBlobStore(config.blobPath);
-  const closers: (() => Promise<void>)[] = [() => store.close()];
+  const closers: [string, () => Promise<void>][] = [['database', () => store.close()]];
   const close = async () => {
-    for (const c of closers.reverse()) await c().catch((err) => log.error({ err }, 'shutdown step failed'));
+    for (const [what, c] of closers.reverse()) {
+      const started = Date.now();
+      await c().catch((err) => log.error({ err, step: what }, 'shutdown step failed'));
+      if (Date.now() - started > 1000) log.warn({ step: what, ms: Date.now() - started }, 'shutdown step was slow');
+    }
   };
   try {
     const first = await ensureFirstAdmin(store);
     const compiler = new RuleCompiler();
-    closers.push(() => compiler.close());
+    closers.push(['rule compiler', () => compiler.close()]);
     const mailer = config.smtpUrl ? new Mailer({ smtpUrl: config.smtpUrl, from: config.smtpFrom }) : null;
     const notifications = new HuntingNotifications(store);
     const stream = new IocStream(store, notifications);
-    if (mailer) closers.push(() => mailer.close());
+    if (mailer) closers.push(['mailer', () => mailer.close()]);
     let runner: JobRunner | null = null;
     let catalog: RulesCatalog | null = null;
     if (config.role !== 'api') {
@@ -76,7 +97,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         size: config.workerCount,
         taskTimeoutMs: config.analysisTimeout * 1000,
       });
-      closers.push(() => pool.close());
+      closers.push(['analysis threads', () => pool.close()]);
       const huntLog = log.child({ component: 'hunting' });
       const cat = new RulesCatalog(store, compiler, {
         shardSize: config.rulesetsPerShard,
@@ -85,7 +106,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         onPublish: (snap) => void pool.runOnEach({ kind: 'warm', artifacts: snap.scan }).catch((err) => huntLog.warn({ err }, 'threads could not load the new rules ahead')),
       }, huntLog);
       catalog = cat;
-      closers.push(() => cat.close());
+      closers.push(['rules catalog', () => cat.close()]);
       const hunter = new Hunter(store, catalog, compiler, {
         scanTimeoutMs: config.scanTimeout * 1000,
         maxScanBytes: config.maxScanBytes,
@@ -116,10 +137,10 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       await pool.runOnEach({ kind: 'warm', artifacts: (await catalog.snapshot()).scan });
       runner.start();
       const r = runner;
-      closers.push(() => r.stop());
+      closers.push(['job runner', () => r.stop()]);
       const retention = new Retention(store, config.notificationRetention, log.child({ component: 'retention' }));
       retention.start();
-      closers.push(() => retention.stop());
+      closers.push(['retention', () => retention.stop()]);
     }
     let app: FastifyInstance | null = null;
     let url: string | null = null;
@@ -127,7 +148,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const r = runner;
       // Two digest threads: large uploads hash on the other core while this thread parses HTTP.
       const hashing = new DigestPool(2);
-      closers.push(() => hashing.close());
+      closers.push(['digest threads', () => hashing.close()]);
       const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, () => r?.wake());
       const rulesets = new HuntingRulesets(store, compiler, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit });
       const feed = new LiveFeed(store, 100, log.child({ component: 'live-feed' }));
@@ -136,9 +157,9 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const a = app.server.address();
       url = typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : null;
       const api = app;
-      closers.push(() => api.close());
+      closers.push(['API', () => closeApi(api)]);
       // Runs before the API closes: followers of the live feed would keep it open.
-      closers.push(async () => feed.close());
+      closers.push(['live feed', async () => feed.close()]);
     }
     return { url, adminKey: first?.apikey ?? null, store, log, catalog, close };
   } catch (e) {

@@ -1,5 +1,6 @@
 // Runs the real `trawl serve` command as a child process, for tests that kill it or measure it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../../../bin/trawl.js', import.meta.url));
@@ -12,9 +13,11 @@ export interface ChildService {
   stop(): Promise<void>;
 }
 
+/** Starts `trawl serve`; with TRAWL_TEST_SERVER_LOG=FILE its info-level log is appended to FILE (for debugging a test). */
 export function serveChild(dataDir: string, extra: string[] = []): Promise<ChildService> {
-  const child = spawn(process.execPath, [bin, 'serve', '--data-dir', dataDir, '--port', '0', '--log-level', 'silent', ...extra], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const logFile = process.env.TRAWL_TEST_SERVER_LOG;
+  const child = spawn(process.execPath, [bin, 'serve', '--data-dir', dataDir, '--port', '0', '--log-level', logFile ? 'info' : 'silent', ...extra], {
+    stdio: ['ignore', logFile ? openSync(logFile, 'a') : 'ignore', 'pipe'],
     env: { PATH: process.env.PATH },
   });
   const stop = async () => {
