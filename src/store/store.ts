@@ -312,6 +312,8 @@ export interface Store {
   getNotification(id: number): Promise<NotificationRecord | null>;
   /** A page of notifications in (date, id) order; see NotificationQuery. */
   listNotifications(q: NotificationQuery): Promise<NotificationRecord[]>;
+  /** Like listNotifications, each with its File (null when the file was never stored), read together. */
+  listNotificationsWithFiles(q: NotificationQuery): Promise<{ notification: NotificationRecord; file: FileRecord | null }[]>;
   /** How many notifications `q` selects (ignoring order, after and limit), counting at most `cap`. */
   countNotifications(q: NotificationQuery, cap: number): Promise<number>;
   /** Deletes notifications by id (with their tags and pending e-mails); returns how many. */

@@ -89,8 +89,13 @@ export class HuntingNotifications {
   }
 
   /** A page of the notifications `user` may see. Orders: `date-` (default, newest first), `date+`. */
+  /** The query of one page: one more than `limit`, to know whether another page follows. */
+  private async pageQuery(user: UserRecord, req: NotificationListRequest): Promise<NotificationQuery> {
+    return { ...(await this.query(user, req)), order: parseDateOrder(req.order), limit: req.limit + 1, ...(req.after ? { after: req.after } : {}) };
+  }
+
   async list(user: UserRecord, req: NotificationListRequest): Promise<NotificationPage<NotificationRecord> & { query: NotificationQuery }> {
-    const q = { ...(await this.query(user, req)), order: parseDateOrder(req.order), limit: req.limit + 1, ...(req.after ? { after: req.after } : {}) };
+    const q = await this.pageQuery(user, req);
     const rows = await this.store.listNotifications(q);
     const items = rows.slice(0, req.limit);
     const last = items[items.length - 1];
@@ -99,10 +104,11 @@ export class HuntingNotifications {
 
   /** Like list, with each notification's File (spec 3.4); a file never seen gets a bare record. */
   async listWithFiles(user: UserRecord, req: NotificationListRequest): Promise<NotificationPage<{ notification: NotificationRecord; file: FileRecord }> & { query: NotificationQuery }> {
-    const page = await this.list(user, req);
-    const files = new Map((await this.store.getFiles(page.items.map((n) => n.sha256))).map((f) => [f.sha256, f]));
-    const items = page.items.map((notification) => ({ notification, file: files.get(notification.sha256) ?? bareFile(notification) }));
-    return { ...page, items };
+    const q = await this.pageQuery(user, req);
+    const rows = await this.store.listNotificationsWithFiles(q);
+    const items = rows.slice(0, req.limit).map(({ notification, file }) => ({ notification, file: file ?? bareFile(notification) }));
+    const last = items[items.length - 1]?.notification;
+    return { items, query: q, ...(rows.length > req.limit && last ? { next: { date: last.date, id: last.id } } : {}) };
   }
 
   count(q: NotificationQuery, cap: number): Promise<number> {

@@ -39,15 +39,10 @@ export class IocStream {
 
   async list(user: UserRecord, req: StreamRequest): Promise<StreamPage> {
     const q: NotificationQuery = { ...(await this.query(user, req.filter)), order: req.order ?? 'desc', limit: req.limit + 1, ...(req.after ? { after: req.after } : {}) };
-    const rows = await this.store.listNotifications(q);
-    const page = rows.slice(0, req.limit);
-    const files = new Map((await this.store.getFiles(page.map((n) => n.sha256))).map((f) => [f.sha256, f]));
-    const last = page[page.length - 1];
-    return {
-      items: page.map((notification) => ({ notification, file: files.get(notification.sha256) ?? null })),
-      query: q,
-      ...(rows.length > req.limit && last ? { next: { date: last.date, id: last.id } } : {}),
-    };
+    const rows = await this.store.listNotificationsWithFiles(q);
+    const items = rows.slice(0, req.limit);
+    const last = items[items.length - 1]?.notification;
+    return { items, query: q, ...(rows.length > req.limit && last ? { next: { date: last.date, id: last.id } } : {}) };
   }
 
   count(q: NotificationQuery, cap: number): Promise<number> {

@@ -2,11 +2,12 @@
 // under each ruleset's rate limit, and reading them in (date, id) order through the indexes of
 // migration 0003. A query's scope is a union (own notifications, shared rulesets); each part is
 // one index walk and the parts are merged here.
-import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { limitReached } from '../../model/rate-limit.js';
-import type { NewNotification, NotificationQuery, NotificationRecord, RateLimitState, StoredNotifications } from '../store.js';
+import type { FileRecord, NewNotification, NotificationQuery, NotificationRecord, RateLimitState, StoredNotifications } from '../store.js';
+import { toFile } from './rows.js';
 import type { SqlDialect } from './dialect.js';
-import type { Database, HuntingNotificationsTable } from './schema.js';
+import type { Database, FilesTable, HuntingNotificationsTable } from './schema.js';
 
 const DAY = 86_400;
 
@@ -176,23 +177,53 @@ function parts(q: NotificationQuery): ({ ownerId: number } | { rulesetId: number
   return [...q.scope.ownerIds.map((ownerId) => ({ ownerId })), ...q.scope.rulesetIds.map((rulesetId) => ({ rulesetId }))];
 }
 
-export async function list(db: Kysely<Database>, q: NotificationQuery): Promise<NotificationRecord[]> {
+/** File columns a list with files selects beside the notification's, prefixed `f_`. */
+const FILE_COLUMNS = [
+  'sha1', 'md5', 'size', 'magic', 'type_description', 'type_tag', 'type_tags', 'type_extension', 'tags', 'names',
+  'first_submission_date', 'last_submission_date', 'last_analysis_date', 'times_submitted', 'unique_sources',
+] as const;
+
+type Row = Selectable<HuntingNotificationsTable> & Record<string, unknown>;
+
+function fileOf(r: Row): FileRecord | null {
+  if (r.f_sha1 === null || r.f_sha1 === undefined) return null;
+  const f: Record<string, unknown> = { sha256: r.sha256 };
+  for (const c of FILE_COLUMNS) f[c] = r[`f_${c}`];
+  return toFile(f as unknown as Selectable<FilesTable>);
+}
+
+/** The page's rows: each part of the scope walked in order with its limit, then merged. */
+async function rows(db: Kysely<Database>, q: NotificationQuery, withFiles: boolean): Promise<Row[]> {
   if (parts(q).length === 0 || q.limit <= 0) return [];
   const dir = q.order === 'asc' ? 'asc' : 'desc';
   const pages = await Promise.all(parts(q).map((who) => {
     const { query, order } = part(db, q, who);
     // Typed loosely here: both forms select the same notification columns.
-    return (query as typeof query & { orderBy(c: string, d: 'asc' | 'desc'): typeof query })
-      .orderBy(order[0], dir).orderBy(order[1], dir).limit(q.limit).execute();
+    let qb = query as unknown as SelectQueryBuilder<Database, 'hunting_notifications', Row>;
+    if (withFiles) {
+      qb = qb.leftJoin('files', 'files.sha256', 'hunting_notifications.sha256')
+        .select(FILE_COLUMNS.map((c) => `files.${c} as f_${c}` as const)) as unknown as typeof qb;
+    }
+    return (qb as unknown as { orderBy(c: string, d: 'asc' | 'desc'): typeof qb }).orderBy(order[0], dir)
+      .orderBy(order[1], dir).limit(q.limit).execute() as Promise<Row[]>;
   }));
-  if (pages.length === 1) return pages[0]!.map(toNotification);
+  if (pages.length === 1) return pages[0]!;
   // Merge the parts; a notification reachable through two parts appears once.
   const seen = new Set<number>();
   const sign = dir === 'asc' ? 1 : -1;
-  return pages.flat().map(toNotification)
-    .filter((n) => !seen.has(n.id) && seen.add(n.id))
-    .sort((a, b) => sign * (a.date - b.date || a.id - b.id))
+  return pages.flat()
+    .filter((r) => !seen.has(Number(r.id)) && seen.add(Number(r.id)))
+    .sort((a, b) => sign * (Number(a.date) - Number(b.date) || Number(a.id) - Number(b.id)))
     .slice(0, q.limit);
+}
+
+export async function list(db: Kysely<Database>, q: NotificationQuery): Promise<NotificationRecord[]> {
+  return (await rows(db, q, false)).map(toNotification);
+}
+
+/** Like list, each notification with its file (null for a file never stored), in one query per part. */
+export async function listWithFiles(db: Kysely<Database>, q: NotificationQuery): Promise<{ notification: NotificationRecord; file: FileRecord | null }[]> {
+  return (await rows(db, q, true)).map((r) => ({ notification: toNotification(r), file: fileOf(r) }));
 }
 
 export async function count(db: Kysely<Database>, q: NotificationQuery, cap: number): Promise<number> {

@@ -259,6 +259,10 @@ export class SqlStore implements Store {
     return this.run(() => notifications.list(this.db, q));
   }
 
+  listNotificationsWithFiles(q: NotificationQuery): Promise<{ notification: NotificationRecord; file: FileRecord | null }[]> {
+    return this.run(() => notifications.listWithFiles(this.db, q));
+  }
+
   countNotifications(q: NotificationQuery, cap: number): Promise<number> {
     return this.run(() => notifications.count(this.db, q, cap));
   }

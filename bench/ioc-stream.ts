@@ -1,0 +1,162 @@
+// The IoC Stream with BENCH_STREAM_NOTIFICATIONS (10,000,000) stored, on SQLite and PostgreSQL:
+// pages of 40 full File objects, unfiltered and with each filter kind, at 16 connections (p99)
+// and unfiltered at 64 (pages/s); a filtered DELETE of a tenth of them (1,000,000 at 10M) with
+// page latency while it runs; and the live feed's delivery to 1,000 followers.
+// Env: BENCH_STREAM_NOTIFICATIONS, BENCH_STREAM_SECONDS (10), BENCH_STREAM_DB (sqlite,postgres),
+// BENCH_FOLLOWERS (1000).
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getJson, pct, request, table, upload, verdict, wrk, type Server } from './lib.js';
+import { FILES, RULESETS, serverWithNotifications, START, STEP } from './notification-corpus.js';
+
+const N = Number(process.env.BENCH_STREAM_NOTIFICATIONS ?? 10_000_000);
+const SECONDS = Number(process.env.BENCH_STREAM_SECONDS ?? 10);
+const DBS = (process.env.BENCH_STREAM_DB ?? 'sqlite,postgres').split(',');
+const FOLLOWERS = Number(process.env.BENCH_FOLLOWERS ?? 1000);
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const rnd = () => 1 + Math.floor(Math.random() * N);
+const cursor = () => { const i = rnd(); return b64({ date: START + i * STEP, id: i }); };
+const sha = (i: number) => i.toString(16).padStart(64, '0');
+
+const KINDS: Record<string, () => string> = {
+  'unfiltered, random cursor': () => `limit=40&cursor=${cursor()}`,
+  'first page': () => 'limit=40',
+  'date window (1 day)': () => { const d = START + rnd() * STEP; return `limit=40&filter=${encodeURIComponent(`date:${d}+ date:${d + 86400}-`)}`; },
+  'origin:hunting, random cursor': () => `limit=40&filter=origin%3Ahunting&cursor=${cursor()}`,
+  'entity_type:file, random cursor': () => `limit=40&filter=entity_type%3Afile&cursor=${cursor()}`,
+  'source_type:hunting_ruleset, random cursor': () => `limit=40&filter=source_type%3Ahunting_ruleset&cursor=${cursor()}`,
+  'source_id:<ruleset>, random cursor': () => `limit=40&filter=source_id%3A${1 + Math.floor(Math.random() * RULESETS)}&cursor=${cursor()}`,
+  'notification_tag:rule_3, random cursor': () => `limit=40&filter=notification_tag%3Arule_3&cursor=${cursor()}`,
+  'entity_id:<sha256>': () => `limit=40&filter=entity_id%3A${sha(Math.floor(Math.random() * FILES))}`,
+};
+
+/** 2,000 paths of one kind in a file for wrk; the first is requested once to check it gives a full page. */
+async function pathsFile(s: Server, kind: string, make: () => string): Promise<string> {
+  const file = join(s.dir, `paths-${randomBytes(4).toString('hex')}.txt`);
+  const paths = Array.from({ length: 2000 }, () => `/api/v3/ioc_stream?${make()}`);
+  writeFileSync(file, paths.join('\n') + '\n');
+  const probe = await getJson(s.url + paths[0], s.key);
+  if (!(probe.data.length > 0) || !probe.data[0].attributes) throw new Error(`${kind}: the page has no full objects: ${JSON.stringify(probe).slice(0, 300)}`);
+  return file;
+}
+
+/** Page latency from a plain node client while `during` runs (wrk cannot stop on an event). */
+async function pagesDuring(s: Server, conns: number, during: Promise<unknown>): Promise<{ n: number; p99: number; max: number }> {
+  const lats: number[] = [];
+  let done = false;
+  void during.finally(() => (done = true));
+  await Promise.all(Array.from({ length: conns }, async () => {
+    while (!done) {
+      const t = performance.now();
+      const r = await request('GET', `${s.url}/api/v3/ioc_stream?limit=40&cursor=${cursor()}`, { 'x-apikey': s.key });
+      if (r.status !== 200) throw new Error(`page: ${r.status}`);
+      lats.push(performance.now() - t);
+    }
+  }));
+  const l = Float64Array.from(lats);
+  return { n: lats.length, p99: pct(l, 99), max: Math.max(...lats) };
+}
+
+/** A filtered DELETE of about a tenth of the stream, and page latency until it is done. */
+async function deleteWhileReading(s: Server): Promise<{ seconds: number; deleted: number; p99: number; max: number; pages: number }> {
+  const filter = 'notification_tag:rule_3'; // rule_3 is every tenth notification
+  const before = (await getJson(`${s.url}/api/v3/ioc_stream?limit=1&count_limit=10000&filter=${filter}`, s.key)).meta.count as number;
+  const t0 = performance.now();
+  const del = await request('DELETE', `${s.url}/api/v3/ioc_stream?filter=${filter}`, { 'x-apikey': s.key });
+  if (del.status !== 200) throw new Error(`DELETE: ${del.status} ${del.body}`);
+  const finished = (async () => {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 500));
+      const r = await request('DELETE', `${s.url}/api/v3/ioc_stream?filter=tag:nothing_has_this`, { 'x-apikey': s.key });
+      if (r.status === 200) return performance.now(); // the first deletion is over (this one is trivial)
+    }
+  })();
+  const reads = await pagesDuring(s, 16, finished);
+  const seconds = ((await finished) - t0) / 1000;
+  const left = (await getJson(`${s.url}/api/v3/ioc_stream?limit=1&filter=${filter}`, s.key)).data.length as number;
+  if (left !== 0) throw new Error('the deletion left notifications behind');
+  return { seconds, deleted: before >= 10_000 ? N / 10 : before, p99: reads.p99, max: reads.max, pages: reads.n };
+}
+
+/** FOLLOWERS live-feed connections; new matching uploads; time from acknowledgement to each follower. */
+async function liveFeed(s: Server): Promise<{ followers: number; events: number; p50: number; p99: number; missing: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: FOLLOWERS + 10 });
+  const acked = new Map<string, number>();
+  const lats: number[] = [];
+  let received = 0;
+  const conns: http.ClientRequest[] = [];
+  await Promise.all(Array.from({ length: FOLLOWERS }, () => new Promise<void>((resolve, reject) => {
+    const req = http.get(`${s.url}/api/v3/ioc_stream?filter=tag:live_probe`, { agent, headers: { 'x-apikey': s.key, accept: 'text/event-stream' } }, (res) => {
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        buf += d;
+        for (let i; (i = buf.indexOf('\n\n')) >= 0; ) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (!data) continue;
+          const t = acked.get(JSON.parse(data).id);
+          if (t !== undefined) lats.push(performance.now() - t);
+          received++;
+        }
+      });
+      resolve();
+    });
+    req.on('error', reject);
+    conns.push(req);
+  })));
+  // The probe ruleset matches the marker; its notifications are the feed's events.
+  const body = Buffer.from(JSON.stringify({ data: { type: 'hunting_ruleset', attributes: { name: 'live_probe', enabled: true, rules: 'rule live_probe { strings: $a = "LIVE-PROBE-MARK" condition: $a }' } } }));
+  await request('POST', `${s.url}/api/v3/intelligence/hunting_rulesets`, { 'x-apikey': s.key, 'content-type': 'application/json' }, [body]);
+  await new Promise((r) => setTimeout(r, 1000));
+  const EVENTS = 20;
+  for (let i = 0; i < EVENTS; i++) {
+    const data = Buffer.from(`LIVE-PROBE-MARK ${i} ${randomBytes(8).toString('hex')}`);
+    const h = createHash('sha256').update(data).digest('hex');
+    await upload(s, `live-${i}.bin`, data);
+    acked.set(h, performance.now());
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const until = performance.now() + 10_000;
+  while (received < EVENTS * FOLLOWERS && performance.now() < until) await new Promise((r) => setTimeout(r, 50));
+  for (const c of conns) c.destroy();
+  agent.destroy();
+  const l = Float64Array.from(lats);
+  return { followers: FOLLOWERS, events: EVENTS, p50: pct(l, 50), p99: pct(l, 99), missing: EVENTS * FOLLOWERS - received };
+}
+
+async function main(): Promise<void> {
+  const rows: (string | number)[][] = [['database', 'page of 40', 'connections', 'pages/s', 'p50 ms', 'p99 ms', 'errors', 'target']];
+  const extra: string[] = [];
+  for (const db of DBS) {
+    const s = await serverWithNotifications(db, N, ['--log-level', 'warn']);
+    try {
+      for (const [kind, make] of Object.entries(KINDS)) {
+        const file = await pathsFile(s, kind, make);
+        wrk(s, file, 16, 2);
+        const r = wrk(s, file, 16, SECONDS);
+        rows.push([db, kind, 16, r.rps, r.p50, r.p99, r.errors, `p99 < 25 ms ${verdict(r.p99 < 25 && r.errors === 0)}`]);
+      }
+      const file = await pathsFile(s, 'unfiltered', KINDS['unfiltered, random cursor']!);
+      const r64 = wrk(s, file, 64, SECONDS);
+      rows.push([db, 'unfiltered, random cursor', 64, r64.rps, r64.p50, r64.p99, r64.errors, `>= 2000 pages/s ${verdict(r64.rps >= 2000 && r64.errors === 0)}`]);
+      const d = await deleteWhileReading(s);
+      extra.push(`${db}: DELETE ?filter=notification_tag:rule_3 (${d.deleted} notifications) took ${d.seconds.toFixed(1)} s; ` +
+        `meanwhile ${d.pages} pages, p99 ${d.p99.toFixed(1)} ms, max ${d.max.toFixed(0)} ms: ${verdict(d.p99 < 50)} (p99 < 50 ms)`);
+      const f = await liveFeed(s);
+      extra.push(`${db}: live feed, ${f.followers} followers, ${f.events} notifications: delivery p50 ${f.p50.toFixed(0)} ms, ` +
+        `p99 ${f.p99.toFixed(0)} ms, ${f.missing} missing: ${verdict(f.p99 < 200 && f.missing === 0)} (p99 < 200 ms)`);
+    } finally {
+      await s.stop();
+    }
+  }
+  table(`IoC Stream with ${N} notifications stored (wrk, ${SECONDS} s per row)`, rows);
+  for (const line of extra) console.log(line);
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,110 @@
+// Hunting notifications generated directly in a Trawl database, for the listing and IoC Stream
+// benchmarks: one owner (the admin, user 1), RULESETS rulesets, 4 tags each (ruleset name, rule
+// name, a rule tag, the file's sha256), FILES files, one notification every STEP seconds.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { request, ROOT, startServer, type Server } from './lib.js';
+
+export const RULESETS = 20;
+export const FILES = 5000;
+export const START = 1_760_000_000;
+export const STEP = 2; // seconds between notifications: 1M span 23 days
+const SNIPPET = '00 00 00 00 68 74 74 70 3A 2F 2F 65 76 69 6C 2E  ....http://evil.\n' +
+  '*begin_highlight*65 78 61 6D 70 6C 65 2F 67 61 74 65 2E 70 68 70 *end_highlight*  *begin_highlight*example/gate.php*end_highlight*\n' +
+  '3F 69 64 3D 31 00 00 00 00 00 00 00 00 00 00 00  ?id=1...........';
+
+/** The rows, as INSERT ... SELECTs over a range of numbers `i` (a recursive CTE or generate_series). */
+function inserts(N: number, range: (from: number, to: number) => string, hex: (e: string) => string, cat: (...p: string[]) => string): string[] {
+  const sha = hex(`i % ${FILES}`);
+  return [
+    `insert into files (sha256, sha1, md5, size, magic, type_description, type_tag, type_tags, type_extension, tags, names,
+       first_submission_date, last_submission_date, last_analysis_date, times_submitted, unique_sources)
+     select ${hex('i')}, substr(${hex('i')}, 1, 40), substr(${hex('i')}, 1, 32), 1000 + i, 'ELF 64-bit LSB pie executable', 'ELF', 'elf',
+       '["executable","linux","elf"]', 'so', '["elf"]', ${cat("'[\"file-'", 'i', "'.bin\"]'")}, ${START}, ${START}, ${START}, 1, 1
+     from ${range(0, FILES - 1)}`,
+    `insert into hunting_notifications (owner_id, ruleset_id, ruleset_name, date, entity_type, sha256, submission_id, rule_name,
+       rule_tags, snippet, match_in_subfile, source_key, source_country, tags)
+     select 1, 1 + i % ${RULESETS}, ${cat("'bench_'", `i % ${RULESETS}`)}, ${START} + i * ${STEP}, 'file', ${sha}, i, ${cat("'rule_'", 'i % 10')},
+       '["apt"]', '${SNIPPET}', 0, 'ab12cd34', 'DE',
+       ${cat("'[\"bench_'", `i % ${RULESETS}`, "'\",\"rule_'", 'i % 10', "'\",\"apt\",\"'", sha, "'\"]'")}
+     from ${range(1, N)}`,
+  ];
+}
+
+export async function generateSqlite(path: string, N: number): Promise<void> {
+  const db = new BetterSqlite3(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
+  const range = (from: number, to: number) => `(with recursive n(i) as (select ${from} union all select i + 1 from n where i < ${to}) select i from n)`;
+  // `||` binds tighter than `%` in SQLite: every part is parenthesised.
+  const [files, notes] = inserts(N, range, (e) => `printf('%064x', ${e})`, (...p) => p.map((x) => `(${x})`).join(' || '));
+  db.transaction(() => {
+    db.exec(files!);
+    db.exec(notes!);
+    db.exec(`insert into hunting_notification_tags (owner_id, tag, date, notification_id)
+      select n.owner_id, j.value, n.date, n.id from hunting_notifications n, json_each(n.tags) j`);
+  })();
+  db.exec('analyze');
+  db.close();
+}
+
+export async function generatePostgres(url: string, N: number): Promise<void> {
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const range = (from: number, to: number) => `generate_series(${from}, ${to}) as g(i)`;
+    const [files, notes] = inserts(N, range, (e) => `lpad(to_hex(${e}), 64, '0')`, (...p) => `concat(${p.join(', ')})`);
+    await c.query(files!);
+    await c.query(notes!);
+    await c.query(`insert into hunting_notification_tags (owner_id, tag, date, notification_id)
+      select n.owner_id, t, n.date, n.id from hunting_notifications n, jsonb_array_elements_text(n.tags::jsonb) t`);
+    await c.query('vacuum analyze');
+  } finally {
+    await c.end();
+  }
+}
+
+
+/** Creates the RULESETS rulesets the notifications name (through the API, so they are real). */
+export async function createCorpusRulesets(s: Server): Promise<void> {
+  for (let i = 0; i < RULESETS; i++) {
+    const body = Buffer.from(JSON.stringify({ data: { type: 'hunting_ruleset', attributes: { name: `bench_${i}`, rules: `rule rule_${i} { condition: false }` } } }));
+    const r = await request('POST', `${s.url}/api/v3/intelligence/hunting_rulesets`, { 'x-apikey': s.key, 'content-type': 'application/json' }, [body]);
+    if (r.status !== 200) throw new Error(`ruleset: ${r.body}`);
+  }
+}
+
+/** A fresh PostgreSQL database on TRAWL_TEST_PG_URL's server (or the throwaway one of scripts/). */
+export async function freshPostgres(name: string): Promise<string> {
+  const admin = process.env.TRAWL_TEST_PG_URL ?? execFileSync('bash', [join(ROOT, 'scripts/pg-test-server.sh')], { encoding: 'utf8' }).trim();
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: admin });
+  await c.connect();
+  await c.query(`drop database if exists ${name}`);
+  await c.query(`create database ${name}`);
+  await c.end();
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/**
+ * A server (restarted on its data) whose database holds `n` generated notifications; `extra`
+ * flags are passed to both starts. Logs how long the generation took.
+ */
+export async function serverWithNotifications(db: string, n: number, extra: string[] = []): Promise<Server> {
+  // The generated notifications are dated in the past: retention must not delete them mid-run.
+  const keep = ['--notification-retention', '0', ...extra];
+  const flags = db === 'postgres' ? ['--database', await freshPostgres(`trawl_bench_${process.pid}`), ...keep] : keep;
+  const first = await startServer(flags);
+  await createCorpusRulesets(first);
+  await first.stop(true);
+  const t = performance.now();
+  const url = flags[flags.indexOf('--database') + 1];
+  if (db === 'postgres') await generatePostgres(url!, n);
+  else await generateSqlite(join(first.dir, 'trawl.db'), n);
+  console.log(`${db}: ${n} notifications (${n * 4} tags, ${FILES} files) generated in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+  return startServer(flags, { dir: first.dir, key: first.key });
+}
