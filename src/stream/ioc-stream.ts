@@ -60,9 +60,14 @@ export class IocStream {
     }
   }
 
-  /** Deletes, batch by batch, what `filter` selects for `user`; returns how many. */
+  /**
+   * Deletes, batch by batch, what `filter` selects among `user`'s own notifications (an editor's
+   * bulk delete leaves the notifications of rulesets shared with them alone); returns how many.
+   */
   async deleteMatching(user: UserRecord, filter: string, onBatch?: () => void): Promise<number> {
-    const q = { ...(await this.query(user, filter)), order: 'asc' as const, limit: DELETE_BATCH };
+    const selected = await this.query(user, filter);
+    const own = { ownerIds: selected.scope.ownerIds.filter((id) => id === user.id), rulesetIds: [] };
+    const q = { ...selected, scope: own, order: 'asc' as const, limit: DELETE_BATCH };
     let deleted = 0;
     for (;;) {
       const batch = await this.store.listNotifications(q);
