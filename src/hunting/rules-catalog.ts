@@ -91,6 +91,8 @@ export class RulesCatalog {
       this.quarantined.set(id, await this.compileSet(`${QUARANTINE}${id}`, sources, false));
       await this.updateDelta();
       this.publish();
+      // Its shard still runs its rules on every file: recompile that shard without it.
+      this.scheduleRebuild();
     });
     this.log.warn({ ruleset: id }, 'ruleset quarantined: it made a scan slow, so it is scanned alone from now on');
   }
@@ -206,10 +208,15 @@ export class RulesCatalog {
     this.opts.onPublish?.(this.snap);
   }
 
+  /** Whether some shard still holds a ruleset that is now quarantined (and slows its scans). */
+  private shardsHoldQuarantined(): boolean {
+    return this.shards.some((s) => [...s.members.keys()].some((id) => this.quarantined.has(id)));
+  }
+
   private scheduleRebuild(): void {
-    if (this.closed || !this.delta) return;
+    if (this.closed || (!this.delta && !this.shardsHoldQuarantined())) return;
     clearTimeout(this.rebuildTimer);
-    const delay = this.delta.members.size >= this.opts.maxDelta ? 0 : this.opts.rebuildDelayMs;
+    const delay = (this.delta?.members.size ?? 0) >= this.opts.maxDelta ? 0 : this.opts.rebuildDelayMs;
     this.rebuildTimer = setTimeout(() => {
       this.rebuilding ??= this.rebuild()
         .catch((err) => this.log.error({ err }, 'rebuilding rule shards failed; the delta stays in use'))

@@ -1,0 +1,116 @@
+// The rules catalog on a real SQLite store and the real compile threads: shards at startup, the
+// delta after changes, which matches count, the background rebuild that folds the delta back into
+// the shards it touched, and quarantine.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import { Matcher } from '../src/hunting/matcher.js';
+import { RuleCompiler } from '../src/hunting/rule-compiler.js';
+import { RulesCatalog, type RulesSnapshot } from '../src/hunting/rules-catalog.js';
+import { openStore } from '../src/store/open-store.js';
+import type { Store } from '../src/store/store.js';
+
+const rule = (name: string, marker: string) => `rule ${name} { strings: $a = "${marker}" condition: $a }`;
+
+describe('rules catalog', () => {
+  let dir: string;
+  let store: Store;
+  let compiler: RuleCompiler;
+  let catalog: RulesCatalog;
+  const ids: number[] = [];
+  const matcher = new Matcher();
+
+  /** Rule names whose matches count when scanning `text` with the snapshot's sets. */
+  const hits = (snap: RulesSnapshot, text: string) => {
+    const r = matcher.scan(Buffer.from(text), { artifacts: [...snap.scan], timeoutMs: 5000, maxBytes: 1e6 });
+    return r.matches.filter((m) => snap.accepts(m)).map((m) => m.rule).sort();
+  };
+  const keys = (snap: RulesSnapshot) => snap.artifacts.map((a) => a.key).sort();
+  const rebuilt = async () => {
+    const until = Date.now() + 20_000;
+    for (;;) {
+      const snap = await catalog.snapshot();
+      if (!snap.artifacts.some((a) => a.key === 'delta')) return snap;
+      if (Date.now() > until) throw new Error('the delta was never folded back');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trawl-catalog-'));
+    store = await openStore(`sqlite:${join(dir, 'db.sqlite')}`);
+    for (let i = 0; i < 5; i++) {
+      const r = await store.createRuleset({
+        ownerId: 1, name: `r${i}`, rules: rule(`rule${i}`, `MARK-${i}`), enabled: true, limit: 100, notificationEmails: [],
+        matchObjectType: 'file', tags: [], ruleNames: [`rule${i}`], creationDate: 1, modificationDate: 1,
+      });
+      ids.push(r.id);
+    }
+    compiler = new RuleCompiler();
+    catalog = new RulesCatalog(store, compiler, { shardSize: 2, rebuildDelayMs: 50, maxDelta: 64 }, pino({ level: 'silent' }));
+  });
+  after(async () => {
+    await catalog.close();
+    await compiler.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('compiles shards at startup, each ruleset in its own namespace', async () => {
+    const snap = await catalog.snapshot();
+    assert.deepEqual(keys(snap), ['shard:0', 'shard:1', 'shard:2']);
+    assert.deepEqual(hits(snap, 'MARK-0 MARK-3 MARK-4'), ['rule0', 'rule3', 'rule4']);
+    assert.deepEqual(hits(snap, 'nothing'), []);
+  });
+
+  it('applies a change through the delta at once, then folds it back into its shard', async () => {
+    await store.updateRuleset(ids[1]!, { rules: rule('rule1b', 'MARK-1B') });
+    let snap = await catalog.snapshot();
+    assert.ok(keys(snap).includes('delta'));
+    assert.deepEqual(hits(snap, 'MARK-1 MARK-1B'), ['rule1b'], 'the old version in its shard no longer counts');
+    snap = await rebuilt();
+    assert.deepEqual(keys(snap), ['shard:0', 'shard:1', 'shard:2']);
+    assert.deepEqual(hits(snap, 'MARK-1 MARK-1B'), ['rule1b']);
+  });
+
+  it('drops disabled and deleted rulesets at once, and places new ones', async () => {
+    await store.updateRuleset(ids[2]!, { enabled: false });
+    await store.deleteRuleset(ids[3]!);
+    const created = await store.createRuleset({
+      ownerId: 2, name: 'new', rules: rule('rule_new', 'MARK-NEW'), enabled: true, limit: 100, notificationEmails: [],
+      matchObjectType: 'file', tags: [], ruleNames: ['rule_new'], creationDate: 1, modificationDate: 1,
+    });
+    let snap = await catalog.snapshot();
+    assert.deepEqual(hits(snap, 'MARK-2 MARK-3 MARK-NEW MARK-0'), ['rule0', 'rule_new']);
+    snap = await rebuilt();
+    assert.deepEqual(hits(snap, 'MARK-2 MARK-3 MARK-NEW MARK-0'), ['rule0', 'rule_new']);
+    const members = snap.artifacts.flatMap((a) => a.members.map(([id]) => id)).sort((a, b) => a - b);
+    assert.deepEqual(members, [ids[0]!, ids[1]!, ids[4]!, created.id].sort((a, b) => a - b), 'shards hold exactly the enabled rulesets');
+  });
+
+  it('scans a quarantined ruleset alone and takes its matches from there only', async () => {
+    const gen = (await store.getRuleset(ids[4]!))!.rulesGeneration;
+    await catalog.quarantine(ids[4]!, gen);
+    let snap = await catalog.snapshot();
+    assert.ok(keys(snap).includes(`quarantine:${ids[4]}`));
+    const scan = matcher.scan(Buffer.from('MARK-4'), { artifacts: [...snap.scan], timeoutMs: 5000, maxBytes: 1e6 });
+    assert.deepEqual(scan.matches.filter((m) => snap.accepts(m)).map((m) => m.artifact), [`quarantine:${ids[4]}`]);
+    assert.equal(scan.matches.length, 2, 'its old copy in the shard still matches, and does not count');
+    // Its shard is recompiled without it, so its rules stop slowing the shard's scans.
+    const until = Date.now() + 20_000;
+    while ((await catalog.snapshot()).artifacts.some((a) => a.key.startsWith('shard') && a.members.some(([id]) => id === ids[4]))) {
+      assert.ok(Date.now() < until, 'the quarantined ruleset stayed in its shard');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    snap = await catalog.snapshot();
+    assert.equal(matcher.scan(Buffer.from('MARK-4'), { artifacts: [...snap.scan], timeoutMs: 5000, maxBytes: 1e6 }).matches.length, 1);
+    // Changing its rules ends the quarantine: it goes back through the delta.
+    await store.updateRuleset(ids[4]!, { rules: rule('rule4b', 'MARK-4B') });
+    snap = await catalog.snapshot();
+    assert.ok(!keys(snap).some((k) => k.startsWith('quarantine')));
+    assert.deepEqual(hits(snap, 'MARK-4 MARK-4B'), ['rule4b']);
+  });
+});
