@@ -3,7 +3,7 @@
 // the delta compile, and the background recompile of the one shard that held the ruleset. None of
 // them should grow with the number of rulesets.
 // Env: BENCH_CHANGE_RULESETS (1000,10000), BENCH_CHANGES (5).
-import { cpuSeconds, pct, startServer, table, verdict } from './lib.js';
+import { cpuSeconds, pct, startServer, table, verdict, maxOf } from './lib.js';
 import { changeLive, createRulesets } from './hunting-lib.js';
 import { benchmarkRulesets } from './rule-corpus.js';
 
@@ -40,11 +40,11 @@ async function main(): Promise<void> {
       const rebuilds = compiled(s.log(), /^shard/).slice(-CHANGES);
       rows.push([
         n, startup,
-        `${pct(Float64Array.from(live), 50).toFixed(2)}, ${Math.max(...live).toFixed(2)}`,
+        `${pct(Float64Array.from(live), 50).toFixed(2)}, ${maxOf(live).toFixed(2)}`,
         pct(Float64Array.from(cpu), 50),
         deltas.join(' '),
         rebuilds.map((r) => `${r.rulesets}: ${(r.ms / 1000).toFixed(1)}`).join(', '),
-        `live < 2 s ${verdict(Math.max(...live) < 2)}`,
+        `live < 2 s ${verdict(maxOf(live) < 2)}`,
       ]);
     } finally {
       await s.stop();

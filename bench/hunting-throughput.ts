@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { compileToShared } from '../src/hunting/compile-worker.js';
 import { largeCorpus, smallCorpus, type CorpusFile } from './corpus.js';
-import { cpuSeconds, threadCpu, getJson, MB, pct, pool, request, startServer, table, upload, verdict, waitCompleted, type Server } from './lib.js';
+import { cpuSeconds, threadCpu, getJson, MB, pct, pool, request, startServer, table, upload, verdict, waitCompleted, type Server, maxOf } from './lib.js';
 import { changeLive, createRulesets } from './hunting-lib.js';
 import { benchmarkRulesets } from './rule-corpus.js';
 
@@ -114,7 +114,7 @@ async function latency(s: Server, rate: number, seconds: number): Promise<{ n: n
   polling = false;
   await poller;
   const lat = Float64Array.from([...acked].filter(([sha]) => seen.has(sha)).map(([sha, t]) => Math.max(0, seen.get(sha)! - t)));
-  return { n, p50: pct(lat, 50), p99: pct(lat, 99), max: Math.max(...lat), missing: n - lat.length };
+  return { n, p50: pct(lat, 50), p99: pct(lat, 99), max: maxOf(lat), missing: n - lat.length };
 }
 
 async function main(): Promise<void> {
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
     const compiles = [...s.log().matchAll(/"set":"delta","rulesets":(\d+),"ms":(\d+)/g)].slice(-5).map((m) => `${m[1]}:${m[2]}ms`);
     table(`ruleset change -> live (PATCH returned -> first matching upload notified), ${sets.length} rulesets stored`, [
       ['changes', 'median s', 'max s', 'delta compiles (rulesets:ms)', 'target'],
-      [live.length, pct(Float64Array.from(live), 50), Math.max(...live), compiles.join(' '), `< 2 s ${verdict(Math.max(...live) < 2)}`],
+      [live.length, pct(Float64Array.from(live), 50), maxOf(live), compiles.join(' '), `< 2 s ${verdict(maxOf(live) < 2)}`],
     ]);
   } finally {
     await s.stop();

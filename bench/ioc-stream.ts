@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getJson, pct, request, table, upload, verdict, wrk, type Server } from './lib.js';
+import { getJson, pct, request, table, upload, verdict, wrk, type Server, maxOf } from './lib.js';
 import { FILES, RULESETS, serverWithNotifications, START, STEP } from './notification-corpus.js';
 
 const N = Number(process.env.BENCH_STREAM_NOTIFICATIONS ?? 10_000_000);
@@ -57,7 +57,7 @@ async function pagesDuring(s: Server, conns: number, during: Promise<unknown>): 
     }
   }));
   const l = Float64Array.from(lats);
-  return { n: lats.length, p99: pct(l, 99), max: Math.max(...lats) };
+  return { n: lats.length, p99: pct(l, 99), max: maxOf(lats) };
 }
 
 /** A filtered DELETE of about a tenth of the stream, and page latency until it is done. */
@@ -140,16 +140,20 @@ async function main(): Promise<void> {
         wrk(s, file, 16, 2);
         const r = wrk(s, file, 16, SECONDS);
         rows.push([db, kind, 16, r.rps, r.p50, r.p99, r.errors, `p99 < 25 ms ${verdict(r.p99 < 25 && r.errors === 0)}`]);
+        console.log(rows[rows.length - 1]!.join(' | '));
       }
       const file = await pathsFile(s, 'unfiltered', KINDS['unfiltered, random cursor']!);
       const r64 = wrk(s, file, 64, SECONDS);
       rows.push([db, 'unfiltered, random cursor', 64, r64.rps, r64.p50, r64.p99, r64.errors, `>= 2000 pages/s ${verdict(r64.rps >= 2000 && r64.errors === 0)}`]);
+      console.log(rows[rows.length - 1]!.join(' | '));
       const d = await deleteWhileReading(s);
       extra.push(`${db}: DELETE ?filter=notification_tag:rule_3 (${d.deleted} notifications) took ${d.seconds.toFixed(1)} s; ` +
         `meanwhile ${d.pages} pages, p99 ${d.p99.toFixed(1)} ms, max ${d.max.toFixed(0)} ms: ${verdict(d.p99 < 50)} (p99 < 50 ms)`);
+      console.log(extra[extra.length - 1]);
       const f = await liveFeed(s);
       extra.push(`${db}: live feed, ${f.followers} followers, ${f.events} notifications: delivery p50 ${f.p50.toFixed(0)} ms, ` +
         `p99 ${f.p99.toFixed(0)} ms, ${f.missing} missing: ${verdict(f.p99 < 200 && f.missing === 0)} (p99 < 200 ms)`);
+      console.log(extra[extra.length - 1]);
     } finally {
       await s.stop();
     }

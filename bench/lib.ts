@@ -196,6 +196,13 @@ export async function pool(n: number, conc: number, task: (i: number) => Promise
   return lat;
 }
 
+/** The largest value (spreading a long list into Math.max overflows the stack). */
+export function maxOf(xs: ArrayLike<number>): number {
+  let m = -Infinity;
+  for (let i = 0; i < xs.length; i++) m = Math.max(m, xs[i]!);
+  return m;
+}
+
 export function pct(lat: Float64Array, p: number): number {
   const s = Float64Array.from(lat).sort();
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
