@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { compileToShared } from '../src/hunting/compile-worker.js';
 import { largeCorpus, smallCorpus, type CorpusFile } from './corpus.js';
-import { cpuSeconds, threadCpu, getJson, MB, pct, pool, request, startServer, table, upload, verdict, waitCompleted, type Server, maxOf } from './lib.js';
+import { cpuSeconds, threadCpu, getJson, MB, pct, pool, startServer, table, upload, verdict, waitCompleted, type Server, maxOf } from './lib.js';
 import { changeLive, createRulesets } from './hunting-lib.js';
 import { benchmarkRulesets } from './rule-corpus.js';
 

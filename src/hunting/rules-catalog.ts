@@ -57,8 +57,6 @@ export class RulesCatalog {
   private rebuilding: Promise<void> | null = null;
   private closed = false;
   private seq = 0;
-  /** Milliseconds spent compiling, by kind: for logs and benchmarks. */
-  readonly compileMs = { delta: 0, shards: 0 };
 
   constructor(
     private readonly store: Store,
@@ -168,7 +166,6 @@ export class RulesCatalog {
     const started = performance.now();
     const r = await this.compiler.compile(sources, long);
     const ms = performance.now() - started;
-    this.compileMs[key === 'delta' ? 'delta' : 'shards'] += ms;
     this.log.info({ set: key, rulesets: sources.length, ms: Math.round(ms) }, 'rules compiled');
     for (const f of r.failed) this.log.error({ ruleset: f.id, error: f.error }, 'ruleset does not compile; it is not scanned');
     const members = new Map(sources.map((s) => [s.id, s.generation]));

@@ -1,3 +1,6 @@
+// Why one large shard: scanning 20 MB of /usr/bin/node with the 1,000-ruleset benchmark set
+// compiled as one set vs as 16 sets of 64 (docs/architecture.md, Hunting). Run after a build:
+// node dist/bench/shard-scan-cost.js
 import { readFileSync } from 'node:fs';
 import { compileRulesets } from '../src/hunting/compiled-rules.js';
 import { benchmarkRulesets } from './rule-corpus.js';
