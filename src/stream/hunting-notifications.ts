@@ -6,6 +6,7 @@
 import { badRequest, forbidden, objectNotFound } from '../model/errors.js';
 import type { FileRecord, NotificationPosition, NotificationQuery, NotificationRecord, Store, UserRecord } from '../store/store.js';
 import { intersect, parseDateOrder, parseDateTerm, splitTerms, type DateRange } from './filter-terms.js';
+import { deleteAllOf, pageOf } from './pages.js';
 
 export interface NotificationListRequest {
   filter?: string;
@@ -48,7 +49,8 @@ export class HuntingNotifications {
 
   /** The query for `filter` within what `user` may see (order, position and limit aside). */
   async query(user: UserRecord, req: Pick<NotificationListRequest, 'filter' | 'bareWordsAreTags'>): Promise<NotificationQuery> {
-    let scope = await this.scope(user);
+    const shared = await this.shared(user);
+    let scope: NotificationQuery['scope'] = { ownerIds: [user.id], rulesetIds: shared.map((r) => r.id) };
     const tags: string[] = [];
     let dates: DateRange = {};
     for (const t of splitTerms(req.filter)) {
@@ -71,7 +73,7 @@ export class HuntingNotifications {
             ? { ownerIds: [], rulesetIds: [] }
             : owner.id === user.id
               ? { ownerIds: scope.ownerIds.filter((id) => id === user.id), rulesetIds: [] }
-              : { ownerIds: [], rulesetIds: (await this.shared(user)).filter((r) => r.ownerId === owner.id).map((r) => r.id).filter((id) => scope.rulesetIds.includes(id)) };
+              : { ownerIds: [], rulesetIds: shared.filter((r) => r.ownerId === owner.id).map((r) => r.id).filter((id) => scope.rulesetIds.includes(id)) };
           break;
         }
         default:
@@ -88,27 +90,22 @@ export class HuntingNotifications {
     };
   }
 
-  /** A page of the notifications `user` may see. Orders: `date-` (default, newest first), `date+`. */
   /** The query of one page: one more than `limit`, to know whether another page follows. */
   private async pageQuery(user: UserRecord, req: NotificationListRequest): Promise<NotificationQuery> {
     return { ...(await this.query(user, req)), order: parseDateOrder(req.order), limit: req.limit + 1, ...(req.after ? { after: req.after } : {}) };
   }
 
+  /** A page of the notifications `user` may see. Orders: `date-` (default, newest first), `date+`. */
   async list(user: UserRecord, req: NotificationListRequest): Promise<NotificationPage<NotificationRecord> & { query: NotificationQuery }> {
     const q = await this.pageQuery(user, req);
-    const rows = await this.store.listNotifications(q);
-    const items = rows.slice(0, req.limit);
-    const last = items[items.length - 1];
-    return { items, query: q, ...(rows.length > req.limit && last ? { next: { date: last.date, id: last.id } } : {}) };
+    return { ...pageOf(await this.store.listNotifications(q), req.limit, (n) => n), query: q };
   }
 
   /** Like list, with each notification's File (spec 3.4); a file never seen gets a bare record. */
   async listWithFiles(user: UserRecord, req: NotificationListRequest): Promise<NotificationPage<{ notification: NotificationRecord; file: FileRecord }> & { query: NotificationQuery }> {
     const q = await this.pageQuery(user, req);
-    const rows = await this.store.listNotificationsWithFiles(q);
-    const items = rows.slice(0, req.limit).map(({ notification, file }) => ({ notification, file: file ?? bareFile(notification) }));
-    const last = items[items.length - 1]?.notification;
-    return { items, query: q, ...(rows.length > req.limit && last ? { next: { date: last.date, id: last.id } } : {}) };
+    const page = pageOf(await this.store.listNotificationsWithFiles(q), req.limit, (r) => r.notification);
+    return { ...page, items: page.items.map(({ notification, file }) => ({ notification, file: file ?? bareFile(notification) })), query: q };
   }
 
   count(q: NotificationQuery, cap: number): Promise<number> {
@@ -123,13 +120,8 @@ export class HuntingNotifications {
 
   /** Deletes the caller's own notifications, or those with `tag`; returns how many. */
   async deleteAll(user: UserRecord, tag?: string): Promise<number> {
-    const q: NotificationQuery = { scope: { ownerIds: [user.id], rulesetIds: [] }, order: 'asc', limit: 1000, ...(tag ? { tags: [tag.toLowerCase()] } : {}) };
-    let deleted = 0;
-    for (;;) {
-      const batch = await this.store.listNotifications(q);
-      if (batch.length === 0) return deleted;
-      deleted += await this.store.deleteNotifications(batch.map((n) => n.id));
-    }
+    const q: NotificationQuery = { scope: { ownerIds: [user.id], rulesetIds: [] }, order: 'asc', limit: 0, ...(tag ? { tags: [tag.toLowerCase()] } : {}) };
+    return deleteAllOf(this.store, q, 1000);
   }
 }
 

@@ -7,6 +7,7 @@ import { TrawlError } from '../model/errors.js';
 import type { FileRecord, Job, NotificationPosition, NotificationQuery, NotificationRecord, Store, UserRecord } from '../store/store.js';
 import type { HuntingNotifications } from './hunting-notifications.js';
 import { parseStreamFilter } from './ioc-stream-filter.js';
+import { deleteAllOf, pageOf } from './pages.js';
 
 export interface StreamRequest {
   filter?: string;
@@ -39,10 +40,7 @@ export class IocStream {
 
   async list(user: UserRecord, req: StreamRequest): Promise<StreamPage> {
     const q: NotificationQuery = { ...(await this.query(user, req.filter)), order: req.order ?? 'desc', limit: req.limit + 1, ...(req.after ? { after: req.after } : {}) };
-    const rows = await this.store.listNotificationsWithFiles(q);
-    const items = rows.slice(0, req.limit);
-    const last = items[items.length - 1]?.notification;
-    return { items, query: q, ...(rows.length > req.limit && last ? { next: { date: last.date, id: last.id } } : {}) };
+    return { ...pageOf(await this.store.listNotificationsWithFiles(q), req.limit, (r) => r.notification), query: q };
   }
 
   count(q: NotificationQuery, cap: number): Promise<number> {
@@ -64,17 +62,10 @@ export class IocStream {
    * Deletes, batch by batch, what `filter` selects among `user`'s own notifications (an editor's
    * bulk delete leaves the notifications of rulesets shared with them alone); returns how many.
    */
-  async deleteMatching(user: UserRecord, filter: string, onBatch?: () => void): Promise<number> {
+  async deleteMatching(user: UserRecord, filter: string): Promise<number> {
     const selected = await this.query(user, filter);
     const own = { ownerIds: selected.scope.ownerIds.filter((id) => id === user.id), rulesetIds: [] };
-    const q = { ...selected, scope: own, order: 'asc' as const, limit: DELETE_BATCH };
-    let deleted = 0;
-    for (;;) {
-      const batch = await this.store.listNotifications(q);
-      if (batch.length === 0) return deleted;
-      deleted += await this.store.deleteNotifications(batch.map((n) => n.id));
-      onBatch?.();
-    }
+    return deleteAllOf(this.store, { ...selected, scope: own }, DELETE_BATCH);
   }
 }
 
