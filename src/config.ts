@@ -78,6 +78,27 @@ export const fields = {
     min: 0,
     doc: 'Seconds without ruleset changes before changed rulesets are folded back into their shards.',
   },
+  maxExtractionDepth: {
+    kind: 'int',
+    default: 15,
+    min: 0,
+    max: 1000,
+    doc: 'How deep archives inside archives are unpacked (0: never unpack).',
+  },
+  maxExtractedFiles: { kind: 'int', default: 10000, min: 0, doc: 'Most subfiles extracted from one submission, at every depth together.' },
+  maxExtractedBytes: { kind: 'int', default: 400 * MB, min: 0, doc: 'Most bytes extracted from one submission, at every depth together.' },
+  maxCompressionRatio: {
+    kind: 'int',
+    default: 250,
+    min: 1,
+    doc: 'Most bytes one archive may unpack to per byte of its own size (past the first 16 MB): stops decompression bombs early.',
+  },
+  extractionTimeout: { kind: 'int', default: 60, min: 1, doc: 'Seconds the unpacking of one submission may take, at every depth together.' },
+  archivePasswords: {
+    kind: 'list',
+    default: ['infected', 'malware', 'virus', 'password', 'sample', '123456', 'admin', 'test', 'secret', 'infected!'],
+    doc: 'Passwords tried on encrypted archives after the one given at upload (comma-separated in the environment and flags).',
+  },
   smtpUrl: {
     kind: 'string',
     default: '',

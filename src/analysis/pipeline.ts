@@ -17,6 +17,9 @@ export interface FileFacts {
   tags: Set<string>;
 }
 
+/** What a file gets when its analysis keeps failing: its submission still completes. */
+export const UNANALYSABLE: FileAnalysis = Object.freeze({ magic: 'data', typeDescription: 'unknown', typeTag: 'unknown', typeTags: [], typeExtension: '', tags: [] });
+
 /** One analysis step. Throwing fails the whole analysis (the job is retried). */
 export type Analyzer = (facts: FileFacts) => void;
 
@@ -45,15 +48,23 @@ const ANALYZERS: readonly Analyzer[] = [identify, classify];
  * @throws Error when the file cannot be read or libmagic is not installed.
  */
 export function analyzeFile(path: string): FileAnalysis {
+  return identifyAndAnalyze(path).analysis;
+}
+
+/** Like analyzeFile, also giving libmagic's MIME type (extractors are chosen with it). */
+export function identifyAndAnalyze(path: string): { analysis: FileAnalysis; mime: string } {
   const facts: FileFacts = { path, magic: '', mime: '', analysis: {}, tags: new Set() };
   for (const analyzer of ANALYZERS) analyzer(facts);
   const { analysis } = facts;
   return {
-    magic: facts.magic,
-    typeDescription: analysis.typeDescription ?? 'unknown',
-    typeTag: analysis.typeTag ?? 'unknown',
-    typeTags: analysis.typeTags ?? [],
-    typeExtension: analysis.typeExtension ?? '',
-    tags: [...facts.tags],
+    mime: facts.mime,
+    analysis: {
+      magic: facts.magic,
+      typeDescription: analysis.typeDescription ?? 'unknown',
+      typeTag: analysis.typeTag ?? 'unknown',
+      typeTags: analysis.typeTags ?? [],
+      typeExtension: analysis.typeExtension ?? '',
+      tags: [...facts.tags],
+    },
   };
 }

@@ -3,22 +3,29 @@
 
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
-import { analyzeFile } from '../analysis/pipeline.js';
+import { identifyAndAnalyze } from '../analysis/pipeline.js';
+import { extractFile, type ExtractRequest, type Extraction } from '../extraction/extract-file.js';
 import { Matcher } from '../hunting/matcher.js';
 import type { HuntResult, HuntTask, ScanArtifact } from '../hunting/rules-artifact.js';
 import type { FileAnalysis } from '../store/store.js';
 import { serveTasks } from './worker-pool.js';
 
-/** Analyses one stored file and, with `hunt`, scans it with the hunting rules. */
+/**
+ * Analyses one stored file; with `hunt`, scans it with the hunting rules; with `extract`, unpacks
+ * it one level if it is a container.
+ */
 export interface AnalyzeTask {
   kind: 'analyze';
   path: string;
   hunt?: HuntTask;
+  extract?: ExtractRequest;
 }
 
 export interface AnalyzeResult {
   analysis: FileAnalysis;
   hunt?: HuntResult;
+  /** Present when the file is a container and `extract` was asked. */
+  extraction?: Extraction;
 }
 
 /** This module's URL: pass it as WorkerPool's `script` (resolves to dist/src/jobs/ when built). */
@@ -46,13 +53,20 @@ function readWhole(path: string, size: number): Buffer {
   }
 }
 
-function analyze(task: AnalyzeTask, matcher: Matcher): AnalyzeResult {
-  const analysis = analyzeFile(task.path);
-  if (!task.hunt || task.hunt.artifacts.length === 0) return { analysis };
-  // Checked before reading: a file over the limit is never loaded whole.
+function analyzeAndHunt(task: AnalyzeTask, matcher: Matcher): { result: AnalyzeResult; mime: string; size: number } {
+  const { analysis, mime } = identifyAndAnalyze(task.path);
   const { size } = statSync(task.path);
-  if (size > task.hunt.maxBytes) return { analysis, hunt: { matches: [], scans: [], skipped: 'too-large' } };
-  return { analysis, hunt: matcher.scan(readWhole(task.path, size), task.hunt) };
+  if (!task.hunt || task.hunt.artifacts.length === 0) return { result: { analysis }, mime, size };
+  // Checked before reading: a file over the limit is never loaded whole.
+  if (size > task.hunt.maxBytes) return { result: { analysis, hunt: { matches: [], scans: [], skipped: 'too-large' } }, mime, size };
+  return { result: { analysis, hunt: matcher.scan(readWhole(task.path, size), task.hunt) }, mime, size };
+}
+
+async function analyze(task: AnalyzeTask, matcher: Matcher): Promise<AnalyzeResult> {
+  const { result, mime, size } = analyzeAndHunt(task, matcher);
+  if (!task.extract) return result;
+  const extraction = await extractFile(task.path, { magic: result.analysis.magic, mime, size }, task.extract);
+  return extraction ? { ...result, extraction } : result;
 }
 
 // Importing this module from the main thread (to get the URL) must not start serving.

@@ -1,16 +1,16 @@
-// The `analyze` job: one submission's journey from the blob store through analysis and hunting
-// (both on a worker thread) to its notifications, stored in the transaction that completes it.
+// The `analyze` job: one submission's journey from the blob store through analysis, unpacking and
+// hunting (on worker threads, see submission-walk.ts) to its notifications and subfiles, stored
+// in the transaction that completes it.
 import type { Logger } from 'pino';
+import { UNANALYSABLE } from '../analysis/pipeline.js';
+import type { ExtractionLimits } from '../extraction/limits.js';
 import { buildNotifications } from '../hunting/notification-builder.js';
 import type { Hunter } from '../hunting/hunter.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
-import type { FileAnalysis, Job, RulesetRecord, Store } from '../store/store.js';
-import type { AnalyzeResult, AnalyzeTask } from './analysis-worker.js';
+import type { Job, RulesetRecord, Store } from '../store/store.js';
 import type { JobHandler } from './job-runner.js';
+import { SubmissionWalk } from './submission-walk.js';
 import type { WorkerPool } from './worker-pool.js';
-
-/** What a file gets when its analysis keeps failing: the submission still completes. */
-const UNANALYSABLE: FileAnalysis = { magic: 'data', typeDescription: 'unknown', typeTag: 'unknown', typeTags: [], typeExtension: '', tags: [] };
 
 export interface AnalyzeJobOptions {
   /** Deadline of the analysis part of a task (the scan adds its own). */
@@ -19,6 +19,7 @@ export interface AnalyzeJobOptions {
   emails: boolean;
   /** How long e-mails wait to be sent, so a burst of matches makes one digest. */
   emailDelayMs: number;
+  extraction: ExtractionLimits;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -43,19 +44,21 @@ export class AnalyzeJob implements JobHandler {
     }
     const path = await this.blobs.localPath(submission.sha256);
     if (!path) throw new Error(`blob ${submission.sha256} is missing`);
+    // Taken after the claim, so rules changed before the upload was acknowledged apply.
     const snap = this.hunter ? await this.hunter.snapshot() : null;
-    const hunt = snap && this.hunter ? this.hunter.task(snap) : null;
-    const task: AnalyzeTask = { kind: 'analyze', path, ...(hunt ? { hunt } : {}) };
-    const result = await this.pool.run<AnalyzeResult>(task, [], { timeoutMs: this.opts.analysisTimeoutMs + (this.hunter?.deadlineMs(hunt) ?? 0) });
-    let notifications: ReturnType<typeof buildNotifications> = [];
-    if (snap && this.hunter && result.hunt) {
-      if (result.hunt.skipped) log.info({ sha256: submission.sha256, reason: result.hunt.skipped }, 'file not scanned');
-      const matches = await this.hunter.settle(snap, result.hunt, { path, sha256: submission.sha256 });
-      notifications = buildNotifications(submission, matches, await this.rulesetsOf(matches), now());
-    }
+    const walk = new SubmissionWalk(
+      { pool: this.pool, blobs: this.blobs, hunter: this.hunter, snap, log },
+      { limits: this.opts.extraction, analysisTimeoutMs: this.opts.analysisTimeoutMs },
+      submission.password,
+    );
+    const result = await walk.run({ path, sha256: submission.sha256, size: submission.size, name: submission.name });
+    const notifications = buildNotifications(submission, result.matches, await this.rulesetsOf(result.matches), now(), {
+      matchInSubfile: (m) => result.inSubfile.has(m),
+    });
     const stored = await this.store.completeAnalysis(job.id, submissionId, result.analysis, now(), notifications, {
       emails: this.opts.emails,
       emailDelayMs: this.opts.emailDelayMs,
+      subfiles: result.subfiles,
     });
     if (stored.stored.length > 0 || stored.gone > 0 || Object.keys(stored.rateLimited).length > 0) {
       log.debug({ sha256: submission.sha256, notifications: stored.stored.length, gone: stored.gone, rateLimited: stored.rateLimited }, 'hunting notifications');

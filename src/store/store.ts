@@ -43,6 +43,45 @@ export interface FileAnalysis {
   typeTags: string[];
   typeExtension: string;
   tags: string[];
+  /** For containers: what unpacking found (spec 6.1), in its wire form. */
+  bundleInfo?: BundleInfo;
+}
+
+/** bundle_info (spec 6.1), stored and served as it goes on the wire. */
+export interface BundleInfo {
+  /** ZIP, GZIP, TAR, 7ZIP, RAR, ... (docs/api.md lists them). */
+  type: string;
+  num_children: number;
+  uncompressed_size: number;
+  /** Children by file-name extension. */
+  extensions: Record<string, number>;
+  /** Children by type_description. */
+  file_types: Record<string, number>;
+  /** `%Y-%m-%d %H:%M:%S` (UTC) of the newest and oldest timestamps inside. */
+  highest_datetime?: string;
+  lowest_datetime?: string;
+  /** The password that opened an encrypted container. */
+  password?: string;
+  /** Why unpacking failed or stopped early (corrupt input, a limit). */
+  error?: string;
+}
+
+/** A file extracted from a container during an analysis (a subfile). */
+export interface NewSubfile {
+  sha256: string;
+  sha1: string;
+  md5: string;
+  size: number;
+  analysis: FileAnalysis;
+  /** The containers it was found in (by sha256), with its path inside each. */
+  parents: { sha256: string; name: string }[];
+}
+
+/** One link of bundled_files / compressed_parents: the related file and the child's path. */
+export interface FileLink {
+  file: FileRecord;
+  /** The child's path inside the parent. */
+  name: string | null;
 }
 
 /** A file as stored: one row per distinct content (sha256). */
@@ -270,12 +309,19 @@ export interface Store {
    * disabled, or when the ruleset already has `limit` notifications in the last 24 hours (which
    * also records the rate-limited period on it); a second one for the same submission, ruleset
    * and rule is ignored. With `emails`, notifications of rulesets that have notification_emails
-   * are queued for e-mail (see takePendingEmails) with an `email` job per ruleset.
+   * are queued for e-mail (see takePendingEmails) with an `email` job per ruleset. `subfiles`
+   * are stored as files (analysed, not counted as submitted) linked to their containers.
    */
   completeAnalysis(
     jobId: number, submissionId: number, analysis: FileAnalysis, date: number,
-    notifications?: NewNotification[], opts?: { emails?: boolean; emailDelayMs?: number },
+    notifications?: NewNotification[], opts?: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[] },
   ): Promise<StoredNotifications>;
+
+  /**
+   * Files extracted from `sha256` (bundled_files) by child sha256, starting after `after`; with
+   * `parents`, the other way round: the containers it was extracted from (compressed_parents).
+   */
+  listFileLinks(sha256: string, direction: 'children' | 'parents', after: string | null, limit: number): Promise<FileLink[]>;
 
   /** Removes a finished job that is not an analysis (e.g. `email`). */
   deleteJob(jobId: number): Promise<void>;

@@ -2,10 +2,28 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TrawlError, objectNotFound } from '../../model/errors.js';
 import type { ApiDeps } from '../app.js';
-import { absoluteUrl, originOf } from '../envelope.js';
+import { absoluteUrl, collection, decodeCursor, encodeCursor, originOf, parseLimit, queryValue, type VtObject } from '../envelope.js';
 import { fileObject } from '../serializers/file.js';
 
 const HASH = /^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+const isSha256 = (v: unknown): v is string => typeof v === 'string' && SHA256.test(v);
+
+/** The file relationships Trawl fills (spec 6.2): subfiles and the containers they came from. */
+const LINKS = { bundled_files: 'children', compressed_parents: 'parents' } as const;
+type LinkName = keyof typeof LINKS;
+/**
+ * VirusTotal relationships of files that Trawl has nothing for (no sandbox, no crawler): served
+ * as empty lists rather than 404, so clients asking for them carry on.
+ */
+const EMPTY_RELATIONSHIPS = [
+  'email_attachments', 'email_parents', 'overlay_children', 'overlay_parents', 'pe_resource_children', 'pe_resource_parents',
+  'pcap_children', 'pcap_parents', 'ciphered_bundled_files', 'ciphered_parents', 'execution_parents', 'dropped_files',
+  'contacted_domains', 'contacted_ips', 'contacted_urls', 'embedded_domains', 'embedded_ips', 'embedded_urls',
+  'itw_domains', 'itw_ips', 'itw_urls', 'similar_files', 'comments', 'votes', 'graphs', 'collections', 'behaviours',
+];
+/** Links embedded per relationship by `relationships=` on a file (the rest through links.next). */
+const EMBEDDED_LINKS = 20;
 
 export function fileRoutes(deps: ApiDeps) {
   const { store, intake, blobs, config } = deps;
@@ -17,6 +35,39 @@ export function fileRoutes(deps: ApiDeps) {
     const f = HASH.test(id) ? await store.getFile(id) : null;
     if (!f) throw objectNotFound('File', id);
     return f;
+  }
+
+  /** One page of a file's links, as full objects or descriptors (the /relationships/ form). */
+  async function linkPage(req: FastifyRequest, sha256: string, name: LinkName, full: boolean, limit: number) {
+    const cursor = queryValue(req, 'cursor');
+    const after = cursor ? decodeCursor(cursor, isSha256) : null;
+    const rows = await store.listFileLinks(sha256, LINKS[name], after, limit + 1);
+    const items: VtObject[] = rows.slice(0, limit).map((l) => (full ? fileObject(origin(req), l.file) : { type: 'file', id: l.file.sha256 }));
+    return { items, next: rows.length > limit ? encodeCursor(rows[limit - 1]!.file.sha256) : undefined };
+  }
+
+  /** `relationships=` on a file: the first links of each relationship asked for (spec 1.6). */
+  async function embedded(req: FastifyRequest, sha256: string): Promise<Record<string, unknown> | null> {
+    const wanted = (queryValue(req, 'relationships') ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+    if (wanted.length === 0) return null;
+    const out: Record<string, unknown> = {};
+    for (const name of wanted) {
+      const self = absoluteUrl(origin(req), `/api/v3/files/${sha256}/relationships/${name}`);
+      const related = absoluteUrl(origin(req), `/api/v3/files/${sha256}/${name}`);
+      if (name in LINKS) {
+        const rows = await store.listFileLinks(sha256, LINKS[name as LinkName], null, EMBEDDED_LINKS + 1);
+        const links: Record<string, string> = { self, related };
+        const meta: Record<string, unknown> = {};
+        if (rows.length > EMBEDDED_LINKS) {
+          meta.cursor = encodeCursor(rows[EMBEDDED_LINKS - 1]!.file.sha256);
+          links.next = absoluteUrl(origin(req), `/api/v3/files/${sha256}/relationships/${name}`, { cursor: meta.cursor as string });
+        }
+        out[name] = { data: rows.slice(0, EMBEDDED_LINKS).map((l) => ({ type: 'file', id: l.file.sha256 })), meta, links };
+      } else if (EMPTY_RELATIONSHIPS.includes(name)) {
+        out[name] = { data: [], meta: {}, links: { self, related } };
+      }
+    }
+    return out;
   }
 
   return async (app: FastifyInstance) => {
@@ -31,9 +82,27 @@ export function fileRoutes(deps: ApiDeps) {
       analysisRef((await intake.uploadWithToken(req.user, req.params.token, uploadOf(req))).analysisId),
     );
 
-    app.get<{ Params: { id: string } }>('/files/:id', async (req) => ({
-      data: fileObject(origin(req), await findFile(req.params.id)),
-    }));
+    app.get<{ Params: { id: string } }>('/files/:id', async (req) => {
+      const f = await findFile(req.params.id);
+      const relationships = await embedded(req, f.sha256);
+      return { data: { ...fileObject(origin(req), f), ...(relationships ? { relationships } : {}) } };
+    });
+
+    for (const full of [true, false]) {
+      const prefix = full ? '/files/:id' : '/files/:id/relationships';
+      for (const name of Object.keys(LINKS) as LinkName[]) {
+        app.get<{ Params: { id: string } }>(`${prefix}/${name}`, async (req) => {
+          const f = await findFile(req.params.id);
+          return collection(req, origin(req), await linkPage(req, f.sha256, name, full, parseLimit(queryValue(req, 'limit'))));
+        });
+      }
+      for (const name of EMPTY_RELATIONSHIPS) {
+        app.get<{ Params: { id: string } }>(`${prefix}/${name}`, async (req) => {
+          await findFile(req.params.id);
+          return collection(req, origin(req), { items: [] });
+        });
+      }
+    }
 
     app.get<{ Params: { id: string } }>('/files/:id/download_url', async (req) => {
       const f = await findFile(req.params.id);

@@ -41,6 +41,7 @@ export function fileAttributes(f: FileRecord): Record<string, unknown> {
     a.type_tag = f.typeTag;
     a.type_tags = f.typeTags;
     a.type_extension = f.typeExtension;
+    if (f.bundleInfo) a.bundle_info = f.bundleInfo;
   }
   return a;
 }

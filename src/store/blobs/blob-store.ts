@@ -28,6 +28,15 @@ export interface BlobStore {
   read(sha256: string): Promise<Readable | null>;
   /** A local filesystem path to the committed blob, for analyzers that need one; null when absent. */
   localPath(sha256: string): Promise<string | null>;
-  /** Removes leftovers of writers that never committed (after a crash). */
+  /** A new empty local folder to make files in and then adopt (e.g. files unpacked from archives). */
+  scratchDir(): Promise<string>;
+  /**
+   * Stores files made in a scratch folder as blobs under their sha256 (the caller hashed them),
+   * moving them where it can. Durable when it resolves, like commit.
+   */
+  adopt(files: readonly { path: string; sha256: string }[]): Promise<void>;
+  /** Removes a scratch folder with whatever is left in it. */
+  dropScratch(dir: string): Promise<void>;
+  /** Removes leftovers of writers that never committed and of scratch folders (after a crash). */
   sweep(): Promise<void>;
 }

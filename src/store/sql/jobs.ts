@@ -5,6 +5,7 @@ import type { FileAnalysis, Job } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { toJob } from './rows.js';
 import type { Database } from './schema.js';
+import { analysisColumns } from './subfiles.js';
 
 /** Claims up to `max` jobs whose run_after has passed (queued, or running with an expired lease). */
 export async function claim(
@@ -70,11 +71,7 @@ export async function completeAnalysis(
 ): Promise<void> {
   const sub = await tx.selectFrom('submissions').select('sha256').where('id', '=', submissionId).executeTakeFirst();
   if (sub) {
-    await tx.updateTable('files').set({
-      magic: a.magic, type_description: a.typeDescription, type_tag: a.typeTag,
-      type_tags: JSON.stringify(a.typeTags), type_extension: a.typeExtension,
-      tags: JSON.stringify(a.tags), last_analysis_date: date,
-    }).where('sha256', '=', sub.sha256).execute();
+    await tx.updateTable('files').set(analysisColumns(a, date)).where('sha256', '=', sub.sha256).execute();
     await tx.updateTable('submissions').set({ status: 'completed', completed_at: date })
       .where('id', '=', submissionId).execute();
   }

@@ -200,6 +200,24 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         }
       },
     },
+    '0004_subfiles': {
+      async up(db: Kysely<any>) {
+        // Containers: bundle_info (spec 6.1) as its JSON wire form, written with the analysis.
+        await db.schema.alterTable('files').addColumn('bundle_info', 'text').execute();
+        // bundled_files / compressed_parents (spec 6.2): one row per parent and distinct child.
+        await db.schema.createTable('file_children')
+          .addColumn('parent_sha256', 'text', (c) => c.notNull())
+          .addColumn('child_sha256', 'text', (c) => c.notNull())
+          .addColumn('name', 'text')
+          .addPrimaryKeyConstraint('file_children_pk', ['parent_sha256', 'child_sha256'])
+          .execute();
+        await db.schema.createIndex('file_children_child_idx').on('file_children').columns(['child_sha256', 'parent_sha256']).execute();
+      },
+      async down(db: Kysely<any>) {
+        await sql`drop table if exists file_children`.execute(db);
+        await db.schema.alterTable('files').dropColumn('bundle_info').execute();
+      },
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 // Conversions between table rows (schema.ts) and the records of the Store contract.
 import type { Selectable } from 'kysely';
-import type { FileRecord, Job, SubmissionRecord, UserRecord } from '../store.js';
+import type { BundleInfo, FileRecord, Job, SubmissionRecord, UserRecord } from '../store.js';
 import type { FilesTable, JobsTable, SubmissionsTable, UsersTable } from './schema.js';
 
 /** A users row as a UserRecord. */
@@ -36,6 +36,7 @@ export function toFile(r: Selectable<FilesTable>): FileRecord {
   if (r.type_extension !== null) f.typeExtension = r.type_extension;
   if (r.tags !== null) f.tags = JSON.parse(r.tags) as string[];
   if (r.last_analysis_date !== null) f.lastAnalysisDate = Number(r.last_analysis_date);
+  if (r.bundle_info) f.bundleInfo = JSON.parse(r.bundle_info) as BundleInfo;
   return f;
 }
 

@@ -43,6 +43,16 @@ export interface FilesTable {
   last_analysis_date: number | null;
   times_submitted: number;
   unique_sources: number;
+  /** JSON bundle_info (spec 6.1) of a container; null for other files. */
+  bundle_info: string | null;
+}
+
+/** Subfiles: which files were extracted from which (bundled_files / compressed_parents). */
+export interface FileChildrenTable {
+  parent_sha256: string;
+  child_sha256: string;
+  /** The child's path inside the parent. */
+  name: string | null;
 }
 
 /** Which sources submitted which file: lets unique_sources be maintained incrementally. */
@@ -187,6 +197,7 @@ export interface Database {
   users: UsersTable;
   files: FilesTable;
   file_sources: FileSourcesTable;
+  file_children: FileChildrenTable;
   submissions: SubmissionsTable;
   jobs: JobsTable;
   upload_urls: UploadUrlsTable;

@@ -3,7 +3,7 @@
 import type { Kysely, Updateable } from 'kysely';
 import { alreadyExists, TrawlError } from '../../model/errors.js';
 import type {
-  AnalysisStatus, FileAnalysis, FileRecord, Job, NewNotification, NewRuleset, NewSubmission, NewUser,
+  AnalysisStatus, FileAnalysis, FileLink, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
   NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
   StoredNotifications, SubmissionRecord, UserPatch, UserRecord,
 } from '../store.js';
@@ -13,6 +13,7 @@ import { migrate } from './migrations.js';
 import * as jobs from './jobs.js';
 import * as notifications from './notifications.js';
 import * as rulesets from './rulesets.js';
+import * as subfiles from './subfiles.js';
 import { toFile, toSubmission, toUser } from './rows.js';
 import type { Database, UsersTable } from './schema.js';
 import { writeSubmission } from './submission-writer.js';
@@ -185,12 +186,17 @@ export class SqlStore implements Store {
 
   completeAnalysis(
     jobId: number, submissionId: number, analysis: FileAnalysis, date: number,
-    list: NewNotification[] = [], opts: { emails?: boolean; emailDelayMs?: number } = {},
+    list: NewNotification[] = [], opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[] } = {},
   ): Promise<StoredNotifications> {
     return this.bookkeeping(async (tx) => {
       await jobs.completeAnalysis(tx, jobId, submissionId, analysis, date);
+      if (opts.subfiles?.length) await subfiles.storeSubfiles(tx, opts.subfiles, date);
       return notifications.insertNotifications(tx, this.d, list, opts);
     });
+  }
+
+  listFileLinks(sha256: string, direction: 'children' | 'parents', after: string | null, limit: number): Promise<FileLink[]> {
+    return this.run(() => subfiles.links(this.db, sha256.toLowerCase(), direction, after, limit));
   }
 
   deleteJob(jobId: number): Promise<void> {

@@ -1,0 +1,153 @@
+// 7-Zip (the 7z-wasm build of 7-Zip 24.09) as a library, on a worker thread. One WebAssembly
+// instance per thread, reused across archives. The host filesystem is mounted (NODEFS), so
+// archives are read and files written on disk: memory holds 7-Zip's buffers, never whole files.
+//
+// Limits are enforced inside 7-Zip's own writes: every write passes through OutputGuard, which
+// throws once the archive has produced too many files or bytes, or ran out of time. The throw
+// unwinds out of 7-Zip mid-stream (a 10 GB gzip of zeros stops at the cap, not at its end); an
+// instance that was unwound is discarded, since its C++ state is no longer trustworthy.
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import type { LimitHit } from './limits.js';
+
+const require = createRequire(import.meta.url);
+
+/** The part of the Emscripten module we use; 7z-wasm's own typings describe it only loosely. */
+interface EmFs {
+  mkdir(path: string): void;
+  mount(type: unknown, opts: { root: string }, mountpoint: string): void;
+  write(stream: { path?: string }, buf: ArrayBufferView, off: number, len: number, pos?: number, canOwn?: boolean): number;
+  open(path: string, flags: string | number, mode?: number): { path?: string };
+  symlink(oldpath: string, newpath: string): void;
+}
+interface SevenZipModule {
+  FS: EmFs;
+  NODEFS: unknown;
+  callMain(args: string[]): number;
+}
+type Factory = (opts: Record<string, unknown>) => Promise<SevenZipModule>;
+
+/** Thrown by OutputGuard to stop 7-Zip; carries which limit was hit. */
+export class LimitReached extends Error {
+  constructor(readonly limit: LimitHit) {
+    super(`limit reached: ${limit}`);
+  }
+}
+
+/** What one 7-Zip run may produce. */
+export interface OutputCaps {
+  /** Files it may create. */
+  maxFiles: number;
+  /** Bytes it may write, all files together. */
+  maxBytes: number;
+  /** Which limit maxBytes stands for, to report it right. */
+  bytesLimit: LimitHit;
+  /** Epoch milliseconds after which it is stopped. */
+  deadline: number;
+}
+
+const HOST = '/host';
+const O_CREAT = 0o100;
+
+class OutputGuard {
+  files = 0;
+  bytes = 0;
+  /** Host path of the file being written when a limit stopped the run (it is incomplete). */
+  partial: string | null = null;
+  constructor(readonly caps: OutputCaps) {}
+}
+
+export interface SevenZipRun {
+  /** 7-Zip's exit code (0 ok, 1 warning, 2 fatal error); -1 when a limit stopped it. */
+  code: number;
+  /** What 7-Zip printed (stdout and stderr), line by line. */
+  lines: string[];
+  limit?: LimitHit;
+  /** Host path of a file left incomplete by a limit. */
+  partial?: string | null;
+}
+
+let factory: Factory | undefined;
+let wasmBinary: Buffer | undefined;
+interface Instance {
+  module: SevenZipModule;
+  lines: string[];
+  guard: OutputGuard | null;
+}
+let instance: Instance | undefined;
+
+async function load(): Promise<Instance> {
+  if (instance) return instance;
+  factory ??= require('7z-wasm') as Factory;
+  wasmBinary ??= readFileSync(require.resolve('7z-wasm/7zz.wasm'));
+  const lines: string[] = [];
+  const module = await factory({ wasmBinary, print: (s: string) => lines.push(s), printErr: (s: string) => lines.push(s), stdin: () => null });
+  module.FS.mkdir(HOST);
+  module.FS.mount(module.NODEFS, { root: '/' }, HOST);
+  const inst: Instance = { module, lines, guard: null };
+  const fs = module.FS;
+  const write = fs.write.bind(fs);
+  fs.write = (stream, buf, off, len, pos, canOwn) => {
+    const g = inst.guard;
+    if (g && stream.path?.startsWith(HOST)) {
+      g.bytes += len;
+      if (g.bytes > g.caps.maxBytes) {
+        g.partial = stream.path.slice(HOST.length);
+        throw new LimitReached(g.caps.bytesLimit);
+      }
+      if (Date.now() > g.caps.deadline) {
+        g.partial = stream.path.slice(HOST.length);
+        throw new LimitReached('time');
+      }
+    }
+    return write(stream, buf, off, len, pos, canOwn);
+  };
+  const open = fs.open.bind(fs);
+  fs.open = (path, flags, mode) => {
+    const g = inst.guard;
+    const creates = typeof flags === 'string' ? /[wa]/.test(flags) : (flags & O_CREAT) !== 0;
+    if (g && creates && ++g.files > g.caps.maxFiles) throw new LimitReached('files');
+    return open(path, flags, mode);
+  };
+  // Links in archives (tar, zip, ISO) are never materialised: a link could point outside the
+  // output folder, and its target, if it is in the archive at all, is extracted as a file.
+  fs.symlink = () => undefined;
+  instance = inst;
+  return inst;
+}
+
+/**
+ * Runs 7-Zip with `args`, where `{in}`-style host paths are given as absolute paths and mapped
+ * onto the mount. Output limits apply when `caps` is given.
+ */
+export async function runSevenZip(args: readonly string[], caps?: OutputCaps): Promise<SevenZipRun> {
+  const inst = await load();
+  inst.lines.length = 0;
+  const guard = caps ? new OutputGuard(caps) : null;
+  inst.guard = guard;
+  const mapped = args.map((a) => (a.startsWith('/') ? HOST + a : a.replace(/^-o\//, `-o${HOST}/`)));
+  try {
+    const code = inst.module.callMain(mapped);
+    return { code, lines: [...inst.lines] };
+  } catch (err) {
+    instance = undefined; // unwound mid-run: start a fresh instance next time
+    if (err instanceof LimitReached) return { code: -1, lines: [...inst.lines], limit: err.limit, partial: guard?.partial ?? null };
+    // 7-Zip's fatal errors surface as thrown C++ exceptions (a number) after it printed why.
+    return { code: 2, lines: [...inst.lines] };
+  } finally {
+    inst.guard = null;
+  }
+}
+
+/** 7-Zip's message lines that explain a failure (its banner and progress lines left out). */
+export function errorLines(lines: readonly string[]): string[] {
+  return lines
+    .map((l) => l.trim())
+    .filter((l) => /error|cannot|can not|unexpected|unsupported|wrong password|crc failed|headers|is not archive|data after/i.test(l))
+    .filter((l) => !/^errors?:\s*\d+$/i.test(l) && l !== 'ERROR:' && !/^(Sub items Errors|Archives with Errors)/.test(l));
+}
+
+/** True when 7-Zip's output says a password was wrong (or needed and missing). */
+export function wrongPassword(lines: readonly string[]): boolean {
+  return lines.some((l) => /wrong password|in encrypted file/i.test(l));
+}

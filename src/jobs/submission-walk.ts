@@ -1,0 +1,172 @@
+// The walk through one submission: the submitted file and, recursively, every file unpacked from
+// it. Each file is analysed, hunted and (if it is a container) unpacked one level on a worker
+// thread; its children are moved into the blob store and walked in turn, side by side on the
+// pool. The budget (extraction/limits.ts) spans the whole walk; a limit or a failure stops one
+// branch and is written in its parent's bundle_info.error, never failing the submission.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { UNANALYSABLE } from '../analysis/pipeline.js';
+import { bundleInfo } from '../extraction/bundle-info.js';
+import type { ExtractRequest, Extraction } from '../extraction/extract-file.js';
+import { describeLimit, ExtractionBudget, type ExtractionLimits } from '../extraction/limits.js';
+import type { Hunter } from '../hunting/hunter.js';
+import type { HuntTask, RawMatch } from '../hunting/rules-artifact.js';
+import type { RulesSnapshot } from '../hunting/rules-catalog.js';
+import type { BlobStore } from '../store/blobs/blob-store.js';
+import type { BundleInfo, FileAnalysis, NewSubfile } from '../store/store.js';
+import type { AnalyzeResult, AnalyzeTask } from './analysis-worker.js';
+import type { WorkerPool } from './worker-pool.js';
+
+export interface WalkOptions {
+  limits: ExtractionLimits;
+  /** Deadline of the analysis part of a task (the scan and the unpacking add their own). */
+  analysisTimeoutMs: number;
+}
+
+interface FileNode {
+  path: string;
+  sha256: string;
+  size: number;
+  depth: number;
+  /** Its name (at upload, or inside its container); null when it has none. */
+  name: string | null;
+}
+
+const COMPRESSED_SUFFIX = /\.(t?gz|tgz|gzip|bz2|tbz2?|xz|txz|zst|tzst|z)$/i;
+
+/**
+ * The name of what a single-stream compressor (gzip, xz, ...) held when the stream stored none:
+ * 7-Zip names it after the blob it unpacked (`<sha256>~`); we name it after the container, as
+ * gunzip would (`a.tar.gz` -> `a.tar`, `a.tgz` -> `a.tar`).
+ */
+function childName(name: string, parent: FileNode): string {
+  if (name !== `${parent.sha256}~` && name !== parent.sha256) return name;
+  const base = (parent.name ?? parent.sha256).slice((parent.name ?? '').lastIndexOf('/') + 1);
+  if (!COMPRESSED_SUFFIX.test(base)) return base;
+  return base.replace(/\.t(gz|bz2?|xz|zst)$/i, '.tar').replace(COMPRESSED_SUFFIX, '');
+}
+
+export interface WalkResult {
+  analysis: FileAnalysis;
+  /** Matches accepted for the submitted file, then those in subfiles. */
+  matches: RawMatch[];
+  /** Which of `matches` were found in a subfile. */
+  inSubfile: ReadonlySet<RawMatch>;
+  subfiles: NewSubfile[];
+}
+
+export class SubmissionWalk {
+  private readonly budget: ExtractionBudget;
+  /** Files of this submission already walked (or being walked): each is walked once. */
+  private readonly seen = new Set<string>();
+  private readonly types = new Map<string, string>();
+  private readonly subfiles = new Map<string, NewSubfile>();
+  private readonly topMatches: RawMatch[] = [];
+  private readonly subMatches: RawMatch[] = [];
+  private readonly passwords: string[];
+  private scratch: string | null = null;
+  private extractions = 0;
+
+  constructor(
+    private readonly deps: {
+      pool: WorkerPool;
+      blobs: BlobStore;
+      hunter: Hunter | null;
+      snap: RulesSnapshot | null;
+      log: Logger;
+    },
+    private readonly opts: WalkOptions,
+    uploadPassword: string | null,
+  ) {
+    this.budget = new ExtractionBudget(opts.limits);
+    this.passwords = [...new Set([uploadPassword, ...opts.limits.passwords].filter((p): p is string => !!p))];
+  }
+
+  /** Walks the submitted file; its own analysis failing throws (the job is retried). */
+  async run(file: { path: string; sha256: string; size: number; name: string | null }): Promise<WalkResult> {
+    this.seen.add(file.sha256);
+    try {
+      const analysis = await this.visit({ ...file, depth: 0 });
+      return {
+        analysis,
+        matches: [...this.topMatches, ...this.subMatches],
+        inSubfile: new Set(this.subMatches),
+        subfiles: [...this.subfiles.values()],
+      };
+    } finally {
+      if (this.scratch) await this.deps.blobs.dropScratch(this.scratch).catch(() => undefined);
+    }
+  }
+
+  private get hunt(): HuntTask | null {
+    const { hunter, snap } = this.deps;
+    return hunter && snap ? hunter.task(snap) : null;
+  }
+
+  private async extractRequest(node: FileNode): Promise<ExtractRequest | undefined> {
+    if (this.opts.limits.maxDepth === 0) return undefined;
+    const refused = this.budget.refusal(node.depth);
+    if (refused) return { outDir: '', caps: this.budget.caps(0), passwords: [], refused };
+    this.scratch ??= await this.deps.blobs.scratchDir();
+    // The worker makes the folder only if the file turns out to be a container.
+    return { outDir: join(this.scratch, String(++this.extractions)), caps: this.budget.caps(node.size), passwords: this.passwords };
+  }
+
+  private async visit(node: FileNode): Promise<FileAnalysis> {
+    const { pool, hunter, snap, log } = this.deps;
+    const hunt = this.hunt;
+    const extract = await this.extractRequest(node);
+    const task: AnalyzeTask = { kind: 'analyze', path: node.path, ...(hunt ? { hunt } : {}), ...(extract ? { extract } : {}) };
+    const timeoutMs = this.opts.analysisTimeoutMs + (hunter?.deadlineMs(hunt) ?? 0) + (extract && !extract.refused ? this.opts.limits.timeoutMs : 0);
+    const result = await pool.run<AnalyzeResult>(task, [], { timeoutMs });
+    this.types.set(node.sha256, result.analysis.typeDescription);
+    if (snap && hunter && result.hunt) {
+      if (result.hunt.skipped) log.info({ sha256: node.sha256, reason: result.hunt.skipped }, 'file not scanned');
+      const matches = await hunter.settle(snap, result.hunt, node);
+      (node.depth === 0 ? this.topMatches : this.subMatches).push(...matches);
+    }
+    const analysis = result.analysis;
+    if (result.extraction) {
+      analysis.bundleInfo = await this.unpacked(node, result.extraction, extract?.outDir ?? null);
+    }
+    return analysis;
+  }
+
+  /** Takes in what unpacking `node` produced, walks the new children, and describes the bundle. */
+  private async unpacked(node: FileNode, ex: Extraction, outDir: string | null): Promise<BundleInfo> {
+    const problems = new Set<string>();
+    if (ex.limit) problems.add(describeLimit(ex.limit, this.opts.limits));
+    const { accepted, limit } = this.budget.take(ex.entries.map((e) => e.size));
+    if (limit) problems.add(describeLimit(limit, this.opts.limits));
+    const kept = ex.entries.slice(0, accepted).map((e) => ({ ...e, name: childName(e.name, node) }));
+    const fresh = kept.filter((e) => !this.seen.has(e.sha256) && Boolean(this.seen.add(e.sha256)));
+    const isFresh = new Set(fresh);
+    try {
+      await this.deps.blobs.adopt(fresh.map((e) => ({ path: e.path, sha256: e.sha256 })));
+    } finally {
+      if (outDir) await this.deps.blobs.dropScratch(outDir).catch(() => undefined);
+    }
+    for (const e of kept) {
+      // An archive containing itself (a quine) links to nothing: it is the submission.
+      if (e.sha256 === node.sha256 || (!this.subfiles.has(e.sha256) && !isFresh.has(e))) continue;
+      const sub = this.subfiles.get(e.sha256) ?? { sha256: e.sha256, sha1: e.sha1, md5: e.md5, size: e.size, analysis: UNANALYSABLE, parents: [] };
+      sub.parents.push({ sha256: node.sha256, name: e.name });
+      this.subfiles.set(e.sha256, sub);
+    }
+    await Promise.all(fresh.map((e) => this.visitChild(e, node.depth + 1)));
+    const children = kept.map((e) => ({ ...e, typeDescription: this.types.get(e.sha256) ?? 'unknown' }));
+    return bundleInfo(ex, children, [...problems]);
+  }
+
+  private async visitChild(e: { sha256: string; size: number; name: string }, depth: number): Promise<void> {
+    const sub = this.subfiles.get(e.sha256);
+    const path = await this.deps.blobs.localPath(e.sha256);
+    if (!sub || !path) return;
+    try {
+      sub.analysis = await this.visit({ path, sha256: e.sha256, size: e.size, depth, name: e.name });
+    } catch (err) {
+      // One subfile that cannot be analysed (its worker timed out or crashed) costs only itself.
+      this.deps.log.warn({ err, sha256: e.sha256, name: e.name }, 'subfile could not be analysed');
+    }
+  }
+}
