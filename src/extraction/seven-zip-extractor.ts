@@ -31,7 +31,12 @@ async function extractOnce(format: string, ctx: ExtractContext, password: string
     return { limit: run.limit, wrongPassword: false };
   }
   const out: ExtractOutcome & { wrongPassword: boolean } = { wrongPassword: wrongPassword(run.lines) };
-  if (run.code !== 0) out.error = errorLines(run.lines).slice(0, 3).join('; ') || `7-Zip failed (exit code ${run.code})`;
+  if (run.code !== 0) out.error = errorLines(run.lines).slice(0, 3).join('; ') || 'unreadable: 7-Zip gave up on it (truncated or corrupt?)';
+  else {
+    // Unpacked, but not as written: e.g. "The archive is open with offset" (a damaged start).
+    const warnings = [...new Set(run.lines.filter((l) => l.startsWith('Warning: ')))];
+    if (warnings.length > 0) out.error = warnings.join('; ');
+  }
   return out;
 }
 

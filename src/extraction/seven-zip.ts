@@ -16,6 +16,7 @@ const require = createRequire(import.meta.url);
 interface EmFs {
   mkdir(path: string): void;
   mount(type: unknown, opts: { root: string }, mountpoint: string): void;
+  unmount(mountpoint: string): void;
   write(stream: { path?: string }, buf: ArrayBufferView, off: number, len: number, pos?: number, canOwn?: boolean): number;
   open(path: string, flags: string | number, mode?: number): { path?: string };
   symlink(oldpath: string, newpath: string): void;
@@ -122,6 +123,10 @@ async function load(): Promise<Instance> {
  */
 export async function runSevenZip(args: readonly string[], caps?: OutputCaps): Promise<SevenZipRun> {
   const inst = await load();
+  // A fresh mount per run: Emscripten caches the nodes it looked up, which would grow with every
+  // archive and go stale when files are moved or deleted behind its back (by the main thread).
+  inst.module.FS.unmount(HOST);
+  inst.module.FS.mount(inst.module.NODEFS, { root: '/' }, HOST);
   inst.lines.length = 0;
   const guard = caps ? new OutputGuard(caps) : null;
   inst.guard = guard;
@@ -139,12 +144,15 @@ export async function runSevenZip(args: readonly string[], caps?: OutputCaps): P
   }
 }
 
-/** 7-Zip's message lines that explain a failure (its banner and progress lines left out). */
+const REPORT_LINES = /^(Headers Size|Path|Type|Physical Size|Characteristics|Archives with Errors|Open Errors|Sub items Errors|Errors|Warnings) /i;
+const TROUBLE = /error|cannot|can not|unexpected|unsupported|wrong password|crc failed|is not archive|data after|headers/i;
+
+/** 7-Zip's message lines that explain a failure (without its banner, report fields and our mount paths). */
 export function errorLines(lines: readonly string[]): string[] {
-  return lines
-    .map((l) => l.trim())
-    .filter((l) => /error|cannot|can not|unexpected|unsupported|wrong password|crc failed|headers|is not archive|data after/i.test(l))
-    .filter((l) => !/^errors?:\s*\d+$/i.test(l) && l !== 'ERROR:' && !/^(Sub items Errors|Archives with Errors)/.test(l));
+  const out = lines
+    .map((l) => l.trim().replace(/\/host\/\S*/g, '').replace(/\s*:\s*$/, '').trim())
+    .filter((l) => l && l !== '--' && !/^(ERRORS?|WARNINGS?)$/i.test(l) && !REPORT_LINES.test(l) && TROUBLE.test(l));
+  return [...new Set(out)];
 }
 
 /** True when 7-Zip's output says a password was wrong (or needed and missing). */
