@@ -223,3 +223,11 @@ const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n >= 100 ? n.toFix
 
 export const MB = 1024 * 1024;
 export const verdict = (ok: boolean) => (ok ? 'MET' : 'MISSED');
+
+/** Makes sure a command exists, installing its Debian package when root (benchmarks only). */
+export function need(cmd: string, pkg: string): void {
+  const has = () => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+  if (has()) return;
+  if (process.getuid?.() === 0) spawnSync('sh', ['-c', `apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkg} >/dev/null`], { stdio: 'inherit' });
+  if (!has()) throw new Error(`${cmd} is needed (apt-get install ${pkg})`);
+}

@@ -93,7 +93,7 @@ export async function extractFile(path: string, facts: Omit<ContainerFacts, 'hea
   const started = Date.now() - 2000;
   let outcome: ExtractOutcome;
   try {
-    outcome = await extractor.extract({ path, outDir: req.outDir, caps: req.caps, passwords: req.passwords });
+    outcome = await extractor.extract({ path, size: facts.size, outDir: req.outDir, caps: req.caps, passwords: req.passwords });
   } catch (err) {
     outcome = { error: `${extractor.type} unpacking failed: ${(err as Error).message}` };
   }

@@ -18,6 +18,7 @@ export const HEADER_BYTES = 40 * 1024;
 
 export interface ExtractContext {
   path: string;
+  size: number;
   /** An empty folder to unpack into; nothing may be written elsewhere. */
   outDir: string;
   caps: ExtractionCaps;
