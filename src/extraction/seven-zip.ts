@@ -137,7 +137,8 @@ export async function runSevenZip(args: readonly string[], caps?: OutputCaps): P
   } catch (err) {
     instance = undefined; // unwound mid-run: start a fresh instance next time
     if (err instanceof LimitReached) return { code: -1, lines: [...inst.lines], limit: err.limit, partial: guard?.partial ?? null };
-    // 7-Zip's fatal errors surface as thrown C++ exceptions (a number) after it printed why.
+    // A C++ exception (a bare number): this build cannot catch exceptions, so even errors 7-Zip
+    // would recover from (a truncated zip) end the run here, often before it printed why.
     return { code: 2, lines: [...inst.lines] };
   } finally {
     inst.guard = null;
