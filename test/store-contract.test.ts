@@ -310,6 +310,45 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.equal(await s.pendingJobs(), 0);
   });
 
+  it('completeAnalysis stores subfiles, bundle_info and links both ways, pages them, and keeps submitted files submitted', async () => {
+    const s = await fresh();
+    const known = await s.addSubmission(submission('already uploaded', { name: 'direct.txt' }));
+    const sub = await s.addSubmission(submission('the archive', { name: 'a.zip' }));
+    const jobs = await s.claimJobs('w', 2, 60_000);
+    const job = jobs.find((j) => Number(j.payload.submissionId) === sub.id)!;
+    const plain = { magic: 'ASCII text', typeDescription: 'Text', typeTag: 'text', typeTags: ['text'], typeExtension: 'txt', tags: ['text'] };
+    const inner = hashes('inner zip');
+    const bundle = { type: 'ZIP', num_children: 3, uncompressed_size: 42, extensions: { txt: 2, zip: 1 }, file_types: { Text: 2, ZIP: 1 }, error: 'stopped' };
+    const leaf = (content: string, parents: { sha256: string; name: string }[]) => ({ ...hashes(content), analysis: plain, parents });
+    await s.completeAnalysis(job.id, sub.id, { ...plain, bundleInfo: bundle }, 1_700_000_600, [], {
+      subfiles: [
+        { ...inner, analysis: { ...plain, typeTag: 'zip', bundleInfo: { ...bundle, num_children: 1 } }, parents: [{ sha256: sub.sha256, name: 'dir/inner.zip' }] },
+        leaf('already uploaded', [{ sha256: sub.sha256, name: 'copy.txt' }, { sha256: inner.sha256, name: 'x/again.txt' }]),
+        leaf('only inside', [{ sha256: inner.sha256, name: 'deep.txt' }]),
+      ],
+    });
+    assert.deepEqual((await s.getFile(sub.sha256))?.bundleInfo, bundle);
+    const innerFile = await s.getFile(inner.sha256);
+    assert.equal(innerFile?.bundleInfo?.num_children, 1);
+    assert.deepEqual(innerFile?.names, ['inner.zip']);
+    assert.equal(innerFile?.timesSubmitted, 0);
+    assert.equal(innerFile?.firstSubmissionDate, 1_700_000_600);
+    assert.equal(innerFile?.lastAnalysisDate, 1_700_000_600);
+    const again = await s.getFile(known.sha256);
+    assert.equal(again?.timesSubmitted, 1, 'found inside an archive: still submitted once');
+    assert.deepEqual(again?.names, ['direct.txt', 'copy.txt', 'again.txt']);
+    assert.equal(again?.bundleInfo, undefined);
+
+    const kids = await s.listFileLinks(sub.sha256, 'children', null, 10);
+    assert.deepEqual(kids.map((k) => k.file.sha256), [known.sha256, inner.sha256].sort());
+    assert.deepEqual(kids.map((k) => k.name), kids.map((k) => (k.file.sha256 === inner.sha256 ? 'dir/inner.zip' : 'copy.txt')));
+    const [first] = await s.listFileLinks(sub.sha256, 'children', null, 1);
+    assert.deepEqual((await s.listFileLinks(sub.sha256, 'children', first!.file.sha256, 10)).map((k) => k.file.sha256), [kids[1]!.file.sha256]);
+    const parents = await s.listFileLinks(known.sha256, 'parents', null, 10);
+    assert.deepEqual(parents.map((p) => p.file.sha256), [sub.sha256, inner.sha256].sort());
+    assert.deepEqual(await s.listFileLinks(hashes('unrelated').sha256, 'children', null, 10), []);
+  });
+
   const ruleset = (ownerId: number, name: string, over: Record<string, unknown> = {}) => ({
     ownerId, name, rules: 'rule a { condition: true }', enabled: true, limit: 100, notificationEmails: [] as string[],
     matchObjectType: 'file', tags: [] as string[], ruleNames: ['a'], creationDate: 1_700_000_000, modificationDate: 1_700_000_000, ...over,
