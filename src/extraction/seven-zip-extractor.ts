@@ -40,7 +40,8 @@ async function extractOnce(format: string, ctx: ExtractContext, password: string
   return out;
 }
 
-async function emptyDir(dir: string): Promise<void> {
+/** Removes everything inside `dir`. */
+export async function emptyDir(dir: string): Promise<void> {
   for (const name of await readdir(dir)) await rm(join(dir, name), { recursive: true, force: true });
 }
 
