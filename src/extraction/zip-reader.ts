@@ -2,8 +2,8 @@
 // encrypted (zip.ts hands everything else to 7-Zip). Native inflate and plain file writes make it
 // several times faster than 7-Zip's WebAssembly build on archives of many small files, and it
 // salvages what it can from a zip whose end (the central directory) is missing.
-import { closeSync, constants, createReadStream, createWriteStream, openSync, readSync, utimesSync, writeFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { closeSync, constants, createReadStream, createWriteStream, futimesSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -181,7 +181,7 @@ function inflateSmall(packed: Buffer, method: number, max: number): Buffer | nul
   }
 }
 
-async function streamEntry(e: Entry, path: string, dataAt: number, target: string, budget: OutputBudget): Promise<number> {
+async function streamEntry(e: Entry, path: string, dataAt: number, fd: number, budget: OutputBudget): Promise<number> {
   let crc = 0;
   const check = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -190,17 +190,23 @@ async function streamEntry(e: Entry, path: string, dataAt: number, target: strin
     },
   });
   const source = createReadStream(path, { start: dataAt, end: dataAt + e.packed - 1 });
-  if (e.method === 0) await pipeline(source, budget.meter(), check, createWriteStream(target));
-  else await pipeline(source, createInflateRaw(), budget.meter(), check, createWriteStream(target));
+  const sink = createWriteStream('', { fd, autoClose: false });
+  if (e.method === 0) await pipeline(source, budget.meter(), check, sink);
+  else await pipeline(source, createInflateRaw(), budget.meter(), check, sink);
   return crc;
 }
 
 /** Writes one entry; returns a message when it is damaged (the bytes read are kept). */
-async function writeEntry(fd: number, e: Entry, dataAt: number, ctx: ExtractContext, budget: OutputBudget): Promise<string | null> {
+async function writeEntry(fd: number, e: Entry, dataAt: number, ctx: ExtractContext, budget: OutputBudget, dirs: Set<string>): Promise<string | null> {
   const rel = safePath(e.name);
   if (!rel || e.name.endsWith('/')) return null;
   budget.file();
-  await mkdir(dirname(join(ctx.outDir, rel)), { recursive: true });
+  // Synchronous and cached: on archives of many small files, file-system calls are the cost.
+  const dir = dirname(join(ctx.outDir, rel));
+  if (!dirs.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    dirs.add(dir);
+  }
   const target = createTarget(ctx.outDir, rel);
   let crc: number;
   try {
@@ -208,24 +214,28 @@ async function writeEntry(fd: number, e: Entry, dataAt: number, ctx: ExtractCont
     const small = e.packed <= IN_MEMORY_PACKED ? readAt(fd, dataAt, e.packed) : null;
     if (small && small.length < e.packed) return `ERROR: Unexpected end of archive : ${e.name}`;
     const data = small ? inflateSmall(small, e.method, max) : null;
-    closeSync(target.fd);
     if (data) {
       budget.add(data.length);
-      writeFileSync(target.path, data);
+      writeFileSync(target.fd, data);
       crc = crc32(data);
     } else {
       // Large, or larger than it said: streamed, with the budget counting as it goes.
-      crc = await streamEntry(e, ctx.path, dataAt, target.path, budget);
+      crc = await streamEntry(e, ctx.path, dataAt, target.fd, budget);
     }
   } catch (err) {
     if (err instanceof LimitExceeded) {
+      closeSync(target.fd);
+      target.fd = -1;
       await rm(target.path, { force: true }); // incomplete
       throw err;
     }
     return `ERROR: Data Error : ${e.name}`;
   } finally {
-    const mtime = dosToUnix(e.dosTime);
-    if (mtime !== null) utimesSync(target.path, mtime, mtime);
+    if (target.fd >= 0) {
+      const mtime = dosToUnix(e.dosTime);
+      if (mtime !== null) futimesSync(target.fd, mtime, mtime);
+      closeSync(target.fd);
+    }
   }
   return crc === e.crc >>> 0 ? null : `ERROR: CRC Failed : ${e.name}`;
 }
@@ -238,6 +248,7 @@ export async function readZip(ctx: ExtractContext): Promise<ExtractOutcome> {
     let entries: Entry[];
     const errors: string[] = [];
     const budget = new OutputBudget(ctx.caps);
+    const dirs = new Set<string>();
     if (central) {
       if (central.length > MAX_CENTRAL_DIRECTORY || central.offset + central.length > ctx.size) throw new NotForUs('central directory out of bounds');
       entries = parseCentral(readAt(fd, central.offset, central.length), central.count);
@@ -262,7 +273,7 @@ export async function readZip(ctx: ExtractContext): Promise<ExtractOutcome> {
       const dataAt = e.offset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
       end = dataAt + e.packed;
       try {
-        const err = await writeEntry(fd, e, dataAt, ctx, budget);
+        const err = await writeEntry(fd, e, dataAt, ctx, budget, dirs);
         if (err) errors.push(err);
       } catch (err) {
         if (err instanceof LimitExceeded) return { limit: err.limit, ...(errors.length ? { error: summary(errors) } : {}) };
