@@ -17,3 +17,5 @@ node dist/bench/get-file.js
 node dist/bench/hunting-throughput.js
 node dist/bench/hunting-change.js
 node dist/bench/notifications-list.js
+node dist/bench/extraction-throughput.js
+node dist/bench/subfiles-zip.js
