@@ -1,5 +1,5 @@
-// Limits for extractors that write files themselves (not through 7-Zip): counts files and bytes
-// against the caps and watches the deadline, the way seven-zip.ts does inside 7-Zip's writes.
+// The caps of one extraction, counted as it writes: files and bytes against the caps, and the
+// deadline. Every extractor uses it: seven-zip.ts from inside 7-Zip's writes, the others directly.
 import { Transform, type TransformCallback } from 'node:stream';
 import type { ExtractionCaps, LimitHit } from './limits.js';
 

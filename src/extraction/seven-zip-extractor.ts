@@ -23,7 +23,7 @@ const MEMORY_LIMIT = '-smemx1g';
 async function extractOnce(format: string, ctx: ExtractContext, password: string): Promise<ExtractOutcome & { wrongPassword: boolean }> {
   const run = await runSevenZip(
     ['x', `-t${format}`, '-y', '-aou', '-bd', MEMORY_LIMIT, `-p${password}`, `-o${ctx.outDir}`, ctx.path],
-    { maxFiles: ctx.caps.maxFiles, maxBytes: ctx.caps.maxBytes, bytesLimit: ctx.caps.bytesLimit, deadline: ctx.caps.deadline },
+    ctx.caps,
   );
   if (run.limit) {
     // The file being written when the limit struck is incomplete: drop it, keep the others.

@@ -2,13 +2,15 @@
 // instance per thread, reused across archives. The host filesystem is mounted (NODEFS), so
 // archives are read and files written on disk: memory holds 7-Zip's buffers, never whole files.
 //
-// Limits are enforced inside 7-Zip's own writes: every write passes through OutputGuard, which
-// throws once the archive has produced too many files or bytes, or ran out of time. The throw
-// unwinds out of 7-Zip mid-stream (a 10 GB gzip of zeros stops at the cap, not at its end); an
+// Limits are enforced inside 7-Zip's own writes: every file it creates and every write is counted
+// against an OutputBudget (output-guard.ts, shared with the other extractors), which throws once
+// the archive has produced too many files or bytes, or ran out of time. The throw unwinds out of
+// 7-Zip mid-stream (a 10 GB gzip of zeros stops at the cap, not at its end); an
 // instance that was unwound is discarded, since its C++ state is no longer trustworthy.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import type { LimitHit } from './limits.js';
+import type { ExtractionCaps, LimitHit } from './limits.js';
+import { LimitExceeded, OutputBudget } from './output-guard.js';
 
 const require = createRequire(import.meta.url);
 
@@ -28,34 +30,16 @@ interface SevenZipModule {
 }
 type Factory = (opts: Record<string, unknown>) => Promise<SevenZipModule>;
 
-/** Thrown by OutputGuard to stop 7-Zip; carries which limit was hit. */
-export class LimitReached extends Error {
-  constructor(readonly limit: LimitHit) {
-    super(`limit reached: ${limit}`);
-  }
-}
-
-/** What one 7-Zip run may produce. */
-export interface OutputCaps {
-  /** Files it may create. */
-  maxFiles: number;
-  /** Bytes it may write, all files together. */
-  maxBytes: number;
-  /** Which limit maxBytes stands for, to report it right. */
-  bytesLimit: LimitHit;
-  /** Epoch milliseconds after which it is stopped. */
-  deadline: number;
-}
-
 const HOST = '/host';
 const O_CREAT = 0o100;
 
 class OutputGuard {
-  files = 0;
-  bytes = 0;
+  readonly budget: OutputBudget;
   /** Host path of the file being written when a limit stopped the run (it is incomplete). */
   partial: string | null = null;
-  constructor(readonly caps: OutputCaps) {}
+  constructor(caps: ExtractionCaps) {
+    this.budget = new OutputBudget(caps);
+  }
 }
 
 export interface SevenZipRun {
@@ -91,14 +75,11 @@ async function load(): Promise<Instance> {
   fs.write = (stream, buf, off, len, pos, canOwn) => {
     const g = inst.guard;
     if (g && stream.path?.startsWith(HOST)) {
-      g.bytes += len;
-      if (g.bytes > g.caps.maxBytes) {
+      try {
+        g.budget.add(len);
+      } catch (err) {
         g.partial = stream.path.slice(HOST.length);
-        throw new LimitReached(g.caps.bytesLimit);
-      }
-      if (Date.now() > g.caps.deadline) {
-        g.partial = stream.path.slice(HOST.length);
-        throw new LimitReached('time');
+        throw err;
       }
     }
     return write(stream, buf, off, len, pos, canOwn);
@@ -107,7 +88,7 @@ async function load(): Promise<Instance> {
   fs.open = (path, flags, mode) => {
     const g = inst.guard;
     const creates = typeof flags === 'string' ? /[wa]/.test(flags) : (flags & O_CREAT) !== 0;
-    if (g && creates && ++g.files > g.caps.maxFiles) throw new LimitReached('files');
+    if (g && creates) g.budget.file();
     return open(path, flags, mode);
   };
   // Links in archives (tar, zip, ISO) are never materialised: a link could point outside the
@@ -121,7 +102,7 @@ async function load(): Promise<Instance> {
  * Runs 7-Zip with `args`, where `{in}`-style host paths are given as absolute paths and mapped
  * onto the mount. Output limits apply when `caps` is given.
  */
-export async function runSevenZip(args: readonly string[], caps?: OutputCaps): Promise<SevenZipRun> {
+export async function runSevenZip(args: readonly string[], caps?: ExtractionCaps): Promise<SevenZipRun> {
   const inst = await load();
   // A fresh mount per run: Emscripten caches the nodes it looked up, which would grow with every
   // archive and go stale when files are moved or deleted behind its back (by the main thread).
@@ -136,7 +117,7 @@ export async function runSevenZip(args: readonly string[], caps?: OutputCaps): P
     return { code, lines: [...inst.lines] };
   } catch (err) {
     instance = undefined; // unwound mid-run: start a fresh instance next time
-    if (err instanceof LimitReached) return { code: -1, lines: [...inst.lines], limit: err.limit, partial: guard?.partial ?? null };
+    if (err instanceof LimitExceeded) return { code: -1, lines: [...inst.lines], limit: err.limit, partial: guard?.partial ?? null };
     // A C++ exception (a bare number): this build cannot catch exceptions, so even errors 7-Zip
     // would recover from (a truncated zip) end the run here, often before it printed why.
     return { code: 2, lines: [...inst.lines] };
