@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi } from './api/app.js';
+import { FileDocuments } from './api/file-documents.js';
 import { Authenticator } from './api/auth.js';
 import type { Config } from './config.js';
 import { EmailJob } from './delivery/email-job.js';
@@ -160,7 +161,9 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, () => r?.wake());
       const rulesets = new HuntingRulesets(store, compiler, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit });
       const feed = new LiveFeed(store, 100, log.child({ component: 'live-feed' }));
-      app = await buildApi({ config, store, blobs, intake, rulesets, notifications, stream, feed, auth: new Authenticator(store), logger: log });
+      app = await buildApi({
+        config, store, blobs, intake, rulesets, notifications, stream, feed, fileDocuments: new FileDocuments(store), auth: new Authenticator(store), logger: log,
+      });
       await app.listen({ host: config.host, port: config.port });
       const a = app.server.address();
       url = typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : null;

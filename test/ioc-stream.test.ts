@@ -240,4 +240,32 @@ describe('IoC Stream', () => {
     const bad = await api(s.url, alice, 'GET', `${STREAM}?filter=origin:x`, undefined, { accept: 'text/event-stream' });
     assert.ok(isVtError(bad, 400, 'BadRequestError'), 'a bad filter is refused before streaming starts');
   });
+
+  it('shows each file as it is now: pages read after a new submission carry its new attributes', async () => {
+    // Pages reuse serialized files while their stored revision is unchanged: this checks the reuse ends.
+    const content = Buffer.from(`ALICE-MARK resubmitted ${randomBytes(6).toString('hex')}`);
+    const first = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(content, 'first.bin'));
+    await waitForAnalysis(s.url, s.adminKey, first.body.data.id);
+    const mine = (r: { body: any }) => r.body.data.filter((d: any) => d.id === sha256(content));
+    const pages = async () => [
+      ...mine(await stream(alice, `?filter=entity_id:${sha256(content)}`)),
+      ...mine(await api(s.url, alice, 'GET', '/api/v3/intelligence/hunting_notification_files?limit=40')),
+    ];
+    const before = await pages();
+    assert.equal(before.length, 2);
+    for (const item of before) {
+      assert.deepEqual(item.attributes.names, ['first.bin']);
+      assert.equal(item.attributes.times_submitted, 1);
+      assert.equal(item.attributes.type_tag, 'text');
+    }
+    const again = await api(s.url, bob, 'POST', '/api/v3/files', fileForm(content, 'second.bin'));
+    await waitForAnalysis(s.url, bob, again.body.data.id);
+    const after = await pages();
+    assert.equal(after.length, 4, 'the second submission notified again');
+    for (const item of after) {
+      assert.deepEqual(item.attributes.names, ['first.bin', 'second.bin']);
+      assert.equal(item.attributes.times_submitted, 2);
+      assert.equal(item.attributes.unique_sources, 2);
+    }
+  });
 });

@@ -301,6 +301,7 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
       magic: 'PE32', typeDescription: 'Win32 EXE', typeTag: 'peexe', typeTags: ['executable', 'windows'],
       typeExtension: 'exe', tags: ['peexe'],
     };
+    const submitted = (await s.getFile(sub.sha256))!.revision!;
     await s.completeAnalysis(job.id, sub.id, analysis, 1_700_000_500);
     const f = await s.getFile(sub.sha256);
     assert.deepEqual(f, { ...f, ...analysis, lastAnalysisDate: 1_700_000_500 });
@@ -308,6 +309,9 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.equal(done?.status, 'completed');
     assert.equal(done?.completedAt, 1_700_000_500);
     assert.equal(await s.pendingJobs(), 0);
+    assert.ok(f!.revision! > submitted, 'every change of the file changes its revision');
+    await s.addSubmission(submission('a', { name: 'again.exe' }));
+    assert.ok((await s.getFile(sub.sha256))!.revision! > f!.revision!);
   });
 
   it('completeAnalysis stores subfiles, bundle_info and links both ways, pages them, and keeps submitted files submitted', async () => {
@@ -417,6 +421,9 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.deepEqual(await names({ scope: { ownerIds: [], rulesetIds: [theirs.id] }, limit: 2 }), ['theirs5', 'theirs4']);
     assert.deepEqual(await names({ tags: ['odd'] }), ['mine5', 'mine3', 'mine1']);
     assert.deepEqual(await names({ tags: ['odd', 'mine'] }), ['mine5', 'mine3', 'mine1']);
+    const withRevisions = await s.listNotificationsWithFileRevisions(q({ tags: ['odd'] }));
+    assert.deepEqual(withRevisions.map((r) => r.notification), await s.listNotifications(q({ tags: ['odd'] })));
+    for (const r of withRevisions) assert.equal(r.fileRevision, (await s.getFile(r.notification.sha256))!.revision);
     assert.deepEqual(await names({ tags: ['odd', 'nope'] }), []);
     assert.deepEqual(await names({ scope: { ownerIds: [2], rulesetIds: [] }, tags: ['theirs'], limit: 2 }), ['theirs5', 'theirs4']);
     assert.deepEqual(await names({ dateFrom: 1_700_000_020, dateTo: 1_700_000_040 }), ['mine3', 'mine2']);

@@ -13,6 +13,7 @@ import type { LiveFeed } from '../stream/live-feed.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator } from './auth.js';
+import type { FileDocuments } from './file-documents.js';
 import { errorStatus } from './error-status.js';
 import { analysisRoutes } from './routes/analyses.js';
 import { fileRoutes } from './routes/files.js';
@@ -30,6 +31,8 @@ export interface ApiDeps {
   notifications: HuntingNotifications;
   stream: IocStream;
   feed: LiveFeed;
+  /** Serialized File attributes by revision, shared by every list of files with notifications. */
+  fileDocuments: FileDocuments;
   auth: Authenticator;
   logger: Logger;
 }

@@ -74,6 +74,20 @@ export interface Page<T> {
   next?: string;
 }
 
+/** A collection's `meta` and `links` (see collection). */
+function collectionTail(req: FastifyRequest, origin: string, page: Page<unknown>, meta: Record<string, unknown>): Record<string, unknown> {
+  const path = req.url.split('?')[0]!;
+  const query = { ...(req.query as Record<string, string>) };
+  const self = absoluteUrl(origin, path, query);
+  const links: Record<string, string> = { self };
+  const m: Record<string, unknown> = { ...meta };
+  if (page.next && page.items.length > 0) {
+    links.next = absoluteUrl(origin, path, { ...query, cursor: page.next });
+    m.cursor = page.next;
+  }
+  return Object.keys(m).length ? { meta: m, links } : { links };
+}
+
 /**
  * A collection response. `links.self` reproduces the current request (with its cursor);
  * `links.next` and `meta.cursor` appear only when there is a next page.
@@ -84,14 +98,10 @@ export function collection(
   page: Page<VtObject>,
   meta: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  const path = req.url.split('?')[0]!;
-  const query = { ...(req.query as Record<string, string>) };
-  const self = absoluteUrl(origin, path, query);
-  const links: Record<string, string> = { self };
-  const m: Record<string, unknown> = { ...meta };
-  if (page.next && page.items.length > 0) {
-    links.next = absoluteUrl(origin, path, { ...query, cursor: page.next });
-    m.cursor = page.next;
-  }
-  return Object.keys(m).length ? { data: page.items, meta: m, links } : { data: page.items, links };
+  return { data: page.items, ...collectionTail(req, origin, page, meta) };
+}
+
+/** Like collection, for items already serialized: the JSON text of the same response. */
+export function collectionJson(req: FastifyRequest, origin: string, page: Page<string>, meta: Record<string, unknown> = {}): string {
+  return `{"data":[${page.items.join(',')}],${JSON.stringify(collectionTail(req, origin, page, meta)).slice(1)}`;
 }

@@ -8,7 +8,7 @@ import { isAfter, matchesQuery } from '../stream/notification-match.js';
 import type { FeedEvent } from '../stream/live-feed.js';
 import type { ApiDeps } from './app.js';
 import { decodeCursor, encodeCursor, isPosition, originOf, queryValue } from './envelope.js';
-import { streamItem } from './serializers/ioc-stream.js';
+import { streamItemJson } from './serializers/ioc-stream.js';
 
 const HEARTBEAT_MS = 15_000;
 /** How often a follower's scope (the rulesets shared with them) is looked up again. */
@@ -16,7 +16,7 @@ const SCOPE_REFRESH_MS = 5_000;
 const CATCH_UP_PAGE = 200;
 
 export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const { stream, feed, notifications, config } = deps;
+  const { stream, feed, notifications, config, fileDocuments } = deps;
   const origin = originOf(req, config.publicUrl);
   const descriptorsOnly = /^(true|1)$/i.test(queryValue(req, 'descriptors_only') ?? '');
   // Everything that can be refused is checked before the stream starts: errors are still JSON.
@@ -44,7 +44,7 @@ export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: F
   const serialize = (e: FeedEvent) => {
     const key = `${origin} ${descriptorsOnly}`;
     let data = e.cache.get(key);
-    if (data === undefined) e.cache.set(key, (data = JSON.stringify(streamItem(origin, e.notification, e.file, descriptorsOnly))));
+    if (data === undefined) e.cache.set(key, (data = streamItemJson(origin, e.notification, e.file ? fileDocuments.remember(e.file) : undefined, descriptorsOnly)));
     return data;
   };
 
@@ -75,8 +75,9 @@ export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: F
       for (;;) {
         if (closed) return;
         const page = await stream.list(req.user, { filter: queryValue(req, 'filter'), order: 'asc', limit: CATCH_UP_PAGE, after: position });
-        for (const { notification, file } of page.items) {
-          send(notification, JSON.stringify(streamItem(origin, notification, file, descriptorsOnly)));
+        const docs = descriptorsOnly ? new Map<string, string>() : await fileDocuments.attributes(page.items);
+        for (const { notification } of page.items) {
+          send(notification, streamItemJson(origin, notification, docs.get(notification.sha256), descriptorsOnly));
           position = { date: notification.date, id: notification.id };
         }
         if (!page.next) break;

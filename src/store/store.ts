@@ -98,6 +98,8 @@ export interface FileRecord extends Partial<FileAnalysis> {
   lastAnalysisDate?: number;
   timesSubmitted: number;
   uniqueSources: number;
+  /** Changes with every stored change of the file (serialized forms are cached by it). */
+  revision?: number;
 }
 
 export interface NewSubmission {
@@ -358,8 +360,11 @@ export interface Store {
   getNotification(id: number): Promise<NotificationRecord | null>;
   /** A page of notifications in (date, id) order; see NotificationQuery. */
   listNotifications(q: NotificationQuery): Promise<NotificationRecord[]>;
-  /** Like listNotifications, each with its File (null when the file was never stored), read together. */
-  listNotificationsWithFiles(q: NotificationQuery): Promise<{ notification: NotificationRecord; file: FileRecord | null }[]>;
+  /**
+   * Like listNotifications, each with its file's current revision (null when the file was never
+   * stored), read together: callers serialize files from a cache kept by revision (getFiles on a miss).
+   */
+  listNotificationsWithFileRevisions(q: NotificationQuery): Promise<{ notification: NotificationRecord; fileRevision: number | null }[]>;
   /** How many notifications `q` selects (ignoring order, after and limit), counting at most `cap`. */
   countNotifications(q: NotificationQuery, cap: number): Promise<number>;
   /** Deletes notifications by id (with their tags and pending e-mails); returns how many. */

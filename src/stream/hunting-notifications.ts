@@ -4,7 +4,7 @@
 // A notification is visible to its owner (the owner of the ruleset that made it) and to the
 // editors of that ruleset; anyone else is refused with ForbiddenError, never shown data.
 import { badRequest, forbidden, objectNotFound } from '../model/errors.js';
-import type { FileRecord, NotificationPosition, NotificationQuery, NotificationRecord, Store, UserRecord } from '../store/store.js';
+import type { NotificationPosition, NotificationQuery, NotificationRecord, Store, UserRecord } from '../store/store.js';
 import { intersect, parseDateOrder, parseDateTerm, splitTerms, type DateRange } from './filter-terms.js';
 import { deleteAllOf, pageOf } from './pages.js';
 
@@ -101,11 +101,10 @@ export class HuntingNotifications {
     return { ...pageOf(await this.store.listNotifications(q), req.limit, (n) => n), query: q };
   }
 
-  /** Like list, with each notification's File (spec 3.4); a file never seen gets a bare record. */
-  async listWithFiles(user: UserRecord, req: NotificationListRequest): Promise<NotificationPage<{ notification: NotificationRecord; file: FileRecord }> & { query: NotificationQuery }> {
+  /** Like list, with the revision of each notification's file (spec 3.4; null: never stored). */
+  async listWithFiles(user: UserRecord, req: NotificationListRequest): Promise<NotificationPage<{ notification: NotificationRecord; fileRevision: number | null }> & { query: NotificationQuery }> {
     const q = await this.pageQuery(user, req);
-    const page = pageOf(await this.store.listNotificationsWithFiles(q), req.limit, (r) => r.notification);
-    return { ...page, items: page.items.map(({ notification, file }) => ({ notification, file: file ?? bareFile(notification) })), query: q };
+    return { ...pageOf(await this.store.listNotificationsWithFileRevisions(q), req.limit, (r) => r.notification), query: q };
   }
 
   count(q: NotificationQuery, cap: number): Promise<number> {
@@ -123,8 +122,4 @@ export class HuntingNotifications {
     const q: NotificationQuery = { scope: { ownerIds: [user.id], rulesetIds: [] }, order: 'asc', limit: 0, ...(tag ? { tags: [tag.toLowerCase()] } : {}) };
     return deleteAllOf(this.store, q, 1000);
   }
-}
-
-function bareFile(n: NotificationRecord): FileRecord {
-  return { sha256: n.sha256, sha1: '', md5: '', size: 0, names: [], firstSubmissionDate: n.date, lastSubmissionDate: n.date, timesSubmitted: 0, uniqueSources: 0 };
 }

@@ -1,13 +1,13 @@
 // Hunting notifications (spec 3.2, 7.1): /intelligence/hunting_notifications, the
 // hunting_notification_files lists and the user relationships. Thin HTTP glue over
 // stream/hunting-notifications.ts.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { NotificationListRequest } from '../../stream/hunting-notifications.js';
 import type { ApiDeps } from '../app.js';
 import { requireSelf } from '../auth.js';
-import { absoluteUrl, collection, decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue, type VtObject } from '../envelope.js';
+import { absoluteUrl, collection, collectionJson, decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue, type VtObject } from '../envelope.js';
 import { fileObject } from '../serializers/file.js';
-import { notificationFileItem, notificationObject } from '../serializers/hunting-notification.js';
+import { notificationFileItemJson, notificationObject } from '../serializers/hunting-notification.js';
 
 type WithId = { Params: { id: string } };
 
@@ -40,11 +40,12 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
     return collection(req, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count });
   }
 
-  async function filePage(req: FastifyRequest, full: boolean) {
+  async function filePage(req: FastifyRequest, reply: FastifyReply, full: boolean) {
     const page = await notifications.listWithFiles(req.user, request(req, true));
-    const items: VtObject[] = page.items.map(({ notification, file }) => notificationFileItem(origin(req), notification, file, full));
+    const docs = full ? await deps.fileDocuments.attributes(page.items) : new Map<string, string>();
+    const items = page.items.map(({ notification: n }) => notificationFileItemJson(origin(req), n, docs.get(n.sha256), full));
     const count = await notifications.count(page.query, countLimit(req));
-    return collection(req, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count });
+    return reply.type('application/json; charset=utf-8').send(collectionJson(req, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count }));
   }
 
   return async (app: FastifyInstance) => {
@@ -71,7 +72,7 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
       return { data: { type: 'file', id: n.sha256 }, links: { self: absoluteUrl(origin(req), req.url.split('?')[0]!) } };
     });
 
-    app.get('/intelligence/hunting_notification_files', (req) => filePage(req, true));
+    app.get('/intelligence/hunting_notification_files', (req, reply) => filePage(req, reply, true));
 
     // The same lists as relationships of the user, owner-only (spec 7.1).
     for (const prefix of ['/users/:id', '/users/:id/relationships']) {
@@ -83,9 +84,9 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
         const items = page.items.map((n) => ({ type: 'hunting_notification', id: String(n.id) }));
         return collection(req, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count: await notifications.count(page.query, countLimit(req)) });
       });
-      app.get<WithId>(`${prefix}/hunting_notification_files`, async (req) => {
+      app.get<WithId>(`${prefix}/hunting_notification_files`, async (req, reply) => {
         requireSelf(req, req.params.id);
-        return filePage(req, full);
+        return filePage(req, reply, full);
       });
     }
   };

@@ -4,8 +4,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest } from '../../model/errors.js';
 import type { ApiDeps } from '../app.js';
 import { parseDateOrder } from '../../stream/filter-terms.js';
-import { collection, decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue } from '../envelope.js';
-import { streamItem, streamNotificationObject } from '../serializers/ioc-stream.js';
+import { collectionJson, decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue } from '../envelope.js';
+import { streamItemJson, streamNotificationObject } from '../serializers/ioc-stream.js';
 import { serveLiveFeed } from '../live-feed-sse.js';
 
 type WithId = { Params: { id: string } };
@@ -21,7 +21,7 @@ function boolParam(req: FastifyRequest, key: string): boolean {
 }
 
 export function iocStreamRoutes(deps: ApiDeps) {
-  const { stream, notifications, config } = deps;
+  const { stream, notifications, config, fileDocuments } = deps;
   const origin = (req: FastifyRequest) => originOf(req, config.publicUrl);
 
   return async (app: FastifyInstance) => {
@@ -35,8 +35,10 @@ export function iocStreamRoutes(deps: ApiDeps) {
         ...(cursor ? { after: decodeCursor(cursor, isPosition) } : {}),
       });
       const descriptors = boolParam(req, 'descriptors_only');
-      const items = page.items.map(({ notification, file }) => streamItem(origin(req), notification, file, descriptors));
-      return collection(req, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count: await stream.count(page.query, countCap(req)) });
+      const docs = descriptors ? new Map<string, string>() : await fileDocuments.attributes(page.items);
+      const items = page.items.map(({ notification: n }) => streamItemJson(origin(req), n, docs.get(n.sha256), descriptors));
+      const body = collectionJson(req, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count: await stream.count(page.query, countCap(req)) });
+      return reply.type('application/json; charset=utf-8').send(body);
     });
 
     app.delete('/ioc_stream', async (req, reply) => {

@@ -54,3 +54,14 @@ export function fileObject(origin: string, f: FileRecord): VtObject {
     attributes: fileAttributes(f),
   };
 }
+
+/**
+ * A File item with context attributes (notification lists), as JSON text from parts already
+ * serialized; without attributes, its descriptor form (type, id, context).
+ */
+export function fileItemJson(origin: string, sha256: string, attributesJson: string | null, contextJson: string): string {
+  const id = JSON.stringify(sha256);
+  if (attributesJson === null) return `{"type":"file","id":${id},"context_attributes":${contextJson}}`;
+  const self = JSON.stringify(absoluteUrl(origin, `/api/v3/files/${sha256}`));
+  return `{"type":"file","id":${id},"links":{"self":${self}},"attributes":${attributesJson},"context_attributes":${contextJson}}`;
+}

@@ -2,7 +2,7 @@
 // their notification context (spec 3.4).
 import type { FileRecord, NotificationRecord } from '../../store/store.js';
 import { absoluteUrl, type VtObject } from '../envelope.js';
-import { fileObject } from './file.js';
+import { fileAttributes, fileItemJson } from './file.js';
 
 export const notificationPath = (id: number) => `/api/v3/intelligence/hunting_notifications/${id}`;
 
@@ -51,9 +51,17 @@ export function notificationContext(n: NotificationRecord): Record<string, unkno
   };
 }
 
-/** A File object with its notification context; `full: false` gives the descriptor form. */
-export function notificationFileItem(origin: string, n: NotificationRecord, f: FileRecord, full: boolean): VtObject {
-  const context_attributes = notificationContext(n);
-  if (!full) return { type: 'file', id: n.sha256, context_attributes };
-  return { ...fileObject(origin, f), context_attributes };
+/**
+ * A File item with its notification context as JSON text, the file's attributes already
+ * serialized (FileDocuments); `full: false` gives the descriptor form. A file never stored
+ * gets the attributes of an empty one.
+ */
+export function notificationFileItemJson(origin: string, n: NotificationRecord, attributesJson: string | undefined, full: boolean): string {
+  const attributes = full ? (attributesJson ?? JSON.stringify(fileAttributes(unstoredFile(n)))) : null;
+  return fileItemJson(origin, n.sha256, attributes, JSON.stringify(notificationContext(n)));
+}
+
+/** What a file never stored looks like: known by its hash only. */
+function unstoredFile(n: NotificationRecord): FileRecord {
+  return { sha256: n.sha256, sha1: '', md5: '', size: 0, names: [], firstSubmissionDate: n.date, lastSubmissionDate: n.date, timesSubmitted: 0, uniqueSources: 0 };
 }

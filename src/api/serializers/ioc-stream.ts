@@ -1,8 +1,8 @@
 // IoC Stream items (spec 4.1): the matched File object with the notification as context
 // attributes; and the IoC Stream notification object (spec 4.4).
-import type { FileRecord, NotificationRecord } from '../../store/store.js';
+import type { NotificationRecord } from '../../store/store.js';
 import { absoluteUrl, type VtObject } from '../envelope.js';
-import { fileObject } from './file.js';
+import { fileItemJson } from './file.js';
 
 /** `hunting_info` as the stream shows it; an empty snippet is left out, as VirusTotal does. */
 function huntingInfo(n: NotificationRecord): Record<string, unknown> {
@@ -28,12 +28,13 @@ export function streamContext(n: NotificationRecord): Record<string, unknown> {
   };
 }
 
-/** One stream item; descriptors only: type, id and context. A file never stored gets a bare object. */
-export function streamItem(origin: string, n: NotificationRecord, f: FileRecord | null, descriptorsOnly: boolean): VtObject {
-  const context_attributes = streamContext(n);
-  if (descriptorsOnly) return { type: 'file', id: n.sha256, context_attributes };
-  const file = f ? fileObject(origin, f) : { type: 'file', id: n.sha256, links: { self: absoluteUrl(origin, `/api/v3/files/${n.sha256}`) }, attributes: { sha256: n.sha256 } };
-  return { ...file, context_attributes };
+/**
+ * One stream item as JSON text, with the file's attributes already serialized (FileDocuments);
+ * descriptors only: type, id and context. A file never stored gets a bare object.
+ */
+export function streamItemJson(origin: string, n: NotificationRecord, attributesJson: string | undefined, descriptorsOnly: boolean): string {
+  const attributes = descriptorsOnly ? null : (attributesJson ?? JSON.stringify({ sha256: n.sha256 }));
+  return fileItemJson(origin, n.sha256, attributes, JSON.stringify(streamContext(n)));
 }
 
 export function streamNotificationObject(origin: string, n: NotificationRecord): VtObject {

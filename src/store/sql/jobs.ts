@@ -71,7 +71,8 @@ export async function completeAnalysis(
 ): Promise<void> {
   const sub = await tx.selectFrom('submissions').select('sha256').where('id', '=', submissionId).executeTakeFirst();
   if (sub) {
-    await tx.updateTable('files').set(analysisColumns(a, date)).where('sha256', '=', sub.sha256).execute();
+    await tx.updateTable('files').set((eb) => ({ ...analysisColumns(a, date), revision: eb('revision', '+', 1) }))
+      .where('sha256', '=', sub.sha256).execute();
     await tx.updateTable('submissions').set({ status: 'completed', completed_at: date })
       .where('id', '=', submissionId).execute();
   }

@@ -218,6 +218,16 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         await db.schema.alterTable('files').dropColumn('bundle_info').execute();
       },
     },
+    '0005_file_revisions': {
+      async up(db: Kysely<any>) {
+        // Bumped by every update of a files row: pages of notifications reuse a file's serialized
+        // attributes while its revision is unchanged, in every process, without reading them.
+        await db.schema.alterTable('files').addColumn('revision', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.alterTable('files').dropColumn('revision').execute();
+      },
+    },
   };
 }
 

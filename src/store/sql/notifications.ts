@@ -4,10 +4,9 @@
 // one index walk and the parts are merged here.
 import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { limitReached } from '../../model/rate-limit.js';
-import type { FileRecord, NewNotification, NotificationQuery, NotificationRecord, RateLimitState, StoredNotifications } from '../store.js';
-import { toFile } from './rows.js';
+import type { NewNotification, NotificationQuery, NotificationRecord, RateLimitState, StoredNotifications } from '../store.js';
 import type { SqlDialect } from './dialect.js';
-import type { Database, FilesTable, HuntingNotificationsTable } from './schema.js';
+import type { Database, HuntingNotificationsTable } from './schema.js';
 
 const DAY = 86_400;
 
@@ -177,20 +176,8 @@ function parts(q: NotificationQuery): ({ ownerId: number } | { rulesetId: number
   return [...q.scope.ownerIds.map((ownerId) => ({ ownerId })), ...q.scope.rulesetIds.map((rulesetId) => ({ rulesetId }))];
 }
 
-/** File columns a list with files selects beside the notification's, prefixed `f_`. */
-const FILE_COLUMNS = [
-  'sha1', 'md5', 'size', 'magic', 'type_description', 'type_tag', 'type_tags', 'type_extension', 'tags', 'names',
-  'first_submission_date', 'last_submission_date', 'last_analysis_date', 'times_submitted', 'unique_sources',
-] as const;
-
+/** A notification row; lists with files add `f_revision`, the file's revision (null: no file). */
 type Row = Selectable<HuntingNotificationsTable> & Record<string, unknown>;
-
-function fileOf(r: Row): FileRecord | null {
-  if (r.f_sha1 === null || r.f_sha1 === undefined) return null;
-  const f: Record<string, unknown> = { sha256: r.sha256 };
-  for (const c of FILE_COLUMNS) f[c] = r[`f_${c}`];
-  return toFile(f as unknown as Selectable<FilesTable>);
-}
 
 /** The page's rows: each part of the scope walked in order with its limit, then merged. */
 async function rows(db: Kysely<Database>, q: NotificationQuery, withFiles: boolean): Promise<Row[]> {
@@ -202,7 +189,7 @@ async function rows(db: Kysely<Database>, q: NotificationQuery, withFiles: boole
     let qb = query as unknown as SelectQueryBuilder<Database, 'hunting_notifications', Row>;
     if (withFiles) {
       qb = qb.leftJoin('files', 'files.sha256', 'hunting_notifications.sha256')
-        .select(FILE_COLUMNS.map((c) => `files.${c} as f_${c}` as const)) as unknown as typeof qb;
+        .select('files.revision as f_revision') as unknown as typeof qb;
     }
     return (qb as unknown as { orderBy(c: string, d: 'asc' | 'desc'): typeof qb }).orderBy(order[0], dir)
       .orderBy(order[1], dir).limit(q.limit).execute() as Promise<Row[]>;
@@ -221,9 +208,12 @@ export async function list(db: Kysely<Database>, q: NotificationQuery): Promise<
   return (await rows(db, q, false)).map(toNotification);
 }
 
-/** Like list, each notification with its file (null for a file never stored), in one query per part. */
-export async function listWithFiles(db: Kysely<Database>, q: NotificationQuery): Promise<{ notification: NotificationRecord; file: FileRecord | null }[]> {
-  return (await rows(db, q, true)).map((r) => ({ notification: toNotification(r), file: fileOf(r) }));
+/** Like list, each notification with its file's revision (null for a file never stored), in one query per part. */
+export async function listWithFileRevisions(db: Kysely<Database>, q: NotificationQuery): Promise<{ notification: NotificationRecord; fileRevision: number | null }[]> {
+  return (await rows(db, q, true)).map((r) => ({
+    notification: toNotification(r),
+    fileRevision: r.f_revision === null || r.f_revision === undefined ? null : Number(r.f_revision),
+  }));
 }
 
 export async function count(db: Kysely<Database>, q: NotificationQuery, cap: number): Promise<number> {

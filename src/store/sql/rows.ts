@@ -28,6 +28,7 @@ export function toFile(r: Selectable<FilesTable>): FileRecord {
     lastSubmissionDate: Number(r.last_submission_date),
     timesSubmitted: Number(r.times_submitted),
     uniqueSources: Number(r.unique_sources),
+    revision: Number(r.revision),
   };
   if (r.magic !== null) f.magic = r.magic;
   if (r.type_description !== null) f.typeDescription = r.type_description;

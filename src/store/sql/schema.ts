@@ -45,6 +45,8 @@ export interface FilesTable {
   unique_sources: number;
   /** JSON bundle_info (spec 6.1) of a container; null for other files. */
   bundle_info: string | null;
+  /** Incremented by every update of the row (see FileRecord.revision). */
+  revision: Generated<number>;
 }
 
 /** Subfiles: which files were extracted from which (bundled_files / compressed_parents). */

@@ -265,8 +265,8 @@ export class SqlStore implements Store {
     return this.run(() => notifications.list(this.db, q));
   }
 
-  listNotificationsWithFiles(q: NotificationQuery): Promise<{ notification: NotificationRecord; file: FileRecord | null }[]> {
-    return this.run(() => notifications.listWithFiles(this.db, q));
+  listNotificationsWithFileRevisions(q: NotificationQuery): Promise<{ notification: NotificationRecord; fileRevision: number | null }[]> {
+    return this.run(() => notifications.listWithFileRevisions(this.db, q));
   }
 
   countNotifications(q: NotificationQuery, cap: number): Promise<number> {

@@ -31,7 +31,7 @@ export async function storeSubfiles(tx: Kysely<Database>, subfiles: readonly New
     if (row) {
       const known = JSON.parse(row.names) as string[];
       const merged = [...known, ...names.filter((n) => !known.includes(n))];
-      await tx.updateTable('files').set({ ...analysisColumns(s.analysis, date), names: JSON.stringify(merged) })
+      await tx.updateTable('files').set((eb) => ({ ...analysisColumns(s.analysis, date), names: JSON.stringify(merged), revision: eb('revision', '+', 1) }))
         .where('sha256', '=', s.sha256).execute();
     } else {
       await tx.insertInto('files').values({

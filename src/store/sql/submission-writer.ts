@@ -60,6 +60,7 @@ export async function writeSubmission(
         last_submission_date: Math.max(Number(file.last_submission_date), s.date),
         times_submitted: eb('times_submitted', '+', 1),
         unique_sources: eb('unique_sources', '+', newSource),
+        revision: eb('revision', '+', 1),
       }))
       .where('sha256', '=', s.sha256)
       .execute();

@@ -16,6 +16,15 @@ export interface SqliteStoreOptions {
   readOnly?: boolean;
 }
 
+/**
+ * Address space SQLite may map from the database file. Without a mapping every page a query
+ * touches is a read() into SQLite's small page cache: a page of 40 notifications with their files
+ * cost ~0.8 ms at 1M notifications, ~0.35 ms mapped. It is address space, not memory: the OS
+ * page cache backs it and shares it between connections. SQLite caps it at its compile-time
+ * SQLITE_MAX_MMAP_SIZE (2 GB unless built as scripts/install-deps.sh builds it).
+ */
+const MMAP_BYTES = 64 * 1024 ** 3;
+
 /** Prepared statements kept per SQL text; Kysely would otherwise prepare on every query. */
 const STATEMENT_CACHE_SIZE = 256;
 
@@ -36,6 +45,7 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
     // FULL: the WAL is fsynced on every commit, so an acknowledged write survives power loss.
     raw.pragma('synchronous = FULL');
     raw.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+    if (path !== ':memory:') raw.pragma(`mmap_size = ${MMAP_BYTES}`);
     if (opts.readOnly) raw.pragma('query_only = 1');
   } catch (e) {
     raw?.close();
