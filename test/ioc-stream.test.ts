@@ -241,6 +241,15 @@ describe('IoC Stream', () => {
     assert.ok(isVtError(bad, 400, 'BadRequestError'), 'a bad filter is refused before streaming starts');
   });
 
+  it('counts up to count_limit, and an uncapped count is exact on every page', async () => {
+    assert.equal((await stream(alice, '?count_limit=2')).body.meta.count, 2);
+    const before = (await stream(alice, '?count_limit=10000&limit=1')).body.meta.count as number;
+    assert.equal(before, (await stream(alice, '?limit=40')).body.data.length);
+    await upload(Buffer.from(`ALICE-MARK counted ${randomBytes(6).toString('hex')}`));
+    assert.equal((await stream(alice, '?count_limit=10000&limit=1')).body.meta.count, before + 1);
+    assert.equal((await stream(alice, '?count_limit=2')).body.meta.count, 2);
+  });
+
   it('shows each file as it is now: pages read after a new submission carry its new attributes', async () => {
     // Pages reuse serialized files while their stored revision is unchanged: this checks the reuse ends.
     const content = Buffer.from(`ALICE-MARK resubmitted ${randomBytes(6).toString('hex')}`);

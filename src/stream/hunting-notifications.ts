@@ -6,7 +6,7 @@
 import { badRequest, forbidden, objectNotFound } from '../model/errors.js';
 import type { NotificationPosition, NotificationQuery, NotificationRecord, Store, UserRecord } from '../store/store.js';
 import { intersect, parseDateOrder, parseDateTerm, splitTerms, type DateRange } from './filter-terms.js';
-import { deleteAllOf, pageOf } from './pages.js';
+import { deleteAllOf, NotificationCounts, pageOf } from './pages.js';
 
 export interface NotificationListRequest {
   filter?: string;
@@ -27,7 +27,11 @@ export interface NotificationPage<T> {
 const KEYS = 'tag, owner, date';
 
 export class HuntingNotifications {
-  constructor(private readonly store: Store) {}
+  private readonly counts: NotificationCounts;
+
+  constructor(private readonly store: Store) {
+    this.counts = new NotificationCounts(store);
+  }
 
   /** Rulesets `user` edits without owning them: their notifications are visible too. */
   private async shared(user: UserRecord): Promise<{ id: number; ownerId: number }[]> {
@@ -107,8 +111,9 @@ export class HuntingNotifications {
     return { ...pageOf(await this.store.listNotificationsWithFileRevisions(q), req.limit, (r) => r.notification), query: q };
   }
 
+  /** How many `q` selects, counting at most `cap` (see NotificationCounts). */
   count(q: NotificationQuery, cap: number): Promise<number> {
-    return this.store.countNotifications(q, cap);
+    return this.counts.count(q, cap);
   }
 
   /** Deletes one notification the caller may see (owner or editor of its ruleset). */

@@ -45,7 +45,7 @@ export class IocStream {
   }
 
   count(q: NotificationQuery, cap: number): Promise<number> {
-    return this.store.countNotifications(q, cap);
+    return this.notifications.count(q, cap);
   }
 
   /**

@@ -1,5 +1,5 @@
 // What every notification list shares: a page out of one row more than asked for (to know
-// whether another follows), and deleting everything a query selects, batch by batch.
+// whether another follows), meta.count, and deleting everything a query selects, batch by batch.
 import type { NotificationPosition, NotificationQuery, NotificationRecord, Store } from '../store/store.js';
 
 /** The first `limit` rows, and the position after the last when more follow. */
@@ -17,5 +17,34 @@ export async function deleteAllOf(store: Store, q: NotificationQuery, batch: num
     const found = await store.listNotifications(each);
     if (found.length === 0) return deleted;
     deleted += await store.deleteNotifications(found.map((n) => n.id));
+  }
+}
+
+/**
+ * meta.count for lists: counting walks up to `cap` index entries, the dearest part of a page after
+ * its rows, and a client paging through a large list asks the same count on every page. A count
+ * that reached its cap is kept for a second: while it is kept, pages say `cap` without counting.
+ * Counts below the cap are cheap and always exact.
+ */
+export class NotificationCounts {
+  private readonly capped = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly keepMs = 1000,
+  ) {}
+
+  async count(q: NotificationQuery, cap: number): Promise<number> {
+    const { after: _after, limit: _limit, order: _order, ...selection } = q;
+    const key = `${cap} ${JSON.stringify(selection)}`;
+    const until = this.capped.get(key);
+    if (until !== undefined && until > Date.now()) return cap;
+    const n = await this.store.countNotifications(q, cap);
+    if (n < cap) this.capped.delete(key);
+    else {
+      if (this.capped.size >= 10_000) this.capped.clear();
+      this.capped.set(key, Date.now() + this.keepMs);
+    }
+    return n;
   }
 }
