@@ -17,5 +17,7 @@ node dist/bench/get-file.js
 node dist/bench/hunting-throughput.js
 node dist/bench/hunting-change.js
 node dist/bench/notifications-list.js
+# 10M notifications generated twice (SQLite, PostgreSQL): about 40 minutes.
+node dist/bench/ioc-stream.js
 node dist/bench/extraction-throughput.js
 node dist/bench/subfiles-zip.js

@@ -3,8 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi } from './api/app.js';
-import { FileDocuments } from './api/file-documents.js';
 import { Authenticator } from './api/auth.js';
+import { FileDocuments } from './api/file-documents.js';
 import type { Config } from './config.js';
 import { EmailJob } from './delivery/email-job.js';
 import { slowRulesetMail } from './delivery/email-messages.js';
