@@ -3,6 +3,14 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { ExtractionCaps, LimitHit } from './limits.js';
 
+/**
+ * Inputs up to ONE_CALL_INPUT bytes are decompressed in one call when their output fits
+ * ONE_CALL_OUTPUT (and the caps); larger ones are streamed. Streams cost ~5 ms a file, and most
+ * nested entries are small.
+ */
+export const ONE_CALL_INPUT = 1024 * 1024;
+export const ONE_CALL_OUTPUT = 16 * 1024 * 1024;
+
 export class LimitExceeded extends Error {
   constructor(readonly limit: LimitHit) {
     super(`limit reached: ${limit}`);

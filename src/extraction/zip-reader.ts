@@ -9,7 +9,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import type { ExtractContext, ExtractOutcome } from './extractor.js';
-import { LimitExceeded, OutputBudget } from './output-guard.js';
+import { LimitExceeded, ONE_CALL_INPUT, ONE_CALL_OUTPUT, OutputBudget } from './output-guard.js';
 
 interface Entry {
   name: string;
@@ -30,9 +30,6 @@ const ZIP64_EOCD = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 const MAX_CENTRAL_DIRECTORY = 64 * 1024 * 1024;
-/** Entries up to these sizes are inflated in one call; larger ones are streamed. */
-const IN_MEMORY_PACKED = 1024 * 1024;
-const IN_MEMORY_SIZE = 16 * 1024 * 1024;
 
 /** Not for this reader (encrypted, an unusual method, a multi-disk set): use 7-Zip. */
 export class NotForUs extends Error {}
@@ -210,8 +207,8 @@ async function writeEntry(fd: number, e: Entry, dataAt: number, ctx: ExtractCont
   const target = createTarget(ctx.outDir, rel);
   let crc: number;
   try {
-    const max = Math.min(IN_MEMORY_SIZE, ctx.caps.maxBytes + 1);
-    const small = e.packed <= IN_MEMORY_PACKED ? readAt(fd, dataAt, e.packed) : null;
+    const max = Math.min(ONE_CALL_OUTPUT, ctx.caps.maxBytes + 1);
+    const small = e.packed <= ONE_CALL_INPUT ? readAt(fd, dataAt, e.packed) : null;
     if (small && small.length < e.packed) return `ERROR: Unexpected end of archive : ${e.name}`;
     const data = small ? inflateSmall(small, e.method, max) : null;
     if (data) {

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { ExtractContext, ExtractOutcome, Extractor } from '../extractor.js';
 import { hasAt } from '../extractor.js';
-import { LimitExceeded, OutputBudget } from '../output-guard.js';
+import { LimitExceeded, ONE_CALL_INPUT, ONE_CALL_OUTPUT, OutputBudget } from '../output-guard.js';
 
 const FEXTRA = 0x04;
 const FNAME = 0x08;
@@ -34,10 +34,6 @@ async function headerOf(path: string): Promise<{ name: string | null; mtime: num
   }
 }
 
-/** Small inputs are unpacked in one call when their output fits this: streams cost ~5 ms a file. */
-const IN_MEMORY_OUTPUT = 16 * 1024 * 1024;
-const IN_MEMORY_INPUT = 1024 * 1024;
-
 /** The whole output in one call, or null when it would exceed `max` bytes (or is corrupt). */
 function gunzipSmall(path: string, max: number): Buffer | null {
   try {
@@ -53,7 +49,7 @@ async function extract(ctx: ExtractContext): Promise<ExtractOutcome> {
   const budget = new OutputBudget(ctx.caps);
   budget.file();
   try {
-    const small = ctx.size <= IN_MEMORY_INPUT ? gunzipSmall(ctx.path, Math.min(IN_MEMORY_OUTPUT, ctx.caps.maxBytes)) : null;
+    const small = ctx.size <= ONE_CALL_INPUT ? gunzipSmall(ctx.path, Math.min(ONE_CALL_OUTPUT, ctx.caps.maxBytes)) : null;
     if (small) {
       budget.add(small.length);
       writeFileSync(out, small);
