@@ -1,6 +1,6 @@
 // VirusTotal's envelope conventions (spec 1.2-1.4): absolute links built from the public origin,
 // opaque cursors, `limit` parsing, and collection pages that never carry an empty page + cursor.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest } from '../model/errors.js';
 
 export interface VtObject {
@@ -101,7 +101,8 @@ export function collection(
   return { data: page.items, ...collectionTail(req, origin, page, meta) };
 }
 
-/** Like collection, for items already serialized: the JSON text of the same response. */
-export function collectionJson(req: FastifyRequest, origin: string, page: Page<string>, meta: Record<string, unknown> = {}): string {
-  return `{"data":[${page.items.join(',')}],${JSON.stringify(collectionTail(req, origin, page, meta)).slice(1)}`;
+/** Sends what collection() would, for items already serialized, as JSON text. */
+export function sendCollectionJson(req: FastifyRequest, reply: FastifyReply, origin: string, page: Page<string>, meta: Record<string, unknown> = {}): FastifyReply {
+  const body = `{"data":[${page.items.join(',')}],${JSON.stringify(collectionTail(req, origin, page, meta)).slice(1)}`;
+  return reply.type('application/json; charset=utf-8').send(body);
 }

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { NotificationListRequest } from '../../stream/hunting-notifications.js';
 import type { ApiDeps } from '../app.js';
 import { requireSelf } from '../auth.js';
-import { absoluteUrl, collection, collectionJson, decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue, type VtObject } from '../envelope.js';
+import { absoluteUrl, collection, decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue, sendCollectionJson, type VtObject } from '../envelope.js';
 import { fileObject } from '../serializers/file.js';
 import { notificationFileItemJson, notificationObject } from '../serializers/hunting-notification.js';
 
@@ -45,7 +45,7 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
     const docs = full ? await deps.fileDocuments.attributes(page.items) : new Map<string, string>();
     const items = page.items.map(({ notification: n }) => notificationFileItemJson(origin(req), n, docs.get(n.sha256), full));
     const count = await notifications.count(page.query, countLimit(req));
-    return reply.type('application/json; charset=utf-8').send(collectionJson(req, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count }));
+    return sendCollectionJson(req, reply, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count });
   }
 
   return async (app: FastifyInstance) => {

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest } from '../../model/errors.js';
 import type { ApiDeps } from '../app.js';
 import { parseDateOrder } from '../../stream/filter-terms.js';
-import { collectionJson, decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue } from '../envelope.js';
+import { decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue, sendCollectionJson } from '../envelope.js';
 import { streamItemJson, streamNotificationObject } from '../serializers/ioc-stream.js';
 import { serveLiveFeed } from '../live-feed-sse.js';
 
@@ -37,8 +37,7 @@ export function iocStreamRoutes(deps: ApiDeps) {
       const descriptors = boolParam(req, 'descriptors_only');
       const docs = descriptors ? new Map<string, string>() : await fileDocuments.attributes(page.items);
       const items = page.items.map(({ notification: n }) => streamItemJson(origin(req), n, docs.get(n.sha256), descriptors));
-      const body = collectionJson(req, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count: await stream.count(page.query, countCap(req)) });
-      return reply.type('application/json; charset=utf-8').send(body);
+      return sendCollectionJson(req, reply, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count: await stream.count(page.query, countCap(req)) });
     });
 
     app.delete('/ioc_stream', async (req, reply) => {
