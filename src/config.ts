@@ -42,6 +42,13 @@ export const fields = {
     doc: 'What this process runs: the API, the analysis workers, or both.',
   },
   workers: { kind: 'int', default: 0, min: 0, max: 256, doc: 'Analysis worker threads; 0 means one per core.' },
+  workerNice: {
+    kind: 'int',
+    default: 10,
+    min: 0,
+    max: 19,
+    doc: 'Nice value of the analysis threads (Linux): when the cores are busy, receiving uploads and answering API calls come first and analysis catches up from its durable queue. 0: same priority as the rest.',
+  },
   maxUploadBytes: { kind: 'int', default: 32 * MB, min: 1, doc: 'Largest file accepted by POST /api/v3/files.' },
   maxLargeUploadBytes: { kind: 'int', default: 650 * MB, min: 1, doc: 'Largest file accepted through an upload URL.' },
   uploadUrlTtl: { kind: 'int', default: 3600, min: 1, doc: 'Seconds an upload URL stays valid.' },

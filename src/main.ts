@@ -97,6 +97,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         script: new URL('./jobs/analysis-worker.js', import.meta.url),
         size: config.workerCount,
         taskTimeoutMs: config.analysisTimeout * 1000,
+        nice: config.workerNice,
       });
       closers.push(['analysis threads', () => pool.close()]);
       const huntLog = log.child({ component: 'hunting' });

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { analysisWorkerScript } from '../src/jobs/analysis-worker.js';
+import { threadNice } from '../src/jobs/thread-priority.js';
 import { WorkerPool } from '../src/jobs/worker-pool.js';
 import { TrawlError } from '../src/model/errors.js';
 import type { FileAnalysis } from '../src/store/store.js';
@@ -36,6 +37,39 @@ test('runs at most `size` tasks at once and queues the rest', async () => {
     assert.equal(pool.busy, 0);
   } finally {
     await pool.close();
+  }
+});
+
+test('waiting tasks run by priority, lowest first, in queue order within one priority', async () => {
+  const pool = new WorkerPool({ script, size: 1, taskTimeoutMs: 10_000 });
+  try {
+    const order: string[] = [];
+    const run = (name: string, priority?: number) => pool.run({ kind: 'echo', value: name }, [], { priority }).then(() => order.push(name));
+    const blocker = pool.run({ kind: 'sleep', ms: 100 });
+    const all = [run('deep-1', 2), run('sub-1', 1), run('deep-2', 2), run('top-1'), run('sub-2', 1), run('top-2', 0)];
+    assert.equal(pool.queued, 6);
+    await Promise.all([blocker, ...all]);
+    assert.deepEqual(order, ['top-1', 'top-2', 'sub-1', 'sub-2', 'deep-1', 'deep-2']);
+    assert.equal(pool.queued, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('worker threads run at the nice value asked for; the calling thread keeps its own', { skip: process.platform !== 'linux' && 'per-thread nice values are Linux only' }, async () => {
+  const before = threadNice();
+  const pool = new WorkerPool({ script, size: 2, taskTimeoutMs: 10_000, nice: 7 });
+  const plain = new WorkerPool({ script, size: 1, taskTimeoutMs: 10_000 });
+  try {
+    const nices = await Promise.all([1, 2, 3, 4].map(() => pool.run<number>({ kind: 'nice' })));
+    assert.deepEqual(nices, [7, 7, 7, 7].map((n) => Math.max(n, before ?? 0)));
+    assert.equal(await plain.run<number>({ kind: 'nice' }), before, 'a pool without `nice` leaves its threads alone');
+    // A replacement worker is lowered too.
+    await assert.rejects(pool.run({ kind: 'exit' }));
+    assert.equal(await pool.run<number>({ kind: 'nice' }), Math.max(7, before ?? 0));
+    assert.equal(threadNice(), before);
+  } finally {
+    await Promise.all([pool.close(), plain.close()]);
   }
 });
 

@@ -118,7 +118,9 @@ export class SubmissionWalk {
     const extract = await this.extractRequest(node);
     const task: AnalyzeTask = { kind: 'analyze', path: node.path, ...(hunt ? { hunt } : {}), ...(extract ? { extract } : {}) };
     const timeoutMs = this.opts.analysisTimeoutMs + (hunter?.deadlineMs(hunt) ?? 0) + (extract && !extract.refused ? this.opts.limits.timeoutMs : 0);
-    const result = await pool.run<AnalyzeResult>(task, [], { timeoutMs });
+    // Deeper files wait for shallower ones: an archive's thousands of members do not delay the
+    // files uploaded after it (their own analysis, hunting and notifications).
+    const result = await pool.run<AnalyzeResult>(task, [], { timeoutMs, priority: node.depth });
     this.types.set(node.sha256, result.analysis.typeDescription);
     if (snap && hunter && result.hunt) {
       if (result.hunt.skipped) log.info({ sha256: node.sha256, reason: result.hunt.skipped }, 'file not scanned');

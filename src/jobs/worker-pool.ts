@@ -1,9 +1,11 @@
 // A pool of worker threads for CPU-bound, synchronous native work (libmagic, YARA): one task per
-// worker at a time, a deadline per task enforced by terminating the worker, crashed workers replaced.
+// worker at a time, queued by priority, a deadline per task enforced by terminating the worker,
+// crashed workers replaced.
 
 import os from 'node:os';
 import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
 import { TrawlError, transient, type ErrorCode } from '../model/errors.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
 /**
  * The wire protocol. Request: the task's own fields plus `id` (tasks carry a `kind` so one worker
@@ -23,6 +25,18 @@ export interface WorkerPoolOptions {
   taskTimeoutMs: number;
   /** Passed to every worker as `workerData`. */
   workerData?: unknown;
+  /**
+   * Nice value (1-19) the worker threads run at, so that other threads of the process get the
+   * cores first when both want them; 0 or absent: the process's own priority. Linux only.
+   */
+  nice?: number;
+}
+
+/** Per-task options of {@link WorkerPool.run}. */
+export interface RunOptions {
+  timeoutMs?: number;
+  /** Lower runs first; tasks of equal priority run in the order they were queued. Default 0. */
+  priority?: number;
 }
 
 interface Pending {
@@ -51,11 +65,14 @@ const MAX_RESPAWN_DELAY_MS = 5000;
 const TIMED_OUT = new Error('terminated after its task timed out');
 /** The message that asks an idle worker to exit. */
 const CLOSE = { kind: '__close' } as const;
+/** The message, sent before any task, that sets a new worker's nice value. */
+const NICE = '__nice';
 
 /** A fixed-size pool of worker threads; tasks queue while every worker is busy. */
 export class WorkerPool {
   private readonly slots = new Set<Slot>();
-  private readonly queue: Pending[] = [];
+  /** Waiting tasks by priority, lowest first (a handful of levels: one array each). */
+  private readonly queues = new Map<number, Pending[]>();
   private readonly size: number;
   private nextId = 1;
   private closed = false;
@@ -76,7 +93,9 @@ export class WorkerPool {
 
   /** Tasks waiting for a worker. */
   get queued(): number {
-    return this.queue.length;
+    let n = 0;
+    for (const q of this.queues.values()) n += q.length;
+    return n;
   }
 
   /**
@@ -84,25 +103,25 @@ export class WorkerPool {
    * Rejects with DeadlineExceededError after taskTimeoutMs (or `opts.timeoutMs`), or with the
    * worker's error.
    */
-  run<T>(task: object, transfer: readonly TransferListItem[] = [], opts: { timeoutMs?: number } = {}): Promise<T> {
+  run<T>(task: object, transfer: readonly TransferListItem[] = [], opts: RunOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(transient('worker pool is closed'));
     return new Promise<T>((resolve, reject) => {
       const message = { ...task, id: this.nextId++ };
       const timeoutMs = opts.timeoutMs ?? this.options.taskTimeoutMs;
-      this.queue.push({ message, timeoutMs, transfer, resolve: resolve as (r: unknown) => void, reject });
+      this.enqueue(opts.priority ?? 0, { message, timeoutMs, transfer, resolve: resolve as (r: unknown) => void, reject });
       this.dispatch();
     });
   }
 
   /**
    * Runs `task` once on every current worker (e.g. to load something each thread keeps), after
-   * the tasks already queued for it. A worker that dies meanwhile takes its copy with it.
+   * the priority-0 tasks already queued for it. A worker that dies meanwhile takes its copy with it.
    */
   runOnEach<T>(task: object): Promise<T[]> {
     if (this.closed) return Promise.reject(transient('worker pool is closed'));
     return Promise.all([...this.slots].map((slot) => new Promise<T>((resolve, reject) => {
       const message = { ...task, id: this.nextId++ };
-      this.queue.push({ message, timeoutMs: this.options.taskTimeoutMs, transfer: [], pinned: slot, resolve: resolve as (r: unknown) => void, reject });
+      this.enqueue(0, { message, timeoutMs: this.options.taskTimeoutMs, transfer: [], pinned: slot, resolve: resolve as (r: unknown) => void, reject });
       this.dispatch();
     })));
   }
@@ -117,7 +136,8 @@ export class WorkerPool {
     for (const timer of this.respawns) clearTimeout(timer);
     const slots = [...this.slots];
     const busy = new Set(slots.filter((slot) => slot.task));
-    const abandoned = [...this.queue.splice(0), ...slots.map((slot) => this.settle(slot))];
+    const abandoned = [...[...this.queues.values()].flat(), ...slots.map((slot) => this.settle(slot))];
+    this.queues.clear();
     for (const pending of abandoned) pending?.reject(transient('worker pool is closed'));
     await Promise.all(slots.map(async (slot) => {
       if (busy.has(slot)) return slot.worker.terminate();
@@ -132,6 +152,7 @@ export class WorkerPool {
 
   private spawn(): void {
     const worker = new Worker(this.options.script, { workerData: this.options.workerData });
+    if (this.options.nice) worker.postMessage({ kind: NICE, nice: this.options.nice });
     const slot: Slot = { worker, startedAt: Date.now(), completed: 0 };
     worker.unref(); // idle workers must not keep the process alive
     worker.on('message', (reply: TaskReply) => this.onReply(slot, reply));
@@ -141,12 +162,33 @@ export class WorkerPool {
     this.dispatch();
   }
 
+  private enqueue(priority: number, pending: Pending): void {
+    const q = this.queues.get(priority);
+    if (q) return void q.push(pending);
+    this.queues.set(priority, [pending]);
+    // Kept in ascending order so dispatch() can walk them in order (new levels are rare).
+    const sorted = [...this.queues].sort(([a], [b]) => a - b);
+    this.queues.clear();
+    for (const [p, tasks] of sorted) this.queues.set(p, tasks);
+  }
+
+  /** Takes the first waiting task `slot` may run, highest priority first. */
+  private next(slot: Slot): Pending | undefined {
+    for (const [priority, q] of this.queues) {
+      const i = q.findIndex((p) => !p.pinned || p.pinned === slot);
+      if (i < 0) continue;
+      const pending = q.splice(i, 1)[0]!;
+      if (q.length === 0) this.queues.delete(priority);
+      return pending;
+    }
+    return undefined;
+  }
+
   private dispatch(): void {
     for (const slot of this.slots) {
       if (slot.task || slot.crash) continue;
-      const i = this.queue.findIndex((p) => !p.pinned || p.pinned === slot);
-      if (i < 0) continue;
-      const pending = this.queue.splice(i, 1)[0]!;
+      const pending = this.next(slot);
+      if (!pending) continue;
       slot.task = pending;
       const timeout = pending.timeoutMs;
       // setTimeout fires at once for delays above 2^31-1 ms: treat those as "no deadline".
@@ -186,8 +228,11 @@ export class WorkerPool {
 
   private onExit(slot: Slot, code: number): void {
     this.slots.delete(slot);
-    for (let i = this.queue.length - 1; i >= 0; i--) {
-      if (this.queue[i]!.pinned === slot) this.queue.splice(i, 1)[0]!.reject(new Error('worker thread exited before the task ran'));
+    for (const [priority, q] of this.queues) {
+      for (let i = q.length - 1; i >= 0; i--) {
+        if (q[i]!.pinned === slot) q.splice(i, 1)[0]!.reject(new Error('worker thread exited before the task ran'));
+      }
+      if (q.length === 0) this.queues.delete(priority);
     }
     const cause = slot.crash?.message ?? `exited with code ${code}`;
     this.settle(slot)?.reject(new Error(`worker thread crashed while running the task: ${cause}`));
@@ -218,6 +263,7 @@ export function serveTasks(handlers: Record<string, TaskHandler>, defaultKind?: 
   if (!port) throw new Error('serveTasks() must run inside a worker thread');
   port.on('message', async (task: { id: number; kind?: string } & Record<string, unknown>) => {
     if (task.kind === CLOSE.kind) return port.close();
+    if (task.kind === NICE) return void lowerThreadPriority(Number(task.nice));
     const kind = task.kind ?? defaultKind ?? '';
     let reply: TaskReply;
     try {
