@@ -2,10 +2,10 @@
 // encrypted (zip.ts hands everything else to 7-Zip). Native inflate and plain file writes make it
 // several times faster than 7-Zip's WebAssembly build on archives of many small files, and it
 // salvages what it can from a zip whose end (the central directory) is missing.
-import { closeSync, constants, createReadStream, createWriteStream, futimesSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, createReadStream, futimesSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import type { ExtractContext, ExtractOutcome } from './extractor.js';
@@ -187,7 +187,20 @@ async function streamEntry(e: Entry, path: string, dataAt: number, fd: number, b
     },
   });
   const source = createReadStream(path, { start: dataAt, end: dataAt + e.packed - 1 });
-  const sink = createWriteStream('', { fd, autoClose: false });
+  // Not a WriteStream on `fd`: when a limit stops the pipeline, pipeline destroys its streams,
+  // and a WriteStream's destroy closes its fd, even with autoClose: false, asynchronously, while
+  // writeEntry closes the same fd itself: EBADF, or another file's fd closed once the number is
+  // reused. This sink only writes; writeEntry owns the fd.
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      try {
+        writeFileSync(fd, chunk);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+  });
   if (e.method === 0) await pipeline(source, budget.meter(), check, sink);
   else await pipeline(source, createInflateRaw(), budget.meter(), check, sink);
   return crc;
