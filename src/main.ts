@@ -41,6 +41,9 @@ export interface Service {
   close(): Promise<void>;
 }
 
+/** How often the live feed looks for notifications stored by any process. */
+const FEED_POLL_MS = 100;
+
 async function countryLookupOf(config: Config): Promise<CountryLookup> {
   const lookups: CountryLookup[] = [];
   if (config.countryHeader) lookups.push(headerCountry(config.countryHeader));
@@ -85,6 +88,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
     const stream = new IocStream(store, notifications);
     if (mailer) closers.push(['mailer', () => mailer.close()]);
     let runner: JobRunner | null = null;
+    // Set with the API; this process's analyses nudge it so followers need not wait for a poll.
+    let feed: LiveFeed | undefined;
     let catalog: RulesCatalog | null = null;
     if (config.role !== 'api') {
       // Embedded mode owns the database: jobs a killed predecessor held can run again at once.
@@ -131,6 +136,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
             timeoutMs: config.extractionTimeout * 1000,
             passwords: config.archivePasswords,
           },
+          onNotifications: () => feed?.nudge(),
         }),
         'ioc-delete': new IocDeleteJob(store, stream),
         ...(mailer ? { email: new EmailJob(store, mailer, config.publicUrl) } : {}),
@@ -161,7 +167,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       closers.push(['digest threads', () => hashing.close()]);
       const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, () => r?.wake());
       const rulesets = new HuntingRulesets(store, compiler, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit });
-      const feed = new LiveFeed(store, 100, log.child({ component: 'live-feed' }));
+      feed = new LiveFeed(store, FEED_POLL_MS, log.child({ component: 'live-feed' }));
       app = await buildApi({
         config, store, blobs, intake, rulesets, notifications, stream, feed, fileDocuments: new FileDocuments(store), auth: new Authenticator(store), logger: log,
       });
@@ -171,7 +177,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const api = app;
       closers.push(['API', () => closeApi(api)]);
       // Runs before the API closes: followers of the live feed would keep it open.
-      closers.push(['live feed', async () => feed.close()]);
+      const f = feed;
+      closers.push(['live feed', async () => f.close()]);
     }
     return { url, adminKey: first?.apikey ?? null, store, log, catalog, close };
   } catch (e) {

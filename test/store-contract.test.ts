@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import pino from 'pino';
 import { TrawlError } from '../src/model/errors.js';
+import { LiveFeed } from '../src/stream/live-feed.js';
 import { openStore, type OpenStoreOptions } from '../src/store/open-store.js';
 import type { NewNotification, NewSubmission, NotificationQuery, Store } from '../src/store/store.js';
 
@@ -468,6 +470,27 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.equal((await s.takePendingEmails(quiet.id, 10)).waiting, 0);
     await s.deleteJob(jobs[0]!.id);
     assert.equal(await s.pendingJobs(), 0);
+  });
+
+  it('live feed: a nudge delivers new notifications at once, each once, without waiting for the interval', async () => {
+    const s = await fresh();
+    const r = await s.createRuleset(ruleset(1, 'followed'));
+    const now = Math.floor(Date.now() / 1000);
+    await analysed(s, 'before', (sub) => [note(r, sub, 'old', now)]);
+    const feed = new LiveFeed(s, 3_600_000, pino({ level: 'silent' })); // an interval no test waits for
+    const got: string[] = [];
+    const f = feed.follow(() => true, (e) => got.push(e.notification.ruleName), () => undefined);
+    await f.ready;
+    await analysed(s, 'new 1', (sub) => [note(r, sub, 'one', now)]);
+    feed.nudge();
+    await analysed(s, 'new 2', (sub) => [note(r, sub, 'two', now)]);
+    feed.nudge(); // may come while the first nudge's poll runs: it polls again after it
+    for (let t = Date.now(); got.length < 2 && Date.now() - t < 5000; ) await new Promise((res) => setTimeout(res, 10));
+    feed.nudge();
+    await new Promise((res) => setTimeout(res, 50));
+    assert.deepEqual(got, ['one', 'two'], 'what was stored before following is not sent; nothing twice');
+    f.stop();
+    feed.close();
   });
 
   it('numbers ruleset changes so matchers can follow them', async () => {

@@ -20,6 +20,8 @@ export interface AnalyzeJobOptions {
   /** How long e-mails wait to be sent, so a burst of matches makes one digest. */
   emailDelayMs: number;
   extraction: ExtractionLimits;
+  /** Called when an analysis stored notifications (the live feed then polls at once). */
+  onNotifications?: () => void;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -60,6 +62,7 @@ export class AnalyzeJob implements JobHandler {
       emailDelayMs: this.opts.emailDelayMs,
       subfiles: result.subfiles,
     });
+    if (stored.stored.length > 0) this.opts.onNotifications?.();
     if (stored.stored.length > 0 || stored.gone > 0 || Object.keys(stored.rateLimited).length > 0) {
       log.debug({ sha256: submission.sha256, notifications: stored.stored.length, gone: stored.gone, rateLimited: stored.rateLimited }, 'hunting notifications');
     }

@@ -31,6 +31,8 @@ export class LiveFeed {
   private readonly seen = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** A nudge came while a poll ran: poll again as soon as it ends. */
+  private again = false;
   private starting: Promise<void> = Promise.resolve();
 
   constructor(
@@ -63,6 +65,16 @@ export class LiveFeed {
         }
       },
     };
+  }
+
+  /**
+   * Notifications were just stored by this process: poll now rather than at the next tick (a
+   * tick is up to `pollMs` away). Other processes' notifications still arrive by polling.
+   */
+  nudge(): void {
+    if (!this.timer) return;
+    if (this.polling) this.again = true;
+    else void this.poll();
   }
 
   get size(): number {
@@ -108,6 +120,10 @@ export class LiveFeed {
       this.log.warn({ err }, 'live feed poll failed; retrying');
     } finally {
       this.polling = false;
+      if (this.again && this.timer) {
+        this.again = false;
+        void this.poll();
+      }
     }
   }
 }
