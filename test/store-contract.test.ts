@@ -437,6 +437,10 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.deepEqual(await names({ after: { date: n3.date, id: n3.id } }), ['mine2', 'mine1', 'mine0']);
     assert.deepEqual(await names({ order: 'asc', after: { date: n3.date, id: n3.id } }), ['mine4', 'mine5']);
     assert.deepEqual(await names({ tags: ['odd'], after: { date: n3.date, id: n3.id } }), ['mine1']);
+    // listNotificationIds walks what listNotifications walks, in the same order, merged parts included.
+    for (const over of [{}, { tags: ['odd'] }, { order: 'asc' as const, after: { date: n3.date, id: n3.id } }, { scope: { ownerIds: [1, 2], rulesetIds: [theirs.id] }, limit: 7 }]) {
+      assert.deepEqual(await s.listNotificationIds(q(over)), (await s.listNotifications(q(over))).map((n) => n.id), JSON.stringify(over));
+    }
     assert.equal(await s.countNotifications(q({}), 200), 6);
     assert.equal(await s.countNotifications(q({}), 4), 4, 'capped');
     assert.equal(await s.countNotifications(q({ tags: ['odd'], after: { date: n3.date, id: n3.id } }), 200), 3, 'the position does not narrow a count');

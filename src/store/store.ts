@@ -360,6 +360,8 @@ export interface Store {
   getNotification(id: number): Promise<NotificationRecord | null>;
   /** A page of notifications in (date, id) order; see NotificationQuery. */
   listNotifications(q: NotificationQuery): Promise<NotificationRecord[]>;
+  /** The ids of what listNotifications returns, in its order (bulk deletes walk with it). */
+  listNotificationIds(q: NotificationQuery): Promise<number[]>;
   /**
    * Like listNotifications, each with its file's current revision (null when the file was never
    * stored), read together: callers serialize files from a cache kept by revision (getFiles on a miss).

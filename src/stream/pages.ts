@@ -14,9 +14,9 @@ export async function deleteAllOf(store: Store, q: NotificationQuery, batch: num
   const each = { ...q, order: 'asc' as const, limit: batch, after: undefined };
   let deleted = 0;
   for (;;) {
-    const found = await store.listNotifications(each);
+    const found = await store.listNotificationIds(each);
     if (found.length === 0) return deleted;
-    deleted += await store.deleteNotifications(found.map((n) => n.id));
+    deleted += await store.deleteNotifications(found);
   }
 }
 

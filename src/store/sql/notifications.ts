@@ -179,15 +179,20 @@ function parts(q: NotificationQuery): ({ ownerId: number } | { rulesetId: number
 /** A notification row; lists with files add `f_revision`, the file's revision (null: no file). */
 type Row = Selectable<HuntingNotificationsTable> & Record<string, unknown>;
 
+/** What a list reads of each row: everything, everything and the file's revision, or the position only. */
+type Reading = 'all' | 'files' | 'ids';
+
 /** The page's rows: each part of the scope walked in order with its limit, then merged. */
-async function rows(db: Kysely<Database>, q: NotificationQuery, withFiles: boolean): Promise<Row[]> {
+async function rows(db: Kysely<Database>, q: NotificationQuery, reading: Reading): Promise<Row[]> {
   if (parts(q).length === 0 || q.limit <= 0) return [];
   const dir = q.order === 'asc' ? 'asc' : 'desc';
   const pages = await Promise.all(parts(q).map((who) => {
     const { query, order } = part(db, q, who);
     // Typed loosely here: both forms select the same notification columns.
     let qb = query as unknown as SelectQueryBuilder<Database, 'hunting_notifications', Row>;
-    if (withFiles) {
+    if (reading === 'ids') {
+      qb = qb.clearSelect().select(['hunting_notifications.id', 'hunting_notifications.date']) as unknown as typeof qb;
+    } else if (reading === 'files') {
       qb = qb.leftJoin('files', 'files.sha256', 'hunting_notifications.sha256')
         .select('files.revision as f_revision') as unknown as typeof qb;
     }
@@ -205,12 +210,20 @@ async function rows(db: Kysely<Database>, q: NotificationQuery, withFiles: boole
 }
 
 export async function list(db: Kysely<Database>, q: NotificationQuery): Promise<NotificationRecord[]> {
-  return (await rows(db, q, false)).map(toNotification);
+  return (await rows(db, q, 'all')).map(toNotification);
+}
+
+/**
+ * The ids of what `list` would return, in its order. Bulk deletes walk with it: reading 500 full
+ * rows per batch on the event loop (and parsing them, on PostgreSQL) slowed the pages served meanwhile.
+ */
+export async function listIds(db: Kysely<Database>, q: NotificationQuery): Promise<number[]> {
+  return (await rows(db, q, 'ids')).map((r) => Number(r.id));
 }
 
 /** Like list, each notification with its file's revision (null for a file never stored), in one query per part. */
 export async function listWithFileRevisions(db: Kysely<Database>, q: NotificationQuery): Promise<{ notification: NotificationRecord; fileRevision: number | null }[]> {
-  return (await rows(db, q, true)).map((r) => ({
+  return (await rows(db, q, 'files')).map((r) => ({
     notification: toNotification(r),
     fileRevision: r.f_revision === null || r.f_revision === undefined ? null : Number(r.f_revision),
   }));

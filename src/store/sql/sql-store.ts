@@ -265,6 +265,10 @@ export class SqlStore implements Store {
     return this.run(() => notifications.list(this.db, q));
   }
 
+  listNotificationIds(q: NotificationQuery): Promise<number[]> {
+    return this.run(() => notifications.listIds(this.db, q));
+  }
+
   listNotificationsWithFileRevisions(q: NotificationQuery): Promise<{ notification: NotificationRecord; fileRevision: number | null }[]> {
     return this.run(() => notifications.listWithFileRevisions(this.db, q));
   }
