@@ -24,6 +24,11 @@ interface Follower {
  */
 const REWIND = 256;
 const BATCH = 500;
+/**
+ * Nudged polls come at most this often: each reads the rewind window again, and a burst of
+ * matching uploads would otherwise poll back to back.
+ */
+const NUDGE_GAP_MS = 10;
 
 export class LiveFeed {
   private readonly followers = new Set<Follower>();
@@ -33,6 +38,8 @@ export class LiveFeed {
   private polling = false;
   /** A nudge came while a poll ran: poll again as soon as it ends. */
   private again = false;
+  private lastPollAt = 0;
+  private nudged: NodeJS.Timeout | undefined;
   private starting: Promise<void> = Promise.resolve();
 
   constructor(
@@ -72,9 +79,21 @@ export class LiveFeed {
    * tick is up to `pollMs` away). Other processes' notifications still arrive by polling.
    */
   nudge(): void {
-    if (!this.timer) return;
-    if (this.polling) this.again = true;
-    else void this.poll();
+    if (!this.timer || this.nudged) return;
+    if (this.polling) {
+      this.again = true;
+      return;
+    }
+    const wait = this.lastPollAt + NUDGE_GAP_MS - Date.now();
+    if (wait <= 0) {
+      void this.poll();
+      return;
+    }
+    this.nudged = setTimeout(() => {
+      this.nudged = undefined;
+      if (this.timer) void this.poll();
+    }, wait);
+    this.nudged.unref();
   }
 
   get size(): number {
@@ -84,6 +103,7 @@ export class LiveFeed {
   /** Stops polling and ends every follower (their connections must not hold a shutdown up). */
   close(): void {
     clearInterval(this.timer);
+    clearTimeout(this.nudged);
     this.timer = undefined;
     for (const f of [...this.followers]) f.end();
     this.followers.clear();
@@ -92,6 +112,7 @@ export class LiveFeed {
   private async poll(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
+    this.lastPollAt = Date.now();
     try {
       // The first poll only learns where the feed stands (followers catch up from their cursor),
       // and marks the rewind window as seen.
@@ -120,9 +141,9 @@ export class LiveFeed {
       this.log.warn({ err }, 'live feed poll failed; retrying');
     } finally {
       this.polling = false;
-      if (this.again && this.timer) {
+      if (this.again) {
         this.again = false;
-        void this.poll();
+        this.nudge();
       }
     }
   }

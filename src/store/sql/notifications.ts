@@ -188,7 +188,7 @@ async function rows(db: Kysely<Database>, q: NotificationQuery, reading: Reading
   const dir = q.order === 'asc' ? 'asc' : 'desc';
   const pages = await Promise.all(parts(q).map((who) => {
     const { query, order } = part(db, q, who);
-    // Typed loosely here: both forms select the same notification columns.
+    // Typed loosely here: every form selects notification columns (ids: id and date only).
     let qb = query as unknown as SelectQueryBuilder<Database, 'hunting_notifications', Row>;
     if (reading === 'ids') {
       qb = qb.clearSelect().select(['hunting_notifications.id', 'hunting_notifications.date']) as unknown as typeof qb;
