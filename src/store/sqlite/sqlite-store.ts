@@ -82,9 +82,10 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
  * value, as better-sqlite3 does.
  */
 export function arrayRows(stmt: BetterSqlite3.Statement): SqliteStatement {
-  const names = stmt.reader ? stmt.columns().map((c) => c.name) : [];
+  if (!stmt.reader) return stmt;
+  const names = stmt.columns().map((c) => c.name);
   // `__proto__` in a literal would set the prototype: leave such (hypothetical) statements alone.
-  if (!stmt.reader || names.includes('__proto__')) return stmt;
+  if (names.includes('__proto__')) return stmt;
   stmt.raw(true);
   // The names are quoted with JSON.stringify: any column name makes a valid property key.
   const row = new Function('r', `return {${names.map((n, i) => `${JSON.stringify(n)}: r[${i}]`).join(', ')}};`) as (r: unknown[]) => unknown;
