@@ -4,6 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { storedStreamContext } from '../src/model/stream-context.js';
+import { toNotification } from '../src/store/sql/notifications.js';
 import { request, ROOT, startServer, type Server } from './lib.js';
 
 export const RULESETS = 20;
@@ -14,9 +16,40 @@ const SNIPPET = '00 00 00 00 68 74 74 70 3A 2F 2F 65 76 69 6C 2E  ....http://evi
   '*begin_highlight*65 78 61 6D 70 6C 65 2F 67 61 74 65 2E 70 68 70 *end_highlight*  *begin_highlight*example/gate.php*end_highlight*\n' +
   '3F 69 64 3D 31 00 00 00 00 00 00 00 00 00 00 00  ?id=1...........';
 
+/**
+ * The stored stream context of notification `i` as SQL: Trawl's own serialization of a template
+ * notification, with the parts that vary by `i` cut out and replaced by SQL expressions.
+ */
+function streamContextSql(cat: (...p: string[]) => string, tags: string): string {
+  const marks = { RULESET_ID: '"@@ruleset_id@@"', RULESET: '"@@ruleset@@"', RULE: '"@@rule@@"', TAGS: '["@@tags@@"]' };
+  const json = storedStreamContext({
+    ownerId: 1, rulesetId: 0, rulesetName: '@@ruleset@@', date: 0, sha256: '', submissionId: 0, ruleName: '@@rule@@',
+    ruleTags: ['apt'], snippet: SNIPPET, matchInSubfile: false, sourceKey: 'ab12cd34', sourceCountry: 'DE', tags: ['@@tags@@'],
+  }).replace('"id":"0"', `"id":${marks.RULESET_ID}`);
+  const exprs: Record<string, string> = {
+    [marks.RULESET_ID]: cat("'\"'", `1 + i % ${RULESETS}`, "'\"'"),
+    [marks.RULESET]: cat("'\"bench_'", `i % ${RULESETS}`, "'\"'"),
+    [marks.RULE]: cat("'\"rule_'", 'i % 10', "'\"'"),
+    [marks.TAGS]: tags,
+  };
+  const parts = json.split(/("@@ruleset_id@@"|"@@ruleset@@"|"@@rule@@"|\["@@tags@@"\])/);
+  return cat(...parts.map((p, k) => (k % 2 ? exprs[p]! : `'${p.replaceAll("'", "''")}'`)));
+}
+
+/** Throws unless the generated contexts of `rows` are what Trawl would have stored for them. */
+function checkContexts(rows: Parameters<typeof toNotification>[0][]): void {
+  for (const r of rows) {
+    const want = storedStreamContext(toNotification(r));
+    const got = (r as { stream_context?: string }).stream_context;
+    if (got === undefined || JSON.stringify(JSON.parse(got)) !== want) throw new Error(`generated stream context ${got} differs from Trawl's ${want}`);
+  }
+}
+const SAMPLE = 'select * from hunting_notifications where id in (1, 2, 7, 19, 20, 123)';
+
 /** The rows, as INSERT ... SELECTs over a range of numbers `i` (a recursive CTE or generate_series). */
 function inserts(N: number, range: (from: number, to: number) => string, hex: (e: string) => string, cat: (...p: string[]) => string): string[] {
   const sha = hex(`i % ${FILES}`);
+  const tags = cat("'[\"bench_'", `i % ${RULESETS}`, "'\",\"rule_'", 'i % 10', "'\",\"apt\",\"'", sha, "'\"]'");
   return [
     `insert into files (sha256, sha1, md5, size, magic, type_description, type_tag, type_tags, type_extension, tags, names,
        first_submission_date, last_submission_date, last_analysis_date, times_submitted, unique_sources)
@@ -24,10 +57,9 @@ function inserts(N: number, range: (from: number, to: number) => string, hex: (e
        '["executable","linux","elf"]', 'so', '["elf"]', ${cat("'[\"file-'", 'i', "'.bin\"]'")}, ${START}, ${START}, ${START}, 1, 1
      from ${range(0, FILES - 1)}`,
     `insert into hunting_notifications (owner_id, ruleset_id, ruleset_name, date, entity_type, sha256, submission_id, rule_name,
-       rule_tags, snippet, match_in_subfile, source_key, source_country, tags)
+       rule_tags, snippet, match_in_subfile, source_key, source_country, tags, stream_context)
      select 1, 1 + i % ${RULESETS}, ${cat("'bench_'", `i % ${RULESETS}`)}, ${START} + i * ${STEP}, 'file', ${sha}, i, ${cat("'rule_'", 'i % 10')},
-       '["apt"]', '${SNIPPET}', 0, 'ab12cd34', 'DE',
-       ${cat("'[\"bench_'", `i % ${RULESETS}`, "'\",\"rule_'", 'i % 10', "'\",\"apt\",\"'", sha, "'\"]'")}
+       '["apt"]', '${SNIPPET}', 0, 'ab12cd34', 'DE', ${tags}, ${streamContextSql(cat, tags)}
      from ${range(1, N)}`,
   ];
 }
@@ -46,6 +78,7 @@ export async function generateSqlite(path: string, N: number): Promise<void> {
       select n.owner_id, j.value, n.date, n.id from hunting_notifications n, json_each(n.tags) j`);
   })();
   db.exec('analyze');
+  checkContexts(db.prepare(SAMPLE).all() as Parameters<typeof checkContexts>[0]);
   db.close();
 }
 
@@ -61,6 +94,7 @@ export async function generatePostgres(url: string, N: number): Promise<void> {
     await c.query(`insert into hunting_notification_tags (owner_id, tag, date, notification_id)
       select n.owner_id, t, n.date, n.id from hunting_notifications n, jsonb_array_elements_text(n.tags::jsonb) t`);
     await c.query('vacuum analyze');
+    checkContexts((await c.query(SAMPLE)).rows);
   } finally {
     await c.end();
   }

@@ -11,6 +11,7 @@ import { after, afterEach, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import pino from 'pino';
 import { TrawlError } from '../src/model/errors.js';
+import { storedStreamContext } from '../src/model/stream-context.js';
 import { LiveFeed } from '../src/stream/live-feed.js';
 import { openStore, type OpenStoreOptions } from '../src/store/open-store.js';
 import type { NewNotification, NewSubmission, NotificationQuery, Store } from '../src/store/store.js';
@@ -20,6 +21,8 @@ const OPEN_STORE_MODULE = new URL('../src/store/open-store.js', import.meta.url)
 /** Hands out empty databases of one kind and cleans them all up. */
 interface Backend {
   freshUrl(): Promise<string>;
+  /** Runs SQL on a database of freshUrl's beside the store, as an older version or an operator would. */
+  exec(url: string, text: string): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -28,15 +31,23 @@ function sqliteBackend(): Backend {
   let n = 0;
   return {
     freshUrl: async () => `sqlite:${join(dir, `sub/db-${++n}.db`)}`,
+    exec: async (url, text) => {
+      const db = new BetterSqlite3(url.slice('sqlite:'.length));
+      try {
+        db.exec(text);
+      } finally {
+        db.close();
+      }
+    },
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 
 function postgresBackend(adminUrl: string): Backend {
   const created: string[] = [];
-  const admin = async (text: string) => {
+  const admin = async (text: string, url = adminUrl) => {
     const pg = (await import('pg')).default;
-    const client = new pg.Client({ connectionString: adminUrl });
+    const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
       await client.query(text);
@@ -53,6 +64,7 @@ function postgresBackend(adminUrl: string): Backend {
       url.pathname = `/${name}`;
       return url.toString();
     },
+    exec: (url, text) => admin(text, url),
     async cleanup() {
       for (const name of created) await admin(`drop database if exists ${name} with (force)`);
     },
@@ -426,6 +438,14 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     const withRevisions = await s.listNotificationsWithFileRevisions(q({ tags: ['odd'] }));
     assert.deepEqual(withRevisions.map((r) => r.notification), await s.listNotifications(q({ tags: ['odd'] })));
     for (const r of withRevisions) assert.equal(r.fileRevision, (await s.getFile(r.notification.sha256))!.revision);
+    // Stream entries: the same walk, each with the context stored with it and the file's revision.
+    for (const over of [{ tags: ['odd'] }, { scope: { ownerIds: [1], rulesetIds: [theirs.id] }, order: 'asc' as const, limit: 5 }]) {
+      const entries = await s.listStreamEntries(q(over));
+      const expected = await s.listNotificationsWithFileRevisions(q(over));
+      assert.deepEqual(entries, expected.map(({ notification: n, fileRevision }) => ({
+        id: n.id, date: n.date, sha256: n.sha256, context: storedStreamContext(n), fileRevision,
+      })), JSON.stringify(over));
+    }
     assert.deepEqual(await names({ tags: ['odd', 'nope'] }), []);
     assert.deepEqual(await names({ scope: { ownerIds: [2], rulesetIds: [] }, tags: ['theirs'], limit: 2 }), ['theirs5', 'theirs4']);
     assert.deepEqual(await names({ dateFrom: 1_700_000_020, dateTo: 1_700_000_040 }), ['mine3', 'mine2']);
@@ -453,6 +473,21 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.deepEqual(await names({ scope: { ownerIds: [3], rulesetIds: [] }, tags: ['odd'] }), ['mine1']);
     assert.equal(await s.getNotification(ids.mine5!), null);
     assert.deepEqual((await s.getFiles([sha, sha.toUpperCase(), 'f'.repeat(64)])).map((f) => f.sha256), [sha]);
+  });
+
+  it('gives notifications stored before their stream context was (migration 0006) the same context', async () => {
+    const url = await backend.freshUrl();
+    const s = await openAt(url);
+    const r = await s.createRuleset(ruleset(1, 'old'));
+    for (let i = 0; i < 3; i++) await analysed(s, `old${i}`, (sub) => [note(r, sub, i === 1 ? 'nosnip' : 'x', 1_700_000_000 + i, ['t'])]);
+    const q: NotificationQuery = { scope: { ownerIds: [1], rulesetIds: [] }, order: 'desc', limit: 10 };
+    const stored = await s.listStreamEntries(q);
+    assert.equal(stored.length, 3);
+    await backend.exec(url, `update hunting_notifications set stream_context = null where id <> ${stored[0]!.id}`);
+    assert.deepEqual(await s.listStreamEntries(q), stored);
+    const contexts = stored.map((e) => JSON.parse(e.context) as { hunting_info: Record<string, unknown> });
+    assert.equal(contexts[1]!.hunting_info.snippet, undefined, 'no snippet, no attribute');
+    assert.equal(contexts[0]!.hunting_info.snippet, '41 42  AB');
   });
 
   it('queues one e-mail job per ruleset, with the notifications waiting for it', async () => {

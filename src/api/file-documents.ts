@@ -22,10 +22,10 @@ export class FileDocuments {
    * The JSON text of the `attributes` of each notification's file, by sha256, at least as new as
    * the revision read with it; files never stored (revision null) are left out.
    */
-  async attributes(items: readonly { notification: { sha256: string }; fileRevision: number | null }[]): Promise<Map<string, string>> {
+  async attributes(items: readonly { sha256: string; fileRevision: number | null }[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     const missing: string[] = [];
-    for (const { notification: { sha256 }, fileRevision: revision } of items) {
+    for (const { sha256, fileRevision: revision } of items) {
       if (revision === null || out.has(sha256)) continue;
       const hit = this.cache.get(sha256);
       if (hit && hit.revision >= revision) out.set(sha256, hit.json);

@@ -3,12 +3,12 @@
 // a cursor; a client reconnecting with `Last-Event-ID` (or `cursor=`) first gets what it missed,
 // oldest first, then new notifications as they are stored. Comments keep idle connections alive.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { NotificationPosition, NotificationQuery, NotificationRecord } from '../store/store.js';
+import type { NotificationPosition, NotificationQuery } from '../store/store.js';
 import { isAfter, matchesQuery } from '../stream/notification-match.js';
 import type { FeedEvent } from '../stream/live-feed.js';
 import type { ApiDeps } from './app.js';
 import { decodeCursor, encodeCursor, isPosition, originOf, queryValue } from './envelope.js';
-import { streamItemJson } from './serializers/ioc-stream.js';
+import { streamEntryOf, streamItemJson } from './serializers/ioc-stream.js';
 
 const HEARTBEAT_MS = 15_000;
 /** How often a follower's scope (the rulesets shared with them) is looked up again. */
@@ -35,7 +35,7 @@ export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: F
   res.write('retry: 2000\n\n');
 
   const sent = new Set<number>();
-  const send = (n: NotificationRecord, data: string) => {
+  const send = (n: NotificationPosition, data: string) => {
     if (sent.has(n.id) || (position && !isAfter(n, position))) return;
     sent.add(n.id);
     if (sent.size > 10_000) sent.delete(sent.values().next().value!);
@@ -44,7 +44,7 @@ export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: F
   const serialize = (e: FeedEvent) => {
     const key = `${origin} ${descriptorsOnly}`;
     let data = e.cache.get(key);
-    if (data === undefined) e.cache.set(key, (data = streamItemJson(origin, e.notification, e.file ? fileDocuments.remember(e.file) : undefined, descriptorsOnly)));
+    if (data === undefined) e.cache.set(key, (data = streamItemJson(origin, streamEntryOf(e.notification), e.file ? fileDocuments.remember(e.file) : undefined, descriptorsOnly)));
     return data;
   };
 
@@ -76,9 +76,9 @@ export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: F
         if (closed) return;
         const page = await stream.list(req.user, { filter: queryValue(req, 'filter'), order: 'asc', limit: CATCH_UP_PAGE, after: position });
         const docs = descriptorsOnly ? new Map<string, string>() : await fileDocuments.attributes(page.items);
-        for (const { notification } of page.items) {
-          send(notification, streamItemJson(origin, notification, docs.get(notification.sha256), descriptorsOnly));
-          position = { date: notification.date, id: notification.id };
+        for (const entry of page.items) {
+          send(entry, streamItemJson(origin, entry, docs.get(entry.sha256), descriptorsOnly));
+          position = { date: entry.date, id: entry.id };
         }
         if (!page.next) break;
       }

@@ -217,6 +217,17 @@ export interface NotificationRecord extends NewNotification {
   entityType: 'file';
 }
 
+/** A notification as a page of the IoC Stream reads it (Store.listStreamEntries). */
+export interface StreamEntry {
+  id: number;
+  date: number;
+  sha256: string;
+  /** The stream context without id and date, as JSON text (model/stream-context.ts). */
+  context: string;
+  /** The file's current revision; null when the file was never stored. */
+  fileRevision: number | null;
+}
+
 /** What storing an analysis's notifications did. */
 export interface StoredNotifications {
   stored: NotificationRecord[];
@@ -367,6 +378,11 @@ export interface Store {
    * stored), read together: callers serialize files from a cache kept by revision (getFiles on a miss).
    */
   listNotificationsWithFileRevisions(q: NotificationQuery): Promise<{ notification: NotificationRecord; fileRevision: number | null }[]>;
+  /**
+   * What listNotifications selects, as IoC Stream pages read it: position, file, the stored
+   * stream context and the file's revision, without the columns the context was made from.
+   */
+  listStreamEntries(q: NotificationQuery): Promise<StreamEntry[]>;
   /** How many notifications `q` selects (ignoring order, after and limit), counting at most `cap`. */
   countNotifications(q: NotificationQuery, cap: number): Promise<number>;
   /** Deletes notifications by id (with their tags and pending e-mails); returns how many. */

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { JobHandler } from '../jobs/job-runner.js';
 import { TrawlError } from '../model/errors.js';
-import type { Job, NotificationPosition, NotificationQuery, NotificationRecord, Store, UserRecord } from '../store/store.js';
+import type { Job, NotificationPosition, NotificationQuery, Store, StreamEntry, UserRecord } from '../store/store.js';
 import type { HuntingNotifications } from './hunting-notifications.js';
 import { parseStreamFilter } from './ioc-stream-filter.js';
 import { deleteAllOf, pageOf } from './pages.js';
@@ -17,8 +17,8 @@ export interface StreamRequest {
 }
 
 export interface StreamPage {
-  /** Each notification with its file's revision (null when the file was never stored). */
-  items: { notification: NotificationRecord; fileRevision: number | null }[];
+  /** Each notification's position, file and stored context, with its file's revision. */
+  items: StreamEntry[];
   next?: NotificationPosition;
   query: NotificationQuery;
 }
@@ -41,7 +41,7 @@ export class IocStream {
 
   async list(user: UserRecord, req: StreamRequest): Promise<StreamPage> {
     const q: NotificationQuery = { ...(await this.query(user, req.filter)), order: req.order ?? 'desc', limit: req.limit + 1, ...(req.after ? { after: req.after } : {}) };
-    return { ...pageOf(await this.store.listNotificationsWithFileRevisions(q), req.limit, (r) => r.notification), query: q };
+    return { ...pageOf(await this.store.listStreamEntries(q), req.limit, (e) => e), query: q };
   }
 
   count(q: NotificationQuery, cap: number): Promise<number> {

@@ -3,9 +3,9 @@
 import type { NotificationPosition, NotificationQuery, NotificationRecord, Store } from '../store/store.js';
 
 /** The first `limit` rows, and the position after the last when more follow. */
-export function pageOf<T>(rows: T[], limit: number, notificationOf: (row: T) => NotificationRecord): { items: T[]; next?: NotificationPosition } {
+export function pageOf<T>(rows: T[], limit: number, positionOf: (row: T) => NotificationPosition): { items: T[]; next?: NotificationPosition } {
   const items = rows.slice(0, limit);
-  const last = items.length ? notificationOf(items[items.length - 1]!) : undefined;
+  const last = items.length ? positionOf(items[items.length - 1]!) : undefined;
   return { items, ...(rows.length > limit && last ? { next: { date: last.date, id: last.id } } : {}) };
 }
 

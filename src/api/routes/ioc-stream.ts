@@ -36,7 +36,7 @@ export function iocStreamRoutes(deps: ApiDeps) {
       });
       const descriptors = boolParam(req, 'descriptors_only');
       const docs = descriptors ? new Map<string, string>() : await fileDocuments.attributes(page.items);
-      const items = page.items.map(({ notification: n }) => streamItemJson(origin(req), n, docs.get(n.sha256), descriptors));
+      const items = page.items.map((e) => streamItemJson(origin(req), e, docs.get(e.sha256), descriptors));
       return sendCollectionJson(req, reply, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count: await stream.count(page.query, countCap(req)) });
     });
 

@@ -228,6 +228,17 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         await db.schema.alterTable('files').dropColumn('revision').execute();
       },
     },
+    '0006_stream_context': {
+      async up(db: Kysely<any>) {
+        // The IoC Stream context of each notification as JSON text, written with it (see
+        // model/stream-context.ts). Rows stored before this migration have none and are read
+        // the old way (notifications.ts, listStream).
+        await db.schema.alterTable('hunting_notifications').addColumn('stream_context', 'text').execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.alterTable('hunting_notifications').dropColumn('stream_context').execute();
+      },
+    },
   };
 }
 

@@ -4,13 +4,23 @@
 // one index walk and the parts are merged here.
 import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { limitReached } from '../../model/rate-limit.js';
-import type { NewNotification, NotificationQuery, NotificationRecord, RateLimitState, StoredNotifications } from '../store.js';
+import { storedStreamContext } from '../../model/stream-context.js';
+import type { NewNotification, NotificationQuery, NotificationRecord, RateLimitState, StoredNotifications, StreamEntry } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import type { Database, HuntingNotificationsTable } from './schema.js';
 
 const DAY = 86_400;
 
-export function toNotification(r: Selectable<HuntingNotificationsTable>): NotificationRecord {
+/** The columns a NotificationRecord is made from: all but the stored stream context. */
+const RECORD_COLUMNS = [
+  'id', 'owner_id', 'ruleset_id', 'ruleset_name', 'date', 'entity_type', 'sha256', 'submission_id', 'rule_name',
+  'rule_tags', 'snippet', 'match_in_subfile', 'source_key', 'source_country', 'tags',
+] as const;
+const QUALIFIED_COLUMNS = RECORD_COLUMNS.map((c) => `hunting_notifications.${c}` as const);
+
+type RecordRow = Pick<Selectable<HuntingNotificationsTable>, (typeof RECORD_COLUMNS)[number]>;
+
+export function toNotification(r: RecordRow): NotificationRecord {
   return {
     id: Number(r.id),
     entityType: 'file',
@@ -36,6 +46,7 @@ async function insertOne(tx: Kysely<Database>, n: NewNotification): Promise<Noti
     entity_type: 'file', sha256: n.sha256, submission_id: n.submissionId, rule_name: n.ruleName,
     rule_tags: JSON.stringify(n.ruleTags), snippet: n.snippet, match_in_subfile: n.matchInSubfile ? 1 : 0,
     source_key: n.sourceKey, source_country: n.sourceCountry, tags: JSON.stringify(n.tags),
+    stream_context: storedStreamContext(n),
   })
     .onConflict((oc) => oc.columns(['submission_id', 'ruleset_id', 'rule_name']).doNothing())
     .returning('id').executeTakeFirst();
@@ -161,12 +172,12 @@ function part(db: Kysely<Database>, q: NotificationQuery, who: { ownerId: number
     // part, and its rows carry the notification's date, so the walk stays in index order.
     const query = db.selectFrom('hunting_notification_tags as lead')
       .innerJoin('hunting_notifications', 'hunting_notifications.id', 'lead.notification_id')
-      .selectAll('hunting_notifications')
+      .select(QUALIFIED_COLUMNS)
       .where('lead.owner_id', '=', who.ownerId).where('lead.tag', '=', first)
       .where((eb) => narrow(eb as Eb, q, rest, LEAD));
     return { query, order: LEAD };
   }
-  const query = db.selectFrom('hunting_notifications').selectAll('hunting_notifications')
+  const query = db.selectFrom('hunting_notifications').select(QUALIFIED_COLUMNS)
     .where('ownerId' in who ? 'owner_id' : 'ruleset_id', '=', 'ownerId' in who ? who.ownerId : who.rulesetId)
     .where((eb) => narrow(eb as unknown as Eb, q, q.tags ?? [], OWN));
   return { query, order: OWN };
@@ -177,10 +188,13 @@ function parts(q: NotificationQuery): ({ ownerId: number } | { rulesetId: number
 }
 
 /** A notification row; lists with files add `f_revision`, the file's revision (null: no file). */
-type Row = Selectable<HuntingNotificationsTable> & Record<string, unknown>;
+type Row = RecordRow & Record<string, unknown>;
 
-/** What a list reads of each row: everything, everything and the file's revision, or the position only. */
-type Reading = 'all' | 'files' | 'ids';
+/**
+ * What a list reads of each row: a record, a record and its file's revision, the position only,
+ * or a stream entry (position, file, stored context, file revision).
+ */
+type Reading = 'all' | 'files' | 'ids' | 'stream';
 
 /** The page's rows: each part of the scope walked in order with its limit, then merged. */
 async function rows(db: Kysely<Database>, q: NotificationQuery, reading: Reading): Promise<Row[]> {
@@ -192,6 +206,11 @@ async function rows(db: Kysely<Database>, q: NotificationQuery, reading: Reading
     let qb = query as unknown as SelectQueryBuilder<Database, 'hunting_notifications', Row>;
     if (reading === 'ids') {
       qb = qb.clearSelect().select(['hunting_notifications.id', 'hunting_notifications.date']) as unknown as typeof qb;
+    } else if (reading === 'stream') {
+      qb = qb.clearSelect()
+        .select(['hunting_notifications.id', 'hunting_notifications.date', 'hunting_notifications.sha256', 'hunting_notifications.stream_context'])
+        .leftJoin('files', 'files.sha256', 'hunting_notifications.sha256')
+        .select('files.revision as f_revision') as unknown as typeof qb;
     } else if (reading === 'files') {
       qb = qb.leftJoin('files', 'files.sha256', 'hunting_notifications.sha256')
         .select('files.revision as f_revision') as unknown as typeof qb;
@@ -221,12 +240,32 @@ export async function listIds(db: Kysely<Database>, q: NotificationQuery): Promi
   return (await rows(db, q, 'ids')).map((r) => Number(r.id));
 }
 
+const revisionOf = (r: Row) => (r.f_revision === null || r.f_revision === undefined ? null : Number(r.f_revision));
+
 /** Like list, each notification with its file's revision (null for a file never stored), in one query per part. */
 export async function listWithFileRevisions(db: Kysely<Database>, q: NotificationQuery): Promise<{ notification: NotificationRecord; fileRevision: number | null }[]> {
-  return (await rows(db, q, 'files')).map((r) => ({
-    notification: toNotification(r),
-    fileRevision: r.f_revision === null || r.f_revision === undefined ? null : Number(r.f_revision),
-  }));
+  return (await rows(db, q, 'files')).map((r) => ({ notification: toNotification(r), fileRevision: revisionOf(r) }));
+}
+
+/**
+ * What list selects, as stream entries. A row stored before migration 0006 has no stored
+ * context: its context is made from its columns, read again for those rows only.
+ */
+export async function listStream(db: Kysely<Database>, q: NotificationQuery): Promise<StreamEntry[]> {
+  const found = await rows(db, q, 'stream');
+  const missing = found.filter((r) => r.stream_context === null).map((r) => Number(r.id));
+  const made = new Map<number, string>();
+  for (let i = 0; i < missing.length; i += 500) {
+    const old = await db.selectFrom('hunting_notifications').select(RECORD_COLUMNS).where('id', 'in', missing.slice(i, i + 500)).execute();
+    for (const r of old) made.set(Number(r.id), storedStreamContext(toNotification(r)));
+  }
+  const out: StreamEntry[] = [];
+  for (const r of found) {
+    const context = (r.stream_context as string | null) ?? made.get(Number(r.id));
+    // An old row deleted between the two reads is left out, as if deleted just before.
+    if (context !== undefined) out.push({ id: Number(r.id), date: Number(r.date), sha256: r.sha256, context, fileRevision: revisionOf(r) });
+  }
+  return out;
 }
 
 export async function count(db: Kysely<Database>, q: NotificationQuery, cap: number): Promise<number> {
@@ -242,7 +281,7 @@ export async function count(db: Kysely<Database>, q: NotificationQuery, cap: num
 }
 
 export async function get(db: Kysely<Database>, id: number): Promise<NotificationRecord | null> {
-  const row = await db.selectFrom('hunting_notifications').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await db.selectFrom('hunting_notifications').select(RECORD_COLUMNS).where('id', '=', id).executeTakeFirst();
   return row ? toNotification(row) : null;
 }
 
@@ -262,7 +301,7 @@ export async function remove(tx: Kysely<Database>, ids: number[]): Promise<numbe
 export async function pendingEmails(db: Kysely<Database>, rulesetId: number, max: number): Promise<{ notifications: NotificationRecord[]; waiting: number }> {
   const rows = await db.selectFrom('pending_emails')
     .innerJoin('hunting_notifications', 'hunting_notifications.id', 'pending_emails.notification_id')
-    .selectAll('hunting_notifications').where('pending_emails.ruleset_id', '=', rulesetId)
+    .select(QUALIFIED_COLUMNS).where('pending_emails.ruleset_id', '=', rulesetId)
     .orderBy('hunting_notifications.id').limit(max).execute();
   const c = await db.selectFrom('pending_emails').select((eb) => eb.fn.countAll().as('n')).where('ruleset_id', '=', rulesetId).executeTakeFirstOrThrow();
   return { notifications: rows.map(toNotification), waiting: Number(c.n) };
@@ -281,7 +320,7 @@ export async function idsBefore(db: Kysely<Database>, date: number, max: number)
 }
 
 export async function afterId(db: Kysely<Database>, id: number, max: number): Promise<NotificationRecord[]> {
-  const rows = await db.selectFrom('hunting_notifications').selectAll().where('id', '>', id).orderBy('id').limit(max).execute();
+  const rows = await db.selectFrom('hunting_notifications').select(RECORD_COLUMNS).where('id', '>', id).orderBy('id').limit(max).execute();
   return rows.map(toNotification);
 }
 

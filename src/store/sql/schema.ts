@@ -171,6 +171,8 @@ export interface HuntingNotificationsTable {
   source_country: string;
   /** JSON array of the lower-cased tags, also in hunting_notification_tags. */
   tags: string;
+  /** The IoC Stream context without id and date (model/stream-context.ts); null in rows older than migration 0006. */
+  stream_context: string | null;
 }
 
 /** Notification tags, for `tag:` filters in (date, id) order. */

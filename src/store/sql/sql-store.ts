@@ -5,7 +5,7 @@ import { alreadyExists, TrawlError } from '../../model/errors.js';
 import type {
   AnalysisStatus, FileAnalysis, FileLink, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
   NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
-  StoredNotifications, SubmissionRecord, UserPatch, UserRecord,
+  StoredNotifications, StreamEntry, SubmissionRecord, UserPatch, UserRecord,
 } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { GroupCommitter } from './group-commit.js';
@@ -271,6 +271,10 @@ export class SqlStore implements Store {
 
   listNotificationsWithFileRevisions(q: NotificationQuery): Promise<{ notification: NotificationRecord; fileRevision: number | null }[]> {
     return this.run(() => notifications.listWithFileRevisions(this.db, q));
+  }
+
+  listStreamEntries(q: NotificationQuery): Promise<StreamEntry[]> {
+    return this.run(() => notifications.listStream(this.db, q));
   }
 
   countNotifications(q: NotificationQuery, cap: number): Promise<number> {
