@@ -6,6 +6,7 @@ import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, 
 import { limitReached } from '../../model/rate-limit.js';
 import { storedStreamContext } from '../../model/stream-context.js';
 import type { NewNotification, NotificationQuery, NotificationRecord, RateLimitState, StoredNotifications, StreamEntry } from '../store.js';
+import { CompiledShapes } from './compiled-shapes.js';
 import type { SqlDialect } from './dialect.js';
 import type { Database, HuntingNotificationsTable } from './schema.js';
 
@@ -165,7 +166,7 @@ function narrow(eb: Eb, q: NotificationQuery, tags: readonly string[], [date, id
  * One part of a query's scope as a select of notification rows, unordered and unlimited, with
  * the columns to order it by so that the walk follows an index.
  */
-function part(db: Kysely<Database>, q: NotificationQuery, who: { ownerId: number } | { rulesetId: number }) {
+function part(db: Kysely<Database>, q: NotificationQuery, who: Who) {
   const [first, ...rest] = q.tags ?? [];
   if ('ownerId' in who && first !== undefined) {
     // Driven by the tag index (owner_id, tag, date, notification_id): the tag is the selective
@@ -183,7 +184,9 @@ function part(db: Kysely<Database>, q: NotificationQuery, who: { ownerId: number
   return { query, order: OWN };
 }
 
-function parts(q: NotificationQuery): ({ ownerId: number } | { rulesetId: number })[] {
+type Who = { ownerId: number } | { rulesetId: number };
+
+function parts(q: NotificationQuery): Who[] {
   return [...q.scope.ownerIds.map((ownerId) => ({ ownerId })), ...q.scope.rulesetIds.map((rulesetId) => ({ rulesetId }))];
 }
 
@@ -196,28 +199,41 @@ type Row = RecordRow & Record<string, unknown>;
  */
 type Reading = 'all' | 'files' | 'ids' | 'stream';
 
+/** One part's rows for `reading`, in `q`'s order, at most `q.limit` of them. */
+function partRows(db: Kysely<Database>, q: NotificationQuery, who: Who, reading: Reading) {
+  const dir = q.order === 'asc' ? 'asc' : 'desc';
+  const { query, order } = part(db, q, who);
+  // Typed loosely here: every form selects notification columns (ids: id and date only).
+  let qb = query as unknown as SelectQueryBuilder<Database, 'hunting_notifications', Row>;
+  if (reading === 'ids') {
+    qb = qb.clearSelect().select(['hunting_notifications.id', 'hunting_notifications.date']) as unknown as typeof qb;
+  } else if (reading === 'stream') {
+    qb = qb.clearSelect()
+      .select(['hunting_notifications.id', 'hunting_notifications.date', 'hunting_notifications.sha256', 'hunting_notifications.stream_context'])
+      .leftJoin('files', 'files.sha256', 'hunting_notifications.sha256')
+      .select('files.revision as f_revision') as unknown as typeof qb;
+  } else if (reading === 'files') {
+    qb = qb.leftJoin('files', 'files.sha256', 'hunting_notifications.sha256')
+      .select('files.revision as f_revision') as unknown as typeof qb;
+  }
+  return (qb as unknown as { orderBy(c: string, d: 'asc' | 'desc'): typeof qb }).orderBy(order[0], dir)
+    .orderBy(order[1], dir).limit(q.limit);
+}
+
+const shapes = new WeakMap<Kysely<Database>, CompiledShapes>();
+const NO_SCOPE = { ownerIds: [], rulesetIds: [] };
+
 /** The page's rows: each part of the scope walked in order with its limit, then merged. */
 async function rows(db: Kysely<Database>, q: NotificationQuery, reading: Reading): Promise<Row[]> {
   if (parts(q).length === 0 || q.limit <= 0) return [];
+  let compiled = shapes.get(db);
+  if (!compiled) shapes.set(db, (compiled = new CompiledShapes(db)));
   const dir = q.order === 'asc' ? 'asc' : 'desc';
-  const pages = await Promise.all(parts(q).map((who) => {
-    const { query, order } = part(db, q, who);
-    // Typed loosely here: every form selects notification columns (ids: id and date only).
-    let qb = query as unknown as SelectQueryBuilder<Database, 'hunting_notifications', Row>;
-    if (reading === 'ids') {
-      qb = qb.clearSelect().select(['hunting_notifications.id', 'hunting_notifications.date']) as unknown as typeof qb;
-    } else if (reading === 'stream') {
-      qb = qb.clearSelect()
-        .select(['hunting_notifications.id', 'hunting_notifications.date', 'hunting_notifications.sha256', 'hunting_notifications.stream_context'])
-        .leftJoin('files', 'files.sha256', 'hunting_notifications.sha256')
-        .select('files.revision as f_revision') as unknown as typeof qb;
-    } else if (reading === 'files') {
-      qb = qb.leftJoin('files', 'files.sha256', 'hunting_notifications.sha256')
-        .select('files.revision as f_revision') as unknown as typeof qb;
-    }
-    return (qb as unknown as { orderBy(c: string, d: 'asc' | 'desc'): typeof qb }).orderBy(order[0], dir)
-      .orderBy(order[1], dir).limit(q.limit).execute() as Promise<Row[]>;
-  }));
+  // A part's query depends on the scope only through `who`; the order and the reading shape it.
+  const pages = await Promise.all(parts(q).map((who) => compiled.rows(
+    'notifications', { q: { ...q, scope: NO_SCOPE }, who, reading }, ['order', 'reading'],
+    (a) => partRows(db, a.q, a.who, a.reading),
+  )));
   if (pages.length === 1) return pages[0]!;
   // Merge the parts; a notification reachable through two parts appears once.
   const seen = new Set<number>();
