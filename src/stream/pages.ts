@@ -1,6 +1,6 @@
 // What every notification list shares: a page out of one row more than asked for (to know
 // whether another follows), meta.count, and deleting everything a query selects, batch by batch.
-import type { NotificationPosition, NotificationQuery, NotificationRecord, Store } from '../store/store.js';
+import type { NotificationPosition, NotificationQuery, Store } from '../store/store.js';
 
 /** The first `limit` rows, and the position after the last when more follow. */
 export function pageOf<T>(rows: T[], limit: number, positionOf: (row: T) => NotificationPosition): { items: T[]; next?: NotificationPosition } {

@@ -209,10 +209,9 @@ function partRows(db: Kysely<Database>, q: NotificationQuery, who: Who, reading:
     qb = qb.clearSelect().select(['hunting_notifications.id', 'hunting_notifications.date']) as unknown as typeof qb;
   } else if (reading === 'stream') {
     qb = qb.clearSelect()
-      .select(['hunting_notifications.id', 'hunting_notifications.date', 'hunting_notifications.sha256', 'hunting_notifications.stream_context'])
-      .leftJoin('files', 'files.sha256', 'hunting_notifications.sha256')
-      .select('files.revision as f_revision') as unknown as typeof qb;
-  } else if (reading === 'files') {
+      .select(['hunting_notifications.id', 'hunting_notifications.date', 'hunting_notifications.sha256', 'hunting_notifications.stream_context']) as unknown as typeof qb;
+  }
+  if (reading === 'stream' || reading === 'files') {
     qb = qb.leftJoin('files', 'files.sha256', 'hunting_notifications.sha256')
       .select('files.revision as f_revision') as unknown as typeof qb;
   }
