@@ -1,7 +1,7 @@
 // What a page's SQL costs by the columns it reads (docs/benchmarks.md, IoC Stream): the query of
 // an unfiltered page of 40 (41 rows at a random cursor, with the file-revision join) on 1,000,000
-// generated notifications, selecting every column as better-sqlite3 objects (what pages do now
-// through Kysely), as arrays (`raw`), and fewer columns. Run after a build:
+// generated notifications, selecting every column or fewer, as better-sqlite3 objects (what the
+// store reads) and as arrays (`raw`). Run after a build:
 // node dist/bench/page-query-cost.js
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -10,8 +10,8 @@ import { serverWithNotifications, START, STEP } from './notification-corpus.js';
 const N = 1_000_000;
 const PAGES = 20_000;
 const SHAPES: Record<string, string> = {
-  'all 16 columns (now)': 'n.*',
-  'id, date, sha256, snippet, tags': 'n.id, n.date, n.sha256, n.snippet, n.tags',
+  'all 9 columns': 'n.*',
+  'id, date, sha256, stream_context (a stream page)': 'n.id, n.date, n.sha256, n.stream_context',
   'id, date, sha256': 'n.id, n.date, n.sha256',
 };
 

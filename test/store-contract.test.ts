@@ -10,10 +10,15 @@ import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import pino from 'pino';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { TrawlError } from '../src/model/errors.js';
 import { storedStreamContext } from '../src/model/stream-context.js';
 import { LiveFeed } from '../src/stream/live-feed.js';
 import { openStore, type OpenStoreOptions } from '../src/store/open-store.js';
+import { postgresDialect } from '../src/store/postgres/postgres-dialect.js';
+import { sqliteDialect } from '../src/store/sqlite/sqlite-dialect.js';
+import { migrate } from '../src/store/sql/migrations.js';
+import type { Database } from '../src/store/sql/schema.js';
 import type { NewNotification, NewSubmission, NotificationQuery, Store } from '../src/store/store.js';
 
 const OPEN_STORE_MODULE = new URL('../src/store/open-store.js', import.meta.url).href;
@@ -21,8 +26,8 @@ const OPEN_STORE_MODULE = new URL('../src/store/open-store.js', import.meta.url)
 /** Hands out empty databases of one kind and cleans them all up. */
 interface Backend {
   freshUrl(): Promise<string>;
-  /** Runs SQL on a database of freshUrl's beside the store, as an older version or an operator would. */
-  exec(url: string, text: string): Promise<void>;
+  /** A Kysely of its own on a database of freshUrl's, for migrating it as an older version would. */
+  kysely(url: string): Promise<Kysely<Database>>;
   cleanup(): Promise<void>;
 }
 
@@ -31,23 +36,16 @@ function sqliteBackend(): Backend {
   let n = 0;
   return {
     freshUrl: async () => `sqlite:${join(dir, `sub/db-${++n}.db`)}`,
-    exec: async (url, text) => {
-      const db = new BetterSqlite3(url.slice('sqlite:'.length));
-      try {
-        db.exec(text);
-      } finally {
-        db.close();
-      }
-    },
+    kysely: async (url) => new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(url.slice('sqlite:'.length)) }) }),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 
 function postgresBackend(adminUrl: string): Backend {
   const created: string[] = [];
-  const admin = async (text: string, url = adminUrl) => {
+  const admin = async (text: string) => {
     const pg = (await import('pg')).default;
-    const client = new pg.Client({ connectionString: url });
+    const client = new pg.Client({ connectionString: adminUrl });
     await client.connect();
     try {
       await client.query(text);
@@ -64,7 +62,10 @@ function postgresBackend(adminUrl: string): Backend {
       url.pathname = `/${name}`;
       return url.toString();
     },
-    exec: (url, text) => admin(text, url),
+    async kysely(url) {
+      const pg = (await import('pg')).default;
+      return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
+    },
     async cleanup() {
       for (const name of created) await admin(`drop database if exists ${name} with (force)`);
     },
@@ -475,19 +476,40 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.deepEqual((await s.getFiles([sha, sha.toUpperCase(), 'f'.repeat(64)])).map((f) => f.sha256), [sha]);
   });
 
-  it('gives notifications stored before their stream context was (migration 0006) the same context', async () => {
+  it('migrates notifications to the context as their only copy (0007) and back, keeping every field', async () => {
     const url = await backend.freshUrl();
-    const s = await openAt(url);
-    const r = await s.createRuleset(ruleset(1, 'old'));
-    for (let i = 0; i < 3; i++) await analysed(s, `old${i}`, (sub) => [note(r, sub, i === 1 ? 'nosnip' : 'x', 1_700_000_000 + i, ['t'])]);
+    let s = await openStore(url, baseOpts);
+    const r = await s.createRuleset(ruleset(1, 'old "quoted" \u00e9'));
+    for (let i = 0; i < 3; i++) await analysed(s, `old${i}`, (sub) => [{
+      ...note(r, sub, i === 1 ? 'nosnip' : 'x', 1_700_000_000 + i, ['t', `n${i}`]), ruleTags: ['Dropper', `r${i}`], matchInSubfile: i === 2, sourceCountry: i ? 'DE' : '',
+    }]);
     const q: NotificationQuery = { scope: { ownerIds: [1], rulesetIds: [] }, order: 'desc', limit: 10 };
-    const stored = await s.listStreamEntries(q);
-    assert.equal(stored.length, 3);
-    await backend.exec(url, `update hunting_notifications set stream_context = null where id <> ${stored[0]!.id}`);
-    assert.deepEqual(await s.listStreamEntries(q), stored);
-    const contexts = stored.map((e) => JSON.parse(e.context) as { hunting_info: Record<string, unknown> });
-    assert.equal(contexts[1]!.hunting_info.snippet, undefined, 'no snippet, no attribute');
-    assert.equal(contexts[0]!.hunting_info.snippet, '41 42  AB');
+    const records = await s.listNotifications(q);
+    const entries = await s.listStreamEntries(q);
+    assert.equal(records.length, 3);
+    assert.equal(records[1]!.snippet, null, 'no snippet reads back as null');
+    assert.equal(JSON.parse(entries[1]!.context).hunting_info.snippet, undefined, 'no snippet, no attribute');
+    assert.equal(records[0]!.snippet, '41 42  AB');
+    await s.close();
+    // Back to 0006: the columns are filled from the contexts.
+    const db = await backend.kysely(url);
+    try {
+      await migrate(db, kind === 'sqlite' ? sqliteDialect : postgresDialect, '0006_stream_context');
+      const old = await db.selectFrom('hunting_notifications').selectAll().orderBy('id', 'desc').execute() as any[];
+      assert.deepEqual(old.map((o) => [o.ruleset_name, JSON.parse(o.tags), JSON.parse(o.rule_tags), o.snippet, o.source_key, o.source_country, Number(o.match_in_subfile)]),
+        records.map((n) => [n.rulesetName, n.tags, n.ruleTags, n.snippet, n.sourceKey, n.sourceCountry, n.matchInSubfile ? 1 : 0]));
+      // Rows stored before 0006 had no context.
+      await db.updateTable('hunting_notifications').set({ stream_context: null as unknown as string }).where('id', '<>', records[0]!.id).execute();
+    } finally {
+      await db.destroy();
+    }
+    s = await openStore(url, baseOpts);
+    try {
+      assert.deepEqual(await s.listNotifications(q), records);
+      assert.deepEqual(await s.listStreamEntries(q), entries);
+    } finally {
+      await s.close();
+    }
   });
 
   it('queues one e-mail job per ruleset, with the notifications waiting for it', async () => {

@@ -1,7 +1,8 @@
 // A notification's IoC Stream context (spec 4.1): the `context_attributes` of its stream item.
 // Everything in it is fixed when the notification is stored, so the store keeps it as JSON text
-// (without the id and date, known only then) and a page splices it in instead of reading the
-// columns it comes from and stringifying them again, 40 times per page.
+// (without the id and date, known only then) and a page splices it in instead of stringifying it
+// again, 40 times per page. That text is also the only copy of the fields it holds (ruleset name,
+// tags, rule tags, snippet, source, match_in_subfile): `recordFields` reads them back.
 import type { NewNotification } from '../store/store.js';
 
 /** `hunting_info` as the stream shows it; an empty snippet is left out, as VirusTotal does. */
@@ -25,6 +26,30 @@ export function storedStreamContext(n: NewNotification): string {
     tags: n.tags,
     hunting_info: huntingInfo(n),
   });
+}
+
+/** The fields of a notification that only its stored context holds. */
+export type ContextFields = Pick<NewNotification, 'rulesetName' | 'tags' | 'ruleTags' | 'snippet' | 'sourceKey' | 'sourceCountry' | 'matchInSubfile'>;
+
+interface StoredContext {
+  sources: [{ label: string }];
+  tags: string[];
+  hunting_info: { rule_tags: string[]; snippet?: string; source_key: string; source_country: string; match_in_subfile: boolean };
+}
+
+/** The inverse of storedStreamContext for the fields only it holds. An empty snippet reads back as null. */
+export function recordFields(stored: string): ContextFields {
+  const c = JSON.parse(stored) as StoredContext;
+  const h = c.hunting_info;
+  return {
+    rulesetName: c.sources[0].label,
+    tags: c.tags,
+    ruleTags: h.rule_tags,
+    snippet: h.snippet ?? null,
+    sourceKey: h.source_key,
+    sourceCountry: h.source_country,
+    matchInSubfile: h.match_in_subfile,
+  };
 }
 
 /** The whole context as JSON text: id and date first, then the stored part. */

@@ -9,6 +9,7 @@ import {
   type Migration,
   type MigrationProvider,
 } from 'kysely';
+import { columnsBack, contextOnly } from './context-migration.js';
 import type { SqlDialect } from './dialect.js';
 import type { Database } from './schema.js';
 
@@ -231,25 +232,32 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
     '0006_stream_context': {
       async up(db: Kysely<any>) {
         // The IoC Stream context of each notification as JSON text, written with it (see
-        // model/stream-context.ts). Rows stored before this migration have none and are read
-        // the old way (notifications.ts, listStream).
+        // model/stream-context.ts). Rows stored before this migration get theirs in 0007.
         await db.schema.alterTable('hunting_notifications').addColumn('stream_context', 'text').execute();
       },
       async down(db: Kysely<any>) {
         await db.schema.alterTable('hunting_notifications').dropColumn('stream_context').execute();
       },
     },
+    '0007_context_only': {
+      // The context becomes the only copy of the fields it holds: at 10M notifications the copies
+      // pushed the table past the page cache (docs/benchmarks.md, 2026-12-03).
+      up: contextOnly,
+      down: columnsBack,
+    },
   };
 }
 
 /**
- * Brings the schema up to date. Safe to call from several processes at once on one database.
- * Throws the underlying error (callers map it) when a migration fails.
+ * Brings the schema up to date, or to the migration named `target` (running `down`s to go back).
+ * Safe to call from several processes at once on one database. Throws the underlying error
+ * (callers map it) when a migration fails.
  */
-export async function migrate(db: Kysely<Database>, dialect: SqlDialect): Promise<void> {
+export async function migrate(db: Kysely<Database>, dialect: SqlDialect, target?: string): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => allMigrations(dialect.name) };
   const run = async (on: Kysely<Database>, disableTransactions: boolean) => {
-    const { error } = await new Migrator({ db: on, provider, disableTransactions }).migrateToLatest();
+    const migrator = new Migrator({ db: on, provider, disableTransactions });
+    const { error } = await (target === undefined ? migrator.migrateToLatest() : migrator.migrateTo(target));
     if (error) throw error;
   };
   if (dialect.name === 'postgres') return run(db, false);

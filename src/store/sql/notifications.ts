@@ -4,7 +4,7 @@
 // one index walk and the parts are merged here.
 import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { limitReached } from '../../model/rate-limit.js';
-import { storedStreamContext } from '../../model/stream-context.js';
+import { recordFields, storedStreamContext } from '../../model/stream-context.js';
 import type { NewNotification, NotificationQuery, NotificationRecord, RateLimitState, StoredNotifications, StreamEntry } from '../store.js';
 import { CompiledShapes } from './compiled-shapes.js';
 import type { SqlDialect } from './dialect.js';
@@ -12,11 +12,11 @@ import type { Database, HuntingNotificationsTable } from './schema.js';
 
 const DAY = 86_400;
 
-/** The columns a NotificationRecord is made from: all but the stored stream context. */
-const RECORD_COLUMNS = [
-  'id', 'owner_id', 'ruleset_id', 'ruleset_name', 'date', 'entity_type', 'sha256', 'submission_id', 'rule_name',
-  'rule_tags', 'snippet', 'match_in_subfile', 'source_key', 'source_country', 'tags',
-] as const;
+/**
+ * The columns a NotificationRecord is made from: those that indexes and constraints need, and the
+ * stored stream context, the only copy of the rest (model/stream-context.ts, migration 0007).
+ */
+const RECORD_COLUMNS = ['id', 'owner_id', 'ruleset_id', 'date', 'sha256', 'submission_id', 'rule_name', 'stream_context'] as const;
 const QUALIFIED_COLUMNS = RECORD_COLUMNS.map((c) => `hunting_notifications.${c}` as const);
 
 type RecordRow = Pick<Selectable<HuntingNotificationsTable>, (typeof RECORD_COLUMNS)[number]>;
@@ -27,27 +27,18 @@ export function toNotification(r: RecordRow): NotificationRecord {
     entityType: 'file',
     ownerId: Number(r.owner_id),
     rulesetId: Number(r.ruleset_id),
-    rulesetName: r.ruleset_name,
     date: Number(r.date),
     sha256: r.sha256,
     submissionId: Number(r.submission_id),
     ruleName: r.rule_name,
-    ruleTags: JSON.parse(r.rule_tags) as string[],
-    snippet: r.snippet,
-    matchInSubfile: Number(r.match_in_subfile) === 1,
-    sourceKey: r.source_key,
-    sourceCountry: r.source_country,
-    tags: JSON.parse(r.tags) as string[],
+    ...recordFields(r.stream_context),
   };
 }
 
 async function insertOne(tx: Kysely<Database>, n: NewNotification): Promise<NotificationRecord | null> {
   const row = await tx.insertInto('hunting_notifications').values({
-    owner_id: n.ownerId, ruleset_id: n.rulesetId, ruleset_name: n.rulesetName, date: n.date,
-    entity_type: 'file', sha256: n.sha256, submission_id: n.submissionId, rule_name: n.ruleName,
-    rule_tags: JSON.stringify(n.ruleTags), snippet: n.snippet, match_in_subfile: n.matchInSubfile ? 1 : 0,
-    source_key: n.sourceKey, source_country: n.sourceCountry, tags: JSON.stringify(n.tags),
-    stream_context: storedStreamContext(n),
+    owner_id: n.ownerId, ruleset_id: n.rulesetId, date: n.date, entity_type: 'file', sha256: n.sha256,
+    submission_id: n.submissionId, rule_name: n.ruleName, stream_context: storedStreamContext(n),
   })
     .onConflict((oc) => oc.columns(['submission_id', 'ruleset_id', 'rule_name']).doNothing())
     .returning('id').executeTakeFirst();
@@ -59,7 +50,8 @@ async function insertOne(tx: Kysely<Database>, n: NewNotification): Promise<Noti
       .values(tags.map((tag) => ({ owner_id: n.ownerId, tag, date: n.date, notification_id: id })))
       .onConflict((oc) => oc.doNothing()).execute();
   }
-  return { ...n, id, entityType: 'file' };
+  // As it reads back: the context keeps no empty snippet.
+  return { ...n, snippet: n.snippet || null, id, entityType: 'file' };
 }
 
 /** Inside the caller's transaction: stores notifications under each ruleset's limit (see Store.completeAnalysis). */
@@ -262,25 +254,11 @@ export async function listWithFileRevisions(db: Kysely<Database>, q: Notificatio
   return (await rows(db, q, 'files')).map((r) => ({ notification: toNotification(r), fileRevision: revisionOf(r) }));
 }
 
-/**
- * What list selects, as stream entries. A row stored before migration 0006 has no stored
- * context: its context is made from its columns, read again for those rows only.
- */
+/** What list selects, as stream entries: the stored context as it is, with the file's revision. */
 export async function listStream(db: Kysely<Database>, q: NotificationQuery): Promise<StreamEntry[]> {
-  const found = await rows(db, q, 'stream');
-  const missing = found.filter((r) => r.stream_context === null).map((r) => Number(r.id));
-  const made = new Map<number, string>();
-  for (let i = 0; i < missing.length; i += 500) {
-    const old = await db.selectFrom('hunting_notifications').select(RECORD_COLUMNS).where('id', 'in', missing.slice(i, i + 500)).execute();
-    for (const r of old) made.set(Number(r.id), storedStreamContext(toNotification(r)));
-  }
-  const out: StreamEntry[] = [];
-  for (const r of found) {
-    const context = (r.stream_context as string | null) ?? made.get(Number(r.id));
-    // An old row deleted between the two reads is left out, as if deleted just before.
-    if (context !== undefined) out.push({ id: Number(r.id), date: Number(r.date), sha256: r.sha256, context, fileRevision: revisionOf(r) });
-  }
-  return out;
+  return (await rows(db, q, 'stream')).map((r) => ({
+    id: Number(r.id), date: Number(r.date), sha256: r.sha256, context: r.stream_context, fileRevision: revisionOf(r),
+  }));
 }
 
 export async function count(db: Kysely<Database>, q: NotificationQuery, cap: number): Promise<number> {

@@ -155,24 +155,18 @@ export interface HuntingNotificationsTable {
   id: Generated<number>;
   owner_id: number;
   ruleset_id: number;
-  ruleset_name: string;
   date: number;
   entity_type: string;
   /** The matched file (the submitted, top-level one). */
   sha256: string;
   submission_id: number;
   rule_name: string;
-  /** JSON array. */
-  rule_tags: string;
-  snippet: string | null;
-  /** 0/1 */
-  match_in_subfile: number;
-  source_key: string;
-  source_country: string;
-  /** JSON array of the lower-cased tags, also in hunting_notification_tags. */
-  tags: string;
-  /** The IoC Stream context without id and date (model/stream-context.ts); null in rows older than migration 0006. */
-  stream_context: string | null;
+  /**
+   * The IoC Stream context without id and date (model/stream-context.ts): the only copy of the
+   * ruleset name, tags (also in hunting_notification_tags), rule tags, snippet, source and
+   * match_in_subfile. Nullable in the schema only because SQLite cannot add NOT NULL later.
+   */
+  stream_context: string;
 }
 
 /** Notification tags, for `tag:` filters in (date, id) order. */
