@@ -132,9 +132,10 @@ export async function freshPostgres(name: string): Promise<string> {
 
 /**
  * A server (restarted on its data) whose database holds `n` generated notifications; `extra`
- * flags are passed to both starts. Logs how long the generation took.
+ * flags are passed to both starts, and returned as `flags` with the database's for more restarts.
+ * Logs how long the generation took.
  */
-export async function serverWithNotifications(db: string, n: number, extra: string[] = []): Promise<Server> {
+export async function serverWithNotifications(db: string, n: number, extra: string[] = []): Promise<Server & { flags: string[] }> {
   // The generated notifications are dated in the past: retention must not delete them mid-run.
   const keep = ['--notification-retention', '0', ...extra];
   const flags = db === 'postgres' ? ['--database', await freshPostgres(`trawl_bench_${process.pid}`), ...keep] : keep;
@@ -146,5 +147,5 @@ export async function serverWithNotifications(db: string, n: number, extra: stri
   if (db === 'postgres') await generatePostgres(url!, n);
   else await generateSqlite(join(first.dir, 'trawl.db'), n);
   console.log(`${db}: ${n} notifications (${n * 4} tags, ${FILES} files) generated in ${((performance.now() - t) / 1000).toFixed(0)} s`);
-  return startServer(flags, { dir: first.dir, key: first.key });
+  return Object.assign(await startServer(flags, { dir: first.dir, key: first.key }), { flags });
 }

@@ -29,6 +29,11 @@ export const fields = {
     doc: 'Database URL: sqlite:PATH or postgres://... Empty means sqlite:<dataDir>/trawl.db.',
   },
   databasePoolSize: { kind: 'int', default: 10, min: 1, max: 1000, doc: 'PostgreSQL connections per process.' },
+  streamPageThread: {
+    kind: 'bool',
+    default: true,
+    doc: 'Read and serialize IoC Stream pages on a thread of their own (with its own database connection; PostgreSQL: up to 4 more), beside the thread that parses requests and sends replies. Off: on that thread.',
+  },
   blobDir: { kind: 'string', default: '', doc: 'Folder for file contents. Empty means <dataDir>/blobs.' },
   publicUrl: {
     kind: 'string',

@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { buildApi } from './api/app.js';
 import { Authenticator } from './api/auth.js';
 import { FileDocuments } from './api/file-documents.js';
+import { LocalStreamPages } from './api/stream-pages.js';
+import { ThreadedStreamPages } from './api/threaded-stream-pages.js';
 import type { Config } from './config.js';
 import { EmailJob } from './delivery/email-job.js';
 import { slowRulesetMail } from './delivery/email-messages.js';
@@ -168,8 +170,14 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, () => r?.wake());
       const rulesets = new HuntingRulesets(store, compiler, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit });
       feed = new LiveFeed(store, FEED_POLL_MS, log.child({ component: 'live-feed' }));
+      const fileDocuments = new FileDocuments(store);
+      // An in-memory database has no second connection to give a thread.
+      const streamPages = config.streamPageThread && config.databaseUrl !== 'sqlite::memory:'
+        ? await ThreadedStreamPages.start(config.databaseUrl, Math.min(4, config.databasePoolSize), log.child({ component: 'stream-pages' }))
+        : new LocalStreamPages(store, notifications, fileDocuments);
+      closers.push(['IoC Stream page thread', () => streamPages.close()]);
       app = await buildApi({
-        config, store, blobs, intake, rulesets, notifications, stream, feed, fileDocuments: new FileDocuments(store), auth: new Authenticator(store), logger: log,
+        config, store, blobs, intake, rulesets, notifications, stream, feed, fileDocuments, streamPages, auth: new Authenticator(store), logger: log,
       });
       await app.listen({ host: config.host, port: config.port });
       const a = app.server.address();

@@ -14,6 +14,7 @@ import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator } from './auth.js';
 import type { FileDocuments } from './file-documents.js';
+import type { StreamPages } from './stream-pages.js';
 import { errorStatus } from './error-status.js';
 import { analysisRoutes } from './routes/analyses.js';
 import { fileRoutes } from './routes/files.js';
@@ -33,6 +34,8 @@ export interface ApiDeps {
   feed: LiveFeed;
   /** Serialized File attributes by revision, shared by every list of files with notifications. */
   fileDocuments: FileDocuments;
+  /** IoC Stream pages as JSON text, read beside the event loop or in it. */
+  streamPages: StreamPages;
   auth: Authenticator;
   logger: Logger;
 }

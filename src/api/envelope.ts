@@ -75,13 +75,13 @@ export interface Page<T> {
 }
 
 /** A collection's `meta` and `links` (see collection). */
-function collectionTail(req: FastifyRequest, origin: string, page: Page<unknown>, meta: Record<string, unknown>): Record<string, unknown> {
+function collectionTail(req: FastifyRequest, origin: string, page: { n: number; next?: string }, meta: Record<string, unknown>): Record<string, unknown> {
   const path = req.url.split('?')[0]!;
   const query = { ...(req.query as Record<string, string>) };
   const self = absoluteUrl(origin, path, query);
   const links: Record<string, string> = { self };
   const m: Record<string, unknown> = { ...meta };
-  if (page.next && page.items.length > 0) {
+  if (page.next && page.n > 0) {
     links.next = absoluteUrl(origin, path, { ...query, cursor: page.next });
     m.cursor = page.next;
   }
@@ -98,11 +98,14 @@ export function collection(
   page: Page<VtObject>,
   meta: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  return { data: page.items, ...collectionTail(req, origin, page, meta) };
+  return { data: page.items, ...collectionTail(req, origin, { n: page.items.length, ...(page.next && { next: page.next }) }, meta) };
 }
 
-/** Sends what collection() would, for items already serialized, as JSON text. */
-export function sendCollectionJson(req: FastifyRequest, reply: FastifyReply, origin: string, page: Page<string>, meta: Record<string, unknown> = {}): FastifyReply {
-  const body = `{"data":[${page.items.join(',')}],${JSON.stringify(collectionTail(req, origin, page, meta)).slice(1)}`;
+/**
+ * Sends what collection() would, for items already serialized: `items` is their JSON text,
+ * comma-separated, `n` how many there are.
+ */
+export function sendCollectionJson(req: FastifyRequest, reply: FastifyReply, origin: string, page: { items: string; n: number; next?: string | undefined }, meta: Record<string, unknown> = {}): FastifyReply {
+  const body = `{"data":[${page.items}],${JSON.stringify(collectionTail(req, origin, page, meta)).slice(1)}`;
   return reply.type('application/json; charset=utf-8').send(body);
 }

@@ -246,7 +246,8 @@ export class WorkerPool {
   }
 }
 
-function reviveError(error: { name: string; message: string; code?: ErrorCode }): Error {
+/** A worker's error reply as an error again: a TrawlError keeps its code. */
+export function reviveError(error: { name: string; message: string; code?: ErrorCode }): Error {
   if (error.code) return new TrawlError(error.code, error.message);
   return Object.assign(new Error(error.message), { name: error.name });
 }

@@ -14,6 +14,8 @@ export interface OpenStoreOptions {
   writerThread?: boolean;
   /** PostgreSQL: how long to wait for a connection (default 10000 ms). */
   connectTimeoutMs?: number;
+  /** A second connection for reads only, beside a store opened already: no migrations (SQLite also refuses writes). */
+  readOnly?: boolean;
 }
 
 /**
@@ -26,9 +28,9 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path === '') throw invalidArgument('sqlite: URL needs a path, e.g. sqlite:data/trawl.db');
-    const sqliteOpts = { ...(opts.busyTimeoutMs !== undefined && { busyTimeoutMs: opts.busyTimeoutMs }) };
+    const sqliteOpts = { ...(opts.busyTimeoutMs !== undefined && { busyTimeoutMs: opts.busyTimeoutMs }), ...(opts.readOnly && { readOnly: true }) };
     // A file database writes from its own thread; ':memory:' cannot be shared between threads.
-    return path === ':memory:' || opts.writerThread === false ? openSqliteStore(path, sqliteOpts) : openThreadedSqliteStore(path, sqliteOpts);
+    return path === ':memory:' || opts.writerThread === false || opts.readOnly ? openSqliteStore(path, sqliteOpts) : openThreadedSqliteStore(path, sqliteOpts);
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     // Imported on demand so that SQLite-only installs never load pg.

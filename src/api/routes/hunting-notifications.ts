@@ -45,7 +45,7 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
     const docs = full ? await deps.fileDocuments.attributes(page.items.map((i) => ({ sha256: i.notification.sha256, fileRevision: i.fileRevision }))) : new Map<string, string>();
     const items = page.items.map(({ notification: n }) => notificationFileItemJson(origin(req), n, docs.get(n.sha256), full));
     const count = await notifications.count(page.query, countLimit(req));
-    return sendCollectionJson(req, reply, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count });
+    return sendCollectionJson(req, reply, origin(req), { items: items.join(','), n: items.length, next: page.next && encodeCursor(page.next) }, { count });
   }
 
   return async (app: FastifyInstance) => {

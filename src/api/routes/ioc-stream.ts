@@ -5,7 +5,7 @@ import { badRequest } from '../../model/errors.js';
 import type { ApiDeps } from '../app.js';
 import { parseDateOrder } from '../../stream/filter-terms.js';
 import { decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue, sendCollectionJson } from '../envelope.js';
-import { streamItemJson, streamNotificationObject } from '../serializers/ioc-stream.js';
+import { streamNotificationObject } from '../serializers/ioc-stream.js';
 import { serveLiveFeed } from '../live-feed-sse.js';
 
 type WithId = { Params: { id: string } };
@@ -21,23 +21,26 @@ function boolParam(req: FastifyRequest, key: string): boolean {
 }
 
 export function iocStreamRoutes(deps: ApiDeps) {
-  const { stream, notifications, config, fileDocuments } = deps;
+  const { stream, notifications, config, streamPages } = deps;
   const origin = (req: FastifyRequest) => originOf(req, config.publicUrl);
 
   return async (app: FastifyInstance) => {
     app.get('/ioc_stream', async (req, reply) => {
       if ((req.headers.accept ?? '').includes('text/event-stream')) return serveLiveFeed(deps, req, reply);
       const cursor = queryValue(req, 'cursor');
-      const page = await stream.list(req.user, {
-        filter: queryValue(req, 'filter'),
-        order: parseDateOrder(queryValue(req, 'order')),
-        limit: parseLimit(queryValue(req, 'limit'), 40),
-        ...(cursor ? { after: decodeCursor(cursor, isPosition) } : {}),
+      const page = await streamPages.read({
+        user: req.user,
+        stream: {
+          filter: queryValue(req, 'filter'),
+          order: parseDateOrder(queryValue(req, 'order')),
+          limit: parseLimit(queryValue(req, 'limit'), 40),
+          ...(cursor ? { after: decodeCursor(cursor, isPosition) } : {}),
+        },
+        origin: origin(req),
+        descriptorsOnly: boolParam(req, 'descriptors_only'),
+        countCap: countCap(req),
       });
-      const descriptors = boolParam(req, 'descriptors_only');
-      const docs = descriptors ? new Map<string, string>() : await fileDocuments.attributes(page.items);
-      const items = page.items.map((e) => streamItemJson(origin(req), e, docs.get(e.sha256), descriptors));
-      return sendCollectionJson(req, reply, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count: await stream.count(page.query, countCap(req)) });
+      return sendCollectionJson(req, reply, origin(req), { items: page.items, n: page.n, next: page.next && encodeCursor(page.next) }, { count: page.count });
     });
 
     app.delete('/ioc_stream', async (req, reply) => {

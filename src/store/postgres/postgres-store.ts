@@ -12,6 +12,8 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** How long to wait for a connection before failing with TransientError (default 10 s). */
   connectTimeoutMs?: number;
+  /** Reads only, beside a store opened already: no migrations. */
+  readOnly?: boolean;
 }
 
 const INT8_OID = 20;
@@ -44,5 +46,5 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
   // its connection drops mid-query; the query itself is rejected and mapped to TransientError.
   pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return SqlStore.open(db, postgresDialect);
+  return SqlStore.open(db, postgresDialect, { migrate: !opts.readOnly });
 }

@@ -1,6 +1,6 @@
 // The Store on a Kysely database: one implementation for SQLite and PostgreSQL. What differs
 // between them comes in through SqlDialect; every driver error leaves as a TrawlError.
-import type { Kysely, Updateable } from 'kysely';
+import { sql, type Kysely, type Updateable } from 'kysely';
 import { alreadyExists, TrawlError } from '../../model/errors.js';
 import type {
   AnalysisStatus, FileAnalysis, FileLink, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
@@ -37,6 +37,8 @@ export class SqlStore implements Store {
   static async open(db: Kysely<Database>, dialect: SqlDialect, opts: { migrate?: boolean } = {}): Promise<SqlStore> {
     try {
       if (opts.migrate !== false) await migrate(db, dialect);
+      // Unmigrated, nothing would have connected yet: an unreachable database fails now, not on first use.
+      else await sql`select 1`.execute(db);
     } catch (e) {
       await db.destroy().catch(() => undefined);
       throw dialect.mapError(e);

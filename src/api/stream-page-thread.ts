@@ -1,0 +1,23 @@
+// Worker-thread entry of ThreadedStreamPages: its own read-only connection to the database, and
+// pages read and serialized there while the API's event loop parses requests and sends replies.
+import { parentPort, workerData } from 'node:worker_threads';
+import { serveTasks } from '../jobs/worker-pool.js';
+import { TrawlError } from '../model/errors.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+import { LocalStreamPages, type StreamPageRequest } from './stream-pages.js';
+
+const { databaseUrl, poolSize } = workerData as { databaseUrl: string; poolSize: number };
+let store: Store;
+try {
+  store = await openStore(databaseUrl, { readOnly: true, writerThread: false, poolSize });
+} catch (e) {
+  parentPort!.postMessage({ failed: { code: e instanceof TrawlError ? e.code : null, message: (e as Error).message } });
+  process.exit(1);
+}
+const pages = new LocalStreamPages(store);
+serveTasks({
+  page: (t) => pages.read(t.request as StreamPageRequest),
+  close: () => store.close(),
+});
+parentPort!.postMessage('ready');

@@ -1,0 +1,54 @@
+// A page of the IoC Stream as JSON text: the notifications a request selects, their files'
+// attributes and meta.count. Reading and serializing is ~half of a page's cost; StreamPages lets it
+// run beside the event loop (threaded-stream-pages.ts) or in it (LocalStreamPages, below).
+import type { NotificationPosition, Store, UserRecord } from '../store/store.js';
+import { HuntingNotifications } from '../stream/hunting-notifications.js';
+import { IocStream, type StreamRequest } from '../stream/ioc-stream.js';
+import { FileDocuments } from './file-documents.js';
+import { streamItemJson } from './serializers/ioc-stream.js';
+
+export interface StreamPageRequest {
+  user: UserRecord;
+  stream: StreamRequest;
+  /** Where links point (scheme, host and port of the API as the client sees it). */
+  origin: string;
+  descriptorsOnly: boolean;
+  /** How far meta.count counts. */
+  countCap: number;
+}
+
+export interface StreamPageText {
+  /** The items as JSON text, comma-separated (the inside of `data: [...]`). */
+  items: string;
+  /** How many items. */
+  n: number;
+  next?: NotificationPosition;
+  count: number;
+}
+
+export interface StreamPages {
+  /** Fails with the TrawlError of a bad filter, as IocStream.list does. */
+  read(r: StreamPageRequest): Promise<StreamPageText>;
+  close(): Promise<void>;
+}
+
+/** Pages read on the caller's thread, from `store`. */
+export class LocalStreamPages implements StreamPages {
+  private readonly stream: IocStream;
+  private readonly fileDocuments: FileDocuments;
+
+  constructor(store: Store, notifications = new HuntingNotifications(store), fileDocuments = new FileDocuments(store)) {
+    this.stream = new IocStream(store, notifications);
+    this.fileDocuments = fileDocuments;
+  }
+
+  async read(r: StreamPageRequest): Promise<StreamPageText> {
+    const page = await this.stream.list(r.user, r.stream);
+    const docs = r.descriptorsOnly ? new Map<string, string>() : await this.fileDocuments.attributes(page.items);
+    const items = page.items.map((e) => streamItemJson(r.origin, e, docs.get(e.sha256), r.descriptorsOnly)).join(',');
+    const count = await this.stream.count(page.query, r.countCap);
+    return { items, n: page.items.length, ...(page.next ? { next: page.next } : {}), count };
+  }
+
+  async close(): Promise<void> {}
+}

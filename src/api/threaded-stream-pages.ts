@@ -1,0 +1,107 @@
+// IoC Stream pages read on a thread of their own (stream-page-thread.ts). Under load a page costs
+// the event loop ~0.65 ms, half of it reading rows and serializing them; with that on another
+// core the event loop only parses, authenticates and sends. Requests are posted as they come, so
+// the thread always has the next one queued; a PostgreSQL thread reads several at once.
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { reviveError, type TaskReply } from '../jobs/worker-pool.js';
+import { transient, TrawlError } from '../model/errors.js';
+import type { StreamPageRequest, StreamPages, StreamPageText } from './stream-pages.js';
+
+interface Pending { resolve(v: StreamPageText): void; reject(e: Error): void }
+
+const MAX_RESPAWN_DELAY_MS = 5000;
+const CLOSE_WAIT_MS = 5000;
+
+export class ThreadedStreamPages implements StreamPages {
+  private worker!: Worker;
+  /** Between a thread's exit and its replacement's start: reads are refused, not lost. */
+  private down = false;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+  private respawnDelay = 0;
+  private respawn?: NodeJS.Timeout;
+
+  private constructor(
+    private readonly workerData: { databaseUrl: string; poolSize: number },
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts the thread; fails (as a TrawlError) when it cannot open the database. */
+  static async start(databaseUrl: string, poolSize: number, log: Logger): Promise<ThreadedStreamPages> {
+    const pages = new ThreadedStreamPages({ databaseUrl, poolSize }, log);
+    await pages.spawn(true);
+    return pages;
+  }
+
+  read(request: StreamPageRequest): Promise<StreamPageText> {
+    if (this.closed) return Promise.reject(transient('the service is shutting down'));
+    if (this.down) return Promise.reject(transient('the IoC Stream page thread is restarting; retry'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, kind: 'page', request });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.respawn);
+    const exited = new Promise((r) => this.worker.once('exit', r));
+    // The thread closes its connection, then is stopped; a hung close is cut short.
+    const id = this.nextId++;
+    const closedDb = new Promise((resolve) => this.pending.set(id, { resolve, reject: resolve }));
+    this.worker.postMessage({ id, kind: 'close' });
+    await Promise.race([closedDb, new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
+    await this.worker.terminate();
+    await exited;
+  }
+
+  /** Starts a thread; `first`: its failure to start is the caller's (later ones are retried). */
+  private spawn(first = false): Promise<void> {
+    // --input-type (set by `node -e` callers) is refused by workers started from a file.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const worker = new Worker(new URL('./stream-page-thread.js', import.meta.url), { workerData: this.workerData, execArgv });
+    this.worker = worker;
+    this.down = false;
+    // The API's server keeps the process alive; a forgotten thread must not.
+    worker.unref();
+    const startedAt = Date.now();
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (m: TaskReply | 'ready' | { failed: { code: string | null; message: string } }) => {
+        if (m === 'ready') {
+          ready = true;
+          this.respawnDelay = 0;
+          return resolve();
+        }
+        if ('failed' in m) {
+          const e = m.failed.code ? new TrawlError(m.failed.code as TrawlError['code'], m.failed.message) : transient(m.failed.message);
+          return ready ? undefined : reject(e);
+        }
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        if (m.ok) p?.resolve(m.result as StreamPageText);
+        else p?.reject(reviveError(m.error));
+      });
+      worker.on('error', (err) => this.log.error({ err }, 'IoC Stream page thread failed'));
+      worker.on('exit', (code) => {
+        this.down = true;
+        this.failPending(transient(`the IoC Stream page thread exited with code ${code}; retry`));
+        if (!ready) reject(transient(`the IoC Stream page thread exited with code ${code} while starting`));
+        if (this.closed || (first && !ready)) return;
+        // One that dies young is restarted with a growing delay, not in a tight loop.
+        this.respawnDelay = Date.now() - startedAt < 1000 ? Math.min(MAX_RESPAWN_DELAY_MS, this.respawnDelay * 2 || 50) : 0;
+        this.log.warn({ code, respawnMs: this.respawnDelay }, 'IoC Stream page thread exited; starting another');
+        // A replacement that fails to start exits too, and is replaced in turn.
+        this.respawn = setTimeout(() => void this.spawn().catch(() => undefined), this.respawnDelay);
+      });
+    });
+  }
+
+  private failPending(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}
