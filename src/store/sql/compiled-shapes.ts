@@ -70,3 +70,12 @@ export class CompiledShapes {
     return (await this.db.executeQuery(CompiledQuery.raw(shape.sql, parameters))).rows as R[];
   }
 }
+
+const perDatabase = new WeakMap<Kysely<any>, CompiledShapes>();
+
+/** The shapes compiled for `db`, shared by every query module that runs on it. */
+export function shapesOf(db: Kysely<any>): CompiledShapes {
+  let shapes = perDatabase.get(db);
+  if (!shapes) perDatabase.set(db, (shapes = new CompiledShapes(db)));
+  return shapes;
+}

@@ -6,7 +6,7 @@ import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, 
 import { limitReached } from '../../model/rate-limit.js';
 import { recordFields, storedStreamContext } from '../../model/stream-context.js';
 import type { NewNotification, NotificationQuery, NotificationRecord, RateLimitState, StoredNotifications, StreamEntry } from '../store.js';
-import { CompiledShapes } from './compiled-shapes.js';
+import { shapesOf } from './compiled-shapes.js';
 import type { SqlDialect } from './dialect.js';
 import type { Database, HuntingNotificationsTable } from './schema.js';
 
@@ -211,14 +211,12 @@ function partRows(db: Kysely<Database>, q: NotificationQuery, who: Who, reading:
     .orderBy(order[1], dir).limit(q.limit);
 }
 
-const shapes = new WeakMap<Kysely<Database>, CompiledShapes>();
 const NO_SCOPE = { ownerIds: [], rulesetIds: [] };
 
 /** The page's rows: each part of the scope walked in order with its limit, then merged. */
 async function rows(db: Kysely<Database>, q: NotificationQuery, reading: Reading): Promise<Row[]> {
   if (parts(q).length === 0 || q.limit <= 0) return [];
-  let compiled = shapes.get(db);
-  if (!compiled) shapes.set(db, (compiled = new CompiledShapes(db)));
+  const compiled = shapesOf(db);
   const dir = q.order === 'asc' ? 'asc' : 'desc';
   // A part's query depends on the scope only through `who`; the order and the reading shape it.
   const pages = await Promise.all(parts(q).map((who) => compiled.rows(

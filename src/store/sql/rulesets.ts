@@ -1,6 +1,7 @@
 // Hunting rulesets and their editors, as queries on a Kysely database (used by sql-store.ts).
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { NewRuleset, RulesetPatch, RulesetRecord, RulesetSource, SlowScan } from '../store.js';
+import { shapesOf } from './compiled-shapes.js';
 import type { Database, HuntingRulesetsTable } from './schema.js';
 
 function toRuleset(r: Selectable<HuntingRulesetsTable>, editorIds: number[]): RulesetRecord {
@@ -114,11 +115,12 @@ export async function byName(db: Kysely<Database>, ownerId: number, name: string
   return row ? get(db, Number(row.id)) : null;
 }
 
+/** Read on every page of notifications (the scope), so compiled once (compiled-shapes.ts). */
 export async function shared(db: Kysely<Database>, userId: number): Promise<{ id: number; ownerId: number }[]> {
-  const rows = await db.selectFrom('hunting_ruleset_editors as e')
+  const rows = await shapesOf(db).rows('shared rulesets', { userId }, [], (a) => db.selectFrom('hunting_ruleset_editors as e')
     .innerJoin('hunting_rulesets as r', 'r.id', 'e.ruleset_id')
-    .select(['r.id', 'r.owner_id']).where('e.user_id', '=', userId).where('r.owner_id', '!=', userId)
-    .orderBy('r.id').execute();
+    .select(['r.id', 'r.owner_id']).where('e.user_id', '=', a.userId).where('r.owner_id', '!=', a.userId)
+    .orderBy('r.id'));
   return rows.map((r) => ({ id: Number(r.id), ownerId: Number(r.owner_id) }));
 }
 
