@@ -19,5 +19,7 @@ node dist/bench/hunting-change.js
 node dist/bench/notifications-list.js
 # 10M notifications generated twice (SQLite, PostgreSQL): about 40 minutes.
 node dist/bench/ioc-stream.js
+# The IoC Stream page thread on and off, 1M notifications on each database: about 10 minutes.
+node dist/bench/stream-page-thread.js
 node dist/bench/extraction-throughput.js
 node dist/bench/subfiles-zip.js

@@ -48,6 +48,7 @@ export class ThreadedStreamPages implements StreamPages {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.respawn);
+    if (this.down) return; // exited, and no replacement will start
     const exited = new Promise((r) => this.worker.once('exit', r));
     // The thread closes its connection, then is stopped; a hung close is cut short.
     const id = this.nextId++;
