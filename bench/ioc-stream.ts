@@ -9,16 +9,15 @@ import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getJson, pct, request, table, upload, verdict, wrk, type Server, maxOf } from './lib.js';
-import { FILES, RULESETS, serverWithNotifications, START, STEP } from './notification-corpus.js';
+import { FILES, randomCursor, RULESETS, serverWithNotifications, START, STEP } from './notification-corpus.js';
 
 const N = Number(process.env.BENCH_STREAM_NOTIFICATIONS ?? 10_000_000);
 const SECONDS = Number(process.env.BENCH_STREAM_SECONDS ?? 10);
 const DBS = (process.env.BENCH_STREAM_DB ?? 'sqlite,postgres').split(',');
 const FOLLOWERS = Number(process.env.BENCH_FOLLOWERS ?? 1000);
 
-const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 const rnd = () => 1 + Math.floor(Math.random() * N);
-const cursor = () => { const i = rnd(); return b64({ date: START + i * STEP, id: i }); };
+const cursor = () => randomCursor(N);
 const sha = (i: number) => i.toString(16).padStart(64, '0');
 
 const KINDS: Record<string, () => string> = {

@@ -14,6 +14,11 @@ export const RULESETS = 20;
 export const FILES = 5000;
 export const START = 1_760_000_000;
 export const STEP = 2; // seconds between notifications: 1M span 23 days
+
+/** The page cursor (as the API encodes it) just past notification `i`. */
+export const cursorAt = (i: number) => Buffer.from(JSON.stringify({ date: START + i * STEP, id: i })).toString('base64url');
+/** A cursor at a random one of `n` generated notifications. */
+export const randomCursor = (n: number) => cursorAt(1 + Math.floor(Math.random() * n));
 const SNIPPET = '00 00 00 00 68 74 74 70 3A 2F 2F 65 76 69 6C 2E  ....http://evil.\n' +
   '*begin_highlight*65 78 61 6D 70 6C 65 2F 67 61 74 65 2E 70 68 70 *end_highlight*  *begin_highlight*example/gate.php*end_highlight*\n' +
   '3F 69 64 3D 31 00 00 00 00 00 00 00 00 00 00 00  ?id=1...........';

@@ -7,18 +7,17 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasWrk, request, table, verdict, wrk, type Server, type WrkResult } from './lib.js';
-import { serverWithNotifications, START, STEP } from './notification-corpus.js';
+import { randomCursor, serverWithNotifications, START, STEP } from './notification-corpus.js';
 
 const N = Number(process.env.BENCH_NOTIFICATIONS ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_LIST_SECONDS ?? 10);
 const DBS = (process.env.BENCH_LIST_DB ?? 'sqlite,postgres').split(',');
-const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
 /** Paths of one kind of page; cursors sit at random positions of the 1M. */
 function paths(kind: string): string[] {
   const base = '/api/v3/intelligence/hunting_notifications';
   const rnd = () => 1 + Math.floor(Math.random() * N);
-  const cursor = () => { const i = rnd(); return b64({ date: START + i * STEP, id: i }); };
+  const cursor = () => randomCursor(N);
   return Array.from({ length: 2000 }, () => {
     switch (kind) {
       case 'first page': return `${base}?limit=40`;

@@ -6,15 +6,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, table, wrk, type Server } from './lib.js';
-import { serverWithNotifications, START, STEP } from './notification-corpus.js';
+import { randomCursor, serverWithNotifications } from './notification-corpus.js';
 
 const N = Number(process.env.BENCH_PAGE_NOTIFICATIONS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_PAGE_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_PAGE_SECONDS ?? 8);
 const DBS = (process.env.BENCH_PAGE_DB ?? 'sqlite,postgres').split(',');
-
-const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-const cursor = () => { const i = 1 + Math.floor(Math.random() * N); return b64({ date: START + i * STEP, id: i }); };
 
 /** CPU seconds (user + system) the process has used so far, from /proc. */
 function cpuSeconds(pid: number): number {
@@ -28,7 +25,7 @@ for (const db of DBS) {
   const { flags } = first;
   await first.stop(true);
   const file = join(first.dir, 'pages.txt');
-  writeFileSync(file, Array.from({ length: 2000 }, () => `/api/v3/ioc_stream?limit=40&cursor=${cursor()}`).join('\n') + '\n');
+  writeFileSync(file, Array.from({ length: 2000 }, () => `/api/v3/ioc_stream?limit=40&cursor=${randomCursor(N)}`).join('\n') + '\n');
   for (let round = 0; round < ROUNDS; round++) {
     for (const thread of ['on', 'off']) {
       const s: Server = await startServer([...flags, '--stream-page-thread', thread === 'on' ? 'true' : 'false'], { dir: first.dir, key: first.key });

@@ -9,6 +9,7 @@ import type { FeedEvent } from '../stream/live-feed.js';
 import type { ApiDeps } from './app.js';
 import { decodeCursor, encodeCursor, isPosition, originOf, queryValue } from './envelope.js';
 import { streamEntryOf, streamItemJson } from './serializers/ioc-stream.js';
+import { streamItemTexts } from './stream-pages.js';
 
 const HEARTBEAT_MS = 15_000;
 /** How often a follower's scope (the rulesets shared with them) is looked up again. */
@@ -75,9 +76,9 @@ export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: F
       for (;;) {
         if (closed) return;
         const page = await stream.list(req.user, { filter: queryValue(req, 'filter'), order: 'asc', limit: CATCH_UP_PAGE, after: position });
-        const docs = descriptorsOnly ? new Map<string, string>() : await fileDocuments.attributes(page.items);
-        for (const entry of page.items) {
-          send(entry, streamItemJson(origin, entry, docs.get(entry.sha256), descriptorsOnly));
+        const texts = await streamItemTexts(fileDocuments, origin, page.items, descriptorsOnly);
+        for (const [k, entry] of page.items.entries()) {
+          send(entry, texts[k]!);
           position = { date: entry.date, id: entry.id };
         }
         if (!page.next) break;

@@ -1,7 +1,7 @@
 // A page of the IoC Stream as JSON text: the notifications a request selects, their files'
 // attributes and meta.count. Reading and serializing is ~half of a page's cost; StreamPages lets it
 // run beside the event loop (threaded-stream-pages.ts) or in it (LocalStreamPages, below).
-import type { NotificationPosition, Store, UserRecord } from '../store/store.js';
+import type { NotificationPosition, Store, StreamEntry, UserRecord } from '../store/store.js';
 import { HuntingNotifications } from '../stream/hunting-notifications.js';
 import { IocStream, type StreamRequest } from '../stream/ioc-stream.js';
 import { FileDocuments } from './file-documents.js';
@@ -32,6 +32,12 @@ export interface StreamPages {
   close(): Promise<void>;
 }
 
+/** Stream entries as item JSON texts, with their files' attributes (none when `descriptorsOnly`). */
+export async function streamItemTexts(fileDocuments: FileDocuments, origin: string, entries: StreamEntry[], descriptorsOnly: boolean): Promise<string[]> {
+  const docs = descriptorsOnly ? new Map<string, string>() : await fileDocuments.attributes(entries);
+  return entries.map((e) => streamItemJson(origin, e, docs.get(e.sha256), descriptorsOnly));
+}
+
 /** Pages read on the caller's thread, from `store`. */
 export class LocalStreamPages implements StreamPages {
   private readonly stream: IocStream;
@@ -44,8 +50,7 @@ export class LocalStreamPages implements StreamPages {
 
   async read(r: StreamPageRequest): Promise<StreamPageText> {
     const page = await this.stream.list(r.user, r.stream);
-    const docs = r.descriptorsOnly ? new Map<string, string>() : await this.fileDocuments.attributes(page.items);
-    const items = page.items.map((e) => streamItemJson(r.origin, e, docs.get(e.sha256), r.descriptorsOnly)).join(',');
+    const items = (await streamItemTexts(this.fileDocuments, r.origin, page.items, r.descriptorsOnly)).join(',');
     const count = await this.stream.count(page.query, r.countCap);
     return { items, n: page.items.length, ...(page.next ? { next: page.next } : {}), count };
   }
