@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -182,7 +182,8 @@ describe('file intake', () => {
     } finally {
       await t.stop();
     }
-    const mmdb = join(mkdtempSync(join(tmpdir(), 'trawl-geo-')), 'country.mmdb');
+    const geoDir = mkdtempSync(join(tmpdir(), 'trawl-geo-'));
+    const mmdb = join(geoDir, 'country.mmdb');
     writeFileSync(mmdb, writeMmdb([['127.0.0.0/8', { country: { iso_code: 'NL' } }]]));
     const geo = await startTestService({ geoipDatabase: mmdb });
     try {
@@ -190,6 +191,7 @@ describe('file intake', () => {
       assert.equal((await geo.store.getSubmissionByAnalysisId(up.body.data.id))?.sourceCountry, 'NL', 'looked up in the MaxMind database');
     } finally {
       await geo.stop();
+      rmSync(geoDir, { recursive: true, force: true });
     }
     const plain = await s.store.getSubmissionByAnalysisId((await api(s.url, bobKey, 'POST', '/api/v3/files', fileForm('c'), { 'cf-ipcountry': 'ES' })).body.data.id);
     assert.equal(plain?.sourceCountry, '', 'the header is ignored unless configured');

@@ -1,13 +1,14 @@
 // Configuration layering and validation, and the documentation of every setting.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ConfigError, envName, fields, flagName, loadConfig } from '../src/config.js';
 
 describe('config', () => {
   const dir = mkdtempSync(join(tmpdir(), 'trawl-config-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'trawl.json');
 
   it('layers defaults < file < environment < flags', () => {

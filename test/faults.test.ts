@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,10 @@ describe('faults', () => {
   it('answers TransientError when blob storage is full, and stores nothing', async (t) => {
     const blobDir = mkdtempSync(join(tmpdir(), 'trawl-full-'));
     const why = tryMount(blobDir, 'size=512k');
-    if (why) return t.skip(why);
+    if (why) {
+      rmSync(blobDir, { recursive: true, force: true });
+      return t.skip(why);
+    }
     const s = await startTestService({ blobDir });
     try {
       const big = randomBytes(2 * 1024 * 1024);
@@ -43,13 +46,17 @@ describe('faults', () => {
     } finally {
       await s.stop();
       umount(blobDir);
+      rmSync(blobDir, { recursive: true, force: true });
     }
   });
 
   it('answers TransientError when blob storage is read-only', async (t) => {
     const blobDir = mkdtempSync(join(tmpdir(), 'trawl-ro-'));
     const why = tryMount(blobDir, 'size=4m,ro');
-    if (why) return t.skip(why);
+    if (why) {
+      rmSync(blobDir, { recursive: true, force: true });
+      return t.skip(why);
+    }
     const s = await startTestService({ blobDir });
     try {
       const r = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(randomBytes(1000)));
@@ -58,6 +65,7 @@ describe('faults', () => {
     } finally {
       await s.stop();
       umount(blobDir);
+      rmSync(blobDir, { recursive: true, force: true });
     }
   });
 
