@@ -1,9 +1,11 @@
 // Opens the PostgreSQL store on a pg Pool. `pg` is imported only here, and lazily, so the
 // embedded (SQLite) install never loads it.
+import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect } from 'kysely';
 import type { Store } from '../store.js';
 import type { Database } from '../sql/schema.js';
 import { SqlStore } from '../sql/sql-store.js';
+import { SHAPE_MARK } from '../sql/compiled-shapes.js';
 import { mapPostgresError, postgresDialect } from './postgres-dialect.js';
 
 /** Options of the PostgreSQL store. */
@@ -14,9 +16,41 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
   /** Reads only, beside a store opened already: no migrations. */
   readOnly?: boolean;
+  /** Prepare the queries of compiled shapes once per connection (default true; off for PgBouncer before 1.21 in transaction mode). */
+  preparedStatements?: boolean;
 }
 
 const INT8_OID = 20;
+
+type Pool = import('pg').Pool;
+
+/**
+ * The pool as Kysely sees it, with the queries of compiled shapes (SHAPE_MARK) sent as named
+ * statements: each connection parses and plans them once, and PostgreSQL then keeps a generic
+ * plan, where an unnamed query was planned on every run (about half of a page's database time).
+ * Their texts are a bounded set (compiled-shapes.ts), so are the statements kept per connection.
+ */
+function preparing(pool: Pool): Pool {
+  const names = new Map<string, string>();
+  const nameOf = (text: string) => {
+    let name = names.get(text);
+    if (!name) names.set(text, (name = `trawl_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`));
+    return name;
+  };
+  const connect = async () => {
+    const client = await pool.connect();
+    return new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop !== 'query') return Reflect.get(target, prop, receiver);
+        return (text: unknown, values?: unknown[]) =>
+          typeof text === 'string' && text.startsWith(SHAPE_MARK)
+            ? target.query({ name: nameOf(text), text, values: values ?? [] })
+            : (target.query as (...a: unknown[]) => unknown)(text, values);
+      },
+    });
+  };
+  return new Proxy(pool, { get: (target, prop, receiver) => (prop === 'connect' ? connect : Reflect.get(target, prop, receiver)) });
+}
 
 /** Connects to `url`, migrates the database and returns the store. Fails with a TrawlError. */
 export async function openPostgresStore(url: string, opts: PostgresStoreOptions = {}): Promise<Store> {
@@ -45,6 +79,6 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
   // Likewise a checked-out client (Kysely holds one per query or transaction) emits 'error' when
   // its connection drops mid-query; the query itself is rejected and mapped to TransientError.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: opts.preparedStatements === false ? pool : preparing(pool) }) });
   return SqlStore.open(db, postgresDialect, { migrate: !opts.readOnly });
 }

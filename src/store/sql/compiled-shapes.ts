@@ -39,6 +39,12 @@ interface Shape {
   parameters: readonly unknown[];
 }
 
+/**
+ * Starts the text of every query compiled here: these come in a bounded set of texts run over and
+ * over, so the PostgreSQL store prepares them once per connection (postgres-store.ts).
+ */
+export const SHAPE_MARK = '/* shape */ ';
+
 export class CompiledShapes {
   private readonly shapes = new Map<string, Shape>();
 
@@ -62,7 +68,7 @@ export class CompiledShapes {
       const compiled = build(marked).compile();
       // A marker spliced into the text instead of passed as a value would fix that value forever.
       if (compiled.sql.includes('[object Object]')) throw new Error(`query ${name} puts an argument in its SQL text`);
-      shape = { sql: compiled.sql, parameters: compiled.parameters };
+      shape = { sql: SHAPE_MARK + compiled.sql, parameters: compiled.parameters };
       if (this.shapes.size >= this.capacity) this.shapes.clear();
       this.shapes.set(key, shape);
     }

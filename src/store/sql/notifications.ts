@@ -2,7 +2,7 @@
 // under each ruleset's rate limit, and reading them in (date, id) order through the indexes of
 // migration 0003. A query's scope is a union (own notifications, shared rulesets); each part is
 // one index walk and the parts are merged here.
-import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { limitReached } from '../../model/rate-limit.js';
 import { recordFields, storedStreamContext } from '../../model/stream-context.js';
 import type { NewNotification, NotificationQuery, NotificationRecord, RateLimitState, StoredNotifications, StreamEntry } from '../store.js';
@@ -207,8 +207,11 @@ function partRows(db: Kysely<Database>, q: NotificationQuery, who: Who, reading:
     qb = qb.leftJoin('files', 'files.sha256', 'hunting_notifications.sha256')
       .select('files.revision as f_revision') as unknown as typeof qb;
   }
+  // The limit is part of the text, not a parameter: PostgreSQL re-plans a prepared statement
+  // with `LIMIT $n` on every run (its generic plan assumes a large limit), and planning was half
+  // of its time per page. Limits come in a few values, each its own statement.
   return (qb as unknown as { orderBy(c: string, d: 'asc' | 'desc'): typeof qb }).orderBy(order[0], dir)
-    .orderBy(order[1], dir).limit(q.limit);
+    .orderBy(order[1], dir).limit(sql.lit(Math.max(0, Math.trunc(q.limit))));
 }
 
 const NO_SCOPE = { ownerIds: [], rulesetIds: [] };
@@ -220,7 +223,7 @@ async function rows(db: Kysely<Database>, q: NotificationQuery, reading: Reading
   const dir = q.order === 'asc' ? 'asc' : 'desc';
   // A part's query depends on the scope only through `who`; the order and the reading shape it.
   const pages = await Promise.all(parts(q).map((who) => compiled.rows(
-    'notifications', { q: { ...q, scope: NO_SCOPE }, who, reading }, ['order', 'reading'],
+    'notifications', { q: { ...q, scope: NO_SCOPE }, who, reading }, ['order', 'reading', 'limit'],
     (a) => partRows(db, a.q, a.who, a.reading),
   )));
   if (pages.length === 1) return pages[0]!;
