@@ -29,6 +29,11 @@ export const fields = {
     doc: 'Database URL: sqlite:PATH or postgres://... Empty means sqlite:<dataDir>/trawl.db.',
   },
   databasePoolSize: { kind: 'int', default: 10, min: 1, max: 1000, doc: 'PostgreSQL connections per process.' },
+  databasePreparedStatements: {
+    kind: 'bool',
+    default: true,
+    doc: 'PostgreSQL: prepare the queries every page runs once per connection (named statements), so they are not planned again on every run. Off for PgBouncer before 1.21 in transaction pooling mode.',
+  },
   streamPageThread: {
     kind: 'bool',
     default: true,

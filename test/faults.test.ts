@@ -14,24 +14,27 @@ import { api, fileForm, isVtError, startTestService, waitForAnalysis } from './h
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+/** Mounts a tmpfs on `dir`; on failure removes `dir` and says why. */
 function tryMount(dir: string, opts: string): string | null {
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', opts, 'tmpfs', dir], { stdio: 'ignore' });
     return null;
   } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
     return `cannot mount tmpfs here (needs root): ${(e as Error).message.split('\n')[0]}`;
   }
 }
-const umount = (dir: string) => execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
+/** Unmounts what tryMount mounted and removes the mount point. */
+function umount(dir: string): void {
+  execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true });
+}
 
 describe('faults', () => {
   it('answers TransientError when blob storage is full, and stores nothing', async (t) => {
     const blobDir = mkdtempSync(join(tmpdir(), 'trawl-full-'));
     const why = tryMount(blobDir, 'size=512k');
-    if (why) {
-      rmSync(blobDir, { recursive: true, force: true });
-      return t.skip(why);
-    }
+    if (why) return t.skip(why);
     const s = await startTestService({ blobDir });
     try {
       const big = randomBytes(2 * 1024 * 1024);
@@ -46,17 +49,13 @@ describe('faults', () => {
     } finally {
       await s.stop();
       umount(blobDir);
-      rmSync(blobDir, { recursive: true, force: true });
     }
   });
 
   it('answers TransientError when blob storage is read-only', async (t) => {
     const blobDir = mkdtempSync(join(tmpdir(), 'trawl-ro-'));
     const why = tryMount(blobDir, 'size=4m,ro');
-    if (why) {
-      rmSync(blobDir, { recursive: true, force: true });
-      return t.skip(why);
-    }
+    if (why) return t.skip(why);
     const s = await startTestService({ blobDir });
     try {
       const r = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(randomBytes(1000)));
@@ -65,7 +64,6 @@ describe('faults', () => {
     } finally {
       await s.stop();
       umount(blobDir);
-      rmSync(blobDir, { recursive: true, force: true });
     }
   });
 

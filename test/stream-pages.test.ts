@@ -32,7 +32,7 @@ describe('IoC Stream pages on a thread', () => {
     }
     admin = (await s.store.getUserById(1))!;
     carol = (await s.store.getUserByName('carol'))!;
-    threaded = await ThreadedStreamPages.start(s.config.databaseUrl, 2, silent);
+    threaded = await ThreadedStreamPages.start(s.config.databaseUrl, { poolSize: 2 }, silent);
     local = new LocalStreamPages(s.store);
   });
   after(async () => {
@@ -95,6 +95,6 @@ describe('IoC Stream pages on a thread', () => {
   });
 
   it('refuses to start on a database it cannot open', async () => {
-    await assert.rejects(ThreadedStreamPages.start('postgres://nobody@127.0.0.1:1/none', 1, silent), (e: unknown) => e instanceof TrawlError && e.code === 'TransientError');
+    await assert.rejects(ThreadedStreamPages.start('postgres://nobody@127.0.0.1:1/none', { poolSize: 1 }, silent), (e: unknown) => e instanceof TrawlError && e.code === 'TransientError');
   });
 });

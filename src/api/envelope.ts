@@ -22,7 +22,7 @@ export function originOf(req: FastifyRequest, publicUrl: string): string {
 export function absoluteUrl(origin: string, path: string, query?: Record<string, string | undefined>): string {
   if (!query) return origin + path; // every item of a page has a link: no URLSearchParams for none
   const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) qs.set(k, v);
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, v);
   const s = qs.toString();
   return origin + path + (s ? `?${s}` : '');
 }

@@ -6,11 +6,12 @@ import { TrawlError } from '../model/errors.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { LocalStreamPages, type StreamPageRequest } from './stream-pages.js';
+import type { PageStoreOptions } from './threaded-stream-pages.js';
 
-const { databaseUrl, poolSize } = workerData as { databaseUrl: string; poolSize: number };
+const { databaseUrl, store: options } = workerData as { databaseUrl: string; store: PageStoreOptions };
 let store: Store;
 try {
-  store = await openStore(databaseUrl, { readOnly: true, writerThread: false, poolSize });
+  store = await openStore(databaseUrl, { ...options, readOnly: true, writerThread: false });
 } catch (e) {
   parentPort!.postMessage({ failed: { code: e instanceof TrawlError ? e.code : null, message: (e as Error).message } });
   process.exit(1);

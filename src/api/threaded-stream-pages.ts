@@ -6,7 +6,11 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { reviveError, type TaskReply } from '../jobs/worker-pool.js';
 import { transient, TrawlError } from '../model/errors.js';
+import type { OpenStoreOptions } from '../store/open-store.js';
 import type { StreamPageRequest, StreamPages, StreamPageText } from './stream-pages.js';
+
+/** How the thread opens its connection (PostgreSQL: `poolSize` connections). */
+export type PageStoreOptions = Pick<OpenStoreOptions, 'poolSize' | 'preparedStatements'>;
 
 interface Pending { resolve(v: StreamPageText): void; reject(e: Error): void }
 
@@ -24,13 +28,13 @@ export class ThreadedStreamPages implements StreamPages {
   private respawn?: NodeJS.Timeout;
 
   private constructor(
-    private readonly workerData: { databaseUrl: string; poolSize: number },
+    private readonly workerData: { databaseUrl: string; store: PageStoreOptions },
     private readonly log: Logger,
   ) {}
 
   /** Starts the thread; fails (as a TrawlError) when it cannot open the database. */
-  static async start(databaseUrl: string, poolSize: number, log: Logger): Promise<ThreadedStreamPages> {
-    const pages = new ThreadedStreamPages({ databaseUrl, poolSize }, log);
+  static async start(databaseUrl: string, store: PageStoreOptions, log: Logger): Promise<ThreadedStreamPages> {
+    const pages = new ThreadedStreamPages({ databaseUrl, store }, log);
     await pages.spawn(true);
     return pages;
   }

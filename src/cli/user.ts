@@ -33,7 +33,7 @@ export async function userCommand(args: string[], o: UserCommandOptions): Promis
     o.err.write(`usage:\n${userUsage}\n`);
     return 2;
   }
-  const store = await openStore(o.config.databaseUrl, { poolSize: 2 });
+  const store = await openStore(o.config.databaseUrl, { poolSize: 2, preparedStatements: o.config.databasePreparedStatements });
   try {
     switch (action) {
       case 'add': {

@@ -14,6 +14,8 @@ export interface OpenStoreOptions {
   writerThread?: boolean;
   /** PostgreSQL: how long to wait for a connection (default 10000 ms). */
   connectTimeoutMs?: number;
+  /** PostgreSQL: prepare the queries of compiled shapes once per connection (default true). */
+  preparedStatements?: boolean;
   /** A second connection for reads only, beside a store opened already: no migrations (SQLite also refuses writes). */
   readOnly?: boolean;
 }

@@ -37,17 +37,20 @@ function preparing(pool: Pool): Pool {
     if (!name) names.set(text, (name = `trawl_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`));
     return name;
   };
+  // The pool hands out the same few clients again and again: each is wrapped once.
+  const wrapped = new WeakMap<object, object>();
+  const wrap = (client: import('pg').PoolClient) => {
+    const query = (text: unknown, values?: unknown[]) =>
+      typeof text === 'string' && text.startsWith(SHAPE_MARK)
+        ? client.query({ name: nameOf(text), text, values: values ?? [] })
+        : (client.query as (...a: unknown[]) => unknown).call(client, text, values);
+    return new Proxy(client, { get: (target, prop, receiver) => (prop === 'query' ? query : Reflect.get(target, prop, receiver)) });
+  };
   const connect = async () => {
     const client = await pool.connect();
-    return new Proxy(client, {
-      get(target, prop, receiver) {
-        if (prop !== 'query') return Reflect.get(target, prop, receiver);
-        return (text: unknown, values?: unknown[]) =>
-          typeof text === 'string' && text.startsWith(SHAPE_MARK)
-            ? target.query({ name: nameOf(text), text, values: values ?? [] })
-            : (target.query as (...a: unknown[]) => unknown)(text, values);
-      },
-    });
+    let proxy = wrapped.get(client);
+    if (!proxy) wrapped.set(client, (proxy = wrap(client)));
+    return proxy;
   };
   return new Proxy(pool, { get: (target, prop, receiver) => (prop === 'connect' ? connect : Reflect.get(target, prop, receiver)) });
 }
