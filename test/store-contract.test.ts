@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import pino from 'pino';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { TrawlError } from '../src/model/errors.js';
 import { storedStreamContext } from '../src/model/stream-context.js';
 import { LiveFeed } from '../src/stream/live-feed.js';
@@ -459,6 +459,16 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
         const start = over.order === 'asc' ? { date: 0, id: 0 } : { date: 1_800_000_000, id: 1e9 };
         for (let run = 0; run < 14; run++) assert.deepEqual(await s.listStreamEntries(q({ ...over, after: run % 2 ? undefined : start })), expected, `${JSON.stringify(over)}, run ${run}`);
       }
+      // A migration from another process changes the type of a column these statements return:
+      // PostgreSQL then refuses the prepared statements ("cached plan must not change result
+      // type"), and the store prepares them again instead of failing.
+      const other = await backend.kysely(url);
+      await sql`alter table files alter column revision type numeric`.execute(other);
+      await other.destroy();
+      const over = { tags: ['odd'], limit: 2 };
+      const entries = await s.listStreamEntries(q(over));
+      assert.deepEqual(entries.map((e) => e.id), (await plain.listStreamEntries(q(over))).map((e) => e.id));
+      assert.ok(entries.every((e) => e.fileRevision !== null));
     }
     assert.deepEqual(await names({ tags: ['odd', 'nope'] }), []);
     assert.deepEqual(await names({ scope: { ownerIds: [2], rulesetIds: [] }, tags: ['theirs'], limit: 2 }), ['theirs5', 'theirs4']);

@@ -24,6 +24,10 @@ const INT8_OID = 20;
 
 type Pool = import('pg').Pool;
 
+/** PostgreSQL's refusal of a prepared statement whose result columns changed since it was prepared. */
+const isStalePlan = (e: unknown) =>
+  (e as { code?: unknown } | null)?.code === '0A000' && /cached plan must not change result type/.test(String((e as Error).message));
+
 /**
  * The pool as Kysely sees it, with the queries of compiled shapes (SHAPE_MARK) sent as named
  * statements: each connection parses and plans them once, and PostgreSQL then keeps a generic
@@ -40,9 +44,22 @@ function preparing(pool: Pool): Pool {
   // The pool hands out the same few clients again and again: each is wrapped once.
   const wrapped = new WeakMap<object, object>();
   const wrap = (client: import('pg').PoolClient) => {
+    const named = async (text: string, values: unknown[]) => {
+      const name = nameOf(text);
+      try {
+        return await client.query({ name, text, values });
+      } catch (e) {
+        if (!isStalePlan(e)) throw e;
+        // Another process's migration changed a column this statement returns: PostgreSQL
+        // refuses the old statement from then on, so it is dropped here and prepared afresh.
+        await client.query(`deallocate ${name}`);
+        delete (client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements[name];
+        return client.query({ name, text, values });
+      }
+    };
     const query = (text: unknown, values?: unknown[]) =>
       typeof text === 'string' && text.startsWith(SHAPE_MARK)
-        ? client.query({ name: nameOf(text), text, values: values ?? [] })
+        ? named(text, values ?? [])
         : (client.query as (...a: unknown[]) => unknown).call(client, text, values);
     return new Proxy(client, { get: (target, prop, receiver) => (prop === 'query' ? query : Reflect.get(target, prop, receiver)) });
   };
