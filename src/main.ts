@@ -174,7 +174,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const hashing = new DigestPool(2);
       closers.push(['digest threads', () => hashing.close()]);
       const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, () => r?.wake());
-      const rulesets = new HuntingRulesets(store, compiler, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit });
+      const rulesets = new HuntingRulesets(store, compiler, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit }, notifications.sharing);
       feed = new LiveFeed(store, FEED_POLL_MS, log.child({ component: 'live-feed' }));
       const fileDocuments = new FileDocuments(store);
       // An in-memory database has no second connection to give a thread.

@@ -216,5 +216,15 @@ describe('Livehunt', () => {
     assert.equal(shared.body.data.length, 1);
     assert.equal((await api(s.url, bob, 'GET', `${NOTIFICATIONS}/${shared.body.data[0].id}`)).status, 200);
     assert.equal((await api(s.url, bob, 'GET', `${NOTIFICATIONS}?filter=owner:alice tag:shared`)).body.data.length, 1);
+    // The IoC Stream is read on the page thread, which keeps each user's shared rulesets for a
+    // second: a grant or a revocation made through this process must show there at once.
+    const stream = async () => (await api(s.url, bob, 'GET', '/api/v3/ioc_stream?filter=notification_tag:shared')).body.data.length;
+    assert.equal(await stream(), 1);
+    assert.equal((await api(s.url, alice, 'DELETE', `${RULESETS}/${r.id}/relationships/editors/bob`)).status, 200);
+    assert.equal(await stream(), 0, 'a revoked editor sees none of them on the stream');
+    assert.equal((await api(s.url, bob, 'GET', `${NOTIFICATIONS}?filter=tag:shared`)).body.data.length, 0, 'nor on the list');
+    assert.equal((await api(s.url, bob, 'GET', `${NOTIFICATIONS}/${shared.body.data[0].id}`)).status, 403);
+    await api(s.url, alice, 'POST', `${RULESETS}/${r.id}/relationships/editors`, { data: [{ type: 'user', id: 'bob' }] });
+    assert.equal(await stream(), 1, 'granted again: seen at once');
   });
 });

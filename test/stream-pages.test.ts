@@ -41,7 +41,7 @@ describe('IoC Stream pages on a thread', () => {
   });
 
   const req = (over: Partial<StreamPageRequest['stream']> = {}, user = admin, descriptorsOnly = false): StreamPageRequest =>
-    ({ user, stream: { limit: 3, ...over }, origin: 'http://trawl.test', descriptorsOnly, countCap: 1000 });
+    ({ user, stream: { limit: 3, ...over }, origin: 'http://trawl.test', descriptorsOnly, countCap: 1000, sharingEpoch: 0 });
 
   it('reads what the caller\'s thread reads, page after page, with every kind of request', async () => {
     let first = await local.read(req());

@@ -15,6 +15,8 @@ export interface StreamPageRequest {
   descriptorsOnly: boolean;
   /** How far meta.count counts. */
   countCap: number;
+  /** SharedRulesets.epoch of the thread that changes rulesets, so a page thread drops what it kept from before a change. */
+  sharingEpoch: number;
 }
 
 export interface StreamPageText {
@@ -43,12 +45,13 @@ export class LocalStreamPages implements StreamPages {
   private readonly stream: IocStream;
   private readonly fileDocuments: FileDocuments;
 
-  constructor(store: Store, notifications = new HuntingNotifications(store), fileDocuments = new FileDocuments(store)) {
+  constructor(store: Store, private readonly notifications = new HuntingNotifications(store), fileDocuments = new FileDocuments(store)) {
     this.stream = new IocStream(store, notifications);
     this.fileDocuments = fileDocuments;
   }
 
   async read(r: StreamPageRequest): Promise<StreamPageText> {
+    this.notifications.sharing.sync(r.sharingEpoch);
     const page = await this.stream.list(r.user, r.stream);
     const items = (await streamItemTexts(this.fileDocuments, r.origin, page.items, r.descriptorsOnly)).join(',');
     const count = await this.stream.count(page.query, r.countCap);

@@ -5,6 +5,7 @@ import type { RulesetRecord, Store, UserRecord } from '../store/store.js';
 import { checkRulesetAttributes } from './ruleset-attributes.js';
 import { compareRulesets, parseRulesetFilter, parseRulesetOrder, sortKey } from './ruleset-filter.js';
 import type { RuleCompiler } from './rule-compiler.js';
+import type { SharedRulesets } from '../stream/shared-rulesets.js';
 
 export interface HuntingRulesetOptions {
   /** Largest ruleset source accepted, in bytes. */
@@ -26,6 +27,8 @@ export class HuntingRulesets {
     private readonly store: Store,
     private readonly compiler: RuleCompiler,
     private readonly opts: HuntingRulesetOptions,
+    /** Told of every change to who edits or owns a ruleset, so that pages see it at once. */
+    private readonly sharing: SharedRulesets,
   ) {}
 
   /** Owner or editor; anyone else is told the ruleset does not exist. */
@@ -90,6 +93,7 @@ export class HuntingRulesets {
     const r = await this.visible(user, id);
     if (r.ownerId !== user.id) throw forbidden('only the owner can delete a ruleset');
     await this.store.deleteRuleset(r.id);
+    this.sharing.changed();
   }
 
   /** DELETE of the collection: the caller's own rulesets go; they stop editing others'. */
@@ -100,6 +104,7 @@ export class HuntingRulesets {
       if (r.ownerId === user.id) deleted += (await this.store.deleteRuleset(r.id)) ? 1 : 0;
       else await this.store.removeRulesetEditor(r.id, user.id);
     }
+    this.sharing.changed();
     return deleted;
   }
 
@@ -119,7 +124,11 @@ export class HuntingRulesets {
   async grantEditors(user: UserRecord, id: string, usernames: string[]): Promise<void> {
     const r = await this.owned(user, id);
     const users = await Promise.all(usernames.map((n) => this.userNamed(n)));
-    for (const u of users) if (u.id !== r.ownerId) await this.store.addRulesetEditor(r.id, u.id);
+    try {
+      for (const u of users) if (u.id !== r.ownerId) await this.store.addRulesetEditor(r.id, u.id);
+    } finally {
+      this.sharing.changed();
+    }
   }
 
   async isEditor(user: UserRecord, id: string, username: string): Promise<boolean> {
@@ -132,7 +141,9 @@ export class HuntingRulesets {
   async revokeEditor(user: UserRecord, id: string, username: string): Promise<void> {
     const r = username === user.username ? await this.visible(user, id) : await this.owned(user, id);
     const u = await this.userNamed(username);
-    if (!(await this.store.removeRulesetEditor(r.id, u.id))) throw objectNotFound('Editor', username);
+    const removed = await this.store.removeRulesetEditor(r.id, u.id);
+    this.sharing.changed();
+    if (!removed) throw objectNotFound('Editor', username);
   }
 
   async owner(user: UserRecord, id: string): Promise<UserRecord | null> {
@@ -150,9 +161,13 @@ export class HuntingRulesets {
     const to = await this.userNamed(username);
     if (to.id === r.ownerId) return r;
     await this.checkNameFree(to, r.name);
-    await this.store.updateRuleset(r.id, { ownerId: to.id, modificationDate: now() });
-    await this.store.removeRulesetEditor(r.id, to.id);
-    await this.store.addRulesetEditor(r.id, user.id);
+    try {
+      await this.store.updateRuleset(r.id, { ownerId: to.id, modificationDate: now() });
+      await this.store.removeRulesetEditor(r.id, to.id);
+      await this.store.addRulesetEditor(r.id, user.id);
+    } finally {
+      this.sharing.changed();
+    }
     return (await this.store.getRuleset(r.id))!;
   }
 

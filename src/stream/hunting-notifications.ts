@@ -7,6 +7,7 @@ import { badRequest, forbidden, objectNotFound } from '../model/errors.js';
 import type { NotificationPosition, NotificationQuery, NotificationRecord, Store, UserRecord } from '../store/store.js';
 import { intersect, parseDateOrder, parseDateTerm, splitTerms, type DateRange } from './filter-terms.js';
 import { deleteAllOf, NotificationCounts, pageOf } from './pages.js';
+import { SharedRulesets, type SharedRuleset } from './shared-rulesets.js';
 
 export interface NotificationListRequest {
   filter?: string;
@@ -29,13 +30,17 @@ const KEYS = 'tag, owner, date';
 export class HuntingNotifications {
   private readonly counts: NotificationCounts;
 
-  constructor(private readonly store: Store) {
+  constructor(
+    private readonly store: Store,
+    /** Shared with HuntingRulesets, which tells it of changes. */
+    readonly sharing = new SharedRulesets(store),
+  ) {
     this.counts = new NotificationCounts(store);
   }
 
   /** Rulesets `user` edits without owning them: their notifications are visible too. */
-  private async shared(user: UserRecord): Promise<{ id: number; ownerId: number }[]> {
-    return this.store.sharedRulesets(user.id);
+  private shared(user: UserRecord): Promise<readonly SharedRuleset[]> {
+    return this.sharing.of(user.id);
   }
 
   /** Everything `user` may see, as a query scope. */

@@ -39,6 +39,7 @@ export function iocStreamRoutes(deps: ApiDeps) {
         origin: origin(req),
         descriptorsOnly: boolParam(req, 'descriptors_only'),
         countCap: countCap(req),
+        sharingEpoch: notifications.sharing.epoch,
       });
       return sendCollectionJson(req, reply, origin(req), { items: page.items, n: page.n, next: page.next && encodeCursor(page.next) }, { count: page.count });
     });

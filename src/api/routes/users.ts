@@ -25,7 +25,7 @@ function bodyAttributes(body: unknown): Record<string, unknown> {
   return attrs as Record<string, unknown>;
 }
 
-export function userRoutes({ store, config, auth }: ApiDeps) {
+export function userRoutes({ store, config, auth, notifications }: ApiDeps) {
   const origin = (req: FastifyRequest) => originOf(req, config.publicUrl);
 
   /** `{id}` is a username or an API key (spec 7.1). */
@@ -99,6 +99,7 @@ export function userRoutes({ store, config, auth }: ApiDeps) {
       if (u.id === req.user.id) throw badRequest('administrators cannot delete themselves');
       if (!(await store.deleteUser(u.id))) throw new TrawlError('NotFoundError', `user with id "${req.params.id}" not found`);
       auth.forget();
+      notifications.sharing.changed(); // their rulesets, and their part in others', went with them
       return {};
     });
   };
