@@ -71,10 +71,13 @@ else
   BUFFERS_MB=$(( MEM_MB / 4 < 4096 ? MEM_MB / 4 : 4096 ))
   [ "$BUFFERS_MB" -ge 128 ] || BUFFERS_MB=128
   log "starting PostgreSQL on 127.0.0.1:$PORT (shared_buffers ${BUFFERS_MB}MB)"
+  # WAL as for a write-heavy server: a deletion of a million notifications touches most pages of
+  # two tables, and with the default 1 GB a checkpoint came every few seconds, each followed by a
+  # full image of every page touched again (docs/benchmarks.md); lz4 shrinks those images.
   # fsync stays on: tests should see the same durability as production. The server must not
   # inherit the lock (fd 9), or it would hold it for its whole life.
   as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 60 start \
-    -o "-p $PORT -k $SOCK -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200 -c shared_buffers=${BUFFERS_MB}MB -c effective_cache_size=$(( MEM_MB / 2 ))MB" >/dev/null 9>&-
+    -o "-p $PORT -k $SOCK -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200 -c shared_buffers=${BUFFERS_MB}MB -c effective_cache_size=$(( MEM_MB / 2 ))MB -c max_wal_size=8GB -c wal_compression=lz4" >/dev/null 9>&-
 fi
 
 psql_pg() { as_pg "$BIN/psql" -h "$SOCK" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
