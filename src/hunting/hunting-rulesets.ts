@@ -100,11 +100,14 @@ export class HuntingRulesets {
   async deleteAll(user: UserRecord, confirmation: string | undefined): Promise<number> {
     if (confirmation !== user.username) throw badRequest('Send a x-confirm-delete header with your username as a confirmation');
     let deleted = 0;
-    for (const r of await this.store.listRulesetsOf(user.id)) {
-      if (r.ownerId === user.id) deleted += (await this.store.deleteRuleset(r.id)) ? 1 : 0;
-      else await this.store.removeRulesetEditor(r.id, user.id);
+    try {
+      for (const r of await this.store.listRulesetsOf(user.id)) {
+        if (r.ownerId === user.id) deleted += (await this.store.deleteRuleset(r.id)) ? 1 : 0;
+        else await this.store.removeRulesetEditor(r.id, user.id);
+      }
+    } finally {
+      this.sharing.changed();
     }
-    this.sharing.changed();
     return deleted;
   }
 
