@@ -65,6 +65,8 @@ export class SubmissionWalk {
   private readonly subMatches: RawMatch[] = [];
   private readonly passwords: string[];
   private scratch: string | null = null;
+  /** Set once a worker may have made the scratch folder (it is made only for a container). */
+  private scratchUsed = false;
   private extractions = 0;
 
   constructor(
@@ -94,7 +96,7 @@ export class SubmissionWalk {
         subfiles: [...this.subfiles.values()],
       };
     } finally {
-      if (this.scratch) await this.deps.blobs.dropScratch(this.scratch).catch(() => undefined);
+      if (this.scratch && this.scratchUsed) await this.deps.blobs.dropScratch(this.scratch).catch(() => undefined);
     }
   }
 
@@ -108,7 +110,7 @@ export class SubmissionWalk {
     const refused = this.budget.refusal(node.depth);
     if (refused) return { outDir: '', caps: this.budget.caps(0), passwords: [], refused };
     this.scratch ??= await this.deps.blobs.scratchDir();
-    // The worker makes the folder only if the file turns out to be a container.
+    // The worker makes the folder (and the scratch folder above it) only for a container.
     return { outDir: join(this.scratch, String(++this.extractions)), caps: this.budget.caps(node.size), passwords: this.passwords };
   }
 
@@ -120,7 +122,12 @@ export class SubmissionWalk {
     const timeoutMs = this.opts.analysisTimeoutMs + (hunter?.deadlineMs(hunt) ?? 0) + (extract && !extract.refused ? this.opts.limits.timeoutMs : 0);
     // Deeper files wait for shallower ones: an archive's thousands of members do not delay the
     // files uploaded after it (their own analysis, hunting and notifications).
-    const result = await pool.run<AnalyzeResult>(task, [], { timeoutMs, priority: node.depth });
+    const result = await pool.run<AnalyzeResult>(task, [], { timeoutMs, priority: node.depth }).catch((err: unknown) => {
+      // A task that failed may have unpacked part of a container before it did.
+      if (extract && !extract.refused) this.scratchUsed = true;
+      throw err;
+    });
+    if (result.extraction) this.scratchUsed = true;
     this.types.set(node.sha256, result.analysis.typeDescription);
     if (snap && hunter && result.hunt) {
       if (result.hunt.skipped) log.info({ sha256: node.sha256, reason: result.hunt.skipped }, 'file not scanned');

@@ -28,7 +28,11 @@ export interface BlobStore {
   read(sha256: string): Promise<Readable | null>;
   /** A local filesystem path to the committed blob, for analyzers that need one; null when absent. */
   localPath(sha256: string): Promise<string | null>;
-  /** A new empty local folder to make files in and then adopt (e.g. files unpacked from archives). */
+  /**
+   * The path of a new local folder to make files in and then adopt (e.g. files unpacked from
+   * archives). The folder is not created: whoever first writes there makes it (`mkdir -p`), so a
+   * walk that finds no container costs no folder at all.
+   */
   scratchDir(): Promise<string>;
   /**
    * Stores files made in a scratch folder as blobs under their sha256 (the caller hashed them),

@@ -80,14 +80,8 @@ export class FsBlobStore implements BlobStore {
   }
 
   async scratchDir(): Promise<string> {
-    const dir = join(this.tmp, `x-${randomBytes(12).toString('hex')}`);
-    try {
-      await this.ensureDir(this.tmp);
-      await mkdir(dir);
-    } catch (e) {
-      throw storageError(await this.writeProbe(e), 'unpack the file');
-    }
-    return dir;
+    // Under tmp/, so that sweep() removes what a crash left behind.
+    return join(this.tmp, `x-${randomBytes(12).toString('hex')}`);
   }
 
   async adopt(files: readonly { path: string; sha256: string }[]): Promise<void> {
