@@ -6,13 +6,15 @@
 // ruleset change takes to be live.
 // Env: BENCH_RULESETS (1000), BENCH_LARGE_MB (500), BENCH_SMALL_FILES (10000), BENCH_LATENCY_SECONDS (20).
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { compileToShared } from '../src/hunting/compile-worker.js';
 import { largeCorpus, smallCorpus, type CorpusFile } from './corpus.js';
-import { cpuSeconds, threadCpu, getJson, MB, pct, pool, startServer, table, upload, verdict, waitCompleted, type Server, maxOf } from './lib.js';
+import { Libmagic } from '../src/analysis/analyzers/libmagic.js';
+import { cpuSeconds, ownThreadCpuSeconds, threadCpu, getJson, MB, pct, pool, startServer, table, upload, verdict, waitCompleted, type Server, maxOf } from './lib.js';
 import { changeLive, createRulesets } from './hunting-lib.js';
 import { benchmarkRulesets } from './rule-corpus.js';
 
@@ -22,7 +24,7 @@ const SMALL = Number(process.env.BENCH_SMALL_FILES ?? 10000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);
 const PROBE = 'rule latency_probe { strings: $a = "TRAWL-LATENCY-PROBE" condition: $a }';
 
-interface YaraRun { seconds: number; matches: number }
+interface YaraRun { seconds: number; matches: number; /** CPU seconds, where measured. */ cpu?: number }
 
 /** `yara -p 2` over the files of `list`, with rules compiled by yarac beforehand. */
 function yara(compiled: string, list: string): YaraRun {
@@ -43,26 +45,51 @@ async function yaraxScan(bytes: SharedArrayBuffer, files: CorpusFile[]): Promise
   }));
   await Promise.all(lanes.map((w) => new Promise((r) => w.once('message', r))));
   const t = performance.now();
-  const counts = await Promise.all(lanes.map((w) => new Promise<number>((r) => {
+  const done = await Promise.all(lanes.map((w) => new Promise<{ matches: number; cpu: number }>((r) => {
     w.once('message', r);
     w.postMessage('go');
   })));
   const seconds = (performance.now() - t) / 1000;
   await Promise.all(lanes.map((w) => w.terminate()));
-  return { seconds, matches: counts.reduce((a, b) => a + b, 0) };
+  return { seconds, matches: done.reduce((a, b) => a + b.matches, 0), cpu: done.reduce((a, b) => a + b.cpu, 0) };
+}
+
+/**
+ * The CPU seconds, on this thread, of work every end-to-end run must do at least once per file
+ * whatever its design: md5, sha1 and sha256 of the bytes (Node's OpenSSL, as Trawl hashes), and
+ * libmagic's description and MIME type (Trawl's binding).
+ */
+function intakeFloor(files: CorpusFile[]): { hashCpu: number; magicCpu: number } {
+  const contents = files.map((f) => readFileSync(f.path));
+  let before = ownThreadCpuSeconds();
+  for (const data of contents) for (const algorithm of ['md5', 'sha1', 'sha256']) createHash(algorithm).update(data).digest();
+  const hashCpu = ownThreadCpuSeconds() - before;
+  const magic = new Libmagic();
+  try {
+    before = ownThreadCpuSeconds();
+    for (const f of files) {
+      magic.describe(f.path);
+      magic.mime(f.path);
+    }
+    return { hashCpu, magicCpu: ownThreadCpuSeconds() - before };
+  } finally {
+    magic.close();
+  }
 }
 
 /** Uploads files (conc in flight) and waits until every analysis (hunting included) completed. */
-async function huntAll(s: Server, files: CorpusFile[], conc: number): Promise<{ acked: number; done: number }> {
+async function huntAll(s: Server, files: CorpusFile[], conc: number): Promise<{ acked: number; done: number; uploadCpu: number }> {
   const ids: string[] = new Array(files.length);
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await pool(files.length, conc, async (i) => {
     const f = files[i]!;
     ids[i] = await upload(s, f.path.split('/').pop()!, readFileSync(f.path));
   });
   const acked = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const done = ((await waitCompleted(s, ids, 20)) - t0) / 1000;
-  return { acked, done };
+  return { acked, done, uploadCpu: (cpu.user + cpu.system) / 1e6 };
 }
 
 async function notificationCount(s: Server): Promise<number> {
@@ -147,6 +174,7 @@ async function main(): Promise<void> {
   const engine = compileToShared(sets.map((r, i) => ({ id: i + 1, generation: 1, rules: r.rules }))).bytes;
   const xLarge = await yaraxScan(engine, large);
   const xSmall = await yaraxScan(engine, small);
+  const floor = intakeFloor(large);
 
   // Trawl: create the rulesets through the API, then restart so the service starts as it would
   // in production, with its shards compiled at startup.
@@ -191,6 +219,19 @@ async function main(): Promise<void> {
       ['yara -p 2, small files', small.length, smallMb, ySmall.seconds, smallMb / ySmall.seconds, ySmallRate, ySmall.matches, ''],
       ['YARA-X alone (2 threads), small files', small.length, smallMb, xSmall.seconds, smallMb / xSmall.seconds, small.length / xSmall.seconds, xSmall.matches,
         `${(small.length / xSmall.seconds / ySmallRate).toFixed(2)}x yara`],
+    ]);
+    // The best any end-to-end run could do on this machine: the work above that it cannot skip,
+    // spread over every core with nothing else (no HTTP, writes, fsyncs, database, unpacking).
+    const must = [['YARA-X scans (reads included), 2 threads', xLarge.cpu ?? 0], ['md5 + sha1 + sha256', floor.hashCpu],
+      ['libmagic description + MIME type', floor.magicCpu], ['the benchmark client uploading', tl.uploadCpu]] as const;
+    const mustCpu = must.reduce((a, [, c]) => a + c, 0);
+    const cores = availableParallelism();
+    const ceiling = largeMb / (mustCpu / cores);
+    table(`large files: CPU seconds no end-to-end run can skip, and the ceiling they set on ${cores} cores`, [
+      ['work', 'CPU s'],
+      ...must.map(([w, c]) => [w, c]),
+      ['sum', mustCpu],
+      [`ceiling: ${largeMb.toFixed(0)} MB in ${(mustCpu / cores).toFixed(2)} s`, `${ceiling.toFixed(0)} MB/s = ${(ceiling / yLargeRate).toFixed(2)}x yara -p 2`],
     ]);
     console.log(`yarac: ${yaracSec.toFixed(1)} s; trawl: ${createSec.toFixed(1)} s to create the rulesets through the API, ${startSec.toFixed(1)} s to restart (compiles the shards)`);
 

@@ -414,6 +414,25 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.equal((await analysed(s, 'n4', (sub) => [note(old, sub, 'x', now)])).stored.stored.length, 1);
   });
 
+  it('completes concurrent analyses each once, with one ruleset limit across all of them', async () => {
+    const s = await fresh();
+    const now = Math.floor(Date.now() / 1000);
+    const r = await s.createRuleset(ruleset(1, 'shared', { limit: 5 }));
+    const subs = await Promise.all(Array.from({ length: 12 }, (_, i) => s.addSubmission(submission(`cc${i}`))));
+    const jobs = await s.claimJobs('w', 20, 60_000);
+    assert.equal(jobs.length, 12);
+    const analysis = { magic: 'data', typeDescription: 'unknown', typeTag: 'unknown', typeTags: [], typeExtension: '', tags: [] };
+    // Completed side by side, as the job runner does (SQLite commits them in shared transactions).
+    const results = await Promise.all(jobs.map((job) => {
+      const sub = subs.find((x) => x.id === job.payload.submissionId)!;
+      return s.completeAnalysis(job.id, sub.id, analysis, 1_700_000_700, [note(r, sub, 'x', now)]);
+    }));
+    assert.equal(results.reduce((a, x) => a + x.stored.length, 0), 5, 'the limit holds across the batch');
+    assert.equal(results.reduce((a, x) => a + (x.rateLimited[r.id] ?? 0), 0), 7);
+    assert.equal(await s.pendingJobs(), 0);
+    for (const sub of subs) assert.equal((await s.getSubmission(sub.id))?.status, 'completed');
+  });
+
   it('lists notifications by scope, tag, date, file and position, in both orders, and counts them', async () => {
     const url = await backend.freshUrl();
     const s = await openAt(url);

@@ -23,6 +23,12 @@ export interface JobHandler {
 
 export class JobRunner {
   readonly workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  /**
+   * Claims wait until a quarter of the slots are free: a claim is a transaction of its own, and
+   * one per finished job cost the database writer as much as completing the jobs. The jobs still
+   * held keep the pool busy meanwhile.
+   */
+  private readonly claimBatch: number;
   private inflight = 0;
   private running = false;
   private wakeUp: (() => void) | null = null;
@@ -35,7 +41,9 @@ export class JobRunner {
     private readonly handlers: Record<string, JobHandler>,
     private readonly opts: RunnerOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.claimBatch = Math.max(1, Math.floor(opts.concurrency / 4));
+  }
 
   start(): void {
     this.running = true;
@@ -64,7 +72,7 @@ export class JobRunner {
     while (this.running) {
       const free = this.opts.concurrency - this.inflight;
       let jobs: Job[] = [];
-      if (free > 0) {
+      if (free >= this.claimBatch) {
         try {
           jobs = await this.store.claimJobs(this.workerId, free, this.opts.leaseMs);
         } catch (err) {

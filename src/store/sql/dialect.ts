@@ -33,6 +33,9 @@ export interface SqlDialect {
   lockRows<TB extends keyof Database, O>(
     query: SelectQueryBuilder<Database, TB, O>,
   ): SelectQueryBuilder<Database, TB, O>;
-  /** Whether addSubmission batches concurrent calls into one transaction (see group-commit.ts). */
+  /**
+   * Whether addSubmission and completeAnalysis batch concurrent calls into one transaction each
+   * (see group-commit.ts): where writes are serial (SQLite), a transaction per call is the cost.
+   */
   readonly groupCommit: boolean;
 }

@@ -20,9 +20,21 @@ import { writeSubmission } from './submission-writer.js';
 
 const HASH_COLUMN = { 64: 'sha256', 40: 'sha1', 32: 'md5' } as const;
 
+/** One completeAnalysis call. */
+interface Completion {
+  jobId: number;
+  submissionId: number;
+  analysis: FileAnalysis;
+  date: number;
+  list: NewNotification[];
+  opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[] };
+}
+
 /** A Store over SQL. Create it with SqlStore.open, which brings the schema up to date first. */
 export class SqlStore implements Store {
   private readonly committer: GroupCommitter<NewSubmission, SubmissionRecord> | null;
+  /** Analyses completing together share a transaction (one per job cost as much as its claim). */
+  private readonly completions: GroupCommitter<Completion, StoredNotifications> | null;
 
   private constructor(
     private readonly db: Kysely<Database>,
@@ -30,6 +42,13 @@ export class SqlStore implements Store {
   ) {
     this.committer = d.groupCommit
       ? new GroupCommitter((batch) => this.run(() => this.writeSubmissions(batch)))
+      : null;
+    this.completions = d.groupCommit
+      ? new GroupCommitter((batch) => this.bookkeeping(async (tx) => {
+        const out: StoredNotifications[] = [];
+        for (const c of batch) out.push(await this.complete(tx, c));
+        return out;
+      }))
       : null;
   }
 
@@ -52,6 +71,7 @@ export class SqlStore implements Store {
 
   async close(): Promise<void> {
     await this.committer?.drain();
+    await this.completions?.drain();
     await this.run(() => this.db.destroy());
   }
 
@@ -190,11 +210,14 @@ export class SqlStore implements Store {
     jobId: number, submissionId: number, analysis: FileAnalysis, date: number,
     list: NewNotification[] = [], opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[] } = {},
   ): Promise<StoredNotifications> {
-    return this.bookkeeping(async (tx) => {
-      await jobs.completeAnalysis(tx, jobId, submissionId, analysis, date);
-      if (opts.subfiles?.length) await subfiles.storeSubfiles(tx, opts.subfiles, date);
-      return notifications.insertNotifications(tx, this.d, list, opts);
-    });
+    const c: Completion = { jobId, submissionId, analysis, date, list, opts };
+    return this.completions ? this.completions.submit(c) : this.bookkeeping((tx) => this.complete(tx, c));
+  }
+
+  private async complete(tx: Kysely<Database>, c: Completion): Promise<StoredNotifications> {
+    await jobs.completeAnalysis(tx, c.jobId, c.submissionId, c.analysis, c.date);
+    if (c.opts.subfiles?.length) await subfiles.storeSubfiles(tx, c.opts.subfiles, c.date);
+    return notifications.insertNotifications(tx, this.d, c.list, c.opts);
   }
 
   listFileLinks(sha256: string, direction: 'children' | 'parents', after: string | null, limit: number): Promise<FileLink[]> {
