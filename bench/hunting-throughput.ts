@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { compileToShared } from '../src/hunting/compile-worker.js';
 import { largeCorpus, smallCorpus, type CorpusFile } from './corpus.js';
 import { Libmagic } from '../src/analysis/analyzers/libmagic.js';
-import { cpuSeconds, ownThreadCpuSeconds, threadCpu, getJson, MB, pct, pool, startServer, table, upload, verdict, waitCompleted, type Server, maxOf } from './lib.js';
+import { cpuSeconds, ownThreadCpuSeconds, threadCpu, printThreadCpu, getJson, MB, pct, pool, startServer, table, upload, verdict, waitCompleted, type Server, maxOf } from './lib.js';
 import { changeLive, createRulesets } from './hunting-lib.js';
 import { benchmarkRulesets } from './rule-corpus.js';
 
@@ -195,12 +195,7 @@ async function main(): Promise<void> {
     const tl = await huntAll(s, large, 4);
     const client1 = process.cpuUsage(client0);
     console.log(`large files: server used ${(cpuSeconds(s.proc.pid!) - cpu0).toFixed(1)} CPU seconds, this client ${((client1.user + client1.system) / 1e6).toFixed(1)}`);
-    if (process.env.BENCH_THREADS) {
-      for (const [t, c] of threadCpu(s.proc.pid!)) {
-        const b = threads0.get(t) ?? { user: 0, sys: 0 };
-        if (c.user + c.sys - b.user - b.sys > 0.05) console.log(`  thread ${t}: user ${(c.user - b.user).toFixed(2)} s, sys ${(c.sys - b.sys).toFixed(2)} s`);
-      }
-    }
+    if (process.env.BENCH_THREADS) printThreadCpu(s.proc.pid!, threads0);
     const afterLarge = await notificationCount(s);
     const ts = await huntAll(s, small, 32);
     const notified = await notificationCount(s);

@@ -93,6 +93,14 @@ export function threadCpu(pid: number): Map<string, { user: number; sys: number 
   return out;
 }
 
+/** Prints each thread's CPU since `before` (a threadCpu() snapshot), threads above 0.05 s. */
+export function printThreadCpu(pid: number, before: Map<string, { user: number; sys: number }>): void {
+  for (const [t, c] of threadCpu(pid)) {
+    const b = before.get(t) ?? { user: 0, sys: 0 };
+    if (c.user + c.sys - b.user - b.sys > 0.05) console.log(`  thread ${t}: user ${(c.user - b.user).toFixed(2)} s, sys ${(c.sys - b.sys).toFixed(2)} s`);
+  }
+}
+
 export interface WrkResult { rps: number; p50: number; p99: number; errors: number; requests: number }
 
 const WRK_LUA = `local paths = {}

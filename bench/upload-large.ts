@@ -1,11 +1,12 @@
 // Large-file intake: ~500 MB of real files (>= 64 KB, /usr/lib + /usr/bin) uploaded through the API,
 // timed to last acknowledgement and to last completed analysis, beside sha256sum+md5sum+sha1sum.
-// Env: BENCH_LARGE_MB (500), BENCH_LARGE_CONC (4 uploads in flight).
+// Env: BENCH_LARGE_MB (500), BENCH_LARGE_CONC (4 uploads in flight), BENCH_THREADS (print the
+// server threads' CPU up to the last acknowledgement).
 import { spawnSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { largeCorpus } from './corpus.js';
-import { MB, pool, startServer, table, upload, verdict, waitCompleted } from './lib.js';
+import { MB, pool, printThreadCpu, startServer, table, threadCpu, upload, verdict, waitCompleted } from './lib.js';
 
 const TARGET_MB = Number(process.env.BENCH_LARGE_MB ?? 500);
 const CONC = Number(process.env.BENCH_LARGE_CONC ?? 4);
@@ -36,12 +37,17 @@ async function main(): Promise<void> {
   const s = await startServer();
   try {
     const ids: string[] = new Array(files.length);
+    const threads0 = threadCpu(s.proc.pid!);
     const t0 = performance.now();
     await pool(files.length, CONC, async (i) => {
       const f = files[i]!;
       ids[i] = await upload(s, f.path.split('/').pop()!, await readFile(f.path));
     });
     const acked = (performance.now() - t0) / 1000;
+    if (process.env.BENCH_THREADS) {
+      console.log('server threads, CPU until the last upload was acknowledged:');
+      printThreadCpu(s.proc.pid!, threads0);
+    }
     const done = (await waitCompleted(s, ids) - t0) / 1000;
     const rate = mb / acked;
     table(`large uploads: ${files.length} files, ${mb.toFixed(0)} MB, ${CONC} in flight`, [
