@@ -129,6 +129,24 @@ describe('Livehunt', () => {
     assert.equal((await notificationFiles(alice, 'alice', `?filter=${hash}`)).body.data.length, 0, 'disabled at once');
   });
 
+  it('gives the rules\' external variables the file\'s name, newness and submissions', async () => {
+    await ruleset(alice, {
+      name: 'variables',
+      enabled: true,
+      rules: [
+        'rule first_seen { strings: $a = "VARS-MARK" condition: $a and new_file and submissions == 1 and file_name == "dropper.exe" and extension == ".exe" }',
+        'rule seen_again { strings: $a = "VARS-MARK" condition: $a and not new_file and submissions == 2 and filename == "again.bin" }',
+      ].join('\n'),
+    });
+    const content = Buffer.from(`MZ VARS-MARK ${randomBytes(8).toString('hex')}`);
+    const rulesOf = async (hash: string) =>
+      ((await notificationFiles(alice, 'alice', `?filter=${hash}&limit=40`)).body.data as any[]).map((d) => d.context_attributes.rule_name).sort();
+    const hash = await upload(bob, content, 'dropper.exe');
+    assert.deepEqual(await rulesOf(hash), ['first_seen']);
+    await upload(bob, content, 'again.bin');
+    assert.deepEqual(await rulesOf(hash), ['first_seen', 'seen_again'], 'the second submission is neither new nor named dropper.exe');
+  });
+
   it('caps notifications at the ruleset limit per 24 hours and says it is rate limited', async () => {
     const r = await ruleset(alice, { name: 'capped', enabled: true, limit: 2, rules: 'rule capped { strings: $a = "CAPPED-MARK" condition: $a }' });
     for (let i = 0; i < 4; i++) await upload(bob, Buffer.from(`CAPPED-MARK ${i} ${randomBytes(8).toString('hex')}`));

@@ -56,6 +56,8 @@ describe('validateRuleset', () => {
   it('refuses bad syntax with line and column and the engine text', () => {
     refused('rule ok { condition: true }\nrule bad {\n  condition: $a and\n}', /line 4, column 1: error\[E001\]: syntax error[\s\S]*--> line:4:1/);
     refused('rule a { condition: undefined_thing }', /line 1, column 21: error\[E009\]: unknown identifier `undefined_thing`/);
+    // VirusTotal's own metadata cannot be had here: the message says so and what to use instead.
+    refused('import "vt"\nrule v { condition: vt.metadata.new_file }', /line 2, column \d+: error\[E100\][\s\S]*Trawl does not have[\s\S]*new_file and file_type contains "pe"/);
   });
 
   it('refuses slow patterns; accepts potentially slow loops with a warning', () => {

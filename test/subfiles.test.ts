@@ -147,6 +147,22 @@ describe('subfiles', () => {
     assert.equal(direct[0].attributes.match_in_subfile, false);
   });
 
+  it('scans each subfile with its own name and folder in the rules\' variables', async () => {
+    await ruleset('member-names', [
+      'rule member_named { strings: $m = "NAMED-MEMBER-MARK" condition: $m and filename == "payload.js" and filepath == "res/scripts" and extension == ".js" and new_file and submissions == 0 }',
+      'rule resubmitted { strings: $m = "NAMED-MEMBER-MARK" condition: $m and filename == "top.js" and not new_file and submissions == 1 }',
+    ].join('\n'));
+    // Repeated, so deflate codes it: only the unpacked member shows the marker.
+    const script = `var x = "${randomBytes(6).toString('hex')}";\n` + 'log("NAMED-MEMBER-MARK");\n'.repeat(30);
+    const zip = await makeArchive('zip', { 'res/scripts/payload.js': script });
+    assert.equal(zip.includes('NAMED-MEMBER-MARK'), false);
+    const names = (await notificationsOf(await upload(zip, 'bundle.zip'))).map((n) => n.attributes.rule_name);
+    assert.deepEqual(names, ['member_named'], 'the member matched under its own name and folder');
+    // The same bytes submitted on their own: a file seen before, under its upload name.
+    const direct = (await notificationsOf(await upload(Buffer.from(script), 'top.js'))).map((n) => n.attributes.rule_name);
+    assert.deepEqual(direct, ['resubmitted']);
+  });
+
   it('opens encrypted archives with the upload password or a common one, and records which', async () => {
     const secret = `secret payload ${randomBytes(8).toString('hex')}`;
     const common = await upload(await makeArchive('zip', { 'mal.txt': secret }, { password: 'infected' }), 'sample.zip');

@@ -49,9 +49,10 @@ export class CompiledRules {
 
   /**
    * Scans `data` with every ruleset. `timeoutMs` is rounded up to whole seconds by the engine
-   * (it checks once per second). Throws ScanTimeoutError when the scan overruns it.
+   * (it checks once per second). Throws ScanTimeoutError when the scan overruns it. `variables`
+   * give external variables their values for this scan only (the others keep their defaults).
    */
-  scan(data: Uint8Array, timeoutMs: number): Match[] {
+  scan(data: Uint8Array, timeoutMs: number, variables?: Record<string, string | number | boolean>): Match[] {
     const seconds = Math.max(1, Math.ceil(timeoutMs / 1000)) * 1000;
     if (seconds !== this.timeoutMs) {
       this.rules.setTimeout(seconds);
@@ -59,7 +60,7 @@ export class CompiledRules {
     }
     let results;
     try {
-      results = this.rules.scan(data);
+      results = this.rules.scan(data, variables);
     } catch (err) {
       if ((err as { code?: string }).code === 'Cancelled' || /timed out/i.test((err as Error).message)) {
         throw new ScanTimeoutError(timeoutMs);

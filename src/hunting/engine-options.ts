@@ -6,7 +6,8 @@ import type { YaraCompilerOptions, YaraDiagnostic } from './yara-x.js';
  * External variables defined for every ruleset, with empty defaults, so public rules compile:
  * signature-base's (`filename`, `filepath`, `extension`, `filetype`, `owner`) and VirusTotal
  * Livehunt's common ones (`file_name`, `file_type`, `new_file`, `positives`, `signatures`,
- * `submissions`, `tags`). A value's type fixes the variable's type. Scans may pass real values.
+ * `submissions`, `tags`). A value's type fixes the variable's type. Each hunting scan passes the
+ * scanned file's own values (scan-variables.ts).
  */
 export const EXTERNAL_VARIABLES: Readonly<Record<string, string | number | boolean>> = Object.freeze({
   filename: '',

@@ -3,6 +3,7 @@
 // with their snippets. Synchronous, like the engine.
 import { CompiledRules, ScanTimeoutError, type Match } from './compiled-rules.js';
 import { parseVersionId, type HuntResult, type HuntTask, type RawMatch, type ScanArtifact } from './rules-artifact.js';
+import type { ScanVariables } from './scan-variables.js';
 import { snippet } from './snippet.js';
 
 /** Matches kept per pattern: enough for snippets, bounded memory on files full of hits. */
@@ -21,10 +22,10 @@ export function rawMatches(matches: Match[], data: Uint8Array, artifact: string)
 }
 
 /** Runs `scan` with a stopwatch; a timeout is reported, not thrown. */
-export function timedScan(rules: CompiledRules, data: Uint8Array, timeoutMs: number): { matches: Match[]; ms: number; timedOut: boolean } {
+export function timedScan(rules: CompiledRules, data: Uint8Array, timeoutMs: number, variables?: ScanVariables): { matches: Match[]; ms: number; timedOut: boolean } {
   const start = performance.now();
   try {
-    const matches = rules.scan(data, timeoutMs);
+    const matches = rules.scan(data, timeoutMs, variables);
     return { matches, ms: performance.now() - start, timedOut: false };
   } catch (err) {
     if (err instanceof ScanTimeoutError) return { matches: [], ms: performance.now() - start, timedOut: true };
@@ -55,13 +56,13 @@ export class Matcher {
   }
 
   /** Scans `data` with every artifact of the task; sets not in the task are forgotten. */
-  scan(data: Uint8Array, task: HuntTask): HuntResult {
+  scan(data: Uint8Array, task: HuntTask, variables?: ScanVariables): HuntResult {
     const wanted = new Set(task.artifacts.map((a) => a.digest));
     for (const digest of this.loaded.keys()) if (!wanted.has(digest)) this.loaded.delete(digest);
     const result: HuntResult = { matches: [], scans: [] };
     if (data.length > task.maxBytes) return { ...result, skipped: 'too-large' };
     for (const a of task.artifacts) {
-      const s = timedScan(this.rules(a), data, task.timeoutMs);
+      const s = timedScan(this.rules(a), data, task.timeoutMs, variables);
       result.scans.push({ key: a.key, ms: s.ms, timedOut: s.timedOut });
       result.matches.push(...rawMatches(s.matches, data, a.key));
     }

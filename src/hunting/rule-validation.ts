@@ -8,6 +8,15 @@ import { loadYaraX } from './yara-x.js';
 /** Default cap on a ruleset's source size, in UTF-8 bytes. */
 export const DEFAULT_MAX_RULESET_BYTES = 1024 * 1024;
 
+/**
+ * YARA-X refuses `vt.metadata` outside VirusTotal with "supported only in rulesets matching
+ * against files", which reads as nonsense to someone whose ruleset does match files.
+ */
+const VT_MODULE_HINT =
+  'The vt module\'s fields (vt.metadata, vt.net) are VirusTotal\'s own data, which Trawl does not have. ' +
+  'The external variables file_name, extension, file_type, new_file, submissions and tags hold the same facts ' +
+  '(e.g. `new_file and file_type contains "pe"` for `vt.metadata.new_file and vt.metadata.file_type == vt.FileType.PE_EXE`).';
+
 /** What a valid ruleset yields. */
 export interface RulesetValidation {
   /** Rule names in source order (private and global rules included). */
@@ -40,7 +49,8 @@ export function validateRuleset(source: string, opts: { maxBytes?: number } = {}
   if (errors.length > 0) {
     const shown = errors.slice(0, 5).map(formatDiagnostic);
     const more = errors.length > 5 ? `\n(${errors.length - 5} more errors)` : '';
-    throw invalidArgument(`Invalid YARA ruleset: ${shown.join('\n')}${more}`);
+    const hint = errors.some((e) => e.code === 'E100' && /\bvt\.\w+/.test(e.message)) ? `\n${VT_MODULE_HINT}` : '';
+    throw invalidArgument(`Invalid YARA ruleset: ${shown.join('\n')}${more}${hint}`);
   }
 
   const declarations = ruleDeclarations(source);

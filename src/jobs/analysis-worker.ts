@@ -7,6 +7,7 @@ import { identifyAndAnalyze } from '../analysis/pipeline.js';
 import { extractFile, type ExtractRequest, type Extraction } from '../extraction/extract-file.js';
 import { Matcher } from '../hunting/matcher.js';
 import type { HuntResult, HuntTask, ScanArtifact } from '../hunting/rules-artifact.js';
+import { scanVariables, type ScanContext } from '../hunting/scan-variables.js';
 import type { FileAnalysis } from '../store/store.js';
 import { serveTasks } from './worker-pool.js';
 
@@ -18,6 +19,8 @@ export interface AnalyzeTask {
   kind: 'analyze';
   path: string;
   hunt?: HuntTask;
+  /** Gives the rules' external variables (file name, new_file, ...) their values; without it they keep their defaults. */
+  context?: ScanContext;
   extract?: ExtractRequest;
 }
 
@@ -59,7 +62,8 @@ function analyzeAndHunt(task: AnalyzeTask, matcher: Matcher): { result: AnalyzeR
   if (!task.hunt || task.hunt.artifacts.length === 0) return { result: { analysis }, mime, size };
   // Checked before reading: a file over the limit is never loaded whole.
   if (size > task.hunt.maxBytes) return { result: { analysis, hunt: { matches: [], scans: [], skipped: 'too-large' } }, mime, size };
-  return { result: { analysis, hunt: matcher.scan(readWhole(task.path, size), task.hunt) }, mime, size };
+  const variables = task.context ? scanVariables(task.context, analysis) : undefined;
+  return { result: { analysis, hunt: matcher.scan(readWhole(task.path, size), task.hunt, variables) }, mime, size };
 }
 
 async function analyze(task: AnalyzeTask, matcher: Matcher): Promise<AnalyzeResult> {

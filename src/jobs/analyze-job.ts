@@ -49,11 +49,13 @@ export class AnalyzeJob implements JobHandler {
     // Taken after the claim, so rules changed before the upload was acknowledged apply.
     const snap = this.hunter ? await this.hunter.snapshot() : null;
     const walk = new SubmissionWalk(
-      { pool: this.pool, blobs: this.blobs, hunter: this.hunter, snap, log },
+      { pool: this.pool, blobs: this.blobs, store: this.store, hunter: this.hunter, snap, log },
       { limits: this.opts.extraction, analysisTimeoutMs: this.opts.analysisTimeoutMs },
       submission.password,
     );
-    const result = await walk.run({ path, sha256: submission.sha256, size: submission.size, name: submission.name });
+    // Read only for the rules' variables (new_file, submissions): skipped when nothing is hunted.
+    const known = snap ? await this.store.getFile(submission.sha256) : null;
+    const result = await walk.run({ path, sha256: submission.sha256, size: submission.size, name: submission.name }, known);
     const notifications = buildNotifications(submission, result.matches, await this.rulesetsOf(result.matches), now(), {
       matchInSubfile: (m) => result.inSubfile.has(m),
     });

@@ -12,8 +12,9 @@ import { describeLimit, ExtractionBudget, type ExtractionLimits } from '../extra
 import type { Hunter } from '../hunting/hunter.js';
 import type { HuntTask, RawMatch } from '../hunting/rules-artifact.js';
 import type { RulesSnapshot } from '../hunting/rules-catalog.js';
+import type { ScanContext } from '../hunting/scan-variables.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
-import type { BundleInfo, FileAnalysis, NewSubfile } from '../store/store.js';
+import type { BundleInfo, FileAnalysis, FileRecord, NewSubfile, Store } from '../store/store.js';
 import type { AnalyzeResult, AnalyzeTask } from './analysis-worker.js';
 import type { WorkerPool } from './worker-pool.js';
 
@@ -30,7 +31,13 @@ interface FileNode {
   depth: number;
   /** Its name (at upload, or inside its container); null when it has none. */
   name: string | null;
+  /** Never analysed before this walk, and how often it was submitted itself (for the rules' variables). */
+  newFile: boolean;
+  submissions: number;
 }
+
+/** Files looked up at once when a container's members are about to be hunted. */
+const LOOKUP_BATCH = 1000;
 
 const COMPRESSED_SUFFIX = /\.(t?gz|tgz|gzip|bz2|tbz2?|xz|txz|zst|tzst|z)$/i;
 
@@ -73,6 +80,8 @@ export class SubmissionWalk {
     private readonly deps: {
       pool: WorkerPool;
       blobs: BlobStore;
+      /** What is known of unpacked files already (new_file and submissions of their scans). */
+      store: Pick<Store, 'getFiles'>;
       hunter: Hunter | null;
       snap: RulesSnapshot | null;
       log: Logger;
@@ -84,11 +93,14 @@ export class SubmissionWalk {
     this.passwords = [...new Set([uploadPassword, ...opts.limits.passwords].filter((p): p is string => !!p))];
   }
 
-  /** Walks the submitted file; its own analysis failing throws (the job is retried). */
-  async run(file: { path: string; sha256: string; size: number; name: string | null }): Promise<WalkResult> {
+  /**
+   * Walks the submitted file (`known`: its record, with this submission counted); its own
+   * analysis failing throws (the job is retried).
+   */
+  async run(file: { path: string; sha256: string; size: number; name: string | null }, known: FileRecord | null): Promise<WalkResult> {
     this.seen.add(file.sha256);
     try {
-      const analysis = await this.visit({ ...file, depth: 0 });
+      const analysis = await this.visit({ ...file, depth: 0, newFile: known?.lastAnalysisDate === undefined, submissions: known?.timesSubmitted ?? 1 });
       return {
         analysis,
         matches: [...this.topMatches, ...this.subMatches],
@@ -118,7 +130,8 @@ export class SubmissionWalk {
     const { pool, hunter, snap, log } = this.deps;
     const hunt = this.hunt;
     const extract = await this.extractRequest(node);
-    const task: AnalyzeTask = { kind: 'analyze', path: node.path, ...(hunt ? { hunt } : {}), ...(extract ? { extract } : {}) };
+    const context: ScanContext = { name: node.name, newFile: node.newFile, submissions: node.submissions };
+    const task: AnalyzeTask = { kind: 'analyze', path: node.path, ...(hunt ? { hunt, context } : {}), ...(extract ? { extract } : {}) };
     const timeoutMs = this.opts.analysisTimeoutMs + (hunter?.deadlineMs(hunt) ?? 0) + (extract && !extract.refused ? this.opts.limits.timeoutMs : 0);
     // Deeper files wait for shallower ones: an archive's thousands of members do not delay the
     // files uploaded after it (their own analysis, hunting and notifications).
@@ -162,17 +175,29 @@ export class SubmissionWalk {
       sub.parents.push({ sha256: node.sha256, name: e.name });
       this.subfiles.set(e.sha256, sub);
     }
-    await Promise.all(fresh.map((e) => this.visitChild(e, node.depth + 1)));
+    const known = await this.known(fresh.map((e) => e.sha256));
+    await Promise.all(fresh.map((e) => this.visitChild(e, node.depth + 1, known.get(e.sha256))));
     const children = kept.map((e) => ({ ...e, typeDescription: this.types.get(e.sha256) ?? 'unknown' }));
     return bundleInfo(ex, children, [...problems]);
   }
 
-  private async visitChild(e: { sha256: string; size: number; name: string }, depth: number): Promise<void> {
+  /** The records of those of `sha256s` already stored; only looked up when the files will be hunted. */
+  private async known(sha256s: string[]): Promise<Map<string, FileRecord>> {
+    const out = new Map<string, FileRecord>();
+    if (!this.hunt) return out;
+    for (let i = 0; i < sha256s.length; i += LOOKUP_BATCH) {
+      for (const f of await this.deps.store.getFiles(sha256s.slice(i, i + LOOKUP_BATCH))) out.set(f.sha256, f);
+    }
+    return out;
+  }
+
+  private async visitChild(e: { sha256: string; size: number; name: string }, depth: number, known: FileRecord | undefined): Promise<void> {
     const sub = this.subfiles.get(e.sha256);
     const path = await this.deps.blobs.localPath(e.sha256);
     if (!sub || !path) return;
     try {
-      sub.analysis = await this.visit({ path, sha256: e.sha256, size: e.size, depth, name: e.name });
+      const newFile = known?.lastAnalysisDate === undefined;
+      sub.analysis = await this.visit({ path, sha256: e.sha256, size: e.size, depth, name: e.name, newFile, submissions: known?.timesSubmitted ?? 0 });
     } catch (err) {
       // One subfile that cannot be analysed (its worker timed out or crashed) costs only itself.
       this.deps.log.warn({ err, sha256: e.sha256, name: e.name }, 'subfile could not be analysed');
