@@ -55,5 +55,8 @@ describe('scan variables', () => {
     assert.deepEqual(rules('other.exe', false), ['not_ours']);
     // Without values, every variable is back at its empty default.
     assert.deepEqual(compiled.scan(Buffer.from('MZ'), 5000).map((m) => m.rule), ['not_ours']);
+    // Names the binding would read as a number or a boolean are left at the default, not a failed scan.
+    for (const name of ['42', '-1', 'true', 'false']) assert.deepEqual(rules(name, false), ['not_ours'], name);
+    assert.deepEqual(rules('4.5', false), ['not_ours']);
   });
 });

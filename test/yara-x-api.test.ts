@@ -69,6 +69,16 @@ describe('YARA-X binding API', () => {
     assert.deepEqual(yara.validate('rule a { condition: true }\nrule a { condition: true }').errors.map((e) => e.code), ['E012']);
   });
 
+  it('takes variable values per scan, but reads a string spelling an integer or boolean as that type', () => {
+    const rules = yara.compile('rule named { condition: filename == "a.exe" and submissions == 2 }', { defineVariables: { filename: '', submissions: 0 } });
+    assert.equal(rules.scan(Buffer.from('x'), { filename: 'a.exe', submissions: 2 }).length, 1);
+    assert.equal(rules.scan(Buffer.from('x')).length, 0, 'values last one scan');
+    // The quirk bindingSafeVariables works around.
+    assert.throws(() => rules.scan(Buffer.from('x'), { filename: '42' }), /invalid type for `filename`, expecting `string`, got `integer/);
+    assert.throws(() => rules.scan(Buffer.from('x'), { filename: 'true' }), /got `boolean/);
+    assert.throws(() => rules.scan(Buffer.from('x'), { undeclared: 'x' }), /not defined/);
+  });
+
   it('serializes and deserializes compiled rules with their namespaces', () => {
     const rules = yara.compile('rule t { strings: $a = "ab" condition: $a }', { namespace: 'n1' });
     const buf = rules.serialize();

@@ -1,7 +1,7 @@
 // Many rulesets compiled into one YARA-X rule set, one namespace per ruleset, scanned in one pass;
 // serializable so a set compiled once can be shipped to each worker thread.
 import { compileErrorText, huntingCompilerOptions } from './engine-options.js';
-import { loadYaraX, type YaraRules } from './yara-x.js';
+import { bindingSafeVariables, loadYaraX, type YaraRules } from './yara-x.js';
 
 /** A rule that matched, mapped back to its ruleset. */
 export interface Match {
@@ -60,7 +60,7 @@ export class CompiledRules {
     }
     let results;
     try {
-      results = this.rules.scan(data, variables);
+      results = this.rules.scan(data, variables && bindingSafeVariables(variables));
     } catch (err) {
       if ((err as { code?: string }).code === 'Cancelled' || /timed out/i.test((err as Error).message)) {
         throw new ScanTimeoutError(timeoutMs);

@@ -83,6 +83,18 @@ export interface YaraXModule {
   deserialize(data: Buffer): YaraRules;
 }
 
+/**
+ * Scan variables as 0.7.2 can take them. It reads a string value that spells an integer or a
+ * boolean ("42", "-1", "true") as that type, and then refuses the scan ("invalid type for
+ * `filename`, expecting `string`, got `integer`"): such strings are left out, so those variables
+ * keep their defaults for that scan instead of failing it.
+ */
+export function bindingSafeVariables(variables: Record<string, string | number | boolean>): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(variables)) if (typeof v !== 'string' || !/^([+-]?\d+|true|false)$/.test(v)) out[k] = v;
+  return out;
+}
+
 let loaded: YaraXModule | undefined;
 
 /** Loads the native module once per thread. Throws an Error saying what to install when the
