@@ -102,6 +102,13 @@ export const fields = {
     max: 1000,
     doc: 'How deep archives inside archives are unpacked (0: never unpack).',
   },
+  subfileHold: {
+    kind: 'int',
+    default: 5,
+    min: 0,
+    max: 3600,
+    doc: 'Seconds a file unpacked from an archive may wait for a thread while uploads arrive in bulk (over 32 MB/s): acknowledging uploads comes first, and notifications for subfiles come at most this much later. 0: never wait.',
+  },
   maxExtractedFiles: { kind: 'int', default: 10000, min: 0, doc: 'Most subfiles extracted from one submission, at every depth together.' },
   maxExtractedBytes: { kind: 'int', default: 400 * MB, min: 0, doc: 'Most bytes extracted from one submission, at every depth together.' },
   maxCompressionRatio: {

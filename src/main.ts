@@ -17,6 +17,7 @@ import { RuleCompiler } from './hunting/rule-compiler.js';
 import { RulesCatalog } from './hunting/rules-catalog.js';
 import { DigestPool } from './intake/digests.js';
 import { Intake } from './intake/intake.js';
+import { IntakeLoad } from './intake/intake-load.js';
 import { SourceKeys, countryLookup, headerCountry, maxmindCountry, type CountryLookup } from './intake/source.js';
 import { AnalyzeJob } from './jobs/analyze-job.js';
 import { JobRunner } from './jobs/job-runner.js';
@@ -45,6 +46,8 @@ export interface Service {
 
 /** How often the live feed looks for notifications stored by any process. */
 const FEED_POLL_MS = 100;
+/** Uploads arriving faster than this are bulk intake: subfiles wait (config.subfileHold). */
+const BULK_INTAKE_BYTES_PER_SECOND = 32 * 1024 * 1024;
 
 async function countryLookupOf(config: Config): Promise<CountryLookup> {
   const lookups: CountryLookup[] = [];
@@ -99,6 +102,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
     // Set with the API; this process's analyses nudge it so followers need not wait for a poll.
     let feed: LiveFeed | undefined;
     let catalog: RulesCatalog | null = null;
+    // Uploads and analysis share this process's cores only when it runs both.
+    const intakeLoad = config.role === 'all' ? new IntakeLoad(BULK_INTAKE_BYTES_PER_SECOND) : null;
     if (config.role !== 'api') {
       // Embedded mode owns the database: jobs a killed predecessor held can run again at once.
       if (store.dialect === 'sqlite') {
@@ -111,6 +116,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         size: config.workerCount,
         taskTimeoutMs: config.analysisTimeout * 1000,
         nice: config.workerNice,
+        // Subfiles (priority = depth >= 1) wait while this process receives uploads in bulk.
+        ...(intakeLoad && config.subfileHold > 0 ? { holdBack: { fromPriority: 1, active: () => intakeLoad.busy, maxWaitMs: config.subfileHold * 1000 } } : {}),
       });
       closers.push(['analysis threads', () => pool.close()]);
       const huntLog = log.child({ component: 'hunting' });
@@ -173,7 +180,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       // Two digest threads: large uploads hash on the other core while this thread parses HTTP.
       const hashing = new DigestPool(2);
       closers.push(['digest threads', () => hashing.close()]);
-      const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, () => r?.wake());
+      const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, () => r?.wake(), intakeLoad);
       const rulesets = new HuntingRulesets(store, compiler, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit }, notifications.sharing);
       feed = new LiveFeed(store, FEED_POLL_MS, log.child({ component: 'live-feed' }));
       const fileDocuments = new FileDocuments(store);

@@ -56,6 +56,34 @@ test('waiting tasks run by priority, lowest first, in queue order within one pri
   }
 });
 
+test('held back: deeper tasks wait, with workers idle, while the hold is active, and at most maxWaitMs', async () => {
+  let active = true;
+  const pool = new WorkerPool({ script, size: 2, taskTimeoutMs: 10_000, holdBack: { fromPriority: 1, active: () => active, maxWaitMs: 600 } });
+  try {
+    const done = new Map<string, number>();
+    const started = performance.now();
+    const run = (name: string, priority: number) =>
+      pool.run({ kind: 'echo', value: name }, [], { priority }).then(() => done.set(name, performance.now() - started));
+    await run('top', 0);
+    assert.ok(done.get('top')! < 300, 'priority 0 is never held');
+    const sub = run('sub', 1);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(done.has('sub'), false, 'held while active, though both workers are idle');
+    assert.equal(pool.queued, 1);
+    active = false;
+    await sub;
+    assert.ok(done.get('sub')! < 450, `runs soon after the hold ends (${done.get('sub')} ms)`);
+
+    active = true;
+    const t = performance.now();
+    await run('deep', 2);
+    const waited = performance.now() - t;
+    assert.ok(waited >= 590 && waited < 1000, `held for maxWaitMs at most, then run though still active (${waited} ms)`);
+  } finally {
+    await pool.close();
+  }
+});
+
 test('worker threads run at the nice value asked for; the calling thread keeps its own', { skip: process.platform !== 'linux' && 'per-thread nice values are Linux only' }, async () => {
   const before = threadNice();
   const pool = new WorkerPool({ script, size: 2, taskTimeoutMs: 10_000, nice: 7 });

@@ -7,6 +7,7 @@ import { TrawlError } from '../model/errors.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { Store, SubmissionRecord, UserRecord } from '../store/store.js';
 import type { DigestPool } from './digests.js';
+import type { IntakeLoad } from './intake-load.js';
 import { receiveMultipart } from './receive-multipart.js';
 import type { CountryLookup, SourceKeys } from './source.js';
 
@@ -35,6 +36,8 @@ export class Intake {
     private readonly opts: IntakeOptions,
     /** Called after each acknowledged upload, so local workers start at once. */
     private readonly onSubmitted: () => void = () => undefined,
+    /** Counts acknowledged bytes, for work that gives way to bulk uploads. */
+    private readonly load: IntakeLoad | null = null,
   ) {}
 
   /** POST /files: an upload of at most maxUploadBytes. */
@@ -76,6 +79,7 @@ export class Intake {
       sourceCountry: this.country(req.ip, req.headers),
       password: file.password,
     });
+    this.load?.add(file.size);
     this.onSubmitted();
     return submission;
   }

@@ -30,7 +30,22 @@ export interface WorkerPoolOptions {
    * cores first when both want them; 0 or absent: the process's own priority. Linux only.
    */
   nice?: number;
+  /** Tasks that may wait while something more urgent runs elsewhere in the process. */
+  holdBack?: HoldBack;
 }
+
+/**
+ * While `active()` says so, tasks of priority `fromPriority` or lower stay queued, even with
+ * workers idle, for at most `maxWaitMs` each: the cores go to the rest of the process.
+ */
+export interface HoldBack {
+  fromPriority: number;
+  active(): boolean;
+  maxWaitMs: number;
+}
+
+/** How often held tasks are looked at again while no other event dispatches. */
+const HOLD_RECHECK_MS = 50;
 
 /** Per-task options of {@link WorkerPool.run}. */
 export interface RunOptions {
@@ -41,6 +56,7 @@ export interface RunOptions {
 
 interface Pending {
   message: { id: number };
+  queuedAt: number;
   timeoutMs: number;
   /** Only this worker may run it (see runOnEach). */
   pinned?: Slot;
@@ -78,6 +94,7 @@ export class WorkerPool {
   private closed = false;
   private respawnDelay = 0;
   private readonly respawns = new Set<NodeJS.Timeout>();
+  private recheck: NodeJS.Timeout | null = null;
   /** Workers started to replace a crashed or timed-out one. */
   restarts = 0;
 
@@ -108,7 +125,7 @@ export class WorkerPool {
     return new Promise<T>((resolve, reject) => {
       const message = { ...task, id: this.nextId++ };
       const timeoutMs = opts.timeoutMs ?? this.options.taskTimeoutMs;
-      this.enqueue(opts.priority ?? 0, { message, timeoutMs, transfer, resolve: resolve as (r: unknown) => void, reject });
+      this.enqueue(opts.priority ?? 0, { message, queuedAt: performance.now(), timeoutMs, transfer, resolve: resolve as (r: unknown) => void, reject });
       this.dispatch();
     });
   }
@@ -121,7 +138,7 @@ export class WorkerPool {
     if (this.closed) return Promise.reject(transient('worker pool is closed'));
     return Promise.all([...this.slots].map((slot) => new Promise<T>((resolve, reject) => {
       const message = { ...task, id: this.nextId++ };
-      this.enqueue(0, { message, timeoutMs: this.options.taskTimeoutMs, transfer: [], pinned: slot, resolve: resolve as (r: unknown) => void, reject });
+      this.enqueue(0, { message, queuedAt: performance.now(), timeoutMs: this.options.taskTimeoutMs, transfer: [], pinned: slot, resolve: resolve as (r: unknown) => void, reject });
       this.dispatch();
     })));
   }
@@ -134,6 +151,7 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const timer of this.respawns) clearTimeout(timer);
+    if (this.recheck) clearTimeout(this.recheck);
     const slots = [...this.slots];
     const busy = new Set(slots.filter((slot) => slot.task));
     const abandoned = [...[...this.queues.values()].flat(), ...slots.map((slot) => this.settle(slot))];
@@ -174,7 +192,17 @@ export class WorkerPool {
 
   /** Takes the first waiting task `slot` may run, highest priority first. */
   private next(slot: Slot): Pending | undefined {
+    const hold = this.options.holdBack;
+    const holding = hold !== undefined && hold.active();
     for (const [priority, q] of this.queues) {
+      // Levels are in order and FIFO: if the oldest task of a held level may wait, all may.
+      if (holding && priority >= hold.fromPriority && performance.now() - q[0]!.queuedAt < hold.maxWaitMs) {
+        this.recheck ??= setTimeout(() => {
+          this.recheck = null;
+          this.dispatch();
+        }, HOLD_RECHECK_MS);
+        continue;
+      }
       const i = q.findIndex((p) => !p.pinned || p.pinned === slot);
       if (i < 0) continue;
       const pending = q.splice(i, 1)[0]!;
