@@ -80,6 +80,11 @@ function readHeader(path: string): Buffer {
   }
 }
 
+/** The bundle type of the extractor that takes the file at `path`, or null (reads its header only). */
+export function containerType(path: string, facts: Omit<ContainerFacts, 'header'>): string | null {
+  return extractorFor({ ...facts, header: readHeader(path) })?.type ?? null;
+}
+
 /**
  * Unpacks `path` one level if it is a container (null when it is not). Failures of the extractor
  * become `error`; only a failure to use outDir itself throws.

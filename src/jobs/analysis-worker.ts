@@ -4,7 +4,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { identifyAndAnalyze } from '../analysis/pipeline.js';
-import { extractFile, type ExtractRequest, type Extraction } from '../extraction/extract-file.js';
+import { containerType, extractFile, type ExtractRequest, type Extraction } from '../extraction/extract-file.js';
 import { Matcher } from '../hunting/matcher.js';
 import type { HuntResult, HuntTask, ScanArtifact } from '../hunting/rules-artifact.js';
 import { scanVariables, type ScanContext } from '../hunting/scan-variables.js';
@@ -12,8 +12,9 @@ import type { FileAnalysis } from '../store/store.js';
 import { serveTasks } from './worker-pool.js';
 
 /**
- * Analyses one stored file; with `hunt`, scans it with the hunting rules; with `extract`, unpacks
- * it one level if it is a container.
+ * Analyses one stored file; with `hunt`, scans it with the hunting rules; with `probeContainer`,
+ * also says whether it is a container (unpacking it is an ExtractTask of its own, which can wait
+ * behind more urgent work).
  */
 export interface AnalyzeTask {
   kind: 'analyze';
@@ -21,14 +22,31 @@ export interface AnalyzeTask {
   hunt?: HuntTask;
   /** Gives the rules' external variables (file name, new_file, ...) their values; without it they keep their defaults. */
   context?: ScanContext;
-  extract?: ExtractRequest;
+  probeContainer?: boolean;
 }
 
 export interface AnalyzeResult {
   analysis: FileAnalysis;
   hunt?: HuntResult;
-  /** Present when the file is a container and `extract` was asked. */
-  extraction?: Extraction;
+  /** Set when `probeContainer` was asked: what the extractor needs to know, if it is a container. */
+  container?: ContainerFacts;
+}
+
+/** Unpacks a container one level (as the analysis found it). */
+export interface ExtractTask {
+  kind: 'extract';
+  path: string;
+  facts: ContainerFacts;
+  extract: ExtractRequest;
+}
+
+/** A container as its analysis found it: what its extractor is chosen by (with its header). */
+export interface ContainerFacts {
+  /** bundle_info.type of the extractor that takes it. */
+  type: string;
+  magic: string;
+  mime: string;
+  size: number;
 }
 
 /** This module's URL: pass it as WorkerPool's `script` (resolves to dist/src/jobs/ when built). */
@@ -66,11 +84,12 @@ function analyzeAndHunt(task: AnalyzeTask, matcher: Matcher): { result: AnalyzeR
   return { result: { analysis, hunt: matcher.scan(readWhole(task.path, size), task.hunt, variables) }, mime, size };
 }
 
-async function analyze(task: AnalyzeTask, matcher: Matcher): Promise<AnalyzeResult> {
+function analyze(task: AnalyzeTask, matcher: Matcher): AnalyzeResult {
   const { result, mime, size } = analyzeAndHunt(task, matcher);
-  if (!task.extract) return result;
-  const extraction = await extractFile(task.path, { magic: result.analysis.magic, mime, size }, task.extract);
-  return extraction ? { ...result, extraction } : result;
+  if (!task.probeContainer) return result;
+  const facts = { magic: result.analysis.magic, mime, size };
+  const type = containerType(task.path, facts);
+  return type ? { ...result, container: { ...facts, type } } : result;
 }
 
 // Importing this module from the main thread (to get the URL) must not start serving.
@@ -81,6 +100,11 @@ if (!isMainThread) {
       analyze: (task) => {
         if (typeof task.path !== 'string') throw new TypeError('analyze task needs a string `path`');
         return analyze(task as unknown as AnalyzeTask, matcher);
+      },
+      extract: async (task): Promise<Extraction | null> => {
+        const t = task as unknown as ExtractTask;
+        if (typeof t.path !== 'string') throw new TypeError('extract task needs a string `path`');
+        return extractFile(t.path, t.facts, t.extract);
       },
       // Loads new rule sets ahead of the next scan, so no upload waits for the deserialization.
       warm: (task) => void matcher.load((task.artifacts ?? []) as ScanArtifact[]),

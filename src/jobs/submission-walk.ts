@@ -15,7 +15,7 @@ import type { RulesSnapshot } from '../hunting/rules-catalog.js';
 import type { ScanContext } from '../hunting/scan-variables.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { BundleInfo, FileAnalysis, FileRecord, NewSubfile, Store } from '../store/store.js';
-import type { AnalyzeResult, AnalyzeTask } from './analysis-worker.js';
+import type { AnalyzeResult, AnalyzeTask, ContainerFacts, ExtractTask } from './analysis-worker.js';
 import type { WorkerPool } from './worker-pool.js';
 
 export interface WalkOptions {
@@ -129,18 +129,13 @@ export class SubmissionWalk {
   private async visit(node: FileNode): Promise<FileAnalysis> {
     const { pool, hunter, snap, log } = this.deps;
     const hunt = this.hunt;
-    const extract = await this.extractRequest(node);
     const context: ScanContext = { name: node.name, newFile: node.newFile, submissions: node.submissions };
-    const task: AnalyzeTask = { kind: 'analyze', path: node.path, ...(hunt ? { hunt, context } : {}), ...(extract ? { extract } : {}) };
-    const timeoutMs = this.opts.analysisTimeoutMs + (hunter?.deadlineMs(hunt) ?? 0) + (extract && !extract.refused ? this.opts.limits.timeoutMs : 0);
+    const probeContainer = this.opts.limits.maxDepth > 0;
+    const task: AnalyzeTask = { kind: 'analyze', path: node.path, ...(hunt ? { hunt, context } : {}), ...(probeContainer ? { probeContainer } : {}) };
+    const timeoutMs = this.opts.analysisTimeoutMs + (hunter?.deadlineMs(hunt) ?? 0);
     // Deeper files wait for shallower ones: an archive's thousands of members do not delay the
     // files uploaded after it (their own analysis, hunting and notifications).
-    const result = await pool.run<AnalyzeResult>(task, [], { timeoutMs, priority: node.depth }).catch((err: unknown) => {
-      // A task that failed may have unpacked part of a container before it did.
-      if (extract && !extract.refused) this.scratchUsed = true;
-      throw err;
-    });
-    if (result.extraction) this.scratchUsed = true;
+    const result = await pool.run<AnalyzeResult>(task, [], { timeoutMs, priority: node.depth });
     this.types.set(node.sha256, result.analysis.typeDescription);
     if (snap && hunter && result.hunt) {
       if (result.hunt.skipped) log.info({ sha256: node.sha256, reason: result.hunt.skipped }, 'file not scanned');
@@ -148,10 +143,31 @@ export class SubmissionWalk {
       (node.depth === 0 ? this.topMatches : this.subMatches).push(...matches);
     }
     const analysis = result.analysis;
-    if (result.extraction) {
-      analysis.bundleInfo = await this.unpacked(node, result.extraction, extract?.outDir ?? null);
+    if (result.container) {
+      const extract = await this.extractRequest(node);
+      if (extract) analysis.bundleInfo = await this.unpacked(node, await this.extract(node, result.container, extract), extract.outDir);
     }
     return analysis;
+  }
+
+  /**
+   * Unpacks `node` one level, as a task at its children's priority: that work is theirs, and
+   * waits with them (e.g. behind bulk uploads, or the files submitted after this one). A task
+   * that fails costs the unpacking only: the file's own analysis stands, and the failure is
+   * written in its bundle_info.
+   */
+  private async extract(node: FileNode, container: ContainerFacts, req: ExtractRequest): Promise<Extraction> {
+    const task: ExtractTask = { kind: 'extract', path: node.path, facts: container, extract: req };
+    const timeoutMs = this.opts.analysisTimeoutMs + (req.refused ? 0 : this.opts.limits.timeoutMs);
+    try {
+      return (await this.deps.pool.run<Extraction | null>(task, [], { timeoutMs, priority: node.depth + 1 })) ?? { type: container.type, entries: [] };
+    } catch (err) {
+      this.deps.log.warn({ err, sha256: node.sha256 }, 'unpacking failed');
+      return { type: container.type, entries: [], error: `${container.type} unpacking failed: ${(err as Error).message}` };
+    } finally {
+      // The worker makes the folder only to unpack into; it may hold part of the files even if the task failed.
+      if (!req.refused) this.scratchUsed = true;
+    }
   }
 
   /** Takes in what unpacking `node` produced, walks the new children, and describes the bundle. */
