@@ -475,3 +475,24 @@ describe('extracting what is not a container', () => {
     assert.equal(r, null);
   });
 });
+
+describe('extraction deadlines', () => {
+  it('do not count the time a request waited for a thread', async () => {
+    const dir = mkdtempSync(join(root, 'waited-'));
+    const path = join(dir, 'a.gz');
+    writeFileSync(path, gzipSync(Buffer.from('waited long enough\n'.repeat(100))));
+    const extract = (requestedAt?: number) => extractFile(path, { magic: 'gzip compressed data', mime: 'application/gzip', size: 0 }, {
+      outDir: join(dir, `out-${requestedAt ?? 'none'}`),
+      // A deadline already past, as it is for a request made 10 s ago with 2 s to go.
+      caps: { maxFiles: 10, maxBytes: 1024 * 1024, bytesLimit: 'bytes', deadline: Date.now() - 8_000 },
+      passwords: [],
+      ...(requestedAt === undefined ? {} : { requestedAt }),
+    });
+    const stale = await extract();
+    assert.equal(stale?.limit, 'time', 'without requestedAt the deadline stands');
+    const waited = await extract(Date.now() - 10_000);
+    assert.equal(waited?.limit, undefined);
+    assert.equal(waited?.entries.length, 1);
+    assert.ok(waited!.deadline! > Date.now(), 'the deadline it ran under, for the budget to follow');
+  });
+});

@@ -18,6 +18,11 @@ export interface ExtractRequest {
   passwords: string[];
   /** Set when the container must not be unpacked (e.g. too deep): it is only flagged. */
   refused?: LimitHit;
+  /**
+   * When the request was made (epoch ms). Time spent waiting for a thread since then does not
+   * count against caps.deadline: the worker moves the deadline by it. Absent: the deadline stands.
+   */
+  requestedAt?: number;
 }
 
 export interface ExtractedEntry {
@@ -36,6 +41,8 @@ export interface ExtractedEntry {
 export interface Extraction extends ExtractOutcome {
   /** bundle_info.type. */
   type: string;
+  /** The deadline the extraction ran under: the request's, moved by the time it waited. */
+  deadline?: number;
   /** By name. Empty files are left out: there is nothing in them to hunt. */
   entries: ExtractedEntry[];
 }
@@ -93,12 +100,13 @@ export async function extractFile(path: string, facts: Omit<ContainerFacts, 'hea
   const extractor = extractorFor({ ...facts, header: readHeader(path) });
   if (!extractor) return null;
   if (req.refused) return { type: extractor.type, entries: [], limit: req.refused };
+  const caps = { ...req.caps, deadline: req.caps.deadline + Math.max(0, Date.now() - (req.requestedAt ?? Date.now())) };
   await mkdir(req.outDir, { recursive: true });
   // Extractors stamp files with the time stored for them, or with now when there was none.
   const started = Date.now() - 2000;
   let outcome: ExtractOutcome;
   try {
-    outcome = await extractor.extract({ path, size: facts.size, outDir: req.outDir, caps: req.caps, passwords: req.passwords });
+    outcome = await extractor.extract({ path, size: facts.size, outDir: req.outDir, caps, passwords: req.passwords });
   } catch (err) {
     outcome = { error: `${extractor.type} unpacking failed: ${(err as Error).message}` };
   }
@@ -106,5 +114,5 @@ export async function extractFile(path: string, facts: Omit<ContainerFacts, 'hea
     const p = join(req.outDir, rel);
     return { path: p, name: rel, size, ...hashFile(p), mtime: mtimeMs >= started || mtimeMs <= 0 ? null : Math.floor(mtimeMs / 1000) };
   });
-  return { type: extractor.type, entries, ...outcome };
+  return { type: extractor.type, entries, deadline: caps.deadline, ...outcome };
 }

@@ -52,7 +52,7 @@ export function describeLimit(limit: LimitHit, limits: ExtractionLimits): string
 export class ExtractionBudget {
   private files = 0;
   private bytes = 0;
-  readonly deadline: number;
+  private deadline: number;
 
   constructor(readonly limits: ExtractionLimits, now = Date.now()) {
     this.deadline = now + limits.timeoutMs;
@@ -65,6 +65,11 @@ export class ExtractionBudget {
     if (this.bytes >= this.limits.maxBytes) return 'bytes';
     if (Date.now() >= this.deadline) return 'time';
     return null;
+  }
+
+  /** Moves the deadline to `deadline` if later: time an extraction spent waiting for a thread is not unpacking time. */
+  extendTo(deadline: number): void {
+    this.deadline = Math.max(this.deadline, deadline);
   }
 
   /** Caps for unpacking a container of `size` bytes now. */

@@ -120,10 +120,10 @@ export class SubmissionWalk {
   private async extractRequest(node: FileNode): Promise<ExtractRequest | undefined> {
     if (this.opts.limits.maxDepth === 0) return undefined;
     const refused = this.budget.refusal(node.depth);
-    if (refused) return { outDir: '', caps: this.budget.caps(0), passwords: [], refused };
+    if (refused) return { outDir: '', caps: this.budget.caps(0), passwords: [], refused, requestedAt: Date.now() };
     this.scratch ??= await this.deps.blobs.scratchDir();
     // The worker makes the folder (and the scratch folder above it) only for a container.
-    return { outDir: join(this.scratch, String(++this.extractions)), caps: this.budget.caps(node.size), passwords: this.passwords };
+    return { outDir: join(this.scratch, String(++this.extractions)), caps: this.budget.caps(node.size), passwords: this.passwords, requestedAt: Date.now() };
   }
 
   private async visit(node: FileNode): Promise<FileAnalysis> {
@@ -160,7 +160,9 @@ export class SubmissionWalk {
     const task: ExtractTask = { kind: 'extract', path: node.path, facts: container, extract: req };
     const timeoutMs = this.opts.analysisTimeoutMs + (req.refused ? 0 : this.opts.limits.timeoutMs);
     try {
-      return (await this.deps.pool.run<Extraction | null>(task, [], { timeoutMs, priority: node.depth + 1 })) ?? { type: container.type, entries: [] };
+      const ex = await this.deps.pool.run<Extraction | null>(task, [], { timeoutMs, priority: node.depth + 1 });
+      if (ex?.deadline) this.budget.extendTo(ex.deadline);
+      return ex ?? { type: container.type, entries: [] };
     } catch (err) {
       this.deps.log.warn({ err, sha256: node.sha256 }, 'unpacking failed');
       return { type: container.type, entries: [], error: `${container.type} unpacking failed: ${(err as Error).message}` };
