@@ -1,4 +1,4 @@
-// IntakeLoad: the rate of acknowledged upload bytes over the last 250 ms, on a clock the test drives.
+// IntakeLoad: the rate of received upload bytes over the last 250 ms, on a clock the test drives.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IntakeLoad } from '../src/intake/intake-load.js';

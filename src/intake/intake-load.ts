@@ -1,11 +1,12 @@
-// How hard uploads are arriving in this process: bytes acknowledged over the last moment. While
-// they arrive in bulk, work that can wait (files unpacked from archives) gives them the cores.
+// How hard uploads are arriving in this process: bytes received (written to blobs) over the last
+// moment. While they arrive in bulk, work that can wait (files unpacked from archives) gives them
+// the cores.
 
 /** The window the rate is measured over. */
 const WINDOW_MS = 250;
 
 export class IntakeLoad {
-  /** [time, bytes] of the uploads acknowledged within the window, oldest first. */
+  /** [time, bytes] of what was received within the window, oldest first. */
   private readonly recent: [number, number][] = [];
   private bytes = 0;
 
@@ -15,7 +16,7 @@ export class IntakeLoad {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Counts one acknowledged upload. */
+  /** Counts bytes of an upload, as they are written. */
   add(bytes: number): void {
     const t = this.now();
     this.recent.push([t, bytes]);
@@ -23,7 +24,7 @@ export class IntakeLoad {
     this.expire(t);
   }
 
-  /** Bytes per second acknowledged over the last window. */
+  /** Bytes per second received over the last window. */
   rate(): number {
     this.expire(this.now());
     return (this.bytes * 1000) / WINDOW_MS;

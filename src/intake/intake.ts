@@ -36,7 +36,7 @@ export class Intake {
     private readonly opts: IntakeOptions,
     /** Called after each acknowledged upload, so local workers start at once. */
     private readonly onSubmitted: () => void = () => undefined,
-    /** Counts acknowledged bytes, for work that gives way to bulk uploads. */
+    /** Counts received bytes, for work that gives way to bulk uploads. */
     private readonly load: IntakeLoad | null = null,
   ) {}
 
@@ -64,7 +64,8 @@ export class Intake {
   }
 
   private async receive(user: UserRecord, req: UploadRequest, maxBytes: number): Promise<SubmissionRecord> {
-    const file = await receiveMultipart(req.headers, req.body, this.blobs, this.hashing, maxBytes);
+    const load = this.load;
+    const file = await receiveMultipart(req.headers, req.body, this.blobs, this.hashing, maxBytes, load ? (n) => load.add(n) : undefined);
     const date = now();
     const submission = await this.store.addSubmission({
       analysisId: Buffer.from(`${file.md5}:${date}:${randomBytes(6).toString('hex')}`).toString('base64url'),
@@ -79,7 +80,6 @@ export class Intake {
       sourceCountry: this.country(req.ip, req.headers),
       password: file.password,
     });
-    this.load?.add(file.size);
     this.onSubmitted();
     return submission;
   }

@@ -34,6 +34,8 @@ export async function receiveMultipart(
   blobs: BlobStore,
   hashing: DigestPool,
   maxBytes: number,
+  /** Told the size of each batch of the file once it is written. */
+  onBytes: (bytes: number) => void = () => undefined,
 ): Promise<ReceivedFile> {
   let parser: busboy.Busboy;
   try {
@@ -75,6 +77,7 @@ export async function receiveMultipart(
           batch = [];
           batchBytes = 0;
           await w.write(buf);
+          onBytes(buf.length);
           await d.add(buf);
         };
         for await (const chunk of stream as AsyncIterable<Buffer>) {
