@@ -157,8 +157,10 @@ export class SubmissionWalk {
    * written in its bundle_info.
    */
   private async extract(node: FileNode, container: ContainerFacts, req: ExtractRequest): Promise<Extraction> {
+    // A container not to be unpacked (too deep, budget spent) is only flagged: no thread needed.
+    if (req.refused) return { type: container.type, entries: [], limit: req.refused };
     const task: ExtractTask = { kind: 'extract', path: node.path, facts: container, extract: req };
-    const timeoutMs = this.opts.analysisTimeoutMs + (req.refused ? 0 : this.opts.limits.timeoutMs);
+    const timeoutMs = this.opts.analysisTimeoutMs + this.opts.limits.timeoutMs;
     try {
       const ex = await this.deps.pool.run<Extraction | null>(task, [], { timeoutMs, priority: node.depth + 1 });
       if (ex?.deadline) this.budget.extendTo(ex.deadline);
@@ -167,8 +169,8 @@ export class SubmissionWalk {
       this.deps.log.warn({ err, sha256: node.sha256 }, 'unpacking failed');
       return { type: container.type, entries: [], error: `${container.type} unpacking failed: ${(err as Error).message}` };
     } finally {
-      // The worker makes the folder only to unpack into; it may hold part of the files even if the task failed.
-      if (!req.refused) this.scratchUsed = true;
+      // The worker made the folder to unpack into; it may hold part of the files even if the task failed.
+      this.scratchUsed = true;
     }
   }
 

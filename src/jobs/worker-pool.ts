@@ -35,8 +35,9 @@ export interface WorkerPoolOptions {
 }
 
 /**
- * While `active()` says so, tasks of priority `fromPriority` or lower stay queued, even with
- * workers idle, for at most `maxWaitMs` each: the cores go to the rest of the process.
+ * While `active()` says so, tasks whose priority number is `fromPriority` or more (the less
+ * urgent ones) stay queued, even with workers idle, for at most `maxWaitMs` each: the cores go
+ * to the rest of the process.
  */
 export interface HoldBack {
   fromPriority: number;
