@@ -65,16 +65,22 @@ async function stopServer(proc: ChildProcess, dir: string | null): Promise<void>
   if (dir && !process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
 }
 
+/** utime + stime of a /proc stat file, in seconds (10 ms resolution). */
+function statCpuSeconds(path: string): number {
+  const stat = readFileSync(path, 'utf8');
+  // Fields after the command name, which is in parentheses and may itself contain ") ".
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return statCpuSeconds(`/proc/${pid}/stat`);
 }
 
 /** CPU seconds (user + system) the calling thread has used so far (10 ms resolution). */
 export function ownThreadCpuSeconds(): number {
-  const f = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  return statCpuSeconds('/proc/thread-self/stat');
 }
 
 /** CPU seconds (user, system) of each thread of a process, by thread id and name. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { ContainerFacts, ExtractOutcome } from './extractor.js';
 import { HEADER_BYTES } from './extractor.js';
 import { extractorFor } from './extractors/index.js';
-import type { ExtractionCaps, LimitHit } from './limits.js';
+import type { ExtractionCaps } from './limits.js';
 
 /** What the main thread asks of one container (sent with the analyze task). */
 export interface ExtractRequest {
@@ -16,8 +16,6 @@ export interface ExtractRequest {
   outDir: string;
   caps: ExtractionCaps;
   passwords: string[];
-  /** Set when the container must not be unpacked (e.g. too deep): it is only flagged. */
-  refused?: LimitHit;
   /**
    * When the request was made (epoch ms). Time spent waiting for a thread since then does not
    * count against caps.deadline: the worker moves the deadline by it. Absent: the deadline stands.
@@ -99,7 +97,6 @@ export function containerType(path: string, facts: Omit<ContainerFacts, 'header'
 export async function extractFile(path: string, facts: Omit<ContainerFacts, 'header'>, req: ExtractRequest): Promise<Extraction | null> {
   const extractor = extractorFor({ ...facts, header: readHeader(path) });
   if (!extractor) return null;
-  if (req.refused) return { type: extractor.type, entries: [], limit: req.refused };
   const caps = { ...req.caps, deadline: req.caps.deadline + Math.max(0, Date.now() - (req.requestedAt ?? Date.now())) };
   await mkdir(req.outDir, { recursive: true });
   // Extractors stamp files with the time stored for them, or with now when there was none.

@@ -64,8 +64,7 @@ export class Intake {
   }
 
   private async receive(user: UserRecord, req: UploadRequest, maxBytes: number): Promise<SubmissionRecord> {
-    const load = this.load;
-    const file = await receiveMultipart(req.headers, req.body, this.blobs, this.hashing, maxBytes, load ? (n) => load.add(n) : undefined);
+    const file = await receiveMultipart(req.headers, req.body, this.blobs, this.hashing, maxBytes, (n) => this.load?.add(n));
     const date = now();
     const submission = await this.store.addSubmission({
       analysisId: Buffer.from(`${file.md5}:${date}:${randomBytes(6).toString('hex')}`).toString('base64url'),

@@ -117,10 +117,7 @@ export class SubmissionWalk {
     return hunter && snap ? hunter.task(snap) : null;
   }
 
-  private async extractRequest(node: FileNode): Promise<ExtractRequest | undefined> {
-    if (this.opts.limits.maxDepth === 0) return undefined;
-    const refused = this.budget.refusal(node.depth);
-    if (refused) return { outDir: '', caps: this.budget.caps(0), passwords: [], refused, requestedAt: Date.now() };
+  private async extractRequest(node: FileNode): Promise<ExtractRequest> {
     this.scratch ??= await this.deps.blobs.scratchDir();
     // The worker makes the folder (and the scratch folder above it) only for a container.
     return { outDir: join(this.scratch, String(++this.extractions)), caps: this.budget.caps(node.size), passwords: this.passwords, requestedAt: Date.now() };
@@ -144,8 +141,14 @@ export class SubmissionWalk {
     }
     const analysis = result.analysis;
     if (result.container) {
-      const extract = await this.extractRequest(node);
-      if (extract) analysis.bundleInfo = await this.unpacked(node, await this.extract(node, result.container, extract), extract.outDir);
+      // A container not to be unpacked (too deep, budget spent) is only flagged: no thread needed.
+      const refused = this.budget.refusal(node.depth);
+      if (refused) {
+        analysis.bundleInfo = await this.unpacked(node, { type: result.container.type, entries: [], limit: refused }, null);
+      } else {
+        const extract = await this.extractRequest(node);
+        analysis.bundleInfo = await this.unpacked(node, await this.extract(node, result.container, extract), extract.outDir);
+      }
     }
     return analysis;
   }
@@ -157,8 +160,6 @@ export class SubmissionWalk {
    * written in its bundle_info.
    */
   private async extract(node: FileNode, container: ContainerFacts, req: ExtractRequest): Promise<Extraction> {
-    // A container not to be unpacked (too deep, budget spent) is only flagged: no thread needed.
-    if (req.refused) return { type: container.type, entries: [], limit: req.refused };
     const task: ExtractTask = { kind: 'extract', path: node.path, facts: container, extract: req };
     const timeoutMs = this.opts.analysisTimeoutMs + this.opts.limits.timeoutMs;
     try {
@@ -204,7 +205,7 @@ export class SubmissionWalk {
   /** The records of those of `sha256s` already stored; only looked up when the files will be hunted. */
   private async known(sha256s: string[]): Promise<Map<string, FileRecord>> {
     const out = new Map<string, FileRecord>();
-    if (!this.hunt) return out;
+    if (!this.deps.hunter || !this.deps.snap) return out;
     for (let i = 0; i < sha256s.length; i += LOOKUP_BATCH) {
       for (const f of await this.deps.store.getFiles(sha256s.slice(i, i + LOOKUP_BATCH))) out.set(f.sha256, f);
     }
