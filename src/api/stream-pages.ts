@@ -52,9 +52,10 @@ export class LocalStreamPages implements StreamPages {
 
   async read(r: StreamPageRequest): Promise<StreamPageText> {
     this.notifications.sharing.sync(r.sharingEpoch);
-    const page = await this.stream.list(r.user, r.stream);
+    const q = await this.stream.pageQuery(r.user, r.stream);
+    // The count does not wait for the page: on PostgreSQL they run on two connections at once.
+    const [page, count] = await Promise.all([this.stream.page(q, r.stream.limit), this.stream.count(q, r.countCap)]);
     const items = (await streamItemTexts(this.fileDocuments, r.origin, page.items, r.descriptorsOnly)).join(',');
-    const count = await this.stream.count(page.query, r.countCap);
     return { items, n: page.items.length, ...(page.next ? { next: page.next } : {}), count };
   }
 

@@ -40,8 +40,17 @@ export class IocStream {
   }
 
   async list(user: UserRecord, req: StreamRequest): Promise<StreamPage> {
-    const q: NotificationQuery = { ...(await this.query(user, req.filter)), order: req.order ?? 'desc', limit: req.limit + 1, ...(req.after ? { after: req.after } : {}) };
-    return { ...pageOf(await this.store.listStreamEntries(q), req.limit, (e) => e), query: q };
+    return this.page(await this.pageQuery(user, req), req.limit);
+  }
+
+  /** The query of one page of `req`: one row more than asked for, to know whether another follows. */
+  async pageQuery(user: UserRecord, req: StreamRequest): Promise<NotificationQuery> {
+    return { ...(await this.query(user, req.filter)), order: req.order ?? 'desc', limit: req.limit + 1, ...(req.after ? { after: req.after } : {}) };
+  }
+
+  /** The page `q` (from pageQuery) selects, `limit` items at most. */
+  async page(q: NotificationQuery, limit: number): Promise<StreamPage> {
+    return { ...pageOf(await this.store.listStreamEntries(q), limit, (e) => e), query: q };
   }
 
   count(q: NotificationQuery, cap: number): Promise<number> {

@@ -262,14 +262,32 @@ export async function listStream(db: Kysely<Database>, q: NotificationQuery): Pr
   }));
 }
 
+/** The count_limit defaults (of the IoC Stream and of the hunting notification lists) and the spec's maximum. */
+const SHAPED_COUNT_LIMITS = new Set([200, 1000, 10_000]);
+
+/** `select count(*)` over at most `q.limit` rows of one part (the limit in the text, as for pages). */
+function countQuery(db: Kysely<Database>, q: NotificationQuery, who: Who) {
+  const sub = part(db, q, who).query.clearSelect().select('hunting_notifications.id').limit(sql.lit(Math.max(0, Math.trunc(q.limit))));
+  return db.selectFrom(sub.as('c')).select((eb) => eb.fn.countAll().as('n'));
+}
+
+/**
+ * How many `q` selects, counting at most `cap`. Compiled once per shape like pages: a count that
+ * does not reach its cap is run on every page, and building and planning it cost as much as
+ * counting (a date window or an entity_id page counts every time).
+ */
 export async function count(db: Kysely<Database>, q: NotificationQuery, cap: number): Promise<number> {
-  const unpositioned = { ...q, after: undefined };
+  const compiled = shapesOf(db);
   let total = 0;
   for (const who of parts(q)) {
     if (total >= cap) break;
-    const sub = part(db, unpositioned, who).query.clearSelect().select('hunting_notifications.id').limit(cap - total);
-    const row = await db.selectFrom(sub.as('c')).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-    total += Number(row.n);
+    const unpositioned = { ...q, after: undefined, scope: NO_SCOPE, limit: cap - total };
+    // The limit is in the text, and clients choose count_limit: only the usual ones become
+    // statements PostgreSQL keeps, so that their number stays bounded.
+    const [row] = SHAPED_COUNT_LIMITS.has(unpositioned.limit)
+      ? await compiled.rows('count', { q: unpositioned, who }, ['order', 'limit'], (a) => countQuery(db, a.q, a.who))
+      : [await countQuery(db, unpositioned, who).executeTakeFirstOrThrow()];
+    total += Number((row as { n: unknown }).n);
   }
   return Math.min(total, cap);
 }
