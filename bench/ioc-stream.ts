@@ -3,18 +3,22 @@
 // and unfiltered at 64 (pages/s); a filtered DELETE of a tenth of them (1,000,000 at 10M) with
 // page latency while it runs; and the live feed's delivery to 1,000 followers.
 // Env: BENCH_STREAM_NOTIFICATIONS, BENCH_STREAM_SECONDS (10), BENCH_STREAM_DB (sqlite,postgres),
-// BENCH_FOLLOWERS (1000), BENCH_DELETE_WRK_SECONDS (20).
+// BENCH_FOLLOWERS (1000), BENCH_DELETE_WRK_SECONDS (20), BENCH_STREAM_PARTS (pages,delete,live: which
+// parts run), BENCH_STREAM_REUSE (a JSON file {flags, dir, key} of a server stopped with its
+// generated data kept: run on it instead of generating; one database then).
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getJson, pct, request, table, upload, verdict, wrk, type Server, maxOf } from './lib.js';
+import { getJson, pct, request, startServer, table, upload, verdict, wrk, type Server, maxOf } from './lib.js';
 import { FILES, randomCursor, RULESETS, serverWithNotifications, START, STEP } from './notification-corpus.js';
 
 const N = Number(process.env.BENCH_STREAM_NOTIFICATIONS ?? 10_000_000);
 const SECONDS = Number(process.env.BENCH_STREAM_SECONDS ?? 10);
-const DBS = (process.env.BENCH_STREAM_DB ?? 'sqlite,postgres').split(',');
+const DBS = (process.env.BENCH_STREAM_DB ?? 'sqlite,postgres').split(',').slice(0, process.env.BENCH_STREAM_REUSE ? 1 : undefined);
 const FOLLOWERS = Number(process.env.BENCH_FOLLOWERS ?? 1000);
+const PARTS = new Set((process.env.BENCH_STREAM_PARTS ?? 'pages,delete,live').split(','));
+const REUSE = process.env.BENCH_STREAM_REUSE;
 
 const rnd = () => 1 + Math.floor(Math.random() * N);
 const cursor = () => randomCursor(N);
@@ -154,13 +158,19 @@ async function liveFeed(s: Server): Promise<{ followers: number; events: number;
   return { followers: FOLLOWERS, events: EVENTS, p50: pct(l, 50), p99: pct(l, 99), missing: EVENTS * FOLLOWERS - received };
 }
 
+/** The server of a kept benchmark database (BENCH_STREAM_REUSE), started again on it. */
+async function reused(file: string): Promise<Server> {
+  const { flags, dir, key } = JSON.parse(readFileSync(file, 'utf8')) as { flags: string[]; dir: string; key: string };
+  return startServer(flags, { dir, key });
+}
+
 async function main(): Promise<void> {
   const rows: (string | number)[][] = [['database', 'page of 40', 'connections', 'pages/s', 'p50 ms', 'p99 ms', 'errors', 'target']];
   const extra: string[] = [];
   for (const db of DBS) {
-    const s = await serverWithNotifications(db, N, ['--log-level', 'warn']);
+    const s = REUSE ? await reused(REUSE) : await serverWithNotifications(db, N, ['--log-level', 'warn']);
     try {
-      for (const [kind, make] of Object.entries(KINDS)) {
+      for (const [kind, make] of PARTS.has('pages') ? Object.entries(KINDS) : []) {
         const file = await pathsFile(s, kind, make);
         wrk(s, file, 16, 2);
         const r = wrk(s, file, 16, SECONDS);
@@ -168,22 +178,28 @@ async function main(): Promise<void> {
         console.log(rows[rows.length - 1]!.join(' | '));
       }
       const file = await pathsFile(s, 'unfiltered', KINDS['unfiltered, random cursor']!);
-      const r64 = wrk(s, file, 64, SECONDS);
-      rows.push([db, 'unfiltered, random cursor', 64, r64.rps, r64.p50, r64.p99, r64.errors, `>= 2000 pages/s ${verdict(r64.rps >= 2000 && r64.errors === 0)}`]);
-      console.log(rows[rows.length - 1]!.join(' | '));
-      const d = await deleteWhileReading(s, file);
-      const during = d.wrk
-        ? `wrk over its first ${DELETE_WRK_SECONDS} s: ${Math.round(d.wrk.rps)} pages/s, p99 ${d.wrk.p99.toFixed(1)} ms: ${verdict(d.wrk.p99 < 50)} (p99 < 50 ms)`
-        : `it ended within wrk's ${DELETE_WRK_SECONDS} s: no wrk figure`;
-      extra.push(`${db}: DELETE ?filter=notification_tag:rule_3 (${d.deleted} notifications) took ${d.seconds.toFixed(1)} s; pages meanwhile, ${during}; ` +
-        `node client after that: ${d.rest.pages} pages, p99 ${d.rest.p99.toFixed(1)} ms, max ${d.rest.max.toFixed(0)} ms`);
-      console.log(extra[extra.length - 1]);
-      const f = await liveFeed(s);
-      extra.push(`${db}: live feed, ${f.followers} followers, ${f.events} notifications: delivery p50 ${f.p50.toFixed(0)} ms, ` +
-        `p99 ${f.p99.toFixed(0)} ms, ${f.missing} missing: ${verdict(f.p99 < 200 && f.missing === 0)} (p99 < 200 ms)`);
-      console.log(extra[extra.length - 1]);
+      if (PARTS.has('pages')) {
+        const r64 = wrk(s, file, 64, SECONDS);
+        rows.push([db, 'unfiltered, random cursor', 64, r64.rps, r64.p50, r64.p99, r64.errors, `>= 2000 pages/s ${verdict(r64.rps >= 2000 && r64.errors === 0)}`]);
+        console.log(rows[rows.length - 1]!.join(' | '));
+      }
+      if (PARTS.has('delete')) {
+        const d = await deleteWhileReading(s, file);
+        const during = d.wrk
+          ? `wrk over its first ${DELETE_WRK_SECONDS} s: ${Math.round(d.wrk.rps)} pages/s, p99 ${d.wrk.p99.toFixed(1)} ms: ${verdict(d.wrk.p99 < 50)} (p99 < 50 ms)`
+          : `it ended within wrk's ${DELETE_WRK_SECONDS} s: no wrk figure`;
+        extra.push(`${db}: DELETE ?filter=notification_tag:rule_3 (${d.deleted} notifications) took ${d.seconds.toFixed(1)} s; pages meanwhile, ${during}; ` +
+          `node client after that: ${d.rest.pages} pages, p99 ${d.rest.p99.toFixed(1)} ms, max ${d.rest.max.toFixed(0)} ms`);
+        console.log(extra[extra.length - 1]);
+      }
+      if (PARTS.has('live')) {
+        const f = await liveFeed(s);
+        extra.push(`${db}: live feed, ${f.followers} followers, ${f.events} notifications: delivery p50 ${f.p50.toFixed(0)} ms, ` +
+          `p99 ${f.p99.toFixed(0)} ms, ${f.missing} missing: ${verdict(f.p99 < 200 && f.missing === 0)} (p99 < 200 ms)`);
+        console.log(extra[extra.length - 1]);
+      }
     } finally {
-      await s.stop();
+      await s.stop(Boolean(REUSE));
     }
   }
   table(`IoC Stream with ${N} notifications stored (wrk, ${SECONDS} s per row)`, rows);

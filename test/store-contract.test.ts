@@ -126,6 +126,20 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.equal(await (await openAt(url)).getSetting('k'), 'v');
   });
 
+  it('has PostgreSQL vacuum the notification tables after 2% of their rows are deleted', { skip: kind !== 'postgres' && 'PostgreSQL only' }, async () => {
+    const url = await backend.freshUrl();
+    await openAt(url);
+    const db = await backend.kysely(url);
+    try {
+      const { rows } = await sql<{ relname: string; reloptions: string[] | null }>`select relname, reloptions from pg_class
+        where relname in ('hunting_notifications', 'hunting_notification_tags') order by relname`.execute(db);
+      assert.deepEqual(rows.map((r) => [r.relname, [...(r.reloptions ?? [])].sort()]), ['hunting_notification_tags', 'hunting_notifications'].map((t) =>
+        [t, ['autovacuum_analyze_scale_factor=0.02', 'autovacuum_vacuum_scale_factor=0.02']]));
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('setSettingIfAbsent keeps the first value', async () => {
     const s = await fresh();
     assert.equal(await s.getSetting('secret'), null);
