@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prints the URL of a running PostgreSQL for tests: $TRAWL_TEST_PG_URL if set, else a throwaway
 # local cluster in .pgtest/ (started once, reused after). `stop` stops that cluster.
-# Usage: pg-test-server.sh [--install | stop]. Exit 3 (nothing printed) when no PostgreSQL exists;
-# --install (or CI=1) lets root apt-get install it first.
+# Usage: pg-test-server.sh [--install] [--socket] | stop. Exit 3 (nothing printed) when no
+# PostgreSQL exists; --install (or CI=1) lets root apt-get install it first. --socket prints a URL
+# through the server's Unix socket instead of TCP (what benchmarks use: see docs/configuration.md).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DIR="$ROOT/.pgtest"
@@ -36,7 +37,7 @@ fi
 
 BIN="$(find_bin)"
 if [ -z "$BIN" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && { [ -n "${CI:-}" ] || [ "${1:-}" = --install ]; }; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && { [ -n "${CI:-}" ] || [[ " $* " == *" --install "* ]]; }; then
     log "installing postgresql with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     apt-get install -y -qq postgresql >/dev/null 2>&1 ||
@@ -84,4 +85,8 @@ psql_pg() { as_pg "$BIN/psql" -h "$SOCK" -p "$PORT" -U postgres -d postgres -v O
 if [ "$(psql_pg -c "select 1 from pg_database where datname = '$DB'")" != 1 ]; then
   psql_pg -c "create database $DB" >/dev/null
 fi
-echo "postgres://postgres@127.0.0.1:$PORT/$DB"
+if [[ " $* " == *" --socket "* ]]; then
+  echo "postgres://postgres@$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$SOCK"):$PORT/$DB"
+else
+  echo "postgres://postgres@127.0.0.1:$PORT/$DB"
+fi
