@@ -3,7 +3,7 @@
 .PHONY: start test build deps clean bench
 
 start: build
-	node bin/trawl.js serve
+	node --single-threaded-gc bin/trawl.js serve
 
 test: build
 	bash scripts/test.sh

@@ -25,12 +25,16 @@ export interface Server {
  * Starts `trawl serve` on port 0; BENCH_PROF=DIR adds --cpu-prof into DIR; BENCH_WRAP="strace -f -o F"
  * runs the server under that command. `extra` and BENCH_SERVER_ARGS flags are appended. `reuse`
  * restarts on an existing data dir whose admin key is known (it is printed on a first start only).
+ * Node runs with the options `make start` gives it; BENCH_NODE_ARGS replaces them ("" for none).
  */
 export function startServer(extra: string[] = [], reuse?: { dir: string; key: string }): Promise<Server> {
   const dir = reuse?.dir ?? mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), 'trawl-bench-'));
-  const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
+  const nodeArgs = [
+    ...(process.env.BENCH_NODE_ARGS ?? '--single-threaded-gc').split(' ').filter(Boolean),
+    ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : []),
+  ];
   const wrap = (process.env.BENCH_WRAP ?? '').split(' ').filter(Boolean);
-  const proc = spawn(wrap[0] ?? process.execPath, [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), ...prof, join(ROOT, 'bin/trawl.js'), 'serve', '--data-dir', dir, '--port', '0', '--log-level', 'warn', ...extra, ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)], {
+  const proc = spawn(wrap[0] ?? process.execPath, [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), ...nodeArgs, join(ROOT, 'bin/trawl.js'), 'serve', '--data-dir', dir, '--port', '0', '--log-level', 'warn', ...extra, ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Logs (stdout) are shown and kept, for benchmarks that read what the server reported.

@@ -8,6 +8,7 @@ import { reviveError, type TaskReply } from '../jobs/worker-pool.js';
 import { transient, TrawlError } from '../model/errors.js';
 import type { OpenStoreOptions } from '../store/open-store.js';
 import type { StreamPageRequest, StreamPages, StreamPageText } from './stream-pages.js';
+import { workerExecArgv } from '../jobs/worker-exec-argv.js';
 
 /** How the thread opens its connection (PostgreSQL: `poolSize` connections). */
 export type PageStoreOptions = Pick<OpenStoreOptions, 'poolSize' | 'preparedStatements'>;
@@ -65,9 +66,7 @@ export class ThreadedStreamPages implements StreamPages {
 
   /** Starts a thread; `first`: its failure to start is the caller's (later ones are retried). */
   private spawn(first = false): Promise<void> {
-    // --input-type (set by `node -e` callers) is refused by workers started from a file.
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(new URL('./stream-page-thread.js', import.meta.url), { workerData: this.workerData, execArgv });
+    const worker = new Worker(new URL('./stream-page-thread.js', import.meta.url), { workerData: this.workerData, execArgv: workerExecArgv() });
     this.worker = worker;
     this.down = false;
     // The API's server keeps the process alive; a forgotten thread must not.

@@ -15,6 +15,9 @@ export async function serveCommand(config: Config, err: Writable): Promise<numbe
   }
   if (service.url) err.write(`Trawl is listening on ${service.url} (data: ${config.databaseUrl.startsWith('sqlite:') ? config.dataDir : config.databaseUrl.replace(/\/\/[^@]*@/, '//***@')})\n`);
   else err.write('Trawl worker started\n');
+  if (!process.execArgv.includes('--single-threaded-gc')) {
+    err.write('hint: node was started without --single-threaded-gc (make start and bin/trawl.js use it): see docs/configuration.md, "Node options"\n');
+  }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

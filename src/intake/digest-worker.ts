@@ -11,7 +11,7 @@ export type DigestRequest =
 
 export type DigestReply =
   | { op: 'digest'; id: number; sha256: string; sha1: string; md5: string }
-  | { op: 'ack'; id: number; bytes: number }
+  | { op: 'ack'; id: number; bytes: number; spent?: ArrayBuffer }
   | { op: 'failed'; id: number; message: string };
 
 /** Hash states of the uploads this thread is hashing, by session id. */
@@ -39,8 +39,9 @@ parentPort!.on('message', (m: DigestRequest) => {
     if (m.op === 'data') {
       const bytes = new Uint8Array(m.bytes);
       for (const h of hashes) h.update(bytes);
-      // Lets the sender keep its bytes in flight bounded.
-      parentPort!.postMessage({ op: 'ack', id: m.id, bytes: bytes.length } satisfies DigestReply);
+      // Lets the sender keep its bytes in flight bounded. The hashed bytes go back with it: this
+      // thread allocates almost nothing, so its garbage collector would come late to free them.
+      parentPort!.postMessage({ op: 'ack', id: m.id, bytes: bytes.length, spent: m.bytes } satisfies DigestReply, [m.bytes]);
       return;
     }
     sessions.delete(m.id);

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { transient } from '../model/errors.js';
 import type { DigestReply, DigestRequest } from './digest-worker.js';
+import { workerExecArgv } from '../jobs/worker-exec-argv.js';
 
 export interface Digests {
   sha256: string;
@@ -38,8 +39,7 @@ export class DigestPool {
     /** Uploads up to this many bytes are hashed inline. */
     readonly offloadAfter = 1024 * 1024,
   ) {
-    // --input-type (set by `node -e` callers) is refused by workers started from a file.
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const execArgv = workerExecArgv();
     for (let i = 0; i < size; i++) {
       const w = new Worker(new URL('./digest-worker.js', import.meta.url), { execArgv });
       w.on('message', (m: DigestReply) => this.onReply(m));

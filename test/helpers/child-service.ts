@@ -13,10 +13,14 @@ export interface ChildService {
   stop(): Promise<void>;
 }
 
-/** Starts `trawl serve`; with TRAWL_TEST_SERVER_LOG=FILE its info-level log is appended to FILE (for debugging a test). */
+/**
+ * Starts `trawl serve` as `make start` does (node with --single-threaded-gc, a V8 option that
+ * worker threads refuse when given it explicitly); with TRAWL_TEST_SERVER_LOG=FILE its info-level
+ * log is appended to FILE (for debugging a test).
+ */
 export function serveChild(dataDir: string, extra: string[] = []): Promise<ChildService> {
   const logFile = process.env.TRAWL_TEST_SERVER_LOG;
-  const child = spawn(process.execPath, [bin, 'serve', '--data-dir', dataDir, '--port', '0', '--log-level', logFile ? 'info' : 'silent', ...extra], {
+  const child = spawn(process.execPath, ['--single-threaded-gc', bin, 'serve', '--data-dir', dataDir, '--port', '0', '--log-level', logFile ? 'info' : 'silent', ...extra], {
     stdio: ['ignore', logFile ? openSync(logFile, 'a') : 'ignore', 'pipe'],
     env: { PATH: process.env.PATH },
   });

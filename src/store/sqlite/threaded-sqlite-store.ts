@@ -6,6 +6,7 @@ import { TrawlError, transient, type ErrorCode } from '../../model/errors.js';
 import type { Store } from '../store.js';
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 import type { WriterReply, WriterRequest } from './sqlite-writer.js';
+import { workerExecArgv } from '../../jobs/worker-exec-argv.js';
 
 /** Store methods that write, and so go to the writer thread. Everything else reads locally. */
 const WRITES = [
@@ -40,9 +41,7 @@ class Writer {
 
   /** Starts the writer thread; resolves once it has opened and migrated the database. */
   static start(path: string, options: SqliteStoreOptions): Promise<Writer> {
-    // --input-type (set by `node -e` callers) is refused by workers started from a file.
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData: { path, options }, execArgv });
+    const worker = new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData: { path, options }, execArgv: workerExecArgv() });
     return new Promise((resolve, reject) => {
       const onMessage = (m: unknown) => {
         worker.off('message', onMessage);
