@@ -13,10 +13,10 @@ import { columnsBack, contextOnly } from './context-migration.js';
 import type { SqlDialect } from './dialect.js';
 import type { Database } from './schema.js';
 
-/** Every migration, in order. Never edit one that shipped: add a new one. */
 /** The tables a bulk deletion of notifications empties in bulk. */
 const NOTIFICATION_TABLES = ['hunting_notifications', 'hunting_notification_tags'];
 
+/** Every migration, in order. Never edit one that shipped: add a new one. */
 function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
   // An auto-increment key is the one column type that cannot be spelt portably: SQLite only
   // aliases the rowid for exactly "integer primary key".
