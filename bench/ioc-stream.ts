@@ -5,36 +5,24 @@
 // Env: BENCH_STREAM_NOTIFICATIONS, BENCH_STREAM_SECONDS (10), BENCH_STREAM_DB (sqlite,postgres),
 // BENCH_FOLLOWERS (1000), BENCH_DELETE_WRK_SECONDS (20), BENCH_STREAM_PARTS (pages,delete,live: which
 // parts run), BENCH_STREAM_REUSE (a JSON file {flags, dir, key} of a server stopped with its
-// generated data kept: run on it instead of generating; one database then).
+// generated data kept: run on it instead of generating; one database then), BENCH_STREAM_KEEP (a
+// file to write that JSON to, keeping the generated data: for bench/stream-ab.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getJson, pct, request, startServer, table, upload, verdict, wrk, type Server, maxOf } from './lib.js';
-import { FILES, randomCursor, RULESETS, serverWithNotifications, START, STEP } from './notification-corpus.js';
+import { randomCursor, serverWithNotifications, streamPageKinds } from './notification-corpus.js';
 
 const N = Number(process.env.BENCH_STREAM_NOTIFICATIONS ?? 10_000_000);
 const SECONDS = Number(process.env.BENCH_STREAM_SECONDS ?? 10);
-const DBS = (process.env.BENCH_STREAM_DB ?? 'sqlite,postgres').split(',').slice(0, process.env.BENCH_STREAM_REUSE ? 1 : undefined);
+const DBS = (process.env.BENCH_STREAM_DB ?? 'sqlite,postgres').split(',').slice(0, process.env.BENCH_STREAM_REUSE || process.env.BENCH_STREAM_KEEP ? 1 : undefined);
 const FOLLOWERS = Number(process.env.BENCH_FOLLOWERS ?? 1000);
 const PARTS = new Set((process.env.BENCH_STREAM_PARTS ?? 'pages,delete,live').split(','));
 const REUSE = process.env.BENCH_STREAM_REUSE;
+const KEEP = process.env.BENCH_STREAM_KEEP;
 
-const rnd = () => 1 + Math.floor(Math.random() * N);
-const cursor = () => randomCursor(N);
-const sha = (i: number) => i.toString(16).padStart(64, '0');
-
-const KINDS: Record<string, () => string> = {
-  'unfiltered, random cursor': () => `limit=40&cursor=${cursor()}`,
-  'first page': () => 'limit=40',
-  'date window (1 day)': () => { const d = START + rnd() * STEP; return `limit=40&filter=${encodeURIComponent(`date:${d}+ date:${d + 86400}-`)}`; },
-  'origin:hunting, random cursor': () => `limit=40&filter=origin%3Ahunting&cursor=${cursor()}`,
-  'entity_type:file, random cursor': () => `limit=40&filter=entity_type%3Afile&cursor=${cursor()}`,
-  'source_type:hunting_ruleset, random cursor': () => `limit=40&filter=source_type%3Ahunting_ruleset&cursor=${cursor()}`,
-  'source_id:<ruleset>, random cursor': () => `limit=40&filter=source_id%3A${1 + Math.floor(Math.random() * RULESETS)}&cursor=${cursor()}`,
-  'notification_tag:rule_3, random cursor': () => `limit=40&filter=notification_tag%3Arule_3&cursor=${cursor()}`,
-  'entity_id:<sha256>': () => `limit=40&filter=entity_id%3A${sha(Math.floor(Math.random() * FILES))}`,
-};
+const KINDS = streamPageKinds(N);
 
 /** 2,000 paths of one kind in a file for wrk; the first is requested once to check it gives a full page. */
 async function pathsFile(s: Server, kind: string, make: () => string): Promise<string> {
@@ -54,7 +42,7 @@ async function pagesDuring(s: Server, conns: number, during: Promise<unknown>): 
   await Promise.all(Array.from({ length: conns }, async () => {
     while (!done) {
       const t = performance.now();
-      const r = await request('GET', `${s.url}/api/v3/ioc_stream?limit=40&cursor=${cursor()}`, { 'x-apikey': s.key });
+      const r = await request('GET', `${s.url}/api/v3/ioc_stream?limit=40&cursor=${randomCursor(N)}`, { 'x-apikey': s.key });
       if (r.status !== 200) throw new Error(`page: ${r.status}`);
       lats.push(performance.now() - t);
     }
@@ -159,9 +147,9 @@ async function liveFeed(s: Server): Promise<{ followers: number; events: number;
 }
 
 /** The server of a kept benchmark database (BENCH_STREAM_REUSE), started again on it. */
-async function reused(file: string): Promise<Server> {
+async function reused(file: string): Promise<Server & { flags: string[] }> {
   const { flags, dir, key } = JSON.parse(readFileSync(file, 'utf8')) as { flags: string[]; dir: string; key: string };
-  return startServer(flags, { dir, key });
+  return Object.assign(await startServer(flags, { dir, key }), { flags });
 }
 
 async function main(): Promise<void> {
@@ -169,6 +157,7 @@ async function main(): Promise<void> {
   const extra: string[] = [];
   for (const db of DBS) {
     const s = REUSE ? await reused(REUSE) : await serverWithNotifications(db, N, ['--log-level', 'warn']);
+    if (KEEP) writeFileSync(KEEP, JSON.stringify({ flags: s.flags, dir: s.dir, key: s.key }));
     try {
       for (const [kind, make] of PARTS.has('pages') ? Object.entries(KINDS) : []) {
         const file = await pathsFile(s, kind, make);
@@ -199,7 +188,7 @@ async function main(): Promise<void> {
         console.log(extra[extra.length - 1]);
       }
     } finally {
-      await s.stop(Boolean(REUSE));
+      await s.stop(Boolean(REUSE || KEEP));
     }
   }
   table(`IoC Stream with ${N} notifications stored (wrk, ${SECONDS} s per row)`, rows);

@@ -19,6 +19,24 @@ export const STEP = 2; // seconds between notifications: 1M span 23 days
 export const cursorAt = (i: number) => Buffer.from(JSON.stringify({ date: START + i * STEP, id: i })).toString('base64url');
 /** A cursor at a random one of `n` generated notifications. */
 export const randomCursor = (n: number) => cursorAt(1 + Math.floor(Math.random() * n));
+
+/** The IoC Stream page kinds the benchmarks time, each making a random query string of its kind over `n` notifications. */
+export function streamPageKinds(n: number): Record<string, () => string> {
+  const cursor = () => randomCursor(n);
+  const day = () => START + (1 + Math.floor(Math.random() * n)) * STEP;
+  const sha = (i: number) => i.toString(16).padStart(64, '0');
+  return {
+    'unfiltered, random cursor': () => `limit=40&cursor=${cursor()}`,
+    'first page': () => 'limit=40',
+    'date window (1 day)': () => { const d = day(); return `limit=40&filter=${encodeURIComponent(`date:${d}+ date:${d + 86400}-`)}`; },
+    'origin:hunting, random cursor': () => `limit=40&filter=origin%3Ahunting&cursor=${cursor()}`,
+    'entity_type:file, random cursor': () => `limit=40&filter=entity_type%3Afile&cursor=${cursor()}`,
+    'source_type:hunting_ruleset, random cursor': () => `limit=40&filter=source_type%3Ahunting_ruleset&cursor=${cursor()}`,
+    'source_id:<ruleset>, random cursor': () => `limit=40&filter=source_id%3A${1 + Math.floor(Math.random() * RULESETS)}&cursor=${cursor()}`,
+    'notification_tag:rule_3, random cursor': () => `limit=40&filter=notification_tag%3Arule_3&cursor=${cursor()}`,
+    'entity_id:<sha256>': () => `limit=40&filter=entity_id%3A${sha(Math.floor(Math.random() * FILES))}`,
+  };
+}
 const SNIPPET = '00 00 00 00 68 74 74 70 3A 2F 2F 65 76 69 6C 2E  ....http://evil.\n' +
   '*begin_highlight*65 78 61 6D 70 6C 65 2F 67 61 74 65 2E 70 68 70 *end_highlight*  *begin_highlight*example/gate.php*end_highlight*\n' +
   '3F 69 64 3D 31 00 00 00 00 00 00 00 00 00 00 00  ?id=1...........';
