@@ -54,7 +54,7 @@ export class AnalyzeJob implements JobHandler {
       submission.password,
     );
     // Read only for the rules' variables (new_file, submissions): skipped when nothing is hunted.
-    const known = snap && !process.env.NOKNOWN ? await this.store.getFile(submission.sha256) : null;
+    const known = snap ? await this.store.getFile(submission.sha256) : null;
     const result = await walk.run({ path, sha256: submission.sha256, size: submission.size, name: submission.name }, known);
     const notifications = buildNotifications(submission, result.matches, await this.rulesetsOf(result.matches), now(), {
       matchInSubfile: (m) => result.inSubfile.has(m),
