@@ -9,10 +9,10 @@
 // file to write that JSON to, keeping the generated data: for bench/stream-ab.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getJson, pct, request, startServer, table, upload, verdict, wrk, type Server, maxOf } from './lib.js';
-import { randomCursor, serverWithNotifications, streamPageKinds } from './notification-corpus.js';
+import { randomCursor, readKept, serverWithNotifications, streamPageKinds, writeKept } from './notification-corpus.js';
 
 const N = Number(process.env.BENCH_STREAM_NOTIFICATIONS ?? 10_000_000);
 const SECONDS = Number(process.env.BENCH_STREAM_SECONDS ?? 10);
@@ -148,7 +148,7 @@ async function liveFeed(s: Server): Promise<{ followers: number; events: number;
 
 /** The server of a kept benchmark database (BENCH_STREAM_REUSE), started again on it. */
 async function reused(file: string): Promise<Server & { flags: string[] }> {
-  const { flags, dir, key } = JSON.parse(readFileSync(file, 'utf8')) as { flags: string[]; dir: string; key: string };
+  const { flags, dir, key } = readKept(file);
   return Object.assign(await startServer(flags, { dir, key }), { flags });
 }
 
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   const extra: string[] = [];
   for (const db of DBS) {
     const s = REUSE ? await reused(REUSE) : await serverWithNotifications(db, N, ['--log-level', 'warn']);
-    if (KEEP) writeFileSync(KEEP, JSON.stringify({ flags: s.flags, dir: s.dir, key: s.key }));
+    if (KEEP) writeKept(KEEP, s);
     try {
       for (const [kind, make] of PARTS.has('pages') ? Object.entries(KINDS) : []) {
         const file = await pathsFile(s, kind, make);

@@ -3,6 +3,7 @@
 // name, a rule tag, the file's sha256), FILES files, one notification every STEP seconds.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { storedStreamContext } from '../src/model/stream-context.js';
@@ -180,4 +181,15 @@ export async function serverWithNotifications(db: string, n: number, extra: stri
   else await generateSqlite(join(first.dir, 'trawl.db'), n);
   console.log(`${db}: ${n} notifications (${n * 4} tags, ${FILES} files) generated in ${((performance.now() - t) / 1000).toFixed(0)} s`);
   return Object.assign(await startServer(flags, { dir: first.dir, key: first.key }), { flags });
+}
+
+/** A server stopped with its generated data kept: what restarting it takes (BENCH_STREAM_KEEP files). */
+export interface KeptServer { flags: string[]; dir: string; key: string }
+
+export function writeKept(file: string, s: KeptServer): void {
+  writeFileSync(file, JSON.stringify({ flags: s.flags, dir: s.dir, key: s.key }));
+}
+
+export function readKept(file: string): KeptServer {
+  return JSON.parse(readFileSync(file, 'utf8')) as KeptServer;
 }

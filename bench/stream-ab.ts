@@ -10,8 +10,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, type Server, type WrkResult } from './lib.js';
-import { streamPageKinds } from './notification-corpus.js';
+import { cpuSeconds, ROOT, type Server, type WrkResult } from './lib.js';
+import { readKept, streamPageKinds } from './notification-corpus.js';
 
 const [kept, ...variants] = process.argv.slice(2);
 if (!kept || variants.length === 0) throw new Error('usage: stream-ab.js KEPT.json VARIANT...');
@@ -19,13 +19,12 @@ const N = Number(process.env.BENCH_STREAM_NOTIFICATIONS ?? 10_000_000);
 const SECONDS = Number(process.env.BENCH_AB_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 2);
 const only = process.env.BENCH_AB_KINDS?.split(',');
-const { flags, dir, key } = JSON.parse(readFileSync(kept, 'utf8')) as { flags: string[]; dir: string; key: string };
+const { flags, dir, key } = readKept(kept);
 
-/** CPU seconds of a process (user + system), 0 once it is gone. */
+/** CPU seconds of a process, 0 once it is gone (a PostgreSQL backend may end between pgrep and the read). */
 function cpuOf(pid: number): number {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
+    return cpuSeconds(pid);
   } catch {
     return 0;
   }
@@ -53,7 +52,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const lib = (await import(join(build || ROOT, 'dist/bench/lib.js'))) as typeof import('./lib.js');
     if (nodeArgs === undefined) delete process.env.BENCH_NODE_ARGS;
     else process.env.BENCH_NODE_ARGS = nodeArgs;
-    const serverFlags = flagsFile ? (JSON.parse(readFileSync(flagsFile, 'utf8')) as { flags: string[] }).flags : flags;
+    const serverFlags = flagsFile ? readKept(flagsFile).flags : flags;
     const s: Server = await lib.startServer(serverFlags, { dir, key });
     console.log(`== round ${round + 1}: ${variant}`);
     for (const [kind, file] of paths) {

@@ -3,21 +3,15 @@
 // database of BENCH_PAGE_NOTIFICATIONS (1,000,000) generated notifications: unfiltered pages of
 // 40 at random cursors at 16 and 64 connections, the two servers alternated BENCH_PAGE_ROUNDS (3)
 // times, with the CPU the server used. Env: BENCH_PAGE_DB (sqlite,postgres), BENCH_PAGE_SECONDS (8).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, table, wrk, type Server } from './lib.js';
+import { cpuSeconds, startServer, table, wrk, type Server } from './lib.js';
 import { randomCursor, serverWithNotifications } from './notification-corpus.js';
 
 const N = Number(process.env.BENCH_PAGE_NOTIFICATIONS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_PAGE_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_PAGE_SECONDS ?? 8);
 const DBS = (process.env.BENCH_PAGE_DB ?? 'sqlite,postgres').split(',');
-
-/** CPU seconds (user + system) the process has used so far, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
 
 const rows: (string | number)[][] = [['database', 'page thread', 'connections', 'pages/s', 'p50 ms', 'p99 ms', 'server cores', 'errors']];
 for (const db of DBS) {
