@@ -1,17 +1,33 @@
-// Serialized File attributes, kept by file revision. Pages of notifications repeat the same
-// files (a rule matching a campaign notifies on one file many times), and building and
-// stringifying a File object cost more than the rest of a page: a page asks the store for its
-// files' revisions only and serializes a file again only when it changed.
+// Serialized File attributes, kept by file. Pages of notifications repeat the same files (a rule
+// matching a campaign notifies on one file many times), and building and stringifying a File
+// object cost more than the rest of a page. What is kept stays fresh through the store's feed of
+// changed files: before a page is served, the changes committed until then are read (one small
+// query, shared by the pages that wait for it) and the files they name are read again.
 import type { FileRecord, Store } from '../store/store.js';
 import { fileAttributes } from './serializers/file.js';
 
 /** Files kept: a few MB (about 1 KB each), far more than one page of each of many readers. */
 const DEFAULT_CAPACITY = 20_000;
+/** Changes read per poll; more (a long pause between pages under heavy intake) forgets everything kept. */
+const MAX_CHANGES = 10_000;
+/** The revision of a file never stored: any stored revision is newer. */
+const ABSENT = -1;
 
-interface Entry { revision: number; json: string }
+/**
+ * A kept file: its revision and attributes; `json` null for a file never stored; undefined when
+ * the feed named a change (to `revision`) that has not been read yet.
+ */
+interface Entry { revision: number; json: string | null | undefined }
 
 export class FileDocuments {
   private readonly cache = new Map<string, Entry>();
+  private cursor: string | null = null;
+  private polling: Promise<void> | null = null;
+  private nextPoll: Promise<void> | null = null;
+  /** Bumped when everything kept is forgotten, so reads started before cannot put back what they saw. */
+  private epoch = 0;
+  /** Reads of files in flight (see poll). */
+  private reads = 0;
 
   constructor(
     private readonly store: Store,
@@ -19,33 +35,85 @@ export class FileDocuments {
   ) {}
 
   /**
-   * The JSON text of the `attributes` of each notification's file, by sha256, at least as new as
-   * the revision read with it; files never stored (revision null) are left out.
+   * The JSON text of the `attributes` of each file, by sha256, at least as new as the file was
+   * when this was called; files never stored are left out.
    */
-  async attributes(items: readonly { sha256: string; fileRevision: number | null }[]): Promise<Map<string, string>> {
+  async attributes(sha256s: readonly string[]): Promise<Map<string, string>> {
+    await this.fresh();
     const out = new Map<string, string>();
-    const missing: string[] = [];
-    for (const { sha256, fileRevision: revision } of items) {
-      if (revision === null || out.has(sha256)) continue;
+    const missing = new Set<string>();
+    for (const sha256 of sha256s) {
       const hit = this.cache.get(sha256);
-      if (hit && hit.revision >= revision) out.set(sha256, hit.json);
-      else missing.push(sha256);
+      if (hit?.json === undefined) missing.add(sha256);
+      else if (hit.json !== null) out.set(sha256, hit.json);
     }
-    if (missing.length > 0) {
-      for (const f of await this.store.getFiles(missing)) out.set(f.sha256, this.remember(f));
+    if (missing.size > 0) {
+      const epoch = this.epoch;
+      this.reads++;
+      const files = await this.store.getFiles([...missing]).finally(() => this.reads--);
+      for (const f of files) {
+        out.set(f.sha256, this.keep(f, epoch));
+        missing.delete(f.sha256);
+      }
+      for (const sha256 of missing) if (!this.cache.has(sha256) && epoch === this.epoch) this.put(sha256, { revision: ABSENT, json: null });
     }
     return out;
   }
 
-  /** Serializes `f`, keeping it unless something newer is kept already. */
-  remember(f: FileRecord): string {
+  /**
+   * Serializes `f`, read by the caller, reusing what is kept when it is of the same revision. Not
+   * kept: only reads made here are known to be no older than the changes the feed has named.
+   */
+  serialize(f: FileRecord): string {
+    const kept = this.cache.get(f.sha256);
+    if (kept && kept.revision === (f.revision ?? 0) && typeof kept.json === 'string') return kept.json;
+    return JSON.stringify(fileAttributes(f));
+  }
+
+  /** Serializes `f`, read since `epoch`, and keeps it unless a newer change was named meanwhile. */
+  private keep(f: FileRecord, epoch: number): string {
     const revision = f.revision ?? 0;
     const kept = this.cache.get(f.sha256);
-    if (kept && kept.revision >= revision) return kept.json;
-    const json = JSON.stringify(fileAttributes(f));
-    // Oldest insertion first out: cheap, and a page's files are re-inserted when they change.
-    if (!kept && this.cache.size >= this.capacity) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(f.sha256, { revision, json });
+    const json = this.serialize(f);
+    // A change newer than this read was announced meanwhile: serve what was read, keep waiting for the new one.
+    if (epoch === this.epoch && !(kept && kept.revision > revision)) this.put(f.sha256, { revision, json });
     return json;
+  }
+
+  private put(sha256: string, entry: Entry): void {
+    // Oldest insertion first out: cheap, and files are inserted again when they change.
+    if (!this.cache.has(sha256) && this.cache.size >= this.capacity) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(sha256, entry);
+  }
+
+  /** Resolves once a poll of the feed that started after this call has been applied. */
+  private fresh(): Promise<void> {
+    if (this.polling === null) return this.poll();
+    // One in flight started before this call: wait for the next, shared with whoever else waits.
+    return (this.nextPoll ??= this.polling.catch(() => {}).then(() => {
+      this.nextPoll = null;
+      return this.poll();
+    }));
+  }
+
+  private poll(): Promise<void> {
+    const p: Promise<void> = this.store.fileChangesSince(this.cursor, MAX_CHANGES).then(({ cursor, changes }) => {
+      if (changes === null) {
+        this.cache.clear();
+        this.epoch++;
+      } else {
+        for (const { sha256, revision } of changes) {
+          const kept = this.cache.get(sha256);
+          if (kept ? kept.revision >= revision && kept.json !== undefined : this.reads === 0) continue;
+          // Marked even when not kept while files are being read: a read in flight must not keep an older revision.
+          this.put(sha256, { revision: Math.max(revision, kept?.revision ?? ABSENT), json: undefined });
+        }
+      }
+      this.cursor = cursor;
+    }).finally(() => {
+      if (this.polling === p) this.polling = null;
+    });
+    this.polling = p;
+    return p;
   }
 }

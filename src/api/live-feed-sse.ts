@@ -45,7 +45,7 @@ export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: F
   const serialize = (e: FeedEvent) => {
     const key = `${origin} ${descriptorsOnly}`;
     let data = e.cache.get(key);
-    if (data === undefined) e.cache.set(key, (data = streamItemJson(origin, streamEntryOf(e.notification), e.file ? fileDocuments.remember(e.file) : undefined, descriptorsOnly)));
+    if (data === undefined) e.cache.set(key, (data = streamItemJson(origin, streamEntryOf(e.notification), e.file ? fileDocuments.serialize(e.file) : undefined, descriptorsOnly)));
     return data;
   };
 

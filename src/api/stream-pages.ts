@@ -36,7 +36,7 @@ export interface StreamPages {
 
 /** Stream entries as item JSON texts, with their files' attributes (none when `descriptorsOnly`). */
 export async function streamItemTexts(fileDocuments: FileDocuments, origin: string, entries: StreamEntry[], descriptorsOnly: boolean): Promise<string[]> {
-  const docs = descriptorsOnly ? new Map<string, string>() : await fileDocuments.attributes(entries);
+  const docs = descriptorsOnly ? new Map<string, string>() : await fileDocuments.attributes(entries.map((e) => e.sha256));
   return entries.map((e) => streamItemJson(origin, e, docs.get(e.sha256), descriptorsOnly));
 }
 

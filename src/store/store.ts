@@ -102,6 +102,14 @@ export interface FileRecord extends Partial<FileAnalysis> {
   revision?: number;
 }
 
+/** What Store.fileChangesSince returns. */
+export interface FileChanges {
+  /** Where the next call goes on from. Opaque; valid in every process of the service. */
+  cursor: string;
+  /** Each file inserted or updated since the cursor given, with its revision then; null when more than asked changed. */
+  changes: { sha256: string; revision: number }[] | null;
+}
+
 export interface NewSubmission {
   /** Opaque id handed back to the client as the analysis id. Unique. */
   analysisId: string;
@@ -224,8 +232,6 @@ export interface StreamEntry {
   sha256: string;
   /** The stream context without id and date, as JSON text (model/stream-context.ts). */
   context: string;
-  /** The file's current revision; null when the file was never stored. */
-  fileRevision: number | null;
 }
 
 /** What storing an analysis's notifications did. */
@@ -374,13 +380,8 @@ export interface Store {
   /** The ids of what listNotifications returns, in its order (bulk deletes walk with it). */
   listNotificationIds(q: NotificationQuery): Promise<number[]>;
   /**
-   * Like listNotifications, each with its file's current revision (null when the file was never
-   * stored), read together: callers serialize files from a cache kept by revision (getFiles on a miss).
-   */
-  listNotificationsWithFileRevisions(q: NotificationQuery): Promise<{ notification: NotificationRecord; fileRevision: number | null }[]>;
-  /**
-   * What listNotifications selects, as IoC Stream pages read it: position, file, the stored
-   * stream context and the file's revision, without the columns the context was made from.
+   * What listNotifications selects, as IoC Stream pages read it: position, file and the stored
+   * stream context, without the columns the context was made from.
    */
   listStreamEntries(q: NotificationQuery): Promise<StreamEntry[]>;
   /** How many notifications `q` selects (ignoring order, after and limit), counting at most `cap`. */
@@ -400,6 +401,12 @@ export interface Store {
   enqueueJob(kind: string, payload: Record<string, unknown>, key?: string): Promise<boolean>;
   /** Files by sha256 (unknown ones are left out). */
   getFiles(sha256s: string[]): Promise<FileRecord[]>;
+  /**
+   * The files inserted or updated since `cursor` (from an earlier call; null: start now, with no
+   * changes), at most `max`. Every change committed before the call is either in it or was in an
+   * earlier one, whatever order writers committed in. Caches of files follow it (api/file-documents.ts).
+   */
+  fileChangesSince(cursor: string | null, max: number): Promise<FileChanges>;
   /** Up to `max` notifications of a ruleset waiting to be e-mailed, oldest first, and how many wait in all. */
   takePendingEmails(rulesetId: number, max: number): Promise<{ notifications: NotificationRecord[]; waiting: number }>;
   /** Marks notifications as e-mailed. */

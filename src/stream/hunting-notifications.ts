@@ -110,12 +110,6 @@ export class HuntingNotifications {
     return { ...pageOf(await this.store.listNotifications(q), req.limit, (n) => n), query: q };
   }
 
-  /** Like list, with the revision of each notification's file (spec 3.4; null: never stored). */
-  async listWithFiles(user: UserRecord, req: NotificationListRequest): Promise<NotificationPage<{ notification: NotificationRecord; fileRevision: number | null }> & { query: NotificationQuery }> {
-    const q = await this.pageQuery(user, req);
-    return { ...pageOf(await this.store.listNotificationsWithFileRevisions(q), req.limit, (r) => r.notification), query: q };
-  }
-
   /** How many `q` selects, counting at most `cap` (see NotificationCounts). */
   count(q: NotificationQuery, cap: number): Promise<number> {
     return this.counts.count(q, cap);

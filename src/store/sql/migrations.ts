@@ -11,6 +11,7 @@ import {
 } from 'kysely';
 import { columnsBack, contextOnly } from './context-migration.js';
 import type { SqlDialect } from './dialect.js';
+import { addChangeMarks, dropChangeMarks } from './file-changes.js';
 import type { Database } from './schema.js';
 
 /** The tables a bulk deletion of notifications empties in bulk. */
@@ -266,6 +267,12 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
           await sql`alter table ${sql.table(t)} reset (autovacuum_vacuum_scale_factor, autovacuum_analyze_scale_factor)`.execute(db);
         }
       },
+    },
+    '0009_file_change_marks': {
+      // Pages of notifications stop joining each one to its files row: caches of serialized
+      // files follow the feed of changed files instead (file-changes.ts).
+      up: (db: Kysely<any>) => addChangeMarks(db, dialect),
+      down: (db: Kysely<any>) => dropChangeMarks(db, dialect),
     },
   };
 }

@@ -182,14 +182,11 @@ function parts(q: NotificationQuery): Who[] {
   return [...q.scope.ownerIds.map((ownerId) => ({ ownerId })), ...q.scope.rulesetIds.map((rulesetId) => ({ rulesetId }))];
 }
 
-/** A notification row; lists with files add `f_revision`, the file's revision (null: no file). */
+/** A notification row (typed loosely: the readings select different columns). */
 type Row = RecordRow & Record<string, unknown>;
 
-/**
- * What a list reads of each row: a record, a record and its file's revision, the position only,
- * or a stream entry (position, file, stored context, file revision).
- */
-type Reading = 'all' | 'files' | 'ids' | 'stream';
+/** What a list reads of each row: a record, the position only, or a stream entry (position, file, stored context). */
+type Reading = 'all' | 'ids' | 'stream';
 
 /** One part's rows for `reading`, in `q`'s order, at most `q.limit` of them. */
 function partRows(db: Kysely<Database>, q: NotificationQuery, who: Who, reading: Reading) {
@@ -202,10 +199,6 @@ function partRows(db: Kysely<Database>, q: NotificationQuery, who: Who, reading:
   } else if (reading === 'stream') {
     qb = qb.clearSelect()
       .select(['hunting_notifications.id', 'hunting_notifications.date', 'hunting_notifications.sha256', 'hunting_notifications.stream_context']) as unknown as typeof qb;
-  }
-  if (reading === 'stream' || reading === 'files') {
-    qb = qb.leftJoin('files', 'files.sha256', 'hunting_notifications.sha256')
-      .select('files.revision as f_revision') as unknown as typeof qb;
   }
   // The limit is part of the text, not a parameter: PostgreSQL re-plans a prepared statement
   // with `LIMIT $n` on every run (its generic plan assumes a large limit), and planning was half
@@ -248,17 +241,10 @@ export async function listIds(db: Kysely<Database>, q: NotificationQuery): Promi
   return (await rows(db, q, 'ids')).map((r) => Number(r.id));
 }
 
-const revisionOf = (r: Row) => (r.f_revision === null || r.f_revision === undefined ? null : Number(r.f_revision));
-
-/** Like list, each notification with its file's revision (null for a file never stored), in one query per part. */
-export async function listWithFileRevisions(db: Kysely<Database>, q: NotificationQuery): Promise<{ notification: NotificationRecord; fileRevision: number | null }[]> {
-  return (await rows(db, q, 'files')).map((r) => ({ notification: toNotification(r), fileRevision: revisionOf(r) }));
-}
-
-/** What list selects, as stream entries: the stored context as it is, with the file's revision. */
+/** What list selects, as stream entries: the stored context as it is. */
 export async function listStream(db: Kysely<Database>, q: NotificationQuery): Promise<StreamEntry[]> {
   return (await rows(db, q, 'stream')).map((r) => ({
-    id: Number(r.id), date: Number(r.date), sha256: r.sha256, context: r.stream_context, fileRevision: revisionOf(r),
+    id: Number(r.id), date: Number(r.date), sha256: r.sha256, context: r.stream_context,
   }));
 }
 

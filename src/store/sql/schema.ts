@@ -47,6 +47,8 @@ export interface FilesTable {
   bundle_info: string | null;
   /** Incremented by every update of the row (see FileRecord.revision). */
   revision: Generated<number>;
+  /** Set by a trigger on every insert and update, for the feed of changed files (file-changes.ts). */
+  change_mark: Generated<number | string>;
 }
 
 /** Subfiles: which files were extracted from which (bundled_files / compressed_parents). */

@@ -3,11 +3,12 @@
 import { sql, type Kysely, type Updateable } from 'kysely';
 import { alreadyExists, TrawlError } from '../../model/errors.js';
 import type {
-  AnalysisStatus, FileAnalysis, FileLink, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
+  AnalysisStatus, FileAnalysis, FileLink, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
   NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
   StoredNotifications, StreamEntry, SubmissionRecord, UserPatch, UserRecord,
 } from '../store.js';
 import type { SqlDialect } from './dialect.js';
+import { fileChangesSince } from './file-changes.js';
 import { GroupCommitter } from './group-commit.js';
 import { migrate } from './migrations.js';
 import * as jobs from './jobs.js';
@@ -294,10 +295,6 @@ export class SqlStore implements Store {
     return this.run(() => notifications.listIds(this.db, q));
   }
 
-  listNotificationsWithFileRevisions(q: NotificationQuery): Promise<{ notification: NotificationRecord; fileRevision: number | null }[]> {
-    return this.run(() => notifications.listWithFileRevisions(this.db, q));
-  }
-
   listStreamEntries(q: NotificationQuery): Promise<StreamEntry[]> {
     return this.run(() => notifications.listStream(this.db, q));
   }
@@ -332,6 +329,10 @@ export class SqlStore implements Store {
     if (wanted.length === 0) return Promise.resolve([]);
     return this.run(async () =>
       (await this.db.selectFrom('files').selectAll().where('sha256', 'in', wanted).execute()).map(toFile));
+  }
+
+  fileChangesSince(cursor: string | null, max: number): Promise<FileChanges> {
+    return this.run(() => fileChangesSince(this.db, this.d.name, cursor, max));
   }
 
   takePendingEmails(rulesetId: number, max: number): Promise<{ notifications: NotificationRecord[]; waiting: number }> {
