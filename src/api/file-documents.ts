@@ -36,10 +36,11 @@ export class FileDocuments {
 
   /**
    * The JSON text of the `attributes` of each file, by sha256, at least as new as the file was
-   * when this was called; files never stored are left out.
+   * when `synced` was asked for (default: now); files never stored are left out. A page asks for
+   * `fresh()` when it starts, so the poll runs beside its query rather than after it.
    */
-  async attributes(sha256s: readonly string[]): Promise<Map<string, string>> {
-    await this.fresh();
+  async attributes(sha256s: readonly string[], synced = this.fresh()): Promise<Map<string, string>> {
+    await synced;
     const out = new Map<string, string>();
     const missing = new Set<string>();
     for (const sha256 of sha256s) {
@@ -87,7 +88,7 @@ export class FileDocuments {
   }
 
   /** Resolves once a poll of the feed that started after this call has been applied. */
-  private fresh(): Promise<void> {
+  fresh(): Promise<void> {
     if (this.polling === null) return this.poll();
     // One in flight started before this call: wait for the next, shared with whoever else waits.
     return (this.nextPoll ??= this.polling.catch(() => {}).then(() => {

@@ -34,9 +34,14 @@ export interface StreamPages {
   close(): Promise<void>;
 }
 
-/** Stream entries as item JSON texts, with their files' attributes (none when `descriptorsOnly`). */
-export async function streamItemTexts(fileDocuments: FileDocuments, origin: string, entries: StreamEntry[], descriptorsOnly: boolean): Promise<string[]> {
-  const docs = descriptorsOnly ? new Map<string, string>() : await fileDocuments.attributes(entries.map((e) => e.sha256));
+/**
+ * Stream entries as item JSON texts, with their files' attributes (none when `descriptorsOnly`)
+ * as new as when `synced` was asked for (FileDocuments.attributes).
+ */
+export async function streamItemTexts(
+  fileDocuments: FileDocuments, origin: string, entries: StreamEntry[], descriptorsOnly: boolean, synced?: Promise<void>,
+): Promise<string[]> {
+  const docs = descriptorsOnly ? new Map<string, string>() : await fileDocuments.attributes(entries.map((e) => e.sha256), synced);
   return entries.map((e) => streamItemJson(origin, e, docs.get(e.sha256), descriptorsOnly));
 }
 
@@ -52,10 +57,13 @@ export class LocalStreamPages implements StreamPages {
 
   async read(r: StreamPageRequest): Promise<StreamPageText> {
     this.notifications.sharing.sync(r.sharingEpoch);
+    // Which files changed is read beside the page (a rejection is awaited below, with the page).
+    const synced = r.descriptorsOnly ? undefined : this.fileDocuments.fresh();
+    synced?.catch(() => {});
     const q = await this.stream.pageQuery(r.user, r.stream);
     // The count does not wait for the page: on PostgreSQL they run on two connections at once.
     const [page, count] = await Promise.all([this.stream.page(q, r.stream.limit), this.stream.count(q, r.countCap)]);
-    const items = (await streamItemTexts(this.fileDocuments, r.origin, page.items, r.descriptorsOnly)).join(',');
+    const items = (await streamItemTexts(this.fileDocuments, r.origin, page.items, r.descriptorsOnly, synced)).join(',');
     return { items, n: page.items.length, ...(page.next ? { next: page.next } : {}), count };
   }
 
