@@ -577,7 +577,12 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.deepEqual(await names({ order: 'asc', after: { date: n3.date, id: n3.id } }), ['mine4', 'mine5']);
     assert.deepEqual(await names({ tags: ['odd'], after: { date: n3.date, id: n3.id } }), ['mine1']);
     // listNotificationIds walks what listNotifications walks, in the same order, merged parts included.
-    for (const over of [{}, { tags: ['odd'] }, { order: 'asc' as const, after: { date: n3.date, id: n3.id } }, { scope: { ownerIds: [1, 2], rulesetIds: [theirs.id] }, limit: 7 }]) {
+    // (Led by one tag and narrowed only by dates and position, positions come from the tag rows alone.)
+    for (const over of [
+      {}, { tags: ['odd'] }, { order: 'asc' as const, after: { date: n3.date, id: n3.id } }, { scope: { ownerIds: [1, 2], rulesetIds: [theirs.id] }, limit: 7 },
+      { tags: ['odd'], dateFrom: 1_700_000_010, dateTo: 1_700_000_050 }, { tags: ['mine'], order: 'asc' as const, after: { date: n3.date, id: n3.id }, limit: 1 },
+      { tags: ['odd'], entityId: sha }, { tags: ['mine', 'odd'] },
+    ]) {
       assert.deepEqual(await s.listNotificationIds(q(over)), (await s.listNotifications(q(over))).map((n) => n.id), JSON.stringify(over));
     }
     assert.equal(await s.countNotifications(q({}), 200), 6);
@@ -590,6 +595,8 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.deepEqual(await names({ scope: { ownerIds: [3], rulesetIds: [] }, tags: ['odd'] }), ['mine5', 'mine3', 'mine1']);
     assert.equal(await s.deleteNotifications([ids.mine5!, ids.mine3!, 999_999]), 2);
     assert.deepEqual(await names({ scope: { ownerIds: [3], rulesetIds: [] }, tags: ['odd'] }), ['mine1']);
+    assert.equal(await s.countNotifications(q({ scope: { ownerIds: [3], rulesetIds: [] }, tags: ['odd'] }), 200), 1, 'deleted with their tag rows');
+    assert.equal(await s.countNotifications(q({ tags: ['odd'] }), 200), 0);
     assert.equal(await s.getNotification(ids.mine5!), null);
     assert.deepEqual((await s.getFiles([sha, sha.toUpperCase(), 'f'.repeat(64)])).map((f) => f.sha256), [sha]);
   });

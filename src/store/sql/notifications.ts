@@ -188,13 +188,30 @@ type Row = RecordRow & Record<string, unknown>;
 /** What a list reads of each row: a record, the position only, or a stream entry (position, file, stored context). */
 type Reading = 'all' | 'ids' | 'stream';
 
+/**
+ * The positions of a part led by a tag and narrowed by nothing but dates and position: its tag
+ * rows alone, without their notifications (the tag rows carry id and date, and are deleted with
+ * them). A count of 1,000 `notification_tag:` positions then walks one index instead of also
+ * fetching 1,000 notification rows scattered over the table.
+ */
+function tagPositions(db: Kysely<Database>, q: NotificationQuery, who: Who) {
+  const [first, ...rest] = q.tags ?? [];
+  if (!('ownerId' in who) || first === undefined || rest.length > 0 || q.entityId !== undefined || q.sourceIds !== undefined) return null;
+  return db.selectFrom('hunting_notification_tags as lead').select(['lead.notification_id as id', 'lead.date as date'])
+    .where('lead.owner_id', '=', who.ownerId).where('lead.tag', '=', first)
+    .where((eb) => narrow(eb as unknown as Eb, q, [], LEAD));
+}
+
 /** One part's rows for `reading`, in `q`'s order, at most `q.limit` of them. */
 function partRows(db: Kysely<Database>, q: NotificationQuery, who: Who, reading: Reading) {
   const dir = q.order === 'asc' ? 'asc' : 'desc';
   const { query, order } = part(db, q, who);
   // Typed loosely here: every form selects notification columns (ids: id and date only).
   let qb = query as unknown as SelectQueryBuilder<Database, 'hunting_notifications', Row>;
-  if (reading === 'ids') {
+  const tagOnly = reading === 'ids' ? tagPositions(db, q, who) : null;
+  if (tagOnly) {
+    qb = tagOnly as unknown as typeof qb;
+  } else if (reading === 'ids') {
     qb = qb.clearSelect().select(['hunting_notifications.id', 'hunting_notifications.date']) as unknown as typeof qb;
   } else if (reading === 'stream') {
     qb = qb.clearSelect()
