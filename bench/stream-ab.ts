@@ -6,7 +6,8 @@
 //   {flags} file for the same data (e.g. a socket URL instead of TCP), node's options (default:
 //   those `make start` uses; "^" alone for none).
 // Env: BENCH_STREAM_NOTIFICATIONS (10,000,000: what was generated), BENCH_AB_KINDS (comma-
-// separated prefixes of the kinds' names; default all), BENCH_AB_SECONDS (8), BENCH_AB_ROUNDS (2).
+// separated prefixes of the kinds' names; default all), BENCH_AB_SECONDS (8), BENCH_AB_ROUNDS (2),
+// BENCH_AB_EXTRA (appended to every path, e.g. "&count_limit=10000").
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ const N = Number(process.env.BENCH_STREAM_NOTIFICATIONS ?? 10_000_000);
 const SECONDS = Number(process.env.BENCH_AB_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 2);
 const only = process.env.BENCH_AB_KINDS?.split(',');
+const EXTRA = process.env.BENCH_AB_EXTRA ?? '';
 const { flags, dir, key } = readKept(kept);
 
 /** CPU seconds of a process, 0 once it is gone (a PostgreSQL backend may end between pgrep and the read). */
@@ -40,7 +42,7 @@ const paths = new Map<string, string>();
 for (const [kind, make] of Object.entries(streamPageKinds(N))) {
   if (only && !only.some((p) => kind.startsWith(p))) continue;
   const file = join(dir, `ab-${paths.size}.txt`);
-  writeFileSync(file, Array.from({ length: 2000 }, () => `/api/v3/ioc_stream?${make()}`).join('\n') + '\n');
+  writeFileSync(file, Array.from({ length: 2000 }, () => `/api/v3/ioc_stream?${make()}${EXTRA}`).join('\n') + '\n');
   paths.set(kind, file);
 }
 

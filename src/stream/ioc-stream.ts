@@ -17,7 +17,7 @@ export interface StreamRequest {
 }
 
 export interface StreamPage {
-  /** Each notification's position, file and stored context, with its file's revision. */
+  /** Each notification's position, file and stored context. */
   items: StreamEntry[];
   next?: NotificationPosition;
   query: NotificationQuery;
