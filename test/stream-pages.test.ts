@@ -5,13 +5,15 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { LocalStreamPages, type StreamPageRequest } from '../src/api/stream-pages.js';
+import { LocalStreamPages, type StreamPageRequest, type StreamPageText } from '../src/api/stream-pages.js';
 import { ThreadedStreamPages } from '../src/api/threaded-stream-pages.js';
 import { TrawlError } from '../src/model/errors.js';
 import type { UserRecord } from '../src/store/store.js';
 import { api, fileForm, newUser, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
 
 const silent = pino({ level: 'silent' });
+/** The thread hands the items over as UTF-8 bytes, the caller's thread as text. */
+const asText = (p: StreamPageText) => ({ ...p, items: typeof p.items === 'string' ? p.items : Buffer.from(p.items).toString() });
 
 describe('IoC Stream pages on a thread', () => {
   let s: TestService;
@@ -49,7 +51,7 @@ describe('IoC Stream pages on a thread', () => {
     assert.equal(first.count, 7);
     const seen: string[] = [];
     for (let page = first; ; ) {
-      const items = JSON.parse(`[${page.items}]`);
+      const items = JSON.parse(`[${asText(page).items}]`);
       assert.equal(items.length, page.n);
       seen.push(...items.map((i: any) => i.context_attributes.notification_id));
       assert.ok(items.every((i: any) => i.attributes.sha256 === i.id && i.context_attributes.hunting_info.rule_name === 'paged_rule'));
@@ -61,9 +63,13 @@ describe('IoC Stream pages on a thread', () => {
       req(), req({ limit: 40 }), req({ order: 'asc' }), req({ filter: 'notification_tag:t1' }), req({ filter: 'notification_tag:nope' }),
       req({ after: first.next! }), req({}, admin, true), req({}, carol), req({ filter: 'date:2000-01-01-' }),
     ];
-    for (const r of requests) assert.deepEqual(await threaded.read(r), await local.read(r), JSON.stringify(r.stream));
+    for (const r of requests) {
+      const fromThread = await threaded.read(r);
+      assert.ok(fromThread.items instanceof Uint8Array);
+      assert.deepEqual(asText(fromThread), asText(await local.read(r)), JSON.stringify(r.stream));
+    }
     first = await threaded.read(req({}, carol));
-    assert.deepEqual([first.n, first.count, first.items], [0, 0, ''], 'another user sees none of them');
+    assert.deepEqual([first.n, first.count, asText(first).items], [0, 0, ''], 'another user sees none of them');
   });
 
   it('fails a bad filter with the same TrawlError, and keeps serving', async () => {

@@ -103,10 +103,12 @@ export function collection(
 }
 
 /**
- * Sends what collection() would, for items already serialized: `items` is their JSON text,
- * comma-separated, `n` how many there are.
+ * Sends what collection() would, for items already serialized: `items` is their JSON text (or its
+ * UTF-8 bytes), comma-separated, `n` how many there are.
  */
-export function sendCollectionJson(req: FastifyRequest, reply: FastifyReply, origin: string, page: { items: string; n: number; next?: string | undefined }, meta: Record<string, unknown> = {}): FastifyReply {
-  const body = `{"data":[${page.items}],${JSON.stringify(collectionTail(req, origin, page, meta)).slice(1)}`;
+export function sendCollectionJson(req: FastifyRequest, reply: FastifyReply, origin: string, page: { items: string | Uint8Array; n: number; next?: string | undefined }, meta: Record<string, unknown> = {}): FastifyReply {
+  const tail = JSON.stringify(collectionTail(req, origin, page, meta)).slice(1);
+  const body = typeof page.items === 'string' ? `{"data":[${page.items}],${tail}`
+    : Buffer.concat([Buffer.from('{"data":['), page.items, Buffer.from(`],${tail}`)]);
   return reply.type('application/json; charset=utf-8').send(body);
 }

@@ -20,8 +20,8 @@ export interface StreamPageRequest {
 }
 
 export interface StreamPageText {
-  /** The items as JSON text, comma-separated (the inside of `data: [...]`). */
-  items: string;
+  /** The items as JSON, comma-separated (the inside of `data: [...]`): text, or its UTF-8 bytes from the page thread. */
+  items: string | Uint8Array;
   /** How many items. */
   n: number;
   next?: NotificationPosition;
