@@ -59,7 +59,7 @@ export async function fileChangesSince(
 
 type ChangeRow = { sha256: string | null; revision: number | string | null };
 
-/** Rows and cursor, or no changes (null) when more than `max` changed. */
+/** The changes among `rows` (a row without a file is none), or null when more than `max`. */
 function changesOf(rows: ChangeRow[], max: number): FileChanges['changes'] {
   const changed = rows.filter((r) => r.sha256 !== null);
   if (changed.length > max) return null;
