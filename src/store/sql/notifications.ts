@@ -205,13 +205,12 @@ function tagPositions(db: Kysely<Database>, q: NotificationQuery, who: Who) {
 /** One part's rows for `reading`, in `q`'s order, at most `q.limit` of them. */
 function partRows(db: Kysely<Database>, q: NotificationQuery, who: Who, reading: Reading) {
   const dir = q.order === 'asc' ? 'asc' : 'desc';
-  const { query, order } = part(db, q, who);
+  const tagOnly = reading === 'ids' ? tagPositions(db, q, who) : null;
+  const { query, order } = tagOnly ? { query: tagOnly, order: LEAD } : part(db, q, who);
   // Typed loosely here: every form selects notification columns (ids: id and date only).
   let qb = query as unknown as SelectQueryBuilder<Database, 'hunting_notifications', Row>;
-  const tagOnly = reading === 'ids' ? tagPositions(db, q, who) : null;
-  if (tagOnly) {
-    qb = tagOnly as unknown as typeof qb;
-  } else if (reading === 'ids') {
+  // (Tag positions select just the positions already.)
+  if (reading === 'ids' && !tagOnly) {
     qb = qb.clearSelect().select(['hunting_notifications.id', 'hunting_notifications.date']) as unknown as typeof qb;
   } else if (reading === 'stream') {
     qb = qb.clearSelect()
