@@ -6,6 +6,7 @@ import os from 'node:os';
 import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
 import { TrawlError, transient, type ErrorCode } from '../model/errors.js';
 import { lowerThreadPriority } from './thread-priority.js';
+import { workerExecArgv } from './worker-exec-argv.js';
 
 /**
  * The wire protocol. Request: the task's own fields plus `id` (tasks carry a `kind` so one worker
@@ -170,7 +171,7 @@ export class WorkerPool {
   }
 
   private spawn(): void {
-    const worker = new Worker(this.options.script, { workerData: this.options.workerData });
+    const worker = new Worker(this.options.script, { workerData: this.options.workerData, execArgv: workerExecArgv() });
     if (this.options.nice) worker.postMessage({ kind: NICE, nice: this.options.nice });
     const slot: Slot = { worker, startedAt: Date.now(), completed: 0 };
     worker.unref(); // idle workers must not keep the process alive
