@@ -107,6 +107,27 @@ describe('FileDocuments', () => {
     assert.equal(w.reads, reads, 'the newer file stayed kept');
   });
 
+  it('fails the pages whose poll failed, without an unhandled rejection while they do other work', async () => {
+    const failing = new Proxy(reader, {
+      get: (target, prop, receiver) => prop !== 'fileChangesSince' ? Reflect.get(target, prop, receiver)
+        : async () => { throw new Error('database gone'); },
+    });
+    const docs = new FileDocuments(failing);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const synced = docs.fresh();
+      const waiting = docs.fresh();
+      await new Promise((r) => setTimeout(r, 20));
+      await assert.rejects(docs.attributes([sha256('one')], synced), /database gone/);
+      await assert.rejects(waiting, /database gone/);
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('shares one poll of the feed among the pages waiting for it, and polls after each page asks', async () => {
     let polls = 0;
     const counted = new Proxy(reader, {

@@ -87,14 +87,18 @@ export class FileDocuments {
     this.cache.set(sha256, entry);
   }
 
-  /** Resolves once a poll of the feed that started after this call has been applied. */
+  /**
+   * Resolves once a poll of the feed that started after this call has been applied. Callers
+   * await it after other work (a page's query): a failure meanwhile is not an unhandled rejection.
+   */
   fresh(): Promise<void> {
-    if (this.polling === null) return this.poll();
     // One in flight started before this call: wait for the next, shared with whoever else waits.
-    return (this.nextPoll ??= this.polling.catch(() => {}).then(() => {
+    const synced = this.polling === null ? this.poll() : (this.nextPoll ??= this.polling.catch(() => {}).then(() => {
       this.nextPoll = null;
       return this.poll();
     }));
+    synced.catch(() => {});
+    return synced;
   }
 
   private poll(): Promise<void> {

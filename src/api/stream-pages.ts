@@ -57,9 +57,8 @@ export class LocalStreamPages implements StreamPages {
 
   async read(r: StreamPageRequest): Promise<StreamPageText> {
     this.notifications.sharing.sync(r.sharingEpoch);
-    // Which files changed is read beside the page (a rejection is awaited below, with the page).
+    // Which files changed is read beside the page.
     const synced = r.descriptorsOnly ? undefined : this.fileDocuments.fresh();
-    synced?.catch(() => {});
     const q = await this.stream.pageQuery(r.user, r.stream);
     // The count does not wait for the page: on PostgreSQL they run on two connections at once.
     const [page, count] = await Promise.all([this.stream.page(q, r.stream.limit), this.stream.count(q, r.countCap)]);

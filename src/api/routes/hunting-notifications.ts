@@ -42,7 +42,6 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
 
   async function filePage(req: FastifyRequest, reply: FastifyReply, full: boolean) {
     const synced = full ? deps.fileDocuments.fresh() : undefined;
-    synced?.catch(() => {});
     const page = await notifications.list(req.user, request(req, true));
     const docs = synced ? await deps.fileDocuments.attributes(page.items.map((n) => n.sha256), synced) : new Map<string, string>();
     const items = page.items.map((n) => notificationFileItemJson(origin(req), n, docs.get(n.sha256), full));
