@@ -15,6 +15,8 @@ import type { RulesetSource } from '../store/store.js';
 export interface CompileResult {
   bytes: SharedArrayBuffer;
   failed: { id: number; error: string }[];
+  /** Members compiled without the condition rewrite (see CompiledRules.unguarded). */
+  unguarded: number[];
 }
 
 /** A ruleset that took longer than allowed on a file by itself. */
@@ -34,17 +36,18 @@ export interface InvestigateResult {
 /** Splits a slow group this many ways per step: few steps, each a compile plus short probes. */
 const FAN_OUT = 8;
 
-function compile(rulesets: RulesetSource[]) {
-  return compileRulesets(rulesets.map((r) => ({ id: versionId(r.id, r.generation), source: r.rules })));
+function compile(rulesets: RulesetSource[], opts?: { asWritten?: boolean }) {
+  return compileRulesets(rulesets.map((r) => ({ id: versionId(r.id, r.generation), source: r.rules })), opts);
 }
 
-export function compileToShared(rulesets: RulesetSource[]): CompileResult {
-  const compiled = compile(rulesets);
+export function compileToShared(rulesets: RulesetSource[], opts?: { asWritten?: boolean }): CompileResult {
+  const compiled = compile(rulesets, opts);
   const buf = compiled.serialize();
   const bytes = new SharedArrayBuffer(buf.length);
   new Uint8Array(bytes).set(buf);
-  const failed = compiled.failed.map((f) => ({ id: Number(f.id.split('_')[0]), error: f.error }));
-  return { bytes, failed };
+  const rulesetOf = (versioned: string) => Number(versioned.split('_')[0]);
+  const failed = compiled.failed.map((f) => ({ id: rulesetOf(f.id), error: f.error }));
+  return { bytes, failed, unguarded: compiled.unguarded.map(rulesetOf) };
 }
 
 /**

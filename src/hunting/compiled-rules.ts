@@ -1,6 +1,7 @@
 // Many rulesets compiled into one YARA-X rule set, one namespace per ruleset, scanned in one pass;
 // serializable so a set compiled once can be shipped to each worker thread.
 import { compileErrorText, huntingCompilerOptions } from './engine-options.js';
+import { unconstrainedConditions } from './unconstrained-conditions.js';
 import { bindingSafeVariables, loadYaraX, type YaraRules } from './yara-x.js';
 
 /** A rule that matched, mapped back to its ruleset. */
@@ -40,11 +41,13 @@ export class CompiledRules {
     readonly rulesetIds: readonly string[],
     /** Rulesets that did not compile and were left out. */
     readonly failed: readonly FailedRuleset[],
+    /** Rulesets compiled as written, their rewrite having failed: exposed to YARA-X 1.20.0's bugs. */
+    readonly unguarded: readonly string[] = [],
   ) {}
 
   /** @internal */
-  static of(rules: YaraRules, ids: readonly string[], failed: readonly FailedRuleset[]) {
-    return new CompiledRules(rules, ids, failed);
+  static of(rules: YaraRules, ids: readonly string[], failed: readonly FailedRuleset[], unguarded: readonly string[] = []) {
+    return new CompiledRules(rules, ids, failed, unguarded);
   }
 
   /**
@@ -90,7 +93,7 @@ export class CompiledRules {
 
   /** The compiled rules and the ruleset bookkeeping, for `CompiledRules.deserialize`. */
   serialize(): Buffer {
-    const meta = Buffer.from(JSON.stringify({ ids: this.rulesetIds, failed: this.failed }), 'utf8');
+    const meta = Buffer.from(JSON.stringify({ ids: this.rulesetIds, failed: this.failed, unguarded: this.unguarded }), 'utf8');
     const header = Buffer.alloc(4);
     header.writeUInt32LE(meta.length);
     return Buffer.concat([header, meta, this.rules.serialize()]);
@@ -99,40 +102,54 @@ export class CompiledRules {
   /** Rebuilds compiled rules from `serialize()` output, much faster than compiling again. */
   static deserialize(buf: Buffer): CompiledRules {
     const len = buf.readUInt32LE(0);
-    const meta = JSON.parse(buf.subarray(4, 4 + len).toString('utf8')) as { ids: string[]; failed: FailedRuleset[] };
-    return new CompiledRules(loadYaraX().deserialize(buf.subarray(4 + len)), meta.ids, meta.failed);
+    const meta = JSON.parse(buf.subarray(4, 4 + len).toString('utf8')) as { ids: string[]; failed: FailedRuleset[]; unguarded?: string[] };
+    return new CompiledRules(loadYaraX().deserialize(buf.subarray(4 + len)), meta.ids, meta.failed, meta.unguarded ?? []);
   }
 }
 
-function compileAll(rulesets: readonly { id: string; source: string }[]): YaraRules {
+/** A ruleset as compiled: `source` is what the engine gets (see unconstrained-conditions.ts). */
+interface Compilable {
+  id: string;
+  source: string;
+}
+
+function compileAll(rulesets: readonly Compilable[]): YaraRules {
   const rules = loadYaraX().compile('', huntingCompilerOptions());
   if (rulesets.length > 0) rules.addRuleSources(rulesets.map((r) => ({ source: r.source, namespace: namespaceOf(r.id) })));
   return rules;
 }
 
 /**
- * Compiles all rulesets in one compiler pass, each in its own namespace, with the hunting options.
- * A ruleset that fails is left out and listed in `failed`: the engine reports only the first error
- * of a pass without its namespace, so on failure each ruleset is validated alone to find the
- * failing ones, and the rest compiled again. Blocks the calling thread for seconds with
+ * Compiles all rulesets in one compiler pass, each in its own namespace, with the hunting options
+ * and each condition rewritten so that YARA-X 1.20.0 cannot lose or invent matches where rules
+ * share a pattern (unconstrained-conditions.ts). A ruleset that fails is left out and listed in
+ * `failed`: the engine reports only the first error of a pass without its namespace, so on
+ * failure each ruleset is validated alone to find the failing ones, and the rest compiled again.
+ * A ruleset whose rewrite fails where its own source compiles (a lexer gap, never seen) is
+ * compiled as written and listed in `unguarded`. `asWritten` skips the rewrite: only for showing
+ * what it prevents (bench/engine-differential.ts). Blocks the calling thread for seconds with
  * thousands of rulesets: run it off the event loop.
  */
-export function compileRulesets(rulesets: readonly { id: string; source: string }[]): CompiledRules {
+export function compileRulesets(rulesets: readonly { id: string; source: string }[], opts: { asWritten?: boolean } = {}): CompiledRules {
   const ids = rulesets.map((r) => r.id);
   if (new Set(ids).size !== ids.length) throw new Error('compileRulesets: duplicate ruleset ids');
+  const rewritten = opts.asWritten ? rulesets : rulesets.map((r) => ({ id: r.id, source: unconstrainedConditions(r.source) }));
   try {
-    return CompiledRules.of(compileAll(rulesets), ids, []);
+    return CompiledRules.of(compileAll(rewritten), ids, []);
   } catch (firstError) {
     const yara = loadYaraX();
     const options = huntingCompilerOptions();
     const failed: FailedRuleset[] = [];
-    for (const r of rulesets) {
+    const unguarded: string[] = [];
+    const good: Compilable[] = [];
+    rulesets.forEach((r, i) => {
+      if (yara.validate(rewritten[i]!.source, options).errors.length === 0) return good.push(rewritten[i]!);
       const { errors } = yara.validate(r.source, options);
-      if (errors.length > 0) failed.push({ id: r.id, error: compileErrorText(new Error(errors[0]!.message)) });
-    }
-    if (failed.length === 0) throw firstError; // fails only in combination: nothing to single out
-    const bad = new Set(failed.map((f) => f.id));
-    const good = rulesets.filter((r) => !bad.has(r.id));
-    return CompiledRules.of(compileAll(good), good.map((r) => r.id), failed);
+      if (errors.length > 0) return failed.push({ id: r.id, error: compileErrorText(new Error(errors[0]!.message)) });
+      unguarded.push(r.id);
+      good.push(r);
+    });
+    if (failed.length === 0 && unguarded.length === 0) throw firstError; // fails only in combination: nothing to single out
+    return CompiledRules.of(compileAll(good), good.map((r) => r.id), failed, unguarded);
   }
 }

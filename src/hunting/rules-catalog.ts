@@ -168,6 +168,7 @@ export class RulesCatalog {
     const ms = performance.now() - started;
     this.log.info({ set: key, rulesets: sources.length, ms: Math.round(ms) }, 'rules compiled');
     for (const f of r.failed) this.log.error({ ruleset: f.id, error: f.error }, 'ruleset does not compile; it is not scanned');
+    for (const id of r.unguarded) this.log.error({ ruleset: id }, 'ruleset compiled without the condition rewrite that keeps YARA-X 1.20.0 from losing matches (docs/engine.md); please report it');
     const members = new Map(sources.map((s) => [s.id, s.generation]));
     return { artifact: { key, digest: `${key}#${++this.seq}`, bytes: r.bytes, members: [...members] }, members };
   }

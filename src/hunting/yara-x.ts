@@ -1,5 +1,6 @@
 // Typed loader of the YARA-X native binding (@litko/yara-x-linux-x64-gnu 0.7.2, napi-rs). The
 // package ships no types: these declare exactly the parts Trawl uses; test/yara-x-api.test.ts pins them.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /** The npm package that carries the native binary (exact version pinned in package.json). */
@@ -96,6 +97,26 @@ export function bindingSafeVariables(variables: Record<string, string | number |
 }
 
 let loaded: YaraXModule | undefined;
+let engineVersion: string | undefined;
+
+/**
+ * The YARA-X release inside the native binary (e.g. `1.20.0`), read from the crate paths its
+ * build left in it, since the binding has no version call; `unknown` when it cannot be read. Read
+ * once per process (the binary is about 20 MB).
+ */
+export function yaraXEngineVersion(): string {
+  if (engineVersion) return engineVersion;
+  try {
+    const require = createRequire(import.meta.url);
+    const dir = require.resolve(`${YARA_X_PACKAGE}/package.json`).replace(/package\.json$/, '');
+    const main = (require(`${YARA_X_PACKAGE}/package.json`) as { main?: string }).main ?? 'yara-x.linux-x64-gnu.node';
+    const m = /[/\\]yara-x-(\d+\.\d+\.\d+)[/\\]src[/\\]/.exec(readFileSync(dir + main).toString('latin1'));
+    engineVersion = m ? m[1]! : 'unknown';
+  } catch {
+    engineVersion = 'unknown';
+  }
+  return engineVersion;
+}
 
 /** Loads the native module once per thread. Throws an Error saying what to install when the
  * binary is missing or cannot load on this platform. */
