@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { huntingCompilerOptions } from '../src/hunting/engine-options.js';
-import { conditionSpans, NEVER_VARIABLE, unconstrainedConditions } from '../src/hunting/unconstrained-conditions.js';
-import { validateRuleset } from '../src/hunting/rule-validation.js';
+import { conditionSpans, NEVER_TRUE, unconstrainedConditions } from '../src/hunting/unconstrained-conditions.js';
 import { loadYaraX } from '../src/hunting/yara-x.js';
 
 /** Rule names that match `data` when `source` is compiled with the hunting options. */
@@ -57,7 +56,7 @@ describe('unconstrainedConditions', () => {
     assert.equal(rewritten.split('\n').length, TRICKY.split('\n').length);
     const changed = rewritten.split('\n').map((l, i) => (l === TRICKY.split('\n')[i] ? null : i + 1)).filter((n) => n !== null);
     assert.deepEqual(changed, [16, 18, 19, 20, 21]); // lines holding a condition's first or last character
-    assert.equal((rewritten.match(new RegExp(`\\) or ${NEVER_VARIABLE}`, 'g')) ?? []).length, 4);
+    assert.equal((rewritten.match(new RegExp(`\\) or ${NEVER_TRUE}`, 'g')) ?? []).length, 4);
     for (const data of ['MZ\x90\x91xx zz}', 'MZ..a/b}c"d zz}', 'MZ }}xx zz}', 'ELF zz}', '', 'MZ', 'MZ zz']) {
       assert.deepEqual(matching(rewritten, data), matching(TRICKY, data), JSON.stringify(data));
     }
@@ -67,12 +66,8 @@ describe('unconstrainedConditions', () => {
   it('handles CRLF line ends, a closing brace on the condition line, and sources without rules', () => {
     const crlf = 'rule a {\r\n  strings: $a = "x1x1"\r\n  condition: $a // note\r\n}\r\nrule b { condition: true}';
     const rewritten = unconstrainedConditions(crlf);
-    assert.equal(rewritten, `rule a {\r\n  strings: $a = "x1x1"\r\n  condition:( $a // note\r\n) or ${NEVER_VARIABLE}}\r\nrule b { condition:( true) or ${NEVER_VARIABLE}}`);
+    assert.equal(rewritten, `rule a {\r\n  strings: $a = "x1x1"\r\n  condition:( $a // note\r\n) or ${NEVER_TRUE}}\r\nrule b { condition:( true) or ${NEVER_TRUE}}`);
     assert.deepEqual(matching(rewritten, 'x1x1'), ['a', 'b']);
     assert.equal(unconstrainedConditions('// nothing here\n'), '// nothing here\n');
-  });
-
-  it('refuses a ruleset that declares the reserved variable name as a rule', () => {
-    assert.throws(() => validateRuleset(`rule ${NEVER_VARIABLE} { condition: true }`), /E013.*conflicts with an existing identifier/);
   });
 });

@@ -1,6 +1,5 @@
 // The compiler options every hunting ruleset is compiled with (validation and scanning alike),
 // the external variables rules may reference, and how engine diagnostics read in error messages.
-import { NEVER_VARIABLE } from './unconstrained-conditions.js';
 import type { YaraCompilerOptions, YaraDiagnostic } from './yara-x.js';
 
 /**
@@ -29,13 +28,11 @@ export const EXTERNAL_VARIABLES: Readonly<Record<string, string | number | boole
  * Options for every hunting compilation: includes disabled (no file is ever read), slow patterns
  * are errors (VirusTotal refuses them too; each rule runs on every upload), YARA 4 regex escapes
  * accepted. Potentially slow loops stay warnings: YARA-X flags the common `for any i in (1..#a)`
- * idiom too; the scan timeout bounds them. NEVER_VARIABLE, false in every scan, is what the
- * rewritten conditions of unconstrained-conditions.ts end with; defining it when validating too
- * refuses a ruleset that would take its name.
+ * idiom too; the scan timeout bounds them.
  */
 export function huntingCompilerOptions(): YaraCompilerOptions {
   return {
-    defineVariables: { ...EXTERNAL_VARIABLES, [NEVER_VARIABLE]: false },
+    defineVariables: { ...EXTERNAL_VARIABLES },
     enableIncludes: false,
     errorOnSlowPattern: true,
     relaxedReSyntax: true,
