@@ -10,6 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileRulesets, type CompiledRules } from '../src/hunting/compiled-rules.js';
+import { MAX_MATCHES_PER_PATTERN } from '../src/hunting/matcher.js';
 import { largeCorpus, smallCorpus } from './corpus.js';
 import { MB, table } from './lib.js';
 import { benchmarkRulesets } from './rule-corpus.js';
@@ -26,7 +27,7 @@ const bytes = files.reduce((n, f) => n + f.length, 0);
 function compile(asWritten: boolean): { rules: CompiledRules; seconds: number } {
   const t = performance.now();
   const rules = compileRulesets(rulesets, { asWritten });
-  rules.setMaxMatchesPerPattern(256);
+  rules.setMaxMatchesPerPattern(MAX_MATCHES_PER_PATTERN);
   return { rules, seconds: (performance.now() - t) / 1000 };
 }
 

@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
 # Runs every test with node's test runner. PostgreSQL tests need a server: TRAWL_TEST_PG_URL,
 # or a throwaway local one started by scripts/pg-test-server.sh; without one they are skipped
-# and this says so.
+# and this says so. The engine's differential tests need Debian's yara, the reference engine:
+# installed here when missing and run as root.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+if ! command -v yara >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's yara (the reference engine of the differential tests)" >&2
+    (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq yara >/dev/null) \
+      || echo "NOTE: could not install yara: the differential tests will be SKIPPED" >&2
+  else
+    echo "NOTE: Debian's yara is missing: the differential tests will be SKIPPED (sudo apt-get install yara)" >&2
+  fi
+fi
 
 if [ -z "${TRAWL_TEST_PG_URL:-}" ]; then
   args=()

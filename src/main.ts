@@ -31,6 +31,8 @@ import { IocDeleteJob, IocStream } from './stream/ioc-stream.js';
 import { LiveFeed } from './stream/live-feed.js';
 import { Retention } from './stream/retention.js';
 import { ensureFirstAdmin } from './users/user-admin.js';
+import { trawlVersion } from './version.js';
+import { YARA_X_PACKAGE, YARA_X_VERSION, yaraXEngineVersion } from './hunting/yara-x.js';
 
 export interface Service {
   /** Base URL the API listens on (null when this process runs no API). */
@@ -74,6 +76,7 @@ async function closeApi(app: FastifyInstance): Promise<void> {
 }
 
 export async function startService(config: Config, log: Logger = rootLogger(config.logLevel)): Promise<Service> {
+  log.info({ trawl: trawlVersion(), engine: `YARA-X ${yaraXEngineVersion()}`, binding: `${YARA_X_PACKAGE} ${YARA_X_VERSION}`, role: config.role }, 'Trawl starting');
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, preparedStatements: config.databasePreparedStatements });
   const blobs = new FsBlobStore(config.blobPath);
   const closers: [string, () => Promise<void>][] = [['database', () => store.close()]];

@@ -2,7 +2,8 @@
 // src/hunting relies on: if an upgrade changes any of them, this fails before the adapter does.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadYaraX } from '../src/hunting/yara-x.js';
+import { loadYaraX, yaraXEngineVersion } from '../src/hunting/yara-x.js';
+import { runCli } from './helpers/service.js';
 
 const yara = loadYaraX();
 
@@ -94,5 +95,14 @@ describe('YARA-X binding API', () => {
     assert.throws(() => rules.scan(Buffer.from('abcd'.repeat(50_000))), (e: Error & { code?: string }) => e.message === 'Scan timed out' && e.code === 'Cancelled');
     const took = Date.now() - t0;
     assert.ok(took >= 900 && took < 5000, `timed out after ${took} ms`);
+  });
+
+  it('carries YARA-X 1.20.0, the release the condition rewrite and the differential test were checked with', async () => {
+    // An engine upgrade changes what matches: it lands only with engine-differential.test.ts and
+    // bench/engine-differential.js passing on it, and docs/engine.md updated (then change this).
+    assert.equal(yaraXEngineVersion(), '1.20.0');
+    const v = await runCli(['--version']);
+    assert.equal(v.code, 0, v.err);
+    assert.match(v.out, /^trawl \d+\.\d+\.\d+ \(YARA-X 1\.20\.0 through @litko\/yara-x-linux-x64-gnu 0\.7\.2\)\n$/);
   });
 });

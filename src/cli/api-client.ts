@@ -1,8 +1,9 @@
 // HTTP client the CLI uses to talk to a Trawl server over its VirusTotal-compatible API v3.
 // Turns error envelopes into ApiError and network failures into messages that name the server.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { trawlVersion } from '../version.js';
 
 const MB = 1024 * 1024;
 /** Files up to this size go straight to POST /files; larger ones through an upload URL (spec 6.3). */
@@ -47,19 +48,7 @@ interface Envelope {
   error?: { code?: string; message?: string };
 }
 
-function cliVersion(): string {
-  // Compiled code lives in dist/src/cli, sources in src/cli: try both distances to package.json.
-  for (const rel of ['../../../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'trawl' && pkg.version) return pkg.version;
-    } catch {
-      // not at this distance
-    }
-  }
-  return '0.0.0';
-}
-const userAgent = `trawl-cli/${cliVersion()}`;
+const userAgent = `trawl-cli/${trawlVersion()}`;
 
 /**
  * A multipart/form-data body with a single `file` part, streamed from disk with an exact length

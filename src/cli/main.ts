@@ -10,10 +10,12 @@ import { iocstreamCommand, iocstreamOptions, iocstreamUsage } from './iocstream.
 import { serveCommand, serveUsage } from './serve.js';
 import { submitCommand, submitOptions, submitUsage } from './submit.js';
 import { userCommand, userOptions, userUsage } from './user.js';
+import { versionLine } from '../version.js';
 
 const usage = `usage: trawl COMMAND [options]
 
 commands:
+  trawl --version                      Trawl's version and its YARA-X engine's
   ${serveUsage}
   ${submitUsage}
   ${fileUsage}
@@ -37,6 +39,10 @@ export async function main(argv: string[], out: Writable = process.stdout, err: 
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     out.write(usage);
     return command ? 0 : 2;
+  }
+  if (command === '--version' || command === 'version') {
+    out.write(`${versionLine()}\n`);
+    return 0;
   }
   if (!(command in commandOptions)) {
     err.write(`trawl: unknown command "${command}"\n\n${usage}`);

@@ -2,6 +2,7 @@
 import type { Writable } from 'node:stream';
 import type { Config } from '../config.js';
 import { startService } from '../main.js';
+import { versionLine } from '../version.js';
 
 export const serveUsage = 'trawl serve [--port N] [--host ADDR] [--data-dir DIR] [--database URL] [--role all|api|worker] ...';
 
@@ -13,6 +14,7 @@ export async function serveCommand(config: Config, err: Writable): Promise<numbe
         `Use it as the x-apikey header, or: export TRAWL_APIKEY=${service.adminKey}\n\n`,
     );
   }
+  err.write(`${versionLine()}\n`);
   if (service.url) err.write(`Trawl is listening on ${service.url} (data: ${config.databaseUrl.startsWith('sqlite:') ? config.dataDir : config.databaseUrl.replace(/\/\/[^@]*@/, '//***@')})\n`);
   else err.write('Trawl worker started\n');
   if (!process.execArgv.includes('--single-threaded-gc')) {

@@ -6,8 +6,14 @@ import { parseVersionId, type HuntResult, type HuntTask, type RawMatch, type Sca
 import type { ScanVariables } from './scan-variables.js';
 import { snippet } from './snippet.js';
 
-/** Matches kept per pattern: enough for snippets, bounded memory on files full of hits. */
-const MAX_MATCHES_PER_PATTERN = 256;
+/**
+ * Matches the engine keeps per pattern, and so the most `#a` can count: rules count up to 1,000
+ * (`#s > 1000` in signature-base), and 256, the cap this once was, lost those matches. yara keeps
+ * 1,000,000, but the binding hands every kept match of a matching rule to JavaScript as an
+ * object: 1,000,000 hits of each of three patterns took 7.6 s and 916 MB on a scanning thread,
+ * 100,000 takes a tenth (docs/engine.md, "Known differences").
+ */
+export const MAX_MATCHES_PER_PATTERN = 100_000;
 
 /** Engine matches of one set as RawMatches, with snippets cut from `data`. */
 export function rawMatches(matches: Match[], data: Uint8Array, artifact: string): RawMatch[] {

@@ -85,8 +85,8 @@ const patternLeaf = (n: number) =>
         return `$p${p}`;
       case 2:
         return `not $p${p}`;
-      case 3:
-        return `#p${p} ${['==', '>=', '<', '=='][k]} ${k}`;
+      case 3: // 260: above the 256 matches Trawl once kept per pattern
+        return `#p${p} ${['==', '>=', '<', '>'][k]} ${[1, 2, 1, 260][k]}`;
       case 4:
         return `$p${p} at ${[0, 2, 4, 6][k]}`;
       case 5:
@@ -178,16 +178,18 @@ function wordBytes(word: string, form: number): Buffer {
 
 const HEADERS = [Buffer.from('MZ'), Buffer.from('\x7fELF', 'latin1'), Buffer.from('PK\x03\x04', 'latin1'), Buffer.from('ab'), Buffer.alloc(0)];
 
-/** A file: a header, then words in their forms between short fillers, sometimes padded. */
+/** A file: a header, then words in their forms between short fillers (now and then 300 times over), sometimes padded. */
 const fileArb: fc.Arbitrary<Buffer> = fc
   .tuple(
     fc.nat(HEADERS.length - 1),
-    fc.array(fc.tuple(fc.constantFrom(...WORDS), fc.nat(20), fc.constantFrom('', ' ', '\0', '\n', 'zz', '\0\0\0\0')), { maxLength: 6 }),
+    fc.array(fc.tuple(fc.constantFrom(...WORDS), fc.nat(20), fc.constantFrom('', ' ', '\0', '\n', 'zz', '\0\0\0\0'), fc.constantFrom(1, 1, 1, 1, 1, 1, 300)), { maxLength: 6 }),
     fc.constantFrom(0, 0, 0, 50, 250, 400),
   )
   .map(([h, parts, pad]) => {
     const chunks: Buffer[] = [HEADERS[h]!];
-    for (const [word, form, filler] of parts) chunks.push(wordBytes(word, form), Buffer.from(filler, 'latin1'));
+    for (const [word, form, filler, times] of parts) {
+      for (let i = 0; i < times; i++) chunks.push(wordBytes(word, form), Buffer.from(filler, 'latin1'));
+    }
     const body = Buffer.concat(chunks);
     return pad > body.length ? Buffer.concat([body, Buffer.alloc(pad - body.length, 0x2e)]) : body;
   });
