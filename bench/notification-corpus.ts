@@ -148,7 +148,7 @@ export async function createCorpusRulesets(s: Server): Promise<void> {
 /**
  * A fresh PostgreSQL database on TRAWL_TEST_PG_URL's server, or on the throwaway one of scripts/
  * through its Unix socket: on one machine that is what a deployment would use, and it costs the
- * node process less per query than loopback TCP (docs/benchmarks.md, 2026-12-06).
+ * node process less per query than loopback TCP (docs/notes/benchmarks.md, 2026-12-06).
  */
 export async function freshPostgres(name: string): Promise<string> {
   const admin = process.env.TRAWL_TEST_PG_URL ?? execFileSync('bash', [join(ROOT, 'scripts/pg-test-server.sh'), '--socket'], { encoding: 'utf8' }).trim();

@@ -1,4 +1,4 @@
-// What a page's SQL costs by the columns it reads (docs/benchmarks.md, IoC Stream): the query of
+// What a page's SQL costs by the columns it reads (docs/notes/benchmarks.md, IoC Stream): the query of
 // an unfiltered page of 40 (41 rows at a random cursor, with the file-revision join) on 1,000,000
 // generated notifications, selecting every column or fewer, as better-sqlite3 objects (what the
 // store reads) and as arrays (`raw`). Run after a build:

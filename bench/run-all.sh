@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Trawl benchmark one after another (build first: `make bench` does). Each starts its
-# own server on a fresh temp data dir; see docs/benchmarks.md. The hunting benchmarks compare with
+# own server on a fresh temp data dir; see docs/notes/benchmarks.md. The hunting benchmarks compare with
 # Debian's yara, and the list benchmarks need wrk: both are installed here when missing (root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,3 +23,13 @@ node dist/bench/ioc-stream.js
 node dist/bench/stream-page-thread.js
 node dist/bench/extraction-throughput.js
 node dist/bench/subfiles-zip.js
+# The engine held to Debian's yara: 100,000 generated (rule, file) cases (about 5 minutes), then a
+# public rule collection when one is at hand (BENCH_RULES_DIR=.../signature-base/yara).
+node dist/bench/engine-differential.js 100000 1
+if [ -n "${BENCH_RULES_DIR:-}" ]; then
+  node dist/bench/rule-collection.js "$BENCH_RULES_DIR"
+  node dist/bench/rewrite-cost.js "$BENCH_RULES_DIR" small
+  node dist/bench/rewrite-cost.js "$BENCH_RULES_DIR" large
+fi
+node dist/bench/rewrite-cost.js generated small
+node dist/bench/rewrite-cost.js generated large

@@ -74,7 +74,7 @@ else
   log "starting PostgreSQL on 127.0.0.1:$PORT (shared_buffers ${BUFFERS_MB}MB)"
   # WAL as for a write-heavy server: a deletion of a million notifications touches most pages of
   # two tables, and with the default 1 GB a checkpoint came every few seconds, each followed by a
-  # full image of every page touched again (docs/benchmarks.md); lz4 shrinks those images.
+  # full image of every page touched again (docs/notes/benchmarks.md); lz4 shrinks those images.
   # fsync stays on: tests should see the same durability as production. The server must not
   # inherit the lock (fd 9), or it would hold it for its whole life.
   as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 60 start \

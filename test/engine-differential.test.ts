@@ -66,7 +66,8 @@ describe('hunting matches what yara matches', () => {
         assert.deepEqual({ missed: minus(ref.matches, trawl.matches), extra: minus(trawl.matches, ref.matches) }, { missed: [], extra: [] });
         decided += caseSize(c);
       }),
-      { numRuns: Number(process.env.TRAWL_DIFF_RUNS ?? 150), seed: Number(process.env.TRAWL_DIFF_SEED ?? Date.now() % 100_000), endOnFailure: false },
+      // A fixed seed: CI decides the same cases every time (bench/engine-differential.ts varies them).
+      { numRuns: Number(process.env.TRAWL_DIFF_RUNS ?? 150), seed: Number(process.env.TRAWL_DIFF_SEED ?? 21) },
     );
     assert.ok(decided > 1000, `only ${decided} (rule, file) cases were compared`);
   });

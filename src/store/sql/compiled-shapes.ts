@@ -1,5 +1,5 @@
 // Queries compiled once per shape. Kysely builds and compiles every query from scratch: for an
-// IoC Stream page that was ~100 µs, 14% of the server's event loop (docs/benchmarks.md). Lists
+// IoC Stream page that was ~100 µs, 14% of the server's event loop (docs/notes/benchmarks.md). Lists
 // come in a handful of shapes (which filters, how many tags, which order), so each shape is
 // built once with markers where the request's values go, and later runs only fill in the
 // parameters of its compiled SQL.

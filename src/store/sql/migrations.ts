@@ -245,7 +245,7 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
     },
     '0007_context_only': {
       // The context becomes the only copy of the fields it holds: at 10M notifications the copies
-      // pushed the table past the page cache (docs/benchmarks.md, 2026-12-03).
+      // pushed the table past the page cache (docs/notes/benchmarks.md, 2026-12-03).
       up: contextOnly,
       down: columnsBack,
     },
