@@ -11,7 +11,8 @@ import type { Config } from './config.js';
 import { EmailJob } from './delivery/email-job.js';
 import { slowRulesetMail } from './delivery/email-messages.js';
 import { Mailer } from './delivery/mailer.js';
-import { Hunter } from './hunting/hunter.js';
+import { Hunter, logRulesLoads } from './hunting/hunter.js';
+import type { RulesLoad } from './hunting/rules-artifact.js';
 import { HuntingRulesets } from './hunting/hunting-rulesets.js';
 import { RuleCompiler } from './hunting/rule-compiler.js';
 import { RulesCatalog } from './hunting/rules-catalog.js';
@@ -128,7 +129,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         shardSize: config.rulesetsPerShard,
         rebuildDelayMs: config.shardRebuildDelay * 1000,
         maxDelta: 64,
-        onPublish: (snap) => void pool.runOnEach({ kind: 'warm', artifacts: snap.scan }).catch((err) => huntLog.warn({ err }, 'threads could not load the new rules ahead')),
+        onPublish: (snap) => void pool.runOnEach<RulesLoad[]>({ kind: 'warm', artifacts: snap.scan })
+          .then((loads) => logRulesLoads(huntLog, loads.flat()), (err) => huntLog.warn({ err }, 'threads could not load the new rules ahead')),
       }, huntLog);
       catalog = cat;
       closers.push(['rules catalog', () => cat.close()]);
@@ -168,7 +170,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         log.child({ component: 'jobs' }),
       );
       // Compile the rulesets, and have every thread load them, before the first scan.
-      await pool.runOnEach({ kind: 'warm', artifacts: (await catalog.snapshot()).scan });
+      logRulesLoads(huntLog, (await pool.runOnEach<RulesLoad[]>({ kind: 'warm', artifacts: (await catalog.snapshot()).scan })).flat());
       runner.start();
       const r = runner;
       closers.push(['job runner', () => r.stop()]);

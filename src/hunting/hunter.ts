@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { RulesetRecord, SlowScan, Store } from '../store/store.js';
 import type { RuleCompiler } from './rule-compiler.js';
-import type { HuntResult, HuntTask, RawMatch } from './rules-artifact.js';
+import type { HuntResult, HuntTask, RawMatch, RulesLoad } from './rules-artifact.js';
 import type { RulesCatalog, RulesSnapshot } from './rules-catalog.js';
 
 export interface HunterOptions {
@@ -15,6 +15,16 @@ export interface HunterOptions {
   maxScanBytes: number;
   /** A set taking longer than this on one file is investigated. */
   slowScanMs: number;
+}
+
+/**
+ * Logs (debug) each compiled set a scanning thread deserialized, with the thread's running counts:
+ * in the steady state a thread loads each set once, whatever the number of scans.
+ */
+export function logRulesLoads(log: Logger, loads: readonly RulesLoad[] | undefined): void {
+  for (const l of loads ?? []) {
+    log.debug({ set: l.key, digest: l.digest, bytes: l.bytes, ms: l.ms, thread: l.thread, loads: l.loadsSoFar, scans: l.scansSoFar }, 'rule set loaded by a scanning thread');
+  }
 }
 
 /** Told about each ruleset found slow (after it was recorded on the ruleset). */
@@ -48,6 +58,7 @@ export class Hunter {
 
   /** The matches that count, after dealing with any set that was slow on this file. */
   async settle(snap: RulesSnapshot, result: HuntResult, file: { path: string; sha256: string }): Promise<RawMatch[]> {
+    logRulesLoads(this.log, result.loads);
     let matches = result.matches;
     for (const scan of result.scans) {
       if (!scan.timedOut && scan.ms <= this.opts.slowScanMs) continue;

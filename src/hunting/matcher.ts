@@ -2,7 +2,7 @@
 // deserialized (by digest), scans a file with each, and turns engine matches into RawMatches
 // with their snippets. Synchronous, like the engine.
 import { CompiledRules, ScanTimeoutError, type Match } from './compiled-rules.js';
-import { parseVersionId, type HuntResult, type HuntTask, type RawMatch, type ScanArtifact } from './rules-artifact.js';
+import { parseVersionId, type HuntResult, type HuntTask, type RawMatch, type RulesLoad, type ScanArtifact } from './rules-artifact.js';
 import type { ScanVariables } from './scan-variables.js';
 import { snippet } from './snippet.js';
 
@@ -39,39 +39,76 @@ export function timedScan(rules: CompiledRules, data: Uint8Array, timeoutMs: num
   }
 }
 
+/**
+ * How long a set no task has listed stays loaded. Tasks queued before the catalog published a new
+ * set still list the old one: dropping it as soon as a newer task no longer lists it made threads
+ * load the two in turn (a 7 MB set costs 1-2 s of CPU to load) while rulesets were being imported.
+ */
+const RETAIN_MS = 10_000;
+
 /** Deserialized artifacts of one thread. */
 export class Matcher {
-  private readonly loaded = new Map<string, CompiledRules>();
+  private readonly loaded = new Map<string, { rules: CompiledRules; usedAt: number }>();
+  /** Sets deserialized since the last call reported them. */
+  private loads: RulesLoad[] = [];
+  /** Files scanned and sets deserialized by this thread since it started. */
+  private scans = 0;
+  private loadCount = 0;
+
+  /** @param thread Reported with each load, so a log can tell threads apart. */
+  constructor(private readonly thread = 0) {}
 
   /** The compiled rules of `a`, deserializing it the first time its digest is seen. */
-  private rules(a: ScanArtifact): CompiledRules {
-    let r = this.loaded.get(a.digest);
-    if (!r) {
-      r = CompiledRules.deserialize(Buffer.from(a.bytes));
-      r.setMaxMatchesPerPattern(MAX_MATCHES_PER_PATTERN);
-      this.loaded.set(a.digest, r);
+  private rules(a: ScanArtifact, now: number): CompiledRules {
+    let entry = this.loaded.get(a.digest);
+    if (!entry) {
+      const started = performance.now();
+      const rules = CompiledRules.deserialize(Buffer.from(a.bytes));
+      rules.setMaxMatchesPerPattern(MAX_MATCHES_PER_PATTERN);
+      entry = { rules, usedAt: now };
+      this.loaded.set(a.digest, entry);
+      this.loads.push({
+        key: a.key, digest: a.digest, bytes: a.bytes.byteLength, ms: Math.round(performance.now() - started),
+        thread: this.thread, loadsSoFar: ++this.loadCount, scansSoFar: this.scans,
+      });
     }
-    return r;
+    entry.usedAt = now;
+    return entry.rules;
   }
 
-  /** Deserializes the artifacts not loaded yet and forgets the ones not listed. */
-  load(artifacts: readonly ScanArtifact[]): void {
-    const wanted = new Set(artifacts.map((a) => a.digest));
-    for (const digest of this.loaded.keys()) if (!wanted.has(digest)) this.loaded.delete(digest);
-    for (const a of artifacts) this.rules(a);
+  /** Forgets the sets no task has listed for RETAIN_MS. */
+  private forget(now: number): void {
+    for (const [digest, entry] of this.loaded) if (now - entry.usedAt > RETAIN_MS) this.loaded.delete(digest);
   }
 
-  /** Scans `data` with every artifact of the task; sets not in the task are forgotten. */
+  /** The loads since the last call, once. */
+  private takeLoads(): RulesLoad[] {
+    const out = this.loads;
+    this.loads = [];
+    return out;
+  }
+
+  /** Deserializes the artifacts not loaded yet (ahead of the scans that will list them). */
+  load(artifacts: readonly ScanArtifact[]): RulesLoad[] {
+    const now = Date.now();
+    for (const a of artifacts) this.rules(a, now);
+    this.forget(now);
+    return this.takeLoads();
+  }
+
+  /** Scans `data` with every artifact of the task. */
   scan(data: Uint8Array, task: HuntTask, variables?: ScanVariables): HuntResult {
-    const wanted = new Set(task.artifacts.map((a) => a.digest));
-    for (const digest of this.loaded.keys()) if (!wanted.has(digest)) this.loaded.delete(digest);
+    const now = Date.now();
     const result: HuntResult = { matches: [], scans: [] };
     if (data.length > task.maxBytes) return { ...result, skipped: 'too-large' };
+    this.scans++;
     for (const a of task.artifacts) {
-      const s = timedScan(this.rules(a), data, task.timeoutMs, variables);
+      const s = timedScan(this.rules(a, now), data, task.timeoutMs, variables);
       result.scans.push({ key: a.key, ms: s.ms, timedOut: s.timedOut });
       result.matches.push(...rawMatches(s.matches, data, a.key));
     }
-    return result;
+    this.forget(now);
+    const loads = this.takeLoads();
+    return loads.length ? { ...result, loads } : result;
   }
 }

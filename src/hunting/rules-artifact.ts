@@ -48,11 +48,26 @@ export interface ScanReport {
   timedOut: boolean;
 }
 
+/** A compiled set a scanning thread deserialized (once per set and thread, in the steady state). */
+export interface RulesLoad {
+  key: string;
+  digest: string;
+  /** Size of the serialized set. */
+  bytes: number;
+  ms: number;
+  /** The worker thread's id, how many sets it has deserialized (this one included) and files scanned. */
+  thread: number;
+  loadsSoFar: number;
+  scansSoFar: number;
+}
+
 export interface HuntResult {
   matches: RawMatch[];
   scans: ScanReport[];
   /** Why the file was not scanned at all. */
   skipped?: 'too-large';
+  /** Sets this thread deserialized for this scan. */
+  loads?: RulesLoad[];
 }
 
 /** The id a ruleset version is compiled under (compileRulesets ids; namespace `r<id>_<gen>`). */

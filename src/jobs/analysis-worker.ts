@@ -2,7 +2,7 @@
 // thread opens its own libmagic cookies and keeps its own deserialized rules (hunting/matcher.ts).
 
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread, threadId } from 'node:worker_threads';
 import { identifyAndAnalyze } from '../analysis/pipeline.js';
 import { containerType, extractFile, type ExtractRequest, type Extraction } from '../extraction/extract-file.js';
 import { Matcher } from '../hunting/matcher.js';
@@ -94,7 +94,7 @@ function analyze(task: AnalyzeTask, matcher: Matcher): AnalyzeResult {
 
 // Importing this module from the main thread (to get the URL) must not start serving.
 if (!isMainThread) {
-  const matcher = new Matcher();
+  const matcher = new Matcher(threadId);
   serveTasks(
     {
       analyze: (task) => {
@@ -107,7 +107,7 @@ if (!isMainThread) {
         return extractFile(t.path, t.facts, t.extract);
       },
       // Loads new rule sets ahead of the next scan, so no upload waits for the deserialization.
-      warm: (task) => void matcher.load((task.artifacts ?? []) as ScanArtifact[]),
+      warm: (task) => matcher.load((task.artifacts ?? []) as ScanArtifact[]),
     },
     'analyze', // `{id, path}` without a kind is an analysis
   );

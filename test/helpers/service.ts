@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import type { Logger } from 'pino';
 import { main } from '../../src/cli/main.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startService, type Service } from '../../src/main.js';
@@ -15,11 +16,14 @@ export interface TestService extends Service {
   stop(): Promise<void>;
 }
 
-/** Starts a service on a free port with its own data folder (SQLite unless `flags.database`). */
-export async function startTestService(flags: Record<string, string> = {}): Promise<TestService> {
+/**
+ * Starts a service on a free port with its own data folder (SQLite unless `flags.database`),
+ * logging nothing unless given a logger.
+ */
+export async function startTestService(flags: Record<string, string> = {}, log?: Logger): Promise<TestService> {
   const dir = await mkdtemp(join(tmpdir(), 'trawl-test-'));
   const config = loadConfig({ env: {}, flags: { dataDir: dir, port: '0', logLevel: 'silent', workers: '2', ...flags } });
-  const s = await startService(config);
+  const s = await startService(config, ...(log ? [log] : []));
   if (!s.url || !s.adminKey) throw new Error('service did not start with an API and a new admin');
   return {
     ...s,
