@@ -76,6 +76,9 @@ async function closeApi(app: FastifyInstance): Promise<void> {
   }
 }
 
+/** How often a hunting process looks for ruleset changes to compile ahead of the uploads. */
+const RULES_WATCH_MS = 500;
+
 export async function startService(config: Config, log: Logger = rootLogger(config.logLevel)): Promise<Service> {
   log.info({ trawl: trawlVersion(), engine: `YARA-X ${yaraXEngineVersion()}`, binding: `${YARA_X_PACKAGE} ${YARA_X_VERSION}`, role: config.role }, 'Trawl starting');
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, preparedStatements: config.databasePreparedStatements });
@@ -171,6 +174,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       );
       // Compile the rulesets, and have every thread load them, before the first scan.
       logRulesLoads(huntLog, (await pool.runOnEach<RulesLoad[]>({ kind: 'warm', artifacts: (await catalog.snapshot()).scan })).flat());
+      // From now on changes compile as they are committed, not when an upload's scan needs them.
+      catalog.watch(RULES_WATCH_MS);
       runner.start();
       const r = runner;
       closers.push(['job runner', () => r.stop()]);

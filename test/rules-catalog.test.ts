@@ -33,7 +33,7 @@ describe('rules catalog', () => {
     const until = Date.now() + 20_000;
     for (;;) {
       const snap = await catalog.snapshot();
-      if (!snap.artifacts.some((a) => a.key === 'delta')) return snap;
+      if (!snap.artifacts.some((a) => a.key.startsWith('delta'))) return snap;
       if (Date.now() > until) throw new Error('the delta was never folded back');
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -69,7 +69,7 @@ describe('rules catalog', () => {
   it('applies a change through the delta at once, then folds it back into its shard', async () => {
     await store.updateRuleset(ids[1]!, { rules: rule('rule1b', 'MARK-1B') });
     let snap = await catalog.snapshot();
-    assert.ok(keys(snap).includes('delta'));
+    assert.ok(keys(snap).some((k) => k.startsWith('delta:')));
     assert.deepEqual(hits(snap, 'MARK-1 MARK-1B'), ['rule1b'], 'the old version in its shard no longer counts');
     snap = await rebuilt();
     assert.deepEqual(keys(snap), ['shard:0', 'shard:1', 'shard:2']);
@@ -112,5 +112,85 @@ describe('rules catalog', () => {
     snap = await catalog.snapshot();
     assert.ok(!keys(snap).some((k) => k.startsWith('quarantine')));
     assert.deepEqual(hits(snap, 'MARK-4 MARK-4B'), ['rule4b']);
+  });
+});
+
+describe('rules catalog during a burst of changes', () => {
+  let dir: string;
+  let store: Store;
+  let compiler: RuleCompiler;
+  let catalog: RulesCatalog;
+  const published: RulesSnapshot[] = [];
+  const matcher = new Matcher();
+  const create = (i: number) => store.createRuleset({
+    ownerId: 1, name: `b${i}`, rules: rule(`burst${i}`, `BURST-${i}`), enabled: true, limit: 100, notificationEmails: [],
+    matchObjectType: 'file', tags: [], ruleNames: [`burst${i}`], creationDate: 1, modificationDate: 1,
+  });
+  const deltas = (snap: RulesSnapshot) => snap.artifacts.filter((a) => a.key.startsWith('delta:'));
+  const hits = (snap: RulesSnapshot, text: string) =>
+    matcher.scan(Buffer.from(text), { artifacts: [...snap.scan], timeoutMs: 5000, maxBytes: 1e6 }).matches.filter((m) => snap.accepts(m)).map((m) => m.rule).sort();
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trawl-catalog-burst-'));
+    store = await openStore(`sqlite:${join(dir, 'db.sqlite')}`);
+    compiler = new RuleCompiler();
+    // No shard rebuild during the test: what is checked is how the deltas grow and merge.
+    catalog = new RulesCatalog(store, compiler, { shardSize: 100, rebuildDelayMs: 600_000, maxDelta: 1000, maxDeltas: 3, onPublish: (s) => published.push(s) }, pino({ level: 'silent' }));
+    await catalog.snapshot();
+  });
+  after(async () => {
+    await catalog.close();
+    await compiler.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('compiles only what changed since the last delta, keeping the earlier deltas as they are', async () => {
+    await create(0);
+    const first = deltas(await catalog.snapshot());
+    await create(1);
+    await create(2);
+    const second = deltas(await catalog.snapshot());
+    assert.equal(second.length, 2);
+    assert.equal(second[0]!.digest, first[0]!.digest, 'the first delta is not compiled again');
+    assert.equal(second[1]!.members.length, 2, 'the new delta holds the two new rulesets only');
+    assert.deepEqual(hits(await catalog.snapshot(), 'BURST-0 BURST-1 BURST-2'), ['burst0', 'burst1', 'burst2']);
+  });
+
+  it('a ruleset changed again counts from its newest delta only, and a delta left holding nothing goes', async () => {
+    const [r0] = await store.enabledRulesetSources();
+    await store.updateRuleset(r0!.id, { rules: rule('burst0b', 'BURST-0B') });
+    const snap = await catalog.snapshot();
+    assert.ok(!deltas(snap).some((d) => d.members.some(([id, g]) => id === r0!.id && g === r0!.generation)), 'the delta holding only the old version is gone');
+    assert.deepEqual(hits(snap, 'BURST-0 BURST-0B BURST-1'), ['burst0b', 'burst1']);
+  });
+
+  it('merges the deltas into one in the background once there are too many, and each match counts once', async () => {
+    for (let i = 3; i < 6; i++) {
+      await create(i);
+      await catalog.snapshot();
+    }
+    const until = Date.now() + 20_000;
+    let snap = await catalog.snapshot();
+    while (!deltas(snap).some((d) => d.members.length >= 5)) {
+      assert.ok(Date.now() < until, `still ${deltas(snap).length} deltas, none merged`);
+      await new Promise((r) => setTimeout(r, 50));
+      snap = await catalog.snapshot();
+    }
+    assert.ok(deltas(snap).length <= 3, `${deltas(snap).length} deltas after the merge`);
+    const text = 'BURST-0B BURST-1 BURST-2 BURST-3 BURST-4 BURST-5';
+    assert.deepEqual(hits(snap, text), ['burst0b', 'burst1', 'burst2', 'burst3', 'burst4', 'burst5']);
+  });
+
+  it('with watch, compiles a change without waiting for a scan to ask', async () => {
+    catalog.watch(50);
+    const before = published.length;
+    await create(6);
+    const until = Date.now() + 20_000;
+    while (!published.slice(before).some((s) => s.artifacts.some((a) => a.key.startsWith('delta:') && a.members.length === 1))) {
+      assert.ok(Date.now() < until, 'the change was never compiled');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(hits(published.at(-1)!, 'BURST-6'), ['burst6']);
   });
 });

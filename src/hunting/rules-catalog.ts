@@ -2,12 +2,16 @@
 //
 // Scanning one set is many times cheaper per byte than scanning several, but compiling 1,000
 // rulesets takes seconds. So rulesets live in a few large shards (shardSize each), and the ones
-// changed since their shard was compiled in one small delta set, compiled within milliseconds of
-// the change being seen. Every namespace carries its ruleset's generation, so matches of a stale
-// version in a shard are simply not accepted. Once changes have been quiet for rebuildDelayMs
-// (or the delta grew past maxDelta), the shards holding changed rulesets are compiled again in
-// the background and the delta shrinks. A ruleset found to make scans slow is quarantined: it is
-// scanned alone, so it cannot hold the others up.
+// changed since their shard was compiled in small delta sets: each refresh compiles only the
+// rulesets changed since the one before (milliseconds), so a burst of changes (a collection being
+// imported) never recompiles, nor makes every scanning thread load again, what is already
+// compiled. When deltas pile up they are merged into one in the background. Every namespace
+// carries its ruleset's generation, and each ruleset version has one set that owns it, so matches
+// of a stale version or from a second copy are simply not accepted. Once changes have been quiet
+// for rebuildDelayMs (or the deltas hold maxDelta rulesets), the shards holding changed rulesets
+// are compiled again in the background and the deltas go. A ruleset found to make scans slow is
+// quarantined: it is scanned alone, so it cannot hold the others up. With `watch`, changes are
+// compiled as soon as they are seen, not when the next upload asks for them.
 import type { Logger } from 'pino';
 import type { RulesetSource, Store } from '../store/store.js';
 import type { RuleCompiler } from './rule-compiler.js';
@@ -18,8 +22,10 @@ export interface CatalogOptions {
   shardSize: number;
   /** Quiet time after a change before shards are rebuilt. */
   rebuildDelayMs: number;
-  /** A delta this large is folded into the shards at once. */
+  /** Deltas holding this many rulesets are folded into the shards at once. */
   maxDelta: number;
+  /** More deltas than this are merged into one in the background (each costs a scan pass). */
+  maxDeltas?: number;
   /** Told of every new snapshot (e.g. to have the scanning threads load it ahead of time). */
   onPublish?: (snap: RulesSnapshot) => void;
 }
@@ -48,7 +54,10 @@ export class RulesCatalog {
   /** Enabled rulesets: id -> current generation. */
   private current = new Map<number, number>();
   private shards: CompiledSet[] = [];
-  private delta: CompiledSet | null = null;
+  /** Oldest first; each compiled from the rulesets changed since the one before. */
+  private deltas: CompiledSet[] = [];
+  private merging: Promise<void> | null = null;
+  private watchTimer: NodeJS.Timeout | undefined;
   private readonly quarantined = new Map<number, CompiledSet>();
   private snap: RulesSnapshot | null = null;
   private refreshing: Promise<void> | null = null;
@@ -57,6 +66,8 @@ export class RulesCatalog {
   private rebuilding: Promise<void> | null = null;
   private closed = false;
   private seq = 0;
+  /** Numbers delta keys, which must be unique while compiles overlap. */
+  private deltaSeq = 0;
 
   constructor(
     private readonly store: Store,
@@ -104,10 +115,25 @@ export class RulesCatalog {
     return key.startsWith(QUARANTINE);
   }
 
+  /**
+   * Compiles ruleset changes as soon as they are committed (polling the database's generation
+   * every `intervalMs`, so changes made through any process count), instead of when the next
+   * upload's scan asks for them.
+   */
+  watch(intervalMs: number): void {
+    clearInterval(this.watchTimer);
+    this.watchTimer = setInterval(() => {
+      if (this.closed || this.refreshing) return;
+      void this.snapshot().catch((err) => this.log.warn({ err }, 'could not compile the latest ruleset changes'));
+    }, intervalMs);
+    this.watchTimer.unref();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.rebuildTimer);
-    await this.rebuilding?.catch(() => undefined);
+    clearInterval(this.watchTimer);
+    await Promise.all([this.rebuilding?.catch(() => undefined), this.merging?.catch(() => undefined)]);
   }
 
   /** Runs catalog mutations one at a time. */
@@ -155,7 +181,7 @@ export class RulesCatalog {
       for (let i = next++; i < chunks.length; i = next++) this.shards[i] = await this.compileSet(`shard:${i}`, chunks[i]!, long);
     };
     await Promise.all([lane(true), lane(false)]);
-    this.delta = null;
+    this.deltas = [];
     await this.updateDelta();
     this.generation = generation;
     this.publish();
@@ -173,34 +199,67 @@ export class RulesCatalog {
     return { artifact: { key, digest: `${key}#${++this.seq}`, bytes: r.bytes, members: [...members] }, members };
   }
 
-  /** Recompiles the delta when the rulesets not covered by a shard changed. */
-  private async updateDelta(): Promise<void> {
+  /** Rulesets not in a shard at their current version, nor quarantined: what the deltas must hold. */
+  private wanted(): Map<number, number> {
     const covered = new Map<number, number>();
     for (const s of this.shards) for (const [id, g] of s.members) covered.set(id, g);
-    const want: number[] = [];
-    for (const [id, g] of this.current) if (covered.get(id) !== g && !this.quarantined.has(id)) want.push(id);
-    const have = this.delta?.members;
-    if (have && have.size === want.length && want.every((id) => have.get(id) === this.current.get(id))) return;
-    if (want.length === 0) {
-      this.delta = null;
-      return;
+    const want = new Map<number, number>();
+    for (const [id, g] of this.current) if (covered.get(id) !== g && !this.quarantined.has(id)) want.set(id, g);
+    return want;
+  }
+
+  /** Drops the deltas that hold nothing wanted, and compiles one for the wanted rulesets none holds. */
+  private async updateDelta(): Promise<void> {
+    const want = this.wanted();
+    // Newest first: a delta stays while it is the newest to hold some wanted ruleset version, and
+    // holds no quarantined ruleset (whose rules would go on slowing its scans).
+    const held = new Set<number>();
+    const keep: CompiledSet[] = [];
+    for (const d of [...this.deltas].reverse()) {
+      if ([...d.members.keys()].some((id) => this.quarantined.has(id))) continue;
+      let owns = false;
+      for (const [id, g] of d.members) {
+        if (want.get(id) !== g || held.has(id)) continue;
+        held.add(id);
+        owns = true;
+      }
+      if (owns) keep.unshift(d);
     }
-    this.delta = await this.compileSet('delta', await this.store.enabledRulesetSources(want), false);
+    this.deltas = keep;
+    const missing = [...want.keys()].filter((id) => !held.has(id));
+    if (missing.length > 0) this.deltas.push(await this.compileSet(`delta:${++this.deltaSeq}`, await this.store.enabledRulesetSources(missing), false));
+    if (this.deltas.length > (this.opts.maxDeltas ?? 4)) this.merging ??= this.merge().finally(() => (this.merging = null));
+  }
+
+  /** Compiles what every delta holds into one (on the long-work thread), to scan one set instead of many. */
+  private async merge(): Promise<void> {
+    const sources = await this.serial(async () => this.store.enabledRulesetSources([...this.wanted().keys()]));
+    if (sources.length === 0 || this.closed) return;
+    const merged = await this.compileSet(`delta:${++this.deltaSeq}`, sources, true);
+    await this.serial(async () => {
+      this.deltas.push(merged);
+      await this.updateDelta(); // the merged set now holds what the small ones did: they go
+      this.publish();
+    });
   }
 
   private publish(): void {
     const current = new Map(this.current);
     const quarantined = new Set(this.quarantined.keys());
     // Shards emptied or only planned by a rebuild in progress have no compiled rules yet.
-    const sets = [...this.shards, ...(this.delta ? [this.delta] : []), ...this.quarantined.values()];
+    const sets = [...this.shards, ...this.deltas, ...this.quarantined.values()];
     const artifacts = sets.filter((s) => s.members.size > 0).map((s) => s.artifact);
     const byKey = new Map(artifacts.map((a) => [a.key, a]));
+    // The one set whose matches count for each ruleset: its quarantine set, else the last set
+    // (shards first, deltas newest last) holding its current version.
+    const owner = new Map<number, string>();
+    for (const set of sets) for (const [id, g] of set.members) if (current.get(id) === g && !quarantined.has(id)) owner.set(id, set.artifact.key);
+    for (const id of quarantined) owner.set(id, `${QUARANTINE}${id}`);
     this.snap = {
       generation: this.generation,
       artifacts,
       scan: artifacts.map(forScan),
-      accepts: (m) =>
-        current.get(m.rulesetId) === m.generation && (m.artifact.startsWith(QUARANTINE) || !quarantined.has(m.rulesetId)),
+      accepts: (m) => current.get(m.rulesetId) === m.generation && owner.get(m.rulesetId) === m.artifact,
       artifact: (key) => byKey.get(key),
     };
     this.opts.onPublish?.(this.snap);
@@ -212,12 +271,12 @@ export class RulesCatalog {
   }
 
   private scheduleRebuild(): void {
-    if (this.closed || (!this.delta && !this.shardsHoldQuarantined())) return;
+    if (this.closed || (this.deltas.length === 0 && !this.shardsHoldQuarantined())) return;
     clearTimeout(this.rebuildTimer);
-    const delay = (this.delta?.members.size ?? 0) >= this.opts.maxDelta ? 0 : this.opts.rebuildDelayMs;
+    const delay = this.wanted().size >= this.opts.maxDelta ? 0 : this.opts.rebuildDelayMs;
     this.rebuildTimer = setTimeout(() => {
       this.rebuilding ??= this.rebuild()
-        .catch((err) => this.log.error({ err }, 'rebuilding rule shards failed; the delta stays in use'))
+        .catch((err) => this.log.error({ err }, 'rebuilding rule shards failed; the deltas stay in use'))
         .finally(() => {
           this.rebuilding = null;
           this.scheduleRebuild();
@@ -226,7 +285,7 @@ export class RulesCatalog {
     this.rebuildTimer.unref();
   }
 
-  /** Folds the delta into the shards: recompiles only the shards whose members changed. */
+  /** Folds the deltas into the shards: recompiles only the shards whose members changed. */
   private async rebuild(): Promise<void> {
     const plan = await this.serial(async () => this.planRebuild());
     for (const { index, ids } of plan) {
