@@ -131,7 +131,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const cat = new RulesCatalog(store, compiler, {
         shardSize: config.rulesetsPerShard,
         rebuildDelayMs: config.shardRebuildDelay * 1000,
-        maxDelta: 64,
+        // A shard's worth: below it, changes wait in deltas until they stop for shardRebuildDelay.
+        maxDelta: config.rulesetsPerShard,
         onPublish: (snap) => void pool.runOnEach<RulesLoad[]>({ kind: 'warm', artifacts: snap.scan })
           .then((loads) => logRulesLoads(huntLog, loads.flat()), (err) => huntLog.warn({ err }, 'threads could not load the new rules ahead')),
       }, huntLog);

@@ -231,9 +231,20 @@ export class RulesCatalog {
     if (this.deltas.length > (this.opts.maxDeltas ?? 4)) this.merging ??= this.merge().finally(() => (this.merging = null));
   }
 
-  /** Compiles what every delta holds into one (on the long-work thread), to scan one set instead of many. */
+  /**
+   * Compiles the newer deltas into one (on the long-work thread), to scan fewer sets. Size-tiered:
+   * a delta larger than all the newer ones together is left as it is, so a burst of changes
+   * compiles each ruleset a few times, not once per merge.
+   */
   private async merge(): Promise<void> {
-    const sources = await this.serial(async () => this.store.enabledRulesetSources([...this.wanted().keys()]));
+    const sources = await this.serial(async () => {
+      const want = this.wanted();
+      const sizes = this.deltas.map((d) => [...d.members].filter(([id, g]) => want.get(id) === g).length);
+      let from = 0;
+      while (from < sizes.length - 2 && sizes[from]! > sizes.slice(from + 1).reduce((a, b) => a + b, 0)) from++;
+      const ids = this.deltas.slice(from).flatMap((d) => [...d.members].filter(([id, g]) => want.get(id) === g).map(([id]) => id));
+      return this.store.enabledRulesetSources([...new Set(ids)]);
+    });
     if (sources.length === 0 || this.closed) return;
     const merged = await this.compileSet(`delta:${++this.deltaSeq}`, sources, true);
     await this.serial(async () => {
@@ -273,6 +284,9 @@ export class RulesCatalog {
   private scheduleRebuild(): void {
     if (this.closed || (this.deltas.length === 0 && !this.shardsHoldQuarantined())) return;
     clearTimeout(this.rebuildTimer);
+    // Deltas are compiled incrementally and merged, so they wait for the changes to stop (a
+    // collection being imported would otherwise recompile a growing shard again and again),
+    // unless they hold maxDelta rulesets.
     const delay = this.wanted().size >= this.opts.maxDelta ? 0 : this.opts.rebuildDelayMs;
     this.rebuildTimer = setTimeout(() => {
       this.rebuilding ??= this.rebuild()

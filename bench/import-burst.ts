@@ -1,0 +1,87 @@
+// A team imports a public rule collection (one ruleset per file, 8 at a time, through the API)
+// while small real files keep arriving (16 uploads in flight), as in issue 22's first minute after
+// an import. Reports how long the import and the uploads took, the server's CPU, how long a
+// ruleset created right after the import takes to notify an upload, and (builds that log it) how
+// often the scanning threads deserialized compiled sets and for how long.
+//
+//   node dist/bench/import-burst.js DIR [files=3000]
+//
+// BENCH_BUILD=DIR serves from another checkout's build, to compare builds on the same work.
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { smallCorpus } from './corpus.js';
+import type { Server } from './lib.js';
+
+const lib = (await import(process.env.BENCH_BUILD ? join(process.env.BENCH_BUILD, 'dist/bench/lib.js') : './lib.js')) as typeof import('./lib.js');
+const { cpuSeconds, getJson, pool, request, startServer, table, upload, waitCompleted } = lib;
+
+const dir = process.argv[2];
+if (!dir) throw new Error('usage: import-burst.js DIR [files]');
+const files = smallCorpus(Number(process.argv[3] ?? 3000)).map((f) => ({ name: f.path.split('/').pop()!, data: readFileSync(f.path) }));
+const rulesets = readdirSync(dir).filter((f) => /\.ya?ra?$/.test(f)).sort().map((f) => ({ name: f, rules: readFileSync(join(dir, f), 'utf8') }));
+
+const createRuleset = async (s: Server, name: string, rules: string) => {
+  const body = Buffer.from(JSON.stringify({ data: { type: 'hunting_ruleset', attributes: { name, rules, enabled: true, limit: 1_000_000 } } }));
+  return request('POST', `${s.url}/api/v3/intelligence/hunting_rulesets`, { 'x-apikey': s.key, 'content-type': 'application/json' }, [body]);
+};
+
+const s = await startServer(['--log-level', 'debug']);
+try {
+  const cpu0 = cpuSeconds(s.proc.pid!);
+  const t0 = performance.now();
+  let importEnd = 0;
+  let refused = 0;
+  const importing = pool(rulesets.length, 8, async (i) => {
+    const r = await createRuleset(s, rulesets[i]!.name, rulesets[i]!.rules);
+    if (r.status !== 200) refused++;
+  }).then(() => (importEnd = performance.now()));
+  const ids: string[] = new Array(files.length);
+  const uploading = pool(files.length, 16, async (i) => {
+    ids[i] = await upload(s, files[i]!.name, files[i]!.data);
+  });
+  await Promise.all([importing, uploading]);
+  const uploadsAcked = performance.now();
+
+  // A ruleset created right after the import: how long until an upload it matches is notified.
+  const marker = `IMPORT-PROBE-${randomBytes(6).toString('hex')}`;
+  const probeCreated = performance.now();
+  const r = await createRuleset(s, 'import_probe', `rule import_probe { strings: $a = "${marker}" condition: $a }`);
+  if (r.status !== 200) throw new Error(`probe ruleset: ${r.status}`);
+  await upload(s, 'probe.txt', Buffer.from(`${marker}\n`));
+  let probeSeconds = NaN;
+  for (;;) {
+    const page = await getJson(`${s.url}/api/v3/intelligence/hunting_notifications?limit=1&filter=tag:import_probe`, s.key);
+    if (page.data.length > 0) {
+      probeSeconds = (performance.now() - probeCreated) / 1000;
+      break;
+    }
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  await waitCompleted(s, ids);
+  const allDone = performance.now();
+  const cpu = cpuSeconds(s.proc.pid!) - cpu0;
+
+  const loads = s.log().split('\n').filter((l) => l.includes('rule set loaded by a scanning thread')).map((l) => JSON.parse(l) as { thread: number; digest: string; ms: number; bytes: number });
+  const byThread = new Map<number, { n: number; ms: number; mb: number; digests: Set<string> }>();
+  for (const l of loads) {
+    const t = byThread.get(l.thread) ?? { n: 0, ms: 0, mb: 0, digests: new Set() };
+    t.n++;
+    t.ms += l.ms;
+    t.mb += l.bytes / 1e6;
+    t.digests.add(l.digest);
+    byThread.set(l.thread, t);
+  }
+  table(`import of ${rulesets.length} rule files (${refused} refused) during ${files.length} small uploads${process.env.BENCH_BUILD ? ` (build ${process.env.BENCH_BUILD})` : ''}`, [
+    ['what', 'value'],
+    ['import, s', (importEnd - t0) / 1000],
+    ['uploads acknowledged, s', (uploadsAcked - t0) / 1000],
+    ['every upload analysed and hunted, s', (allDone - t0) / 1000],
+    ['files/s end to end', files.length / ((allDone - t0) / 1000)],
+    ['server CPU, s', cpu],
+    ['ruleset created after the import -> upload notified, s', probeSeconds],
+    ...[...byThread].map(([t, v]) => [`thread ${t}: sets loaded (distinct), CPU s, MB`, `${v.n} (${v.digests.size}), ${(v.ms / 1000).toFixed(1)}, ${v.mb.toFixed(0)}`]),
+  ]);
+} finally {
+  await s.stop();
+}
