@@ -11,8 +11,8 @@ import type { Config } from './config.js';
 import { EmailJob } from './delivery/email-job.js';
 import { slowRulesetMail } from './delivery/email-messages.js';
 import { Mailer } from './delivery/mailer.js';
-import { Hunter, logRulesLoads } from './hunting/hunter.js';
-import type { RulesLoad } from './hunting/rules-artifact.js';
+import { Hunter } from './hunting/hunter.js';
+import { RulesWarmer } from './hunting/rules-warmer.js';
 import { HuntingRulesets } from './hunting/hunting-rulesets.js';
 import { RuleCompiler } from './hunting/rule-compiler.js';
 import { RulesCatalog } from './hunting/rules-catalog.js';
@@ -128,13 +128,13 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       });
       closers.push(['analysis threads', () => pool.close()]);
       const huntLog = log.child({ component: 'hunting' });
+      const warmer = new RulesWarmer(pool, huntLog);
       const cat = new RulesCatalog(store, compiler, {
         shardSize: config.rulesetsPerShard,
         rebuildDelayMs: config.shardRebuildDelay * 1000,
         // A shard's worth: below it, changes wait in deltas until they stop for shardRebuildDelay.
         maxDelta: config.rulesetsPerShard,
-        onPublish: (snap) => void pool.runOnEach<RulesLoad[]>({ kind: 'warm', artifacts: snap.scan })
-          .then((loads) => logRulesLoads(huntLog, loads.flat()), (err) => huntLog.warn({ err }, 'threads could not load the new rules ahead')),
+        onPublish: (snap) => warmer.publish(snap),
       }, huntLog);
       catalog = cat;
       closers.push(['rules catalog', () => cat.close()]);
@@ -174,7 +174,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         log.child({ component: 'jobs' }),
       );
       // Compile the rulesets, and have every thread load them, before the first scan.
-      logRulesLoads(huntLog, (await pool.runOnEach<RulesLoad[]>({ kind: 'warm', artifacts: (await catalog.snapshot()).scan })).flat());
+      await warmer.warm(await catalog.snapshot());
       // From now on changes compile as they are committed, not when an upload's scan needs them.
       catalog.watch(RULES_WATCH_MS);
       runner.start();
