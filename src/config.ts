@@ -93,7 +93,7 @@ export const fields = {
     kind: 'int',
     default: 10,
     min: 0,
-    doc: 'Seconds without ruleset changes before changed rulesets are folded back into their shards.',
+    doc: 'Seconds without ruleset changes before changed rulesets are folded back into their shards (at once when a shard\'s worth of them is waiting).',
   },
   maxExtractionDepth: {
     kind: 'int',
