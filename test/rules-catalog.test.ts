@@ -15,6 +15,24 @@ import type { Store } from '../src/store/store.js';
 
 const rule = (name: string, marker: string) => `rule ${name} { strings: $a = "${marker}" condition: $a }`;
 
+/** An enabled ruleset of one rule `name` matching `marker`, as the API would store it. */
+const addRuleset = (store: Store, name: string, marker: string, ownerId = 1) => store.createRuleset({
+  ownerId, name, rules: rule(name, marker), enabled: true, limit: 100, notificationEmails: [],
+  matchObjectType: 'file', tags: [], ruleNames: [name], creationDate: 1, modificationDate: 1,
+});
+
+/** Rule names whose matches count when scanning `text` with the snapshot's sets. */
+const countedHits = (matcher: Matcher, snap: RulesSnapshot, text: string) =>
+  matcher.scan(Buffer.from(text), { artifacts: [...snap.scan], timeoutMs: 5000, maxBytes: 1e6 }).matches.filter((m) => snap.accepts(m)).map((m) => m.rule).sort();
+
+/** Closes a test's catalog, compile threads and store, and removes its folder. */
+async function closeAll(catalog: RulesCatalog, compiler: RuleCompiler, store: Store, dir: string): Promise<void> {
+  await catalog.close();
+  await compiler.close();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
 describe('rules catalog', () => {
   let dir: string;
   let store: Store;
@@ -23,11 +41,7 @@ describe('rules catalog', () => {
   const ids: number[] = [];
   const matcher = new Matcher();
 
-  /** Rule names whose matches count when scanning `text` with the snapshot's sets. */
-  const hits = (snap: RulesSnapshot, text: string) => {
-    const r = matcher.scan(Buffer.from(text), { artifacts: [...snap.scan], timeoutMs: 5000, maxBytes: 1e6 });
-    return r.matches.filter((m) => snap.accepts(m)).map((m) => m.rule).sort();
-  };
+  const hits = (snap: RulesSnapshot, text: string) => countedHits(matcher, snap, text);
   const keys = (snap: RulesSnapshot) => snap.artifacts.map((a) => a.key).sort();
   const rebuilt = async () => {
     const until = Date.now() + 20_000;
@@ -42,22 +56,11 @@ describe('rules catalog', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trawl-catalog-'));
     store = await openStore(`sqlite:${join(dir, 'db.sqlite')}`);
-    for (let i = 0; i < 5; i++) {
-      const r = await store.createRuleset({
-        ownerId: 1, name: `r${i}`, rules: rule(`rule${i}`, `MARK-${i}`), enabled: true, limit: 100, notificationEmails: [],
-        matchObjectType: 'file', tags: [], ruleNames: [`rule${i}`], creationDate: 1, modificationDate: 1,
-      });
-      ids.push(r.id);
-    }
+    for (let i = 0; i < 5; i++) ids.push((await addRuleset(store, `rule${i}`, `MARK-${i}`)).id);
     compiler = new RuleCompiler();
     catalog = new RulesCatalog(store, compiler, { shardSize: 2, rebuildDelayMs: 50, maxDelta: 64 }, pino({ level: 'silent' }));
   });
-  after(async () => {
-    await catalog.close();
-    await compiler.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => closeAll(catalog, compiler, store, dir));
 
   it('compiles shards at startup, each ruleset in its own namespace', async () => {
     const snap = await catalog.snapshot();
@@ -79,10 +82,7 @@ describe('rules catalog', () => {
   it('drops disabled and deleted rulesets at once, and places new ones', async () => {
     await store.updateRuleset(ids[2]!, { enabled: false });
     await store.deleteRuleset(ids[3]!);
-    const created = await store.createRuleset({
-      ownerId: 2, name: 'new', rules: rule('rule_new', 'MARK-NEW'), enabled: true, limit: 100, notificationEmails: [],
-      matchObjectType: 'file', tags: [], ruleNames: ['rule_new'], creationDate: 1, modificationDate: 1,
-    });
+    const created = await addRuleset(store, 'rule_new', 'MARK-NEW', 2);
     let snap = await catalog.snapshot();
     assert.deepEqual(hits(snap, 'MARK-2 MARK-3 MARK-NEW MARK-0'), ['rule0', 'rule_new']);
     snap = await rebuilt();
@@ -122,13 +122,9 @@ describe('rules catalog during a burst of changes', () => {
   let catalog: RulesCatalog;
   const published: RulesSnapshot[] = [];
   const matcher = new Matcher();
-  const create = (i: number) => store.createRuleset({
-    ownerId: 1, name: `b${i}`, rules: rule(`burst${i}`, `BURST-${i}`), enabled: true, limit: 100, notificationEmails: [],
-    matchObjectType: 'file', tags: [], ruleNames: [`burst${i}`], creationDate: 1, modificationDate: 1,
-  });
+  const create = (i: number) => addRuleset(store, `burst${i}`, `BURST-${i}`);
   const deltas = (snap: RulesSnapshot) => snap.artifacts.filter((a) => a.key.startsWith('delta:'));
-  const hits = (snap: RulesSnapshot, text: string) =>
-    matcher.scan(Buffer.from(text), { artifacts: [...snap.scan], timeoutMs: 5000, maxBytes: 1e6 }).matches.filter((m) => snap.accepts(m)).map((m) => m.rule).sort();
+  const hits = (snap: RulesSnapshot, text: string) => countedHits(matcher, snap, text);
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trawl-catalog-burst-'));
@@ -138,12 +134,7 @@ describe('rules catalog during a burst of changes', () => {
     catalog = new RulesCatalog(store, compiler, { shardSize: 100, rebuildDelayMs: 600_000, maxDelta: 1000, maxDeltas: 3, onPublish: (s) => published.push(s) }, pino({ level: 'silent' }));
     await catalog.snapshot();
   });
-  after(async () => {
-    await catalog.close();
-    await compiler.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => closeAll(catalog, compiler, store, dir));
 
   it('compiles only what changed since the last delta, keeping the earlier deltas as they are', async () => {
     await create(0);
