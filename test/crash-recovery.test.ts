@@ -18,9 +18,11 @@ describe('crash recovery', () => {
       const key = first.key!;
       const acked = new Map<string, { sha256: string; content: Buffer }>();
       let attempted = 0;
-      let stop = false;
+      // Each client uploads until a request fails because the server is gone, so the kill always
+      // leaves attempts unanswered (stopping the clients at the kill could let every request in
+      // flight have its answer already on its way, and then no upload was interrupted).
       const client = async () => {
-        while (!stop) {
+        for (;;) {
           const content = randomBytes(1000 + Math.floor(Math.random() * 60_000));
           attempted++;
           try {
@@ -34,7 +36,6 @@ describe('crash recovery', () => {
       const clients = Array.from({ length: 8 }, client);
       while (acked.size < 150) await new Promise((r) => setTimeout(r, 5));
       first.child.kill('SIGKILL');
-      stop = true;
       await Promise.all(clients);
       assert.ok(attempted > acked.size, 'the kill interrupted uploads in flight');
 
