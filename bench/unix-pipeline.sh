@@ -21,9 +21,9 @@ analyse() { # $1: NUL-separated file list; writes what `file` says of each to $2
 
 tr '\n' '\0' < "$list" > "$work/files0"
 analyse "$work/files0" "$work/types"
-# `file -0` ends each name with a NUL, so names with colons or spaces stay whole.
+# `file -0` ends each name with a NUL (then `: description`), so names with colons or spaces stay whole.
 tr '\0' '\t' < "$work/types" \
-  | grep -E $'\t'' *(gzip|Zip archive|7-zip|XZ compressed|bzip2|current ar archive|POSIX tar|tar archive|RAR archive|Zstandard|cpio archive|RPM)' \
+  | grep -E $'\t'': +(gzip|Zip archive|7-zip|XZ compressed|bzip2|current ar archive|POSIX tar|tar archive|RAR archive|Zstandard|cpio archive|RPM)' \
   | cut -f1 > "$work/containers" || true
 n=0
 while IFS= read -r c; do
