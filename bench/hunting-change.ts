@@ -36,7 +36,7 @@ async function main(): Promise<void> {
         const until = performance.now() + 120_000;
         while (compiled(s.log(), /^shard/).length === shardsBefore && performance.now() < until) await new Promise((r) => setTimeout(r, 200));
       }
-      const deltas = compiled(s.log(), /^delta$/).slice(-CHANGES).map((c) => c.ms);
+      const deltas = compiled(s.log(), /^delta(:\d+)?$/).slice(-CHANGES).map((c) => c.ms);
       const rebuilds = compiled(s.log(), /^shard/).slice(-CHANGES);
       rows.push([
         n, startup,

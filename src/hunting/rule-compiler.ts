@@ -1,6 +1,7 @@
-// Compiling off the event loop: two single-thread pools running compile-worker.ts, one for quick
-// work (validating a ruleset, compiling the few rulesets that just changed) and one for long work
-// (whole shards, hunting down slow rulesets), so a long compile never delays a quick one.
+// Compiling off the event loop: two pools running compile-worker.ts, one of two threads for quick
+// work (validating a ruleset, compiling the few rulesets that just changed) and one of one thread
+// for long work (whole shards, merged deltas, hunting down slow rulesets), so a long compile
+// never delays a quick one.
 import { WorkerPool } from '../jobs/worker-pool.js';
 import type { RulesetSource } from '../store/store.js';
 import type { CompileResult, InvestigateResult } from './compile-worker.js';
@@ -14,7 +15,9 @@ export class RuleCompiler {
 
   /** `deadlineMs` bounds one task; a compile running longer has its thread replaced. */
   constructor(private readonly deadlineMs = 10 * 60_000) {
-    this.quick = new WorkerPool({ script, size: 1, taskTimeoutMs: deadlineMs });
+    // Two threads: ruleset changes are compiled as they are committed (RulesCatalog.watch), and a
+    // validation at the API must not wait behind them (one thread doubled an import's time).
+    this.quick = new WorkerPool({ script, size: 2, taskTimeoutMs: deadlineMs });
   }
 
   // Started on first use: processes that only validate (the API role) never start it.
