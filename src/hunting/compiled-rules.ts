@@ -41,7 +41,8 @@ export class CompiledRules {
     readonly rulesetIds: readonly string[],
     /** Rulesets that did not compile and were left out. */
     readonly failed: readonly FailedRuleset[],
-    /** Rulesets compiled as written, their rewrite having failed: exposed to YARA-X 1.20.0's bugs. */
+    /** Rulesets compiled as written, their rewrite having failed: exposed to YARA-X 1.20.0's bugs
+     * (reported by the compile thread; not carried through serialize). */
     readonly unguarded: readonly string[] = [],
   ) {}
 
@@ -93,7 +94,7 @@ export class CompiledRules {
 
   /** The compiled rules and the ruleset bookkeeping, for `CompiledRules.deserialize`. */
   serialize(): Buffer {
-    const meta = Buffer.from(JSON.stringify({ ids: this.rulesetIds, failed: this.failed, unguarded: this.unguarded }), 'utf8');
+    const meta = Buffer.from(JSON.stringify({ ids: this.rulesetIds, failed: this.failed }), 'utf8');
     const header = Buffer.alloc(4);
     header.writeUInt32LE(meta.length);
     return Buffer.concat([header, meta, this.rules.serialize()]);
@@ -102,8 +103,8 @@ export class CompiledRules {
   /** Rebuilds compiled rules from `serialize()` output, much faster than compiling again. */
   static deserialize(buf: Buffer): CompiledRules {
     const len = buf.readUInt32LE(0);
-    const meta = JSON.parse(buf.subarray(4, 4 + len).toString('utf8')) as { ids: string[]; failed: FailedRuleset[]; unguarded?: string[] };
-    return new CompiledRules(loadYaraX().deserialize(buf.subarray(4 + len)), meta.ids, meta.failed, meta.unguarded ?? []);
+    const meta = JSON.parse(buf.subarray(4, 4 + len).toString('utf8')) as { ids: string[]; failed: FailedRuleset[] };
+    return new CompiledRules(loadYaraX().deserialize(buf.subarray(4 + len)), meta.ids, meta.failed);
   }
 }
 
