@@ -273,6 +273,7 @@ export class RulesCatalog {
       accepts: (m) => current.get(m.rulesetId) === m.generation && owner.get(m.rulesetId) === m.artifact,
       artifact: (key) => byKey.get(key),
     };
+    this.log.debug({ generation: this.generation, sets: artifacts.length, rulesets: current.size }, 'rules published');
     this.opts.onPublish?.(this.snap);
   }
 
