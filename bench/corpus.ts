@@ -1,6 +1,8 @@
 // Corpora of real files for the benchmarks: regular files under system folders, one per inode, in
 // a fixed pseudo-random order (sorted by the sha1 of the path), so every run picks the same ones.
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { MB } from './lib.js';
 
@@ -44,3 +46,8 @@ export const largeCorpus = (mb: number) => corpus({ roots: ['/usr/lib', '/usr/bi
 
 /** Small real files (1 byte to 16 KB) of /usr/bin, /usr/lib and /usr/share. */
 export const smallCorpus = (n: number) => corpus({ roots: ['/usr/bin', '/usr/lib', '/usr/share'], sizes: ['-16k'], maxFiles: n });
+
+/** A rule collection's files (`.yar`, `.yara`) in name order, each a ruleset's source. */
+export function ruleCollection(dir: string): { name: string; rules: string }[] {
+  return readdirSync(dir).filter((f) => /\.ya?ra?$/.test(f)).sort().map((name) => ({ name, rules: readFileSync(join(dir, name), 'utf8') }));
+}

@@ -8,9 +8,9 @@
 //
 // BENCH_BUILD=DIR serves from another checkout's build, to compare builds on the same work.
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { smallCorpus } from './corpus.js';
+import { ruleCollection, smallCorpus } from './corpus.js';
 import type { Server } from './lib.js';
 
 const lib = (await import(process.env.BENCH_BUILD ? join(process.env.BENCH_BUILD, 'dist/bench/lib.js') : './lib.js')) as typeof import('./lib.js');
@@ -19,7 +19,7 @@ const { cpuSeconds, getJson, pool, request, startServer, table, upload, waitComp
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: import-burst.js DIR [files]');
 const files = smallCorpus(Number(process.argv[3] ?? 3000)).map((f) => ({ name: f.path.split('/').pop()!, data: readFileSync(f.path) }));
-const rulesets = readdirSync(dir).filter((f) => /\.ya?ra?$/.test(f)).sort().map((f) => ({ name: f, rules: readFileSync(join(dir, f), 'utf8') }));
+const rulesets = ruleCollection(dir);
 
 const createRuleset = async (s: Server, name: string, rules: string) => {
   const body = Buffer.from(JSON.stringify({ data: { type: 'hunting_ruleset', attributes: { name, rules, enabled: true, limit: 1_000_000 } } }));

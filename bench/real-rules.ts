@@ -10,10 +10,11 @@
 // them). BENCH_BUILD=DIR serves from another checkout's build.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { corpus, type CorpusFile } from './corpus.js';
+import { corpus, ruleCollection, type CorpusFile } from './corpus.js';
+import { yaraDefines } from '../test/helpers/reference-yara.js';
 import type { Server } from './lib.js';
 import { EXTERNAL_VARIABLES } from '../src/hunting/engine-options.js';
 
@@ -24,7 +25,8 @@ const dir = process.argv[2];
 if (!dir) throw new Error('usage: real-rules.js DIR');
 need('7z', 'p7zip-full');
 need('yara', 'yara');
-const ruleFiles = readdirSync(dir).filter((f) => /\.ya?ra?$/.test(f)).sort();
+const collection = ruleCollection(dir);
+const ruleFiles = collection.map((r) => r.name);
 const small = corpus({ roots: ['/usr/share'], sizes: ['-16k'], maxFiles: 4000 });
 const large = corpus({ roots: ['/usr/lib', '/usr/bin'], sizes: ['+64k'], maxFiles: 150 });
 const work = mkdtempSync(join(tmpdir(), 'trawl-real-rules-'));
@@ -41,8 +43,7 @@ function stage(name: string, files: CorpusFile[]): { dir: string; list: string }
 
 /** Rules compiled by yarac, one namespace per file, the external variables defined as Trawl does. */
 function yarac(sources: { ns: string; path: string }[], out: string): void {
-  const defs = Object.entries(EXTERNAL_VARIABLES).flatMap(([k, v]) => ['-d', `${k}=${v}`]);
-  const r = spawnSync('yarac', ['-w', ...defs, ...sources.map((s) => `${s.ns}:${s.path}`), out], { encoding: 'utf8' });
+  const r = spawnSync('yarac', ['-w', ...yaraDefines(EXTERNAL_VARIABLES), ...sources.map((s) => `${s.ns}:${s.path}`), out], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`yarac: ${r.stderr}`);
 }
 
@@ -92,14 +93,13 @@ async function trawlRun(sets: { name: string; rules: string }[], folder: string,
 try {
   const smallSet = stage('small', small);
   const largeSet = stage('large', large);
-  const collection = ruleFiles.map((f) => ({ name: f, rules: readFileSync(join(dir, f), 'utf8') }));
   const never = [{ name: 'never', rules: `rule never { strings: $a = "TRAWL-NEVER-${randomBytes(8).toString('hex')}" condition: $a }` }];
   const neverPath = join(work, 'never.yar');
   writeFileSync(neverPath, never[0]!.rules);
   const compiled = join(work, 'collection.yarc');
   const compiledNever = join(work, 'never.yarc');
   // Files yara refuses are left out of its side (Trawl refuses its own share: listed by the import).
-  const accepted = ruleFiles.filter((f) => spawnSync('yara', ['-w', ...Object.entries(EXTERNAL_VARIABLES).flatMap(([k, v]) => ['-d', `${k}=${v}`]), join(dir, f), '/dev/null']).status === 0);
+  const accepted = ruleFiles.filter((f) => spawnSync('yara', ['-w', ...yaraDefines(EXTERNAL_VARIABLES), join(dir, f), '/dev/null']).status === 0);
   yarac(accepted.map((f, i) => ({ ns: `n${i}`, path: join(dir, f) })), compiled);
   yarac([{ ns: 'n0', path: neverPath }], compiledNever);
   const pipeline = (list: string, rules: string) => seconds(() => {

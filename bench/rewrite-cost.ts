@@ -7,11 +7,10 @@
 //
 // `generated`: bench/rule-corpus.ts's 1,000 rulesets x 10 rules (the Livehunt benchmark's);
 // DIR: a rule collection, one ruleset per file (e.g. signature-base's yara/ folder).
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { compileRulesets, type CompiledRules } from '../src/hunting/compiled-rules.js';
 import { MAX_MATCHES_PER_PATTERN } from '../src/hunting/matcher.js';
-import { largeCorpus, smallCorpus } from './corpus.js';
+import { largeCorpus, ruleCollection, smallCorpus } from './corpus.js';
 import { MB, table } from './lib.js';
 import { benchmarkRulesets } from './rule-corpus.js';
 
@@ -20,7 +19,7 @@ const rounds = Number(roundsArg);
 const rulesets =
   what === 'generated'
     ? benchmarkRulesets(1000).map((r, i) => ({ id: String(i + 1), source: r.rules }))
-    : readdirSync(what).filter((f) => /\.ya?ra?$/.test(f)).sort().map((f, i) => ({ id: String(i + 1), source: readFileSync(join(what, f), 'utf8') }));
+    : ruleCollection(what).map((r, i) => ({ id: String(i + 1), source: r.rules }));
 const files = (size === 'large' ? largeCorpus(200) : smallCorpus(5000)).map((f) => readFileSync(f.path));
 const bytes = files.reduce((n, f) => n + f.length, 0);
 

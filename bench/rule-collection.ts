@@ -8,13 +8,14 @@
 // DIR holds the collection's .yar/.yara files (e.g. signature-base's yara/ folder); rule
 // collections are not part of this repository. BENCH_BUILD=DIR serves from another build (a
 // checkout with its own dist/), to compare builds on the same collection.
-import { readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { ruleDeclarations } from '../src/hunting/rule-names.js';
 import { scanVariables } from '../src/hunting/scan-variables.js';
 import { yaraXEngineVersion } from '../src/hunting/yara-x.js';
 import type { FileAnalysis } from '../src/store/store.js';
 import { minus, referenceYaraVersion, yaraMatches, type CaseRuleset, type MatchKey } from '../test/helpers/reference-yara.js';
 import { join } from 'node:path';
+import { ruleCollection } from './corpus.js';
 import type { Server } from './lib.js';
 
 const lib = (await import(process.env.BENCH_BUILD ? join(process.env.BENCH_BUILD, 'dist/bench/lib.js') : './lib.js')) as typeof import('./lib.js');
@@ -26,7 +27,8 @@ const maxFiles = Number(process.argv[3] ?? Infinity);
 const reference = await referenceYaraVersion();
 if (!reference) throw new Error('Debian\'s yara is needed: apt-get install yara');
 
-const files = readdirSync(dir).filter((f) => /\.ya?ra?$/.test(f)).sort().slice(0, maxFiles);
+const collection = ruleCollection(dir).slice(0, maxFiles);
+const files = collection.map((r) => r.name);
 
 /** The bytes a text string's escapes stand for. */
 function unescape(s: string): Buffer {
@@ -95,7 +97,7 @@ const s: Server = await startServer();
 try {
   // 1. Import: one ruleset per file, 8 at a time, as `trawl hunting ruleset add` would.
   const t0 = performance.now();
-  const sources = files.map((f) => readFileSync(join(dir, f), 'utf8'));
+  const sources = collection.map((r) => r.rules);
   const ids: (number | null)[] = new Array(files.length).fill(null);
   const refusedByTrawl: string[] = [];
   await pool(files.length, 8, async (i) => {
@@ -120,9 +122,8 @@ try {
   await waitCompleted(s, analyses);
 
   // 3. Trawl's notifications, by (file, ruleset, rule).
-  const shaIndex = new Map<string, number>();
-  const { createHash } = await import('node:crypto');
-  contents.forEach((c, i) => shaIndex.set(createHash('sha256').update(c).digest('hex'), i));
+  const shas = contents.map((c) => createHash('sha256').update(c).digest('hex'));
+  const shaIndex = new Map(shas.map((sha, i) => [sha, i]));
   const trawl = new Set<MatchKey>();
   for (let cursor = ''; ; ) {
     const page = await getJson(`${s.url}/api/v3/intelligence/hunting_notifications?limit=40&relationships=file${cursor ? `&cursor=${cursor}` : ''}`, s.key);
@@ -134,8 +135,7 @@ try {
   // 4. yara on the same bytes, with the external variables Trawl gave each file's scan.
   const groups = new Map<string, number[]>();
   await pool(contents.length, 8, async (i) => {
-    const sha = createHash('sha256').update(contents[i]!).digest('hex');
-    const a = (await getJson(`${s.url}/api/v3/files/${sha}`, s.key)).data.attributes;
+    const a = (await getJson(`${s.url}/api/v3/files/${shas[i]}`, s.key)).data.attributes;
     const analysis = { typeTag: a.type_tag, typeTags: a.type_tags ?? [], typeExtension: a.type_extension ?? '', tags: a.tags ?? [] } as unknown as FileAnalysis;
     const key = JSON.stringify(scanVariables({ name, newFile: true, submissions: 1 }, analysis));
     groups.set(key, [...(groups.get(key) ?? []), i]);

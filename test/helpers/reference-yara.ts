@@ -31,8 +31,8 @@ export async function referenceYaraVersion(): Promise<string | null> {
   }
 }
 
-/** `-d` arguments giving yara the same variable values Trawl's scan gets. */
-function defines(variables: ScanVariables): string[] {
+/** `-d` arguments giving yara (or yarac) the same variable values Trawl's scan gets. */
+export function yaraDefines(variables: ScanVariables): string[] {
   return Object.entries(variables).flatMap(([k, v]) => ['-d', `${k}=${v}`]);
 }
 
@@ -43,7 +43,7 @@ function defines(variables: ScanVariables): string[] {
 export async function yaraMatches(rulesets: readonly CaseRuleset[], files: readonly Uint8Array[], variables: ScanVariables = {}): Promise<{ matches: Set<MatchKey>; refused: Map<number, string> }> {
   const dir = await mkdtemp(join(tmpdir(), 'trawl-yara-'));
   try {
-    const args = ['-e', '-w', '--no-follow-symlinks', ...defines(variables)];
+    const args = ['-e', '-w', '--no-follow-symlinks', ...yaraDefines(variables)];
     const rulePath = (id: number) => join(dir, `r${id}.yar`);
     await Promise.all(rulesets.map((r) => writeFile(rulePath(r.id), r.source)));
     const filePaths = files.map((_, i) => join(dir, `f${i}`));
