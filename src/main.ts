@@ -32,8 +32,7 @@ import { IocDeleteJob, IocStream } from './stream/ioc-stream.js';
 import { LiveFeed } from './stream/live-feed.js';
 import { Retention } from './stream/retention.js';
 import { ensureFirstAdmin } from './users/user-admin.js';
-import { trawlVersion } from './version.js';
-import { YARA_X_PACKAGE, YARA_X_VERSION, yaraXEngineVersion } from './hunting/yara-x.js';
+import { versions } from './version.js';
 
 export interface Service {
   /** Base URL the API listens on (null when this process runs no API). */
@@ -80,7 +79,7 @@ async function closeApi(app: FastifyInstance): Promise<void> {
 const RULES_WATCH_MS = 500;
 
 export async function startService(config: Config, log: Logger = rootLogger(config.logLevel)): Promise<Service> {
-  log.info({ trawl: trawlVersion(), engine: `YARA-X ${yaraXEngineVersion()}`, binding: `${YARA_X_PACKAGE} ${YARA_X_VERSION}`, role: config.role }, 'Trawl starting');
+  log.info({ ...versions(), role: config.role }, 'Trawl starting');
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, preparedStatements: config.databasePreparedStatements });
   const blobs = new FsBlobStore(config.blobPath);
   const closers: [string, () => Promise<void>][] = [['database', () => store.close()]];

@@ -20,7 +20,13 @@ export function trawlVersion(): string {
   return (version = '0.0.0');
 }
 
+/** Trawl's version, the YARA-X release in the binary, and the binding that carries it. */
+export function versions(): { trawl: string; engine: string; binding: string } {
+  return { trawl: trawlVersion(), engine: `YARA-X ${yaraXEngineVersion()}`, binding: `${YARA_X_PACKAGE} ${YARA_X_VERSION}` };
+}
+
 /** `trawl 0.1.0 (YARA-X 1.20.0 through @litko/yara-x-linux-x64-gnu 0.7.2)`. */
 export function versionLine(): string {
-  return `trawl ${trawlVersion()} (YARA-X ${yaraXEngineVersion()} through ${YARA_X_PACKAGE} ${YARA_X_VERSION})`;
+  const v = versions();
+  return `trawl ${v.trawl} (${v.engine} through ${v.binding})`;
 }

@@ -239,11 +239,10 @@ export class RulesCatalog {
   private async merge(): Promise<void> {
     const sources = await this.serial(async () => {
       const want = this.wanted();
-      const sizes = this.deltas.map((d) => [...d.members].filter(([id, g]) => want.get(id) === g).length);
+      const owned = this.deltas.map((d) => [...d.members].filter(([id, g]) => want.get(id) === g).map(([id]) => id));
       let from = 0;
-      while (from < sizes.length - 2 && sizes[from]! > sizes.slice(from + 1).reduce((a, b) => a + b, 0)) from++;
-      const ids = this.deltas.slice(from).flatMap((d) => [...d.members].filter(([id, g]) => want.get(id) === g).map(([id]) => id));
-      return this.store.enabledRulesetSources([...new Set(ids)]);
+      while (from < owned.length - 2 && owned[from]!.length > owned.slice(from + 1).reduce((n, ids) => n + ids.length, 0)) from++;
+      return this.store.enabledRulesetSources([...new Set(owned.slice(from).flat())]);
     });
     if (sources.length === 0 || this.closed) return;
     const merged = await this.compileSet(`delta:${++this.deltaSeq}`, sources, true);
