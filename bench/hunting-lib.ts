@@ -1,7 +1,10 @@
-// Helpers of the hunting benchmarks: rulesets created through the API, and how long a ruleset
-// change takes to be live.
-import { randomBytes } from 'node:crypto';
-import { getJson, pool, request, upload, type Server } from './lib.js';
+// Helpers of the hunting benchmarks: rulesets created through the API, how long a ruleset change
+// takes to be live, and how long an acknowledged upload takes to be notified.
+import { createHash, randomBytes } from 'node:crypto';
+import { getJson, maxOf, pct, pool, request, upload, type Server } from './lib.js';
+
+/** The ruleset whose notifications latency() waits for. */
+export const LATENCY_PROBE = { name: 'latency_probe', rules: 'rule latency_probe { strings: $a = "TRAWL-LATENCY-PROBE" condition: $a }' };
 
 /** Creates enabled rulesets through the API (8 at a time); returns their ids in order. */
 export async function createRulesets(s: Server, sets: { name: string; rules: string }[]): Promise<string[]> {
@@ -34,3 +37,50 @@ export async function changeLive(s: Server, rulesetId: string, k: number): Promi
   }
 }
 
+/** Every notification id seen so far, newest first: pages until it meets one already seen. */
+async function poll(s: Server, seen: Map<string, number>, tag: string): Promise<void> {
+  let url = `${s.url}/api/v3/intelligence/hunting_notifications?limit=40&filter=tag:${tag}`;
+  for (;;) {
+    const page = await getJson(url, s.key);
+    const now = performance.now();
+    let old = false;
+    for (const n of page.data) {
+      const sha = (n.attributes.tags as string[]).find((t) => /^[0-9a-f]{64}$/.test(t))!;
+      if (seen.has(sha)) old = true;
+      else seen.set(sha, now);
+    }
+    if (old || !page.links.next) return;
+    url = page.links.next;
+  }
+}
+
+/** Open-loop uploads at `rate`/s of probe files; latency from acknowledgement to visible in the API. */
+export async function latency(s: Server, rate: number, seconds: number): Promise<{ n: number; p50: number; p99: number; max: number; missing: number }> {
+  const n = Math.max(1, Math.round(rate * seconds));
+  const acked = new Map<string, number>();
+  const seen = new Map<string, number>();
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      await poll(s, seen, 'latency_probe');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  const t0 = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const data = Buffer.concat([randomBytes(2048), Buffer.from(`TRAWL-LATENCY-PROBE ${i}`), randomBytes(2048)]);
+    const sha = createHash('sha256').update(data).digest('hex');
+    inflight.push(upload(s, `probe-${i}.bin`, data).then(() => void acked.set(sha, performance.now())));
+  }
+  await Promise.all(inflight);
+  const until = performance.now() + 10_000;
+  while (seen.size < n && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+  polling = false;
+  await poller;
+  const lat = Float64Array.from([...acked].filter(([sha]) => seen.has(sha)).map(([sha, t]) => Math.max(0, seen.get(sha)! - t)));
+  return { n, p50: pct(lat, 50), p99: pct(lat, 99), max: maxOf(lat), missing: n - lat.length };
+}

@@ -7,7 +7,7 @@
 // Env: BENCH_RULESETS (1000), BENCH_LARGE_MB (500), BENCH_SMALL_FILES (10000), BENCH_LATENCY_SECONDS (20).
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -15,14 +15,13 @@ import { compileToShared } from '../src/hunting/compile-worker.js';
 import { largeCorpus, smallCorpus, type CorpusFile } from './corpus.js';
 import { Libmagic } from '../src/analysis/analyzers/libmagic.js';
 import { cpuSeconds, ownThreadCpuSeconds, threadCpu, printThreadCpu, getJson, MB, pct, pool, startServer, table, upload, verdict, waitCompleted, type Server, maxOf } from './lib.js';
-import { changeLive, createRulesets } from './hunting-lib.js';
+import { changeLive, createRulesets, latency, LATENCY_PROBE } from './hunting-lib.js';
 import { benchmarkRulesets } from './rule-corpus.js';
 
 const RULESETS = Number(process.env.BENCH_RULESETS ?? 1000);
 const LARGE_MB = Number(process.env.BENCH_LARGE_MB ?? 500);
 const SMALL = Number(process.env.BENCH_SMALL_FILES ?? 10000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);
-const PROBE = 'rule latency_probe { strings: $a = "TRAWL-LATENCY-PROBE" condition: $a }';
 
 interface YaraRun { seconds: number; matches: number }
 /** A YARA-X run also knows the CPU seconds its scanning threads used. */
@@ -98,58 +97,10 @@ async function notificationCount(s: Server): Promise<number> {
   return (await getJson(`${s.url}/api/v3/intelligence/hunting_notifications?limit=1&count_limit=10000000`, s.key)).meta.count as number;
 }
 
-/** Every notification id seen so far, newest first: pages until it meets one already seen. */
-async function poll(s: Server, seen: Map<string, number>, tag: string): Promise<void> {
-  let url = `${s.url}/api/v3/intelligence/hunting_notifications?limit=40&filter=tag:${tag}`;
-  for (;;) {
-    const page = await getJson(url, s.key);
-    const now = performance.now();
-    let old = false;
-    for (const n of page.data) {
-      const sha = (n.attributes.tags as string[]).find((t) => /^[0-9a-f]{64}$/.test(t))!;
-      if (seen.has(sha)) old = true;
-      else seen.set(sha, now);
-    }
-    if (old || !page.links.next) return;
-    url = page.links.next;
-  }
-}
-
-/** Open-loop uploads at `rate`/s of probe files; latency from acknowledgement to visible in the API. */
-async function latency(s: Server, rate: number, seconds: number): Promise<{ n: number; p50: number; p99: number; max: number; missing: number }> {
-  const n = Math.max(1, Math.round(rate * seconds));
-  const acked = new Map<string, number>();
-  const seen = new Map<string, number>();
-  let polling = true;
-  const poller = (async () => {
-    while (polling) {
-      await poll(s, seen, 'latency_probe');
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
-  const t0 = performance.now();
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < n; i++) {
-    const due = t0 + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const data = Buffer.concat([randomBytes(2048), Buffer.from(`TRAWL-LATENCY-PROBE ${i}`), randomBytes(2048)]);
-    const sha = createHash('sha256').update(data).digest('hex');
-    inflight.push(upload(s, `probe-${i}.bin`, data).then(() => void acked.set(sha, performance.now())));
-  }
-  await Promise.all(inflight);
-  const until = performance.now() + 10_000;
-  while (seen.size < n && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
-  polling = false;
-  await poller;
-  const lat = Float64Array.from([...acked].filter(([sha]) => seen.has(sha)).map(([sha, t]) => Math.max(0, seen.get(sha)! - t)));
-  return { n, p50: pct(lat, 50), p99: pct(lat, 99), max: maxOf(lat), missing: n - lat.length };
-}
-
 async function main(): Promise<void> {
   const tmp = join(process.env.BENCH_TMP ?? '/tmp', `trawl-hunt-${process.pid}`);
   mkdirSync(join(tmp, 'rules'), { recursive: true });
-  const sets = [...benchmarkRulesets(RULESETS), { name: 'latency_probe', rules: PROBE }];
+  const sets = [...benchmarkRulesets(RULESETS), LATENCY_PROBE];
   const large = largeCorpus(LARGE_MB);
   const small = smallCorpus(SMALL);
   const largeMb = large.reduce((a, f) => a + f.size, 0) / MB;

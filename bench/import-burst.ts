@@ -2,7 +2,9 @@
 // while small real files keep arriving (16 uploads in flight), as in issue 22's first minute after
 // an import. Reports how long the import and the uploads took, the server's CPU, how long a
 // ruleset created right after the import takes to notify an upload, and (builds that log it) how
-// often the scanning threads deserialized compiled sets and for how long.
+// often the scanning threads deserialized compiled sets and for how long. Then, on a fresh server,
+// the same import while files arrive at a steady rate (open loop, BENCH_LATENCY_RATE/s for
+// BENCH_LATENCY_SECONDS, default 20 for 40 s): acknowledged upload -> notification visible.
 //
 //   node dist/bench/import-burst.js DIR [files=3000]
 //
@@ -11,10 +13,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ruleCollection, smallCorpus } from './corpus.js';
+import { createRulesets, latency, LATENCY_PROBE } from './hunting-lib.js';
 import type { Server } from './lib.js';
 
 const lib = (await import(process.env.BENCH_BUILD ? join(process.env.BENCH_BUILD, 'dist/bench/lib.js') : './lib.js')) as typeof import('./lib.js');
-const { cpuSeconds, getJson, pool, request, startServer, table, upload, waitCompleted } = lib;
+const { cpuSeconds, getJson, pool, request, startServer, table, upload, verdict, waitCompleted } = lib;
 
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: import-burst.js DIR [files]');
@@ -94,4 +97,24 @@ try {
   ]);
 } finally {
   await s.stop();
+}
+
+// Upload -> notification during the import, at a steady rate rather than a saturating burst.
+const rate = Number(process.env.BENCH_LATENCY_RATE ?? 20);
+const seconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 40);
+const s2 = await startServer();
+try {
+  await createRulesets(s2, [LATENCY_PROBE]);
+  const t0 = performance.now();
+  let importSeconds = NaN;
+  const importing = pool(rulesets.length, 8, (i) => createRuleset(s2, rulesets[i]!.name, rulesets[i]!.rules).then(() => undefined)).then(() => {
+    importSeconds = (performance.now() - t0) / 1000;
+  });
+  const [lat] = await Promise.all([latency(s2, rate, seconds), importing]);
+  table(`acknowledged upload -> notification visible while ${rulesets.length} rule files are imported (done in ${importSeconds.toFixed(1)} s): open loop at ${rate} files/s for ${seconds} s`, [
+    ['uploads', 'p50 ms', 'p99 ms', 'max ms', 'never seen', 'target'],
+    [lat.n, lat.p50, lat.p99, lat.max, lat.missing, `p99 < 1000 ms ${verdict(lat.p99 < 1000 && lat.missing === 0)}`],
+  ]);
+} finally {
+  await s2.stop();
 }

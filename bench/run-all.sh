@@ -13,6 +13,7 @@ fi
 echo "date: $(date -u)  node: $(node -v)  cores: $(nproc)  yara: $(yara --version 2>/dev/null || echo missing)"
 node dist/bench/upload-large.js
 node dist/bench/upload-small.js
+node dist/bench/submit-rate.js
 node dist/bench/get-file.js
 node dist/bench/hunting-throughput.js
 node dist/bench/hunting-change.js

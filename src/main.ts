@@ -98,7 +98,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
   closers.push(['IoC Stream page thread', async () => (await pagesThread?.catch(() => null))?.close()]);
   try {
     const first = await ensureFirstAdmin(store);
-    const compiler = new RuleCompiler();
+    const compiler = new RuleCompiler(undefined, config.workerNice);
     closers.push(['rule compiler', () => compiler.close()]);
     const mailer = config.smtpUrl ? new Mailer({ smtpUrl: config.smtpUrl, from: config.smtpFrom }) : null;
     const notifications = new HuntingNotifications(store);

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +43,23 @@ function run(paths: string[], extra: { apikey?: string; url?: string; wait?: boo
   const config = { url: extra.url ?? url, apikey: extra.apikey ?? apikey };
   const done = submitCommand(paths, { config, wait: extra.wait ?? false, concurrency: 3, out, err, pollIntervalMs: 100 });
   return done.then((code) => ({ code, out: out.text, err: err.text }));
+}
+
+/** A forwarding HTTP proxy in front of the server that records each request's method and path. */
+async function recordingProxy(): Promise<{ url: string; requested: string[]; close: () => Promise<void> }> {
+  const requested: string[] = [];
+  const upstream = new URL(url);
+  const server = createHttpServer((req, res) => {
+    requested.push(`${req.method} ${req.url}`);
+    const fwd = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    req.pipe(fwd);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, requested, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 /** `<sha256>  <analysis id>  <path>` lines, keyed by path. */
@@ -84,14 +103,13 @@ test('submit uploads a directory tree, big files through upload_url, and prints 
   const expected = new Map<string, string>();
   for (const p of ['a.txt', 'big.bin', 'sub/b.bin', 'sub/deeper/c.dat']) expected.set(join(dir, p), await sha256Of(join(dir, p)));
 
-  // Record the requests to check that the big file took the upload_url route.
-  const requested: string[] = [];
-  const realFetch = globalThis.fetch;
-  globalThis.fetch = (input, init) => (requested.push(String(input)), realFetch(input, init));
-  const r = await run([dir]).finally(() => (globalThis.fetch = realFetch));
+  // Through a recording proxy, to check that the big file took the upload_url route (whose URL
+  // names the server itself, so only the three direct uploads cross the proxy).
+  const proxy = await recordingProxy();
+  const r = await run([dir], { url: proxy.url }).finally(() => proxy.close());
   assert.equal(r.code, 0, r.err);
-  assert.equal(requested.filter((u) => u.endsWith('/api/v3/files/upload_url')).length, 1);
-  assert.equal(requested.filter((u) => u.endsWith('/api/v3/files')).length, 3);
+  assert.deepEqual(proxy.requested.filter((u) => u.includes('upload_url')), ['GET /api/v3/files/upload_url']);
+  assert.equal(proxy.requested.filter((u) => u === 'POST /api/v3/files').length, 3);
   const rows = parseLines(r.out);
   assert.deepEqual(new Map([...rows].map(([p, row]) => [p, row.sha256])), expected);
   assert.match(r.err, /4 files, 33\.\d MB submitted in [\d.]+ s \([\d.]+ MB\/s\); 0 failed/);

@@ -1,8 +1,10 @@
 // HTTP client the CLI uses to talk to a Trawl server over its VirusTotal-compatible API v3.
 // Turns error envelopes into ApiError and network failures into messages that name the server.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { trawlVersion } from '../version.js';
 
 const MB = 1024 * 1024;
@@ -50,11 +52,19 @@ interface Envelope {
 
 const userAgent = `trawl-cli/${trawlVersion()}`;
 
+/** Files up to this size are read whole and sent in one write; larger ones are streamed. */
+const wholeFileLimit = MB;
+/** A request, or a response body, that makes no progress for this long fails (undici's default). */
+const idleTimeoutMs = 300_000;
+
+type Body = Buffer | AsyncIterable<Buffer>;
+
 /**
- * A multipart/form-data body with a single `file` part, streamed from disk with an exact length
- * so the server can refuse an oversized upload before reading it, and no whole file in memory.
+ * A multipart/form-data body with a single `file` part with an exact length, so the server can
+ * refuse an oversized upload before reading it. Small files are read whole (one write, no
+ * stream); larger ones are streamed from disk, so no large file is ever held in memory.
  */
-function multipartBody(path: string, name: string, size: number, onChunk: (chunk: Buffer) => void) {
+async function multipartBody(path: string, name: string, size: number, onChunk: (chunk: Buffer) => void): Promise<{ body: Body; length: number; contentType: string }> {
   const boundary = `----trawl${randomBytes(12).toString('hex')}`;
   const filename = name.replace(/[\r\n]/g, ' ').replace(/"/g, '%22');
   const head = Buffer.from(
@@ -62,24 +72,78 @@ function multipartBody(path: string, name: string, size: number, onChunk: (chunk
       'Content-Type: application/octet-stream\r\n\r\n',
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const length = head.length + size + tail.length;
+  const contentType = `multipart/form-data; boundary=${boundary}`;
+  const changed = () => new FileChangedError(`${path} changed size while being uploaded`);
+  if (size <= wholeFileLimit) {
+    const data = readSmallFile(path, size);
+    if (!data) throw changed();
+    onChunk(data);
+    return { body: Buffer.concat([head, data, tail]), length, contentType };
+  }
   async function* stream(): AsyncGenerator<Buffer> {
     yield head;
     let sent = 0;
-    if (size > 0) {
-      for await (const chunk of createReadStream(path, { start: 0, end: size - 1, highWaterMark: MB })) {
-        sent += (chunk as Buffer).length;
-        onChunk(chunk as Buffer);
-        yield chunk as Buffer;
-      }
+    for await (const chunk of createReadStream(path, { start: 0, end: size - 1, highWaterMark: MB })) {
+      sent += (chunk as Buffer).length;
+      onChunk(chunk as Buffer);
+      yield chunk as Buffer;
     }
-    if (sent !== size) throw new FileChangedError(`${path} shrank while being uploaded`);
+    if (sent !== size) throw changed();
     yield tail;
   }
-  return { stream: stream(), length: head.length + size + tail.length, contentType: `multipart/form-data; boundary=${boundary}` };
+  return { body: stream(), length, contentType };
+}
+
+/**
+ * A small file's bytes, read synchronously: from the page cache that takes microseconds, less than
+ * the thread-pool round trips of an asynchronous open, fstat, read and close. Null when the file
+ * no longer has `size` bytes.
+ */
+function readSmallFile(path: string, size: number): Buffer | null {
+  const fd = openSync(path, 'r');
+  try {
+    if (fstatSync(fd).size !== size) return null;
+    const data = Buffer.allocUnsafe(size);
+    let got = 0;
+    for (let n; got < size && (n = readSync(fd, data, got, size - got, got)) > 0; ) got += n;
+    return got === size ? data : null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes `body` to `req` with backpressure, then ends it; a failing body destroys the request. */
+async function writeBody(req: ReturnType<typeof httpRequest>, body: Body | undefined): Promise<void> {
+  if (body === undefined || Buffer.isBuffer(body)) return void req.end(body);
+  try {
+    for await (const chunk of body) {
+      if (req.destroyed) return;
+      if (!req.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const go = () => (req.off('drain', go).off('close', go), resolve());
+          req.on('drain', go).on('close', go);
+        });
+      }
+    }
+    req.end();
+  } catch (e) {
+    req.destroy(e as Error);
+  }
+}
+
+/** A response read whole: status, content type and body text. */
+interface Reply {
+  status: number;
+  contentType: string;
+  text: string;
 }
 
 export class ApiClient {
   private readonly baseUrl: string;
+  // node:http with keep-alive rather than fetch: undici's web streams and abort signals cost the
+  // CLI more CPU per small upload than the server spends receiving it.
+  private readonly agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
   constructor(
     baseUrl: string,
@@ -120,8 +184,8 @@ export class ApiClient {
    * Small files use POST /files, larger ones a one-time upload URL, as vt-go does; the size limit
    * itself is the server's to enforce since it is configurable there.
    */
-  async uploadFile(path: string, name: string, onBytes?: (n: number) => void): Promise<UploadResult> {
-    const { size } = await stat(path);
+  async uploadFile(path: string, name: string, onBytes?: (n: number) => void, knownSize?: number): Promise<UploadResult> {
+    const size = knownSize ?? (await stat(path)).size;
     let target = this.url('/files');
     if (size > directUploadLimit) {
       const res = (await this.get('/files/upload_url')) as Envelope;
@@ -129,16 +193,11 @@ export class ApiClient {
       target = res.data;
     }
     const hash = createHash('sha256');
-    const body = multipartBody(path, name, size, (chunk) => {
+    const body = await multipartBody(path, name, size, (chunk) => {
       hash.update(chunk);
       onBytes?.(chunk.length);
     });
-    // undici accepts an async iterable body (with duplex: 'half'); the DOM typings don't say so.
-    const res = (await this.send('POST', target, {
-      body: body.stream as unknown as ReadableStream,
-      duplex: 'half',
-      headers: { 'content-type': body.contentType, 'content-length': String(body.length) },
-    } as RequestInit)) as Envelope;
+    const res = (await this.send('POST', target, { 'content-type': body.contentType, 'content-length': String(body.length) }, body.body)) as Envelope;
     const data = res.data as { id?: unknown } | undefined;
     if (typeof data?.id !== 'string') throw new ApiError('ClientError', 'upload response has no analysis id', 200);
     return { analysisId: data.id, sha256: hash.digest('hex'), size };
@@ -197,40 +256,54 @@ export class ApiClient {
   }
 
   private request(method: string, path: string, query?: Query, body?: unknown): Promise<unknown> {
-    const init: RequestInit = {};
-    if (method === 'POST' || method === 'PATCH') {
-      init.headers = { 'content-type': 'application/json' };
-      init.body = body === undefined ? '' : JSON.stringify(body);
-    }
-    return this.send(method, this.url(path, query), init);
+    const json = method === 'POST' || method === 'PATCH';
+    const data = json ? Buffer.from(body === undefined ? '' : JSON.stringify(body)) : undefined;
+    return this.send(method, this.url(path, query), json ? { 'content-type': 'application/json', 'content-length': String(data!.length) } : {}, data);
   }
 
-  private async send(method: string, url: string, init: RequestInit): Promise<unknown> {
-    const headers = { ...(init.headers as Record<string, string>), 'x-apikey': this.apikey, 'user-agent': userAgent, accept: 'application/json' };
-    let res: Response;
-    let text: string;
+  private async send(method: string, url: string, headers: Record<string, string>, body?: Body): Promise<unknown> {
+    let res: Reply;
     try {
-      res = await fetch(url, { ...init, method, headers });
-      text = await res.text();
+      res = await this.exchange(method, url, { ...headers, 'x-apikey': this.apikey, 'user-agent': userAgent, accept: 'application/json' }, body);
     } catch (e) {
       throw this.connectionError(e);
     }
+    const { status, text } = res;
     let parsed: Envelope | undefined;
-    if ((res.headers.get('content-type') ?? '').startsWith('application/json') && text) {
+    if (res.contentType.startsWith('application/json') && text) {
       try {
         parsed = JSON.parse(text) as Envelope;
       } catch {
-        throw new ApiError('ServerError', `invalid JSON from ${url}`, res.status);
+        throw new ApiError('ServerError', `invalid JSON from ${url}`, status);
       }
     }
-    if (parsed?.error?.code) throw new ApiError(parsed.error.code, parsed.error.message ?? parsed.error.code, res.status);
-    if (!res.ok) throw new ApiError(res.status < 500 ? 'ClientError' : 'ServerError', `HTTP ${res.status}: ${text.slice(0, 200)}`, res.status);
+    if (parsed?.error?.code) throw new ApiError(parsed.error.code, parsed.error.message ?? parsed.error.code, status);
+    if (status < 200 || status > 299) throw new ApiError(status < 500 ? 'ClientError' : 'ServerError', `HTTP ${status}: ${text.slice(0, 200)}`, status);
     return parsed ?? {};
+  }
+
+  /** One HTTP exchange over a kept-alive connection; the response is read whole as text. */
+  private exchange(method: string, url: string, headers: Record<string, string>, body?: Body): Promise<Reply> {
+    const target = new URL(url);
+    const tls = target.protocol === 'https:';
+    return new Promise<Reply>((resolve, reject) => {
+      const req = (tls ? httpsRequest : httpRequest)(target, { method, headers, agent: tls ? this.agents.https : this.agents.http });
+      req.setTimeout(idleTimeoutMs, () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      req.once('error', reject);
+      req.once('response', (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.once('error', reject);
+        res.once('aborted', () => reject(Object.assign(new Error('response aborted'), { code: 'ECONNRESET' })));
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8') }));
+      });
+      void writeBody(req, body);
+    });
   }
 
   private connectionError(e: unknown): Error {
     if (e instanceof ApiError || e instanceof ConnectionError) return e;
-    // undici wraps the socket error in `cause`; several addresses give an AggregateError of them.
+    // fetch (events) wraps the socket error in `cause`; several addresses give an AggregateError.
     let cause = (e as { cause?: unknown }).cause ?? e;
     if (cause instanceof AggregateError && cause.errors.length > 0) cause = cause.errors[0];
     if (cause instanceof FileChangedError) return cause;

@@ -1,6 +1,6 @@
 // `trawl submit`: uploads files and directory trees to a Trawl server, N at a time, and
 // optionally waits until their analyses complete. Prints `<sha256>  <analysis id>  <path>` per file.
-import { readdir, stat } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ParseArgsConfig } from 'node:util';
@@ -39,14 +39,17 @@ const isFatal = (e: unknown) => (e instanceof ConnectionError && e.unreachable) 
 const describe = (e: unknown) => (e instanceof ApiError ? `${e.code}: ${e.message}` : (e as Error).message);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Regular files under `paths`, following symlinks but entering each directory once (no loops). */
-async function collect(paths: string[], onError: (path: string, why: string) => void): Promise<Entry[]> {
+/**
+ * Regular files under `paths`, following symlinks but entering each directory once (no loops).
+ * Synchronous: nothing else runs yet, and a stat from the cache costs less than a thread-pool hop.
+ */
+function collect(paths: string[], onError: (path: string, why: string) => void): Entry[] {
   const files: Entry[] = [];
   const seenDirs = new Set<string>();
-  async function visit(path: string, top: boolean): Promise<void> {
+  function visit(path: string, top: boolean): void {
     let st;
     try {
-      st = await stat(path);
+      st = statSync(path);
     } catch (e) {
       // Inside a tree, a dangling symlink or a file deleted meanwhile is not worth a failure.
       if (top) onError(path, (e as Error).message);
@@ -60,17 +63,17 @@ async function collect(paths: string[], onError: (path: string, why: string) => 
       seenDirs.add(id);
       let names: string[];
       try {
-        names = (await readdir(path)).sort();
+        names = readdirSync(path).sort();
       } catch (e) {
         onError(path, (e as Error).message);
         return;
       }
-      for (const name of names) await visit(join(path, name), false);
+      for (const name of names) visit(join(path, name), false);
     } else if (top) {
       onError(path, 'not a regular file or directory');
     }
   }
-  for (const p of paths) await visit(p, true);
+  for (const p of paths) visit(p, true);
   return files;
 }
 
@@ -91,7 +94,7 @@ export async function submitCommand(paths: string[], opts: SubmitOptions): Promi
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) return usage('--concurrency must be a positive integer');
 
   let failed = 0;
-  const files = await collect(paths, (path, why) => {
+  const files = collect(paths, (path, why) => {
     failed++;
     err.write(`${path}: ${why}\n`);
   });
@@ -109,7 +112,7 @@ export async function submitCommand(paths: string[], opts: SubmitOptions): Promi
     async (f) => {
       attempted++;
       try {
-        const r = await client.uploadFile(f.path, basename(f.path), (n) => progress.addBytes(n));
+        const r = await client.uploadFile(f.path, basename(f.path), (n) => progress.addBytes(n), f.size);
         sentBytes += r.size;
         analyses.push({ id: r.analysisId, path: f.path });
         progress.fileDone(true);
@@ -136,7 +139,15 @@ export async function submitCommand(paths: string[], opts: SubmitOptions): Promi
   return failed > 0 || fatal ? 1 : 0;
 }
 
-/** Polls until every analysis is completed; returns how many could not be seen to complete. */
+/**
+ * Polls until every analysis is completed; returns how many could not be seen to complete.
+ *
+ * The server analyses in arrival order, so a round polls the oldest pending analyses first and
+ * ends once `concurrency` of them are still pending: the later ones are almost surely pending too,
+ * and polling all of them every second would cost the server more than analysing them. After a
+ * few rounds without progress a round polls every pending analysis, so one stuck analysis at the
+ * head cannot hide the others.
+ */
 async function waitForAnalyses(client: ApiClient, analyses: { id: string; path: string }[], opts: SubmitOptions): Promise<number> {
   const { err } = opts;
   const interval = opts.pollIntervalMs ?? 1000;
@@ -146,20 +157,24 @@ async function waitForAnalyses(client: ApiClient, analyses: { id: string; path: 
   let failed = 0;
   let fatal: unknown;
   let lastProgress = Date.now();
+  let stale = 0;
   err.write(`waiting for ${pending.size} analyses to complete\n`);
   while (pending.size > 0 && !fatal) {
+    const before = pending.size;
+    const sweep = stale >= 3;
+    let stillPending = 0;
     await pool(
       [...pending.keys()],
       opts.concurrency,
       async (id) => {
         try {
           const res = await client.get<{ data?: { attributes?: { status?: string } } }>(`/analyses/${encodeURIComponent(id)}`);
-          if (res.data?.attributes?.status !== 'completed') return;
+          if (res.data?.attributes?.status !== 'completed') return void stillPending++;
           pending.delete(id);
           lastProgress = Date.now();
         } catch (e) {
           // Like vt-cli, keep polling through transient errors; anything else settles this one.
-          if (e instanceof ApiError && e.code === 'TransientError') return;
+          if (e instanceof ApiError && e.code === 'TransientError') return void stillPending++;
           if (isFatal(e)) fatal ??= e;
           else {
             err.write(`${pending.get(id)}: analysis ${id}: ${describe(e)}\n`);
@@ -168,8 +183,9 @@ async function waitForAnalyses(client: ApiClient, analyses: { id: string; path: 
           }
         }
       },
-      () => fatal !== undefined,
+      () => fatal !== undefined || (!sweep && stillPending >= opts.concurrency),
     );
+    stale = pending.size < before ? 0 : stale + 1;
     if (pending.size === 0 || fatal) break;
     if (Date.now() - lastProgress > idleTimeout) {
       err.write(`gave up waiting: no analysis completed for ${Math.round(idleTimeout / 1000)} s\n`);

@@ -13,8 +13,16 @@ export class RuleCompiler {
   private readonly quick: WorkerPool;
   private slowPool: WorkerPool | null = null;
 
-  /** `deadlineMs` bounds one task; a compile running longer has its thread replaced. */
-  constructor(private readonly deadlineMs = 10 * 60_000) {
+  /**
+   * `deadlineMs` bounds one task; a compile running longer has its thread replaced. `longNice` is
+   * the long-work thread's nice value: the analysis threads' own, so that merging deltas and
+   * rebuilding shards in the background share the cores with scanning instead of preempting it
+   * (at nice 0 during an import they held back analyses for seconds).
+   */
+  constructor(
+    private readonly deadlineMs = 10 * 60_000,
+    private readonly longNice = 0,
+  ) {
     // Two threads: ruleset changes are compiled as they are committed (RulesCatalog.watch), and a
     // validation at the API must not wait behind them (one thread doubled an import's time).
     this.quick = new WorkerPool({ script, size: 2, taskTimeoutMs: deadlineMs });
@@ -22,7 +30,7 @@ export class RuleCompiler {
 
   // Started on first use: processes that only validate (the API role) never start it.
   private get slow(): WorkerPool {
-    this.slowPool ??= new WorkerPool({ script, size: 1, taskTimeoutMs: this.deadlineMs });
+    this.slowPool ??= new WorkerPool({ script, size: 1, taskTimeoutMs: this.deadlineMs, nice: this.longNice });
     return this.slowPool;
   }
 
