@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ContainerFacts, ExtractOutcome } from './extractor.js';
 import { HEADER_BYTES } from './extractor.js';
 import { extractorFor } from './extractors/index.js';
@@ -85,6 +85,16 @@ function readHeader(path: string): Buffer {
   }
 }
 
+/**
+ * `message` without the server's own paths: the output folder's and the container's folder (an
+ * extractor's error may name them; users see bundle errors, and the server's layout is not theirs).
+ */
+export function withoutServerPaths(message: string, outDir: string, path: string): string {
+  let out = message;
+  for (const dir of [outDir, dirname(path)]) out = out.split(`${dir}/`).join('').split(dir).join('.');
+  return out;
+}
+
 /** The bundle type of the extractor that takes the file at `path`, or null (reads its header only). */
 export function containerType(path: string, facts: Omit<ContainerFacts, 'header'>): string | null {
   return extractorFor({ ...facts, header: readHeader(path) })?.type ?? null;
@@ -107,6 +117,7 @@ export async function extractFile(path: string, facts: Omit<ContainerFacts, 'hea
   } catch (err) {
     outcome = { error: `${extractor.type} unpacking failed: ${(err as Error).message}` };
   }
+  if (outcome.error) outcome.error = withoutServerPaths(outcome.error, req.outDir, path);
   const entries = walk(req.outDir).map(({ rel, size, mtimeMs }): ExtractedEntry => {
     const p = join(req.outDir, rel);
     return { path: p, name: rel, size, ...hashFile(p), mtime: mtimeMs >= started || mtimeMs <= 0 ? null : Math.floor(mtimeMs / 1000) };

@@ -24,6 +24,7 @@ async function extractOnce(format: string, ctx: ExtractContext, password: string
   const run = await runSevenZip(
     ['x', `-t${format}`, '-y', '-aou', '-bd', MEMORY_LIMIT, `-p${password}`, `-o${ctx.outDir}`, ctx.path],
     ctx.caps,
+    ctx.outDir,
   );
   if (run.limit) {
     // The file being written when the limit struck is incomplete: drop it, keep the others.

@@ -9,6 +9,7 @@
 // instance that was unwound is discarded, since its C++ state is no longer trustworthy.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { EntryPaths } from './entry-paths.js';
 import type { ExtractionCaps, LimitHit } from './limits.js';
 import { LimitExceeded, OutputBudget } from './output-guard.js';
 
@@ -16,7 +17,11 @@ const require = createRequire(import.meta.url);
 
 /** The part of the Emscripten module we use; 7z-wasm's own typings describe it only loosely. */
 interface EmFs {
-  mkdir(path: string): void;
+  mkdir(path: string, mode?: number): unknown;
+  stat(path: string, dontFollow?: boolean): unknown;
+  lstat(path: string): unknown;
+  utime(path: string, atime: number, mtime: number): void;
+  chmod(path: string, mode: number, dontFollow?: boolean): void;
   mount(type: unknown, opts: { root: string }, mountpoint: string): void;
   unmount(mountpoint: string): void;
   write(stream: { path?: string }, buf: ArrayBufferView, off: number, len: number, pos?: number, canOwn?: boolean): number;
@@ -37,8 +42,37 @@ class OutputGuard {
   readonly budget: OutputBudget;
   /** Host path of the file being written when a limit stopped the run (it is incomplete). */
   partial: string | null = null;
-  constructor(caps: ExtractionCaps) {
+  /** The output folder on the mount, and where its entries' colliding folders went. */
+  readonly out: { mounted: string; paths: EntryPaths } | null;
+  constructor(caps: ExtractionCaps, outDir?: string) {
     this.budget = new OutputBudget(caps);
+    this.out = outDir ? { mounted: HOST + outDir, paths: new EntryPaths(outDir) } : null;
+  }
+
+  /** The entry path (relative to the output folder) of a mounted path inside it, else null. */
+  private rel(path: unknown): string | null {
+    // Emscripten's FS functions also take nodes instead of paths (FS.open chmods the node it made).
+    if (!this.out || typeof path !== 'string' || !path.startsWith(this.out.mounted + '/')) return null;
+    return path.slice(this.out.mounted.length + 1);
+  }
+
+  /**
+   * A folder 7-Zip creates: made by EntryPaths, which renames it when a file took its name (7-Zip
+   * itself fails on `a/b` after a file `a`, and loses every entry under `a/`). True when handled.
+   */
+  mkdir(path: unknown): boolean {
+    const rel = this.rel(path);
+    if (rel === null) return false;
+    this.out!.paths.dir(rel);
+    return true;
+  }
+
+  /** `path` with its folders as EntryPaths placed them (for opening, stat, times, modes). */
+  mapped<P>(path: P): P | string {
+    const rel = this.rel(path);
+    if (rel === null || !rel.includes('/')) return path;
+    const parent = this.out!.paths.renamed(rel.slice(0, rel.lastIndexOf('/')));
+    return parent === null ? path : HOST + parent + rel.slice(rel.lastIndexOf('/'));
   }
 }
 
@@ -89,8 +123,18 @@ async function load(): Promise<Instance> {
     const g = inst.guard;
     const creates = typeof flags === 'string' ? /[wa]/.test(flags) : (flags & O_CREAT) !== 0;
     if (g && creates) g.budget.file();
-    return open(path, flags, mode);
+    return open(g ? g.mapped(path) : path, flags, mode);
   };
+  const mkdir = fs.mkdir.bind(fs);
+  fs.mkdir = (path, mode) => (inst.guard?.mkdir(path) ? undefined : mkdir(path, mode));
+  const stat = fs.stat.bind(fs);
+  fs.stat = (path, dontFollow) => stat(inst.guard ? inst.guard.mapped(path) : path, dontFollow);
+  const lstat = fs.lstat.bind(fs);
+  fs.lstat = (path) => lstat(inst.guard ? inst.guard.mapped(path) : path);
+  const utime = fs.utime.bind(fs);
+  fs.utime = (path, atime, mtime) => utime(inst.guard ? inst.guard.mapped(path) : path, atime, mtime);
+  const chmod = fs.chmod.bind(fs);
+  fs.chmod = (path, mode, dontFollow) => chmod(inst.guard ? inst.guard.mapped(path) : path, mode, dontFollow);
   // Links in archives (tar, zip, ISO) are never materialised: a link could point outside the
   // output folder, and its target, if it is in the archive at all, is extracted as a file.
   fs.symlink = () => undefined;
@@ -100,16 +144,17 @@ async function load(): Promise<Instance> {
 
 /**
  * Runs 7-Zip with `args`, where `{in}`-style host paths are given as absolute paths and mapped
- * onto the mount. Output limits apply when `caps` is given.
+ * onto the mount. Output limits apply when `caps` is given; entries written under `outDir` whose
+ * paths collide are placed by EntryPaths.
  */
-export async function runSevenZip(args: readonly string[], caps?: ExtractionCaps): Promise<SevenZipRun> {
+export async function runSevenZip(args: readonly string[], caps?: ExtractionCaps, outDir?: string): Promise<SevenZipRun> {
   const inst = await load();
   // A fresh mount per run: Emscripten caches the nodes it looked up, which would grow with every
   // archive and go stale when files are moved or deleted behind its back (by the main thread).
   inst.module.FS.unmount(HOST);
   inst.module.FS.mount(inst.module.NODEFS, { root: '/' }, HOST);
   inst.lines.length = 0;
-  const guard = caps ? new OutputGuard(caps) : null;
+  const guard = caps ? new OutputGuard(caps, outDir) : null;
   inst.guard = guard;
   const mapped = args.map((a) => (a.startsWith('/') ? HOST + a : a.replace(/^-o\//, `-o${HOST}/`)));
   try {

@@ -2,12 +2,12 @@
 // encrypted (zip.ts hands everything else to 7-Zip). Native inflate and plain file writes make it
 // several times faster than 7-Zip's WebAssembly build on archives of many small files, and it
 // salvages what it can from a zip whose end (the central directory) is missing.
-import { closeSync, constants, createReadStream, futimesSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, futimesSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
+import { EntryPaths } from './entry-paths.js';
 import type { ExtractContext, ExtractOutcome } from './extractor.js';
 import { LimitExceeded, ONE_CALL_INPUT, ONE_CALL_OUTPUT, OutputBudget } from './output-guard.js';
 
@@ -155,18 +155,6 @@ function scanLocal(fd: number, size: number): Entry[] {
   return entries;
 }
 
-/** A fresh path for `rel` under `dir`: a second entry of the same name gets `name_1`, and so on. */
-function createTarget(dir: string, rel: string): { path: string; fd: number } {
-  for (let i = 0; ; i++) {
-    const path = join(dir, i === 0 ? rel : `${rel}_${i}`);
-    try {
-      return { path, fd: openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL) };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || i > 1000) throw err;
-    }
-  }
-}
-
 /** Inflates one entry in a single call; null when its output turns out larger than `max`. */
 function inflateSmall(packed: Buffer, method: number, max: number): Buffer | null {
   if (method === 0) return packed.length <= max ? packed : null;
@@ -207,17 +195,12 @@ async function streamEntry(e: Entry, path: string, dataAt: number, fd: number, b
 }
 
 /** Writes one entry; returns a message when it is damaged (the bytes read are kept). */
-async function writeEntry(fd: number, e: Entry, dataAt: number, ctx: ExtractContext, budget: OutputBudget, dirs: Set<string>): Promise<string | null> {
+async function writeEntry(fd: number, e: Entry, dataAt: number, ctx: ExtractContext, budget: OutputBudget, paths: EntryPaths): Promise<string | null> {
   const rel = safePath(e.name);
   if (!rel || e.name.endsWith('/')) return null;
   budget.file();
-  // Synchronous and cached: on archives of many small files, file-system calls are the cost.
-  const dir = dirname(join(ctx.outDir, rel));
-  if (!dirs.has(dir)) {
-    mkdirSync(dir, { recursive: true });
-    dirs.add(dir);
-  }
-  const target = createTarget(ctx.outDir, rel);
+  // Synchronous, folders cached: on archives of many small files, file-system calls are the cost.
+  const target = paths.create(rel);
   let crc: number;
   try {
     const max = Math.min(ONE_CALL_OUTPUT, ctx.caps.maxBytes + 1);
@@ -258,7 +241,7 @@ export async function readZip(ctx: ExtractContext): Promise<ExtractOutcome> {
     let entries: Entry[];
     const errors: string[] = [];
     const budget = new OutputBudget(ctx.caps);
-    const dirs = new Set<string>();
+    const paths = new EntryPaths(ctx.outDir);
     if (central) {
       if (central.length > MAX_CENTRAL_DIRECTORY || central.offset + central.length > ctx.size) throw new NotForUs('central directory out of bounds');
       entries = parseCentral(readAt(fd, central.offset, central.length), central.count);
@@ -283,7 +266,7 @@ export async function readZip(ctx: ExtractContext): Promise<ExtractOutcome> {
       const dataAt = e.offset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
       end = dataAt + e.packed;
       try {
-        const err = await writeEntry(fd, e, dataAt, ctx, budget, dirs);
+        const err = await writeEntry(fd, e, dataAt, ctx, budget, paths);
         if (err) errors.push(err);
       } catch (err) {
         if (err instanceof LimitExceeded) return { limit: err.limit, ...(errors.length ? { error: summary(errors) } : {}) };

@@ -13,13 +13,14 @@ import { crc32, gzipSync } from 'node:zlib';
 import CFB from 'cfb';
 import { makeTar } from './archives.js';
 
-export type Files = Record<string, Buffer | string>;
+/** Path -> content; as a list of pairs, the same name may come twice. */
+export type Files = Record<string, Buffer | string> | readonly (readonly [string, Buffer | string])[];
 
 /** The timestamp every writer stores: 2023-11-14 22:13:20 UTC. */
 export const TIME = 1_700_000_000;
 
 const bytes = (c: Buffer | string): Buffer => (typeof c === 'string' ? Buffer.from(c) : c);
-const entries = (files: Files): [string, Buffer][] => Object.entries(files).map(([p, c]) => [p, bytes(c)]);
+const entries = (files: Files): [string, Buffer][] => (Array.isArray(files) ? files : Object.entries(files)).map(([p, c]) => [p, bytes(c)]);
 /** Zeros that pad `length` up to a multiple of `unit`. */
 const pad = (length: number, unit: number): Buffer => Buffer.alloc((unit - (length % unit)) % unit);
 
