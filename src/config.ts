@@ -148,6 +148,24 @@ export const fields = {
   },
   geoipDatabase: { kind: 'string', default: '', doc: 'MaxMind country database (.mmdb) for source_country. Empty: not used.' },
   trustProxy: { kind: 'bool', default: false, doc: 'Take the client address and scheme from X-Forwarded-* headers.' },
+  headersTimeout: {
+    kind: 'int',
+    default: 20,
+    min: 1,
+    doc: 'Seconds a client has to send a request line and its headers; slower connections are closed.',
+  },
+  idleTimeout: {
+    kind: 'int',
+    default: 120,
+    min: 0,
+    doc: 'Seconds a connection may send and receive nothing (within a request or between requests) before it is closed; 0: never. Live feeds send a heartbeat every 15 s.',
+  },
+  maxConnectionsPerClient: {
+    kind: 'int',
+    default: 256,
+    min: 0,
+    doc: 'Open connections one client address may hold; more are answered 429 and closed. 0: no cap. Not applied with trustProxy (every connection then comes from the proxy).',
+  },
   logLevel: {
     kind: 'enum',
     default: 'info',

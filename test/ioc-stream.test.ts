@@ -277,4 +277,18 @@ describe('IoC Stream', () => {
       assert.equal(item.attributes.unique_sources, 2);
     }
   });
+
+  it('bounds filters on every notification list: too many terms, tags or characters are a BadRequestError', async () => {
+    const tags = (n: number) => Array.from({ length: n }, (_, i) => `tag:alice_rule${i === 0 ? '' : `_${i}`}`).join(' ');
+    for (const path of [STREAM, '/api/v3/intelligence/hunting_notifications', '/api/v3/intelligence/hunting_notification_files']) {
+      const ok = await api(s.url, alice, 'GET', `${path}?filter=${encodeURIComponent(tags(16))}`);
+      assert.equal(ok.status, 200, `${path}: 16 tags are fine: ${JSON.stringify(ok.body)}`);
+      assert.deepEqual(ok.body.data, [], 'no notification has all of them');
+      for (const [what, filter] of [['17 tags', tags(17)], ['33 terms', Array(33).fill('date:2020-01-01+').join(' ')], ['4,097 characters', `tag:${'x'.repeat(4093)}`], ['950 tags', tags(950)]]) {
+        const r = await api(s.url, alice, 'GET', `${path}?filter=${encodeURIComponent(filter!)}`);
+        assert.ok(isVtError(r, 400, 'BadRequestError'), `${path}: ${what}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+        assert.match(r.body.error.message, /filter|too large/);
+      }
+    }
+  });
 });

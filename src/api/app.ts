@@ -16,6 +16,7 @@ import type { Authenticator } from './auth.js';
 import type { FileDocuments } from './file-documents.js';
 import type { StreamPages } from './stream-pages.js';
 import { errorStatus } from './error-status.js';
+import { capConnectionsPerClient, clientErrorHandler } from './connection-guard.js';
 import { analysisRoutes } from './routes/analyses.js';
 import { fileRoutes } from './routes/files.js';
 import { huntingNotificationRoutes } from './routes/hunting-notifications.js';
@@ -67,10 +68,19 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: 16 * 1024 * 1024,
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
-    // Uploads of 650 MB on slow links must not be cut off; idle sockets still time out.
+    // Uploads of 650 MB on slow links must not be cut off, so no whole-request timeout: a client
+    // must send its headers within headersTimeout, and a connection silent for idleTimeout closes.
     requestTimeout: 0,
-    connectionTimeout: 0,
+    connectionTimeout: deps.config.idleTimeout * 1000,
+    // Between requests Node uses this instead of the idle timeout (Fastify's default is 72 s).
+    keepAliveTimeout: Math.min(deps.config.idleTimeout || 72, 72) * 1000,
+    http: { headersTimeout: deps.config.headersTimeout * 1000, connectionsCheckingInterval: 1000 },
+    clientErrorHandler,
+    // The router's own refusals (a path segment over maxParamLength, a malformed URL).
+    frameworkErrors: (err, _req, reply) =>
+      sendError(reply, new TrawlError('BadRequestError', err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is longer than 1,024 characters' : 'malformed URL')),
   });
+  if (deps.config.maxConnectionsPerClient > 0 && !deps.config.trustProxy) capConnectionsPerClient(app.server, deps.config.maxConnectionsPerClient);
 
   // Which paths exist for which methods, to tell "no such route" from "method not allowed".
   const routes = findMyWay({ ignoreTrailingSlash: true });

@@ -3,17 +3,23 @@
 // a cursor; a client reconnecting with `Last-Event-ID` (or `cursor=`) first gets what it missed,
 // oldest first, then new notifications as they are stored. Comments keep idle connections alive.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { NotificationPosition, NotificationQuery } from '../store/store.js';
+import type { NotificationPosition, NotificationQuery, UserRecord } from '../store/store.js';
 import { isAfter, matchesQuery } from '../stream/notification-match.js';
 import type { FeedEvent } from '../stream/live-feed.js';
+import { TrawlError } from '../model/errors.js';
+import { hashApiKey } from '../users/api-keys.js';
 import type { ApiDeps } from './app.js';
 import { decodeCursor, encodeCursor, isPosition, originOf, queryValue } from './envelope.js';
 import { streamEntryOf, streamItemJson } from './serializers/ioc-stream.js';
 import { streamItemTexts } from './stream-pages.js';
 
 const HEARTBEAT_MS = 15_000;
-/** How often a follower's scope (the rulesets shared with them) is looked up again. */
-const SCOPE_REFRESH_MS = 5_000;
+/**
+ * How often a follower's right to follow is checked again: their key (a deleted user or a rotated
+ * key ends the feed), their account (disabled), and the rulesets shared with them (a followed
+ * ruleset no longer theirs to see ends it; otherwise the scope just follows the change).
+ */
+const RECHECK_MS = 1_000;
 const CATCH_UP_PAGE = 200;
 
 export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -24,6 +30,7 @@ export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: F
   let query: NotificationQuery = await stream.query(req.user, queryValue(req, 'filter'));
   const resume = (req.headers['last-event-id'] as string | undefined) ?? queryValue(req, 'cursor');
   let position: NotificationPosition | undefined = resume ? decodeCursor(resume, isPosition) : undefined;
+  const followed = await visibleSources(deps, req.user, query);
 
   reply.hijack();
   const res = reply.raw;
@@ -57,16 +64,33 @@ export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: F
     (e) => (live ? send(e.notification, serialize(e)) : waiting.push(e)),
     () => res.end(),
   );
-  const heartbeat = setInterval(() => res.write(': keepalive\n\n'), HEARTBEAT_MS);
-  const refresh = setInterval(() => {
-    void notifications.scope(req.user).then((scope) => (query = { ...query, scope: query.scope.ownerIds.length || query.scope.rulesetIds.length ? scope : query.scope }), () => undefined);
-  }, SCOPE_REFRESH_MS);
+  // Under the idle timeout, so a quiet feed is not taken for a dead connection.
+  const heartbeatMs = config.idleTimeout > 0 ? Math.min(HEARTBEAT_MS, (config.idleTimeout * 1000) / 2) : HEARTBEAT_MS;
+  const heartbeat = setInterval(() => res.write(': keepalive\n\n'), heartbeatMs);
   let closed = false;
+  let checking = false;
+  const recheck = setInterval(() => {
+    if (checking || closed) return;
+    checking = true;
+    void stillAllowed(deps, req.apikey, query, followed)
+      .then((r) => {
+        if (closed) return;
+        if (r instanceof TrawlError) return end(r);
+        query = { ...query, scope: query.scope.ownerIds.length || query.scope.rulesetIds.length ? r : query.scope };
+      }, (err: unknown) => req.log.warn({ err }, 'live feed: could not check the follower again'))
+      .finally(() => (checking = false));
+  }, RECHECK_MS);
   const close = () => {
     closed = true;
     stop();
     clearInterval(heartbeat);
-    clearInterval(refresh);
+    clearInterval(recheck);
+  };
+  /** Ends the feed with an `error` event carrying the VirusTotal error that says why. */
+  const end = (e: TrawlError) => {
+    res.write(`event: error\ndata: ${JSON.stringify({ error: { code: e.code, message: e.message } })}\n\n`);
+    res.end();
+    close();
   };
   res.on('close', close);
 
@@ -93,4 +117,29 @@ export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: F
     res.end();
     close();
   }
+}
+
+/** The rulesets a feed's `source_id:` terms follow that its user may see now. */
+async function visibleSources(deps: ApiDeps, user: UserRecord, query: NotificationQuery): Promise<number[]> {
+  if (!query.sourceIds?.length) return [];
+  const shared = new Set((await deps.notifications.scope(user)).rulesetIds);
+  const found = await Promise.all(query.sourceIds.map((id) => deps.store.getRuleset(id)));
+  return found.filter((r) => r && (r.ownerId === user.id || shared.has(r.id))).map((r) => r!.id);
+}
+
+/**
+ * The follower's scope now, or the error that ends their feed: their key no longer names a user
+ * (deleted, or the key rotated), the user is disabled, or a ruleset they followed is no longer
+ * theirs to see.
+ */
+async function stillAllowed(deps: ApiDeps, apikey: string, query: NotificationQuery, followed: number[]): Promise<NotificationQuery['scope'] | TrawlError> {
+  const user = await deps.store.getUserByKeyHash(hashApiKey(apikey));
+  if (!user) return new TrawlError('WrongCredentialsError', 'the API key of this feed is no longer valid');
+  if (user.disabled) return new TrawlError('UserNotActiveError', `User "${user.username}" is not active`);
+  const scope = await deps.notifications.scope(user);
+  if (followed.length > 0) {
+    const now = new Set(await visibleSources(deps, user, query));
+    if (followed.some((id) => !now.has(id))) return new TrawlError('ForbiddenError', 'a ruleset this feed follows is no longer shared with you');
+  }
+  return scope;
 }
