@@ -29,6 +29,12 @@ export const fields = {
     doc: 'Database URL: sqlite:PATH or postgres://... Empty means sqlite:<dataDir>/trawl.db.',
   },
   databasePoolSize: { kind: 'int', default: 10, min: 1, max: 1000, doc: 'PostgreSQL connections per process.' },
+  databaseStatementTimeout: {
+    kind: 'int',
+    default: 60,
+    min: 0,
+    doc: 'PostgreSQL: seconds after which a statement is cancelled (statement_timeout), so no request or job holds the database indefinitely; migrations are not bounded. 0: no bound.',
+  },
   databasePreparedStatements: {
     kind: 'bool',
     default: true,

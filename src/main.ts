@@ -80,7 +80,7 @@ const RULES_WATCH_MS = 500;
 
 export async function startService(config: Config, log: Logger = rootLogger(config.logLevel)): Promise<Service> {
   log.info({ ...versions(), role: config.role }, 'Trawl starting');
-  const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, preparedStatements: config.databasePreparedStatements });
+  const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, preparedStatements: config.databasePreparedStatements, statementTimeoutMs: config.databaseStatementTimeout * 1000 });
   const blobs = new FsBlobStore(config.blobPath);
   const closers: [string, () => Promise<void>][] = [['database', () => store.close()]];
   const close = async () => {
@@ -92,7 +92,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
   };
   // Started now, to start beside the rest (a thread loads its modules for ~0.2 s); awaited with the API.
   const pagesThread = config.role !== 'worker' && config.streamPageThread && config.databaseUrl !== 'sqlite::memory:'
-    ? ThreadedStreamPages.start(config.databaseUrl, { poolSize: Math.min(4, config.databasePoolSize), preparedStatements: config.databasePreparedStatements }, log.child({ component: 'stream-pages' }))
+    ? ThreadedStreamPages.start(config.databaseUrl, { poolSize: Math.min(4, config.databasePoolSize), preparedStatements: config.databasePreparedStatements, statementTimeoutMs: config.databaseStatementTimeout * 1000 }, log.child({ component: 'stream-pages' }))
     : null;
   void pagesThread?.catch(() => undefined); // its failure is reported where it is awaited
   closers.push(['IoC Stream page thread', async () => (await pagesThread?.catch(() => null))?.close()]);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { mapPostgresError } from '../src/store/postgres/postgres-dialect.js';
 import { api, fileForm, isVtError, startTestService, waitForAnalysis } from './helpers/service.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -137,5 +138,31 @@ describe('faults', () => {
       execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`], { stdio: 'ignore' });
     }
   });
-});
 
+  it('PostgreSQL cancels a statement past databaseStatementTimeout, answered as DeadlineExceededError; migrations are not bounded', async (t) => {
+    const pg = process.env.TRAWL_TEST_PG_URL;
+    if (!pg) return t.skip('PostgreSQL not available: set TRAWL_TEST_PG_URL');
+    const db = `trawl_timeout_${process.pid}`;
+    execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db}`, '-c', `CREATE DATABASE ${db}`], { stdio: 'ignore' });
+    const url = new URL(pg);
+    url.pathname = `/${db}`;
+    // A store opened with a 1 s bound migrates a fresh database (every migration runs unbounded).
+    const s = await startTestService({ database: url.toString(), databaseStatementTimeout: '1' });
+    try {
+      assert.equal((await api(s.url, s.adminKey, 'GET', '/api/v3/users/admin')).status, 200);
+    } finally {
+      await s.stop();
+    }
+    const { default: pgLib } = await import('pg');
+    const client = new pgLib.Client({ connectionString: url.toString(), statement_timeout: 200 });
+    await client.connect();
+    try {
+      const err = await client.query('SELECT pg_sleep(2)').then(() => null, (e: unknown) => e);
+      assert.ok(err, 'the statement was cancelled');
+      assert.equal(mapPostgresError(err).code, 'DeadlineExceededError');
+    } finally {
+      await client.end();
+      execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db}`], { stdio: 'ignore' });
+    }
+  });
+});

@@ -11,7 +11,7 @@ import type { StreamPageRequest, StreamPages, StreamPageText } from './stream-pa
 import { workerExecArgv } from '../jobs/worker-exec-argv.js';
 
 /** How the thread opens its connection (PostgreSQL: `poolSize` connections). */
-export type PageStoreOptions = Pick<OpenStoreOptions, 'poolSize' | 'preparedStatements'>;
+export type PageStoreOptions = Pick<OpenStoreOptions, 'poolSize' | 'preparedStatements' | 'statementTimeoutMs'>;
 
 interface Pending { resolve(v: StreamPageText): void; reject(e: Error): void }
 

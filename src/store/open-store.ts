@@ -16,6 +16,8 @@ export interface OpenStoreOptions {
   connectTimeoutMs?: number;
   /** PostgreSQL: prepare the queries of compiled shapes once per connection (default true). */
   preparedStatements?: boolean;
+  /** PostgreSQL: statements running longer are cancelled (statement_timeout); 0: no bound. */
+  statementTimeoutMs?: number;
   /** A second connection for reads only, beside a store opened already: no migrations (SQLite also refuses writes). */
   readOnly?: boolean;
 }

@@ -34,6 +34,9 @@ export function mapPostgresError(error: unknown): TrawlError {
     mapped = insufficientStorage('database is read-only');
   } else if (code === '23505') {
     mapped = alreadyExists('already exists');
+  } else if (code === '57014') {
+    // statement_timeout (databaseStatementTimeout) cancelled it.
+    mapped = new TrawlError('DeadlineExceededError', 'the database took too long to answer');
   } else {
     mapped = new TrawlError('InternalError', 'internal database error');
   }

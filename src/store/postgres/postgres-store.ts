@@ -6,6 +6,7 @@ import type { Store } from '../store.js';
 import type { Database } from '../sql/schema.js';
 import { SqlStore } from '../sql/sql-store.js';
 import { SHAPE_MARK } from '../sql/compiled-shapes.js';
+import { migrate } from '../sql/migrations.js';
 import { mapPostgresError, postgresDialect } from './postgres-dialect.js';
 
 /** Options of the PostgreSQL store. */
@@ -18,6 +19,8 @@ export interface PostgresStoreOptions {
   readOnly?: boolean;
   /** Prepare the queries of compiled shapes once per connection (default true; off for PgBouncer before 1.21 in transaction mode). */
   preparedStatements?: boolean;
+  /** PostgreSQL cancels any statement running longer (statement_timeout); 0 or absent: no bound. Migrations are not bounded. */
+  statementTimeoutMs?: number;
 }
 
 const INT8_OID = 20;
@@ -89,6 +92,7 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
       max: opts.poolSize ?? 10,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
       types,
+      ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
     });
   } catch (e) {
     throw mapPostgresError(e);
@@ -100,5 +104,17 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
   // its connection drops mid-query; the query itself is rejected and mapped to TransientError.
   pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: opts.preparedStatements === false ? pool : preparing(pool) }) });
-  return SqlStore.open(db, postgresDialect, { migrate: !opts.readOnly });
+  if (opts.readOnly || !opts.statementTimeoutMs) return SqlStore.open(db, postgresDialect, { migrate: !opts.readOnly });
+  // A migration may rebuild an index over millions of rows: it runs on a connection of its own,
+  // without the statement timeout meant for requests and jobs.
+  const migrations = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000, types }) }) });
+  try {
+    await migrate(migrations, postgresDialect);
+  } catch (e) {
+    await db.destroy().catch(() => undefined);
+    throw mapPostgresError(e);
+  } finally {
+    await migrations.destroy().catch(() => undefined);
+  }
+  return SqlStore.open(db, postgresDialect, { migrate: false });
 }
