@@ -131,6 +131,8 @@ describe('file intake', () => {
     assert.ok(isVtError(forged, 404, 'NotFoundError'));
     const other = (await api(s.url, s.adminKey, 'GET', '/api/v3/files/upload_url')).body.data;
     assert.ok(isVtError(await api(s.url, bobKey, 'POST', other, fileForm('x')), 403, 'ForbiddenError'));
+    const mine = await api(s.url, s.adminKey, 'POST', other, fileForm(`the owner's ${Date.now()}`));
+    assert.equal(mine.status, 200, 'another user\'s try did not spend the URL');
   });
 
   it('refuses oversize uploads on /files and leaves nothing stored', async () => {

@@ -75,6 +75,10 @@ describe('notification e-mail', () => {
     const [one] = smtp.messages;
     assert.equal(one!.from, 'hunt@trawl.test');
     assert.deepEqual(one!.to.sort(), ['ir@example.org', 'soc@example.org']);
+    // Both are in the envelope; no header names them, so neither sees the other.
+    const headers = text(one!).split('\r\n\r\n')[0]!;
+    assert.doesNotMatch(headers, /example\.org/);
+    assert.match(headers, /^To: "?undisclosed-recipients"?:;/m);
     assert.match(text(one!), /Subject: \[Trawl\] mailme: mail_rule matched [0-9a-f]{64}/);
     assert.match(text(one!), /4D 41 49 4C 2D 4D 41 52 4B/, 'the snippet, without its markers');
 

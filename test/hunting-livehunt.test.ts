@@ -85,22 +85,28 @@ describe('Livehunt', () => {
     assert.deepEqual(ids.body.data.map((d: any) => Object.keys(d).sort()), [['context_attributes', 'id', 'type'], ['context_attributes', 'id', 'type']]);
   });
 
-  it('shows a notification to its owner only: anyone else gets ForbiddenError on every endpoint', async () => {
+  it('shows a notification to its owner only: anyone else gets NotFoundError for it (as for a missing id) and ForbiddenError for the owner\'s relationships', async () => {
     const mine = (await notificationFiles(alice, 'alice')).body.data[0].context_attributes.notification_id as string;
     for (const [method, path] of [
       ['GET', `${NOTIFICATIONS}/${mine}`],
       ['DELETE', `${NOTIFICATIONS}/${mine}`],
       ['GET', `${NOTIFICATIONS}/${mine}/file`],
       ['GET', `${NOTIFICATIONS}/${mine}/relationships/file`],
-      ['GET', '/api/v3/users/alice/hunting_notification_files'],
-      ['GET', '/api/v3/users/alice/relationships/hunting_notification_files'],
-      ['GET', '/api/v3/users/alice/hunting_notifications'],
-      ['GET', '/api/v3/users/alice/relationships/hunting_notifications'],
     ] as const) {
       const r = await api(s.url, bob, method, path);
-      assert.ok(isVtError(r, 403, 'ForbiddenError'), `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+      assert.ok(isVtError(r, 404, 'NotFoundError'), `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+      const missing = await api(s.url, bob, method, path.replace(mine, '999999999'));
+      assert.equal(r.body.error.message.replace(mine, 'ID'), missing.body.error.message.replace('999999999', 'ID'), 'told apart from a missing id');
     }
-    assert.ok(isVtError(await api(s.url, bob, 'GET', `${NOTIFICATIONS}/999999999`), 404, 'NotFoundError'));
+    for (const path of [
+      '/api/v3/users/alice/hunting_notification_files',
+      '/api/v3/users/alice/relationships/hunting_notification_files',
+      '/api/v3/users/alice/hunting_notifications',
+      '/api/v3/users/alice/relationships/hunting_notifications',
+    ]) {
+      const r = await api(s.url, bob, 'GET', path);
+      assert.ok(isVtError(r, 403, 'ForbiddenError'), `GET ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    }
     for (const path of [NOTIFICATIONS, '/api/v3/intelligence/hunting_notification_files', `${NOTIFICATIONS}?filter=owner:alice`]) {
       const r = await api(s.url, bob, 'GET', path);
       assert.equal(r.status, 200);
@@ -241,7 +247,7 @@ describe('Livehunt', () => {
     assert.equal((await api(s.url, alice, 'DELETE', `${RULESETS}/${r.id}/relationships/editors/bob`)).status, 200);
     assert.equal(await stream(), 0, 'a revoked editor sees none of them on the stream');
     assert.equal((await api(s.url, bob, 'GET', `${NOTIFICATIONS}?filter=tag:shared`)).body.data.length, 0, 'nor on the list');
-    assert.equal((await api(s.url, bob, 'GET', `${NOTIFICATIONS}/${shared.body.data[0].id}`)).status, 403);
+    assert.equal((await api(s.url, bob, 'GET', `${NOTIFICATIONS}/${shared.body.data[0].id}`)).status, 404);
     await api(s.url, alice, 'POST', `${RULESETS}/${r.id}/relationships/editors`, { data: [{ type: 'user', id: 'bob' }] });
     assert.equal(await stream(), 1, 'granted again: seen at once');
   });

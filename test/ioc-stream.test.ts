@@ -113,8 +113,13 @@ describe('IoC Stream', () => {
     const copied = await stream(bob, `?cursor=${aliceCursor}&limit=40`);
     assert.ok(copied.body.data.every((d: any) => d.context_attributes.sources[0].id === bobSet));
     const theirs = mine.body.data[0].context_attributes.notification_id;
-    assert.ok(isVtError(await api(s.url, alice, 'GET', `/api/v3/ioc_stream_notifications/${theirs}`), 403, 'ForbiddenError'));
-    assert.ok(isVtError(await api(s.url, alice, 'DELETE', `/api/v3/ioc_stream_notifications/${theirs}`), 403, 'ForbiddenError'));
+    // Another user's notification is as unknown as a missing one: ids cannot be counted.
+    const missing = await api(s.url, alice, 'GET', '/api/v3/ioc_stream_notifications/999999999');
+    assert.ok(isVtError(missing, 404, 'NotFoundError'));
+    const got = await api(s.url, alice, 'GET', `/api/v3/ioc_stream_notifications/${theirs}`);
+    assert.ok(isVtError(got, 404, 'NotFoundError'));
+    assert.equal(got.body.error.message.replace(theirs, 'ID'), missing.body.error.message.replace('999999999', 'ID'));
+    assert.ok(isVtError(await api(s.url, alice, 'DELETE', `/api/v3/ioc_stream_notifications/${theirs}`), 404, 'NotFoundError'));
   });
 
   it('serves and deletes IoC Stream notifications, and deleting removes them from both views', async () => {

@@ -704,17 +704,18 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.deepEqual(rb?.lastSlowScan, { date: 6, sha256: 'e'.repeat(64), milliseconds: 900, timedOut: false });
   });
 
-  it('upload URLs are one-time and expire', async () => {
+  it('upload URLs are one-time, expire, and only their owner spends them', async () => {
     const s = await fresh();
     await s.createUploadUrl('t1', 7, 1000);
-    assert.equal(await s.consumeUploadUrl('unknown', 500), null);
-    assert.deepEqual(await s.consumeUploadUrl('t1', 500), { userId: 7 });
-    assert.equal(await s.consumeUploadUrl('t1', 500), null);
+    assert.equal(await s.consumeUploadUrl('unknown', 7, 500), null);
+    assert.equal(await s.consumeUploadUrl('t1', 9, 500), 'not-yours');
+    assert.equal(await s.consumeUploadUrl('t1', 7, 500), 'consumed', 'another user\'s try did not spend it');
+    assert.equal(await s.consumeUploadUrl('t1', 7, 500), null);
     await s.createUploadUrl('t2', 7, 1000);
-    assert.equal(await s.consumeUploadUrl('t2', 1000), null, 'expired');
+    assert.equal(await s.consumeUploadUrl('t2', 7, 1000), null, 'expired');
     await s.createUploadUrl('t3', 8, 1000);
-    const results = await Promise.all(Array.from({ length: 10 }, () => s.consumeUploadUrl('t3', 500)));
-    assert.deepEqual(results.filter((r) => r !== null), [{ userId: 8 }]);
+    const results = await Promise.all(Array.from({ length: 10 }, () => s.consumeUploadUrl('t3', 8, 500)));
+    assert.deepEqual(results.filter((r) => r !== null), ['consumed']);
   });
 
 

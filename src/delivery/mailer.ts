@@ -23,10 +23,14 @@ export class Mailer {
     return this.transport;
   }
 
-  /** Sends one message; rejects when the server refuses it or cannot be reached. */
+  /**
+   * Sends one message; rejects when the server refuses it or cannot be reached. Several recipients
+   * get it as Bcc (the To header names none of them), so no recipient sees the others.
+   */
   async send(mail: Mail): Promise<void> {
     if (mail.to.length === 0) return;
-    await (await this.transporter()).sendMail({ from: this.opts.from, to: mail.to, subject: mail.subject, text: mail.text });
+    const recipients = mail.to.length === 1 ? { to: mail.to } : { to: 'undisclosed-recipients:;', bcc: mail.to };
+    await (await this.transporter()).sendMail({ from: this.opts.from, ...recipients, subject: mail.subject, text: mail.text });
   }
 
   async close(): Promise<void> {

@@ -43,8 +43,9 @@ export class HuntingRulesets {
     return (await this.compiler.validate(rules, this.opts.maxRulesBytes)).ruleNames;
   }
 
-  private async checkNameFree(user: UserRecord, name: string, except?: number): Promise<void> {
-    const same = await this.store.findRulesetByName(user.id, name);
+  /** Names are unique per owner, whoever (owner or editor) names the ruleset. */
+  private async checkNameFree(ownerId: number, name: string, except?: number): Promise<void> {
+    const same = await this.store.findRulesetByName(ownerId, name);
     if (same && same.id !== except) throw new TrawlError('AlreadyExistsError', `a ruleset named "${name}" already exists`);
   }
 
@@ -52,7 +53,7 @@ export class HuntingRulesets {
     const a = checkRulesetAttributes(attributes);
     if (a.name === undefined || a.rules === undefined) throw invalidArgument('"name" and "rules" are required');
     const ruleNames = await this.compile(a.rules);
-    await this.checkNameFree(user, a.name);
+    await this.checkNameFree(user.id, a.name);
     const date = now();
     return this.store.createRuleset({
       ownerId: user.id,
@@ -72,7 +73,7 @@ export class HuntingRulesets {
   async update(user: UserRecord, id: string, attributes: unknown, current: Record<string, unknown>): Promise<RulesetRecord> {
     const r = await this.visible(user, id);
     const a = checkRulesetAttributes(attributes, current);
-    if (a.name !== undefined && a.name !== r.name) await this.checkNameFree(user, a.name, r.id);
+    if (a.name !== undefined && a.name !== r.name) await this.checkNameFree(r.ownerId, a.name, r.id);
     const updated = await this.store.updateRuleset(r.id, {
       name: a.name,
       rules: a.rules,
@@ -163,7 +164,7 @@ export class HuntingRulesets {
     const r = await this.owned(user, id);
     const to = await this.userNamed(username);
     if (to.id === r.ownerId) return r;
-    await this.checkNameFree(to, r.name);
+    await this.checkNameFree(to.id, r.name);
     try {
       await this.store.updateRuleset(r.id, { ownerId: to.id, modificationDate: now() });
       await this.store.removeRulesetEditor(r.id, to.id);

@@ -2,6 +2,13 @@
 // unknown and read-only attributes, and the values Trawl supports.
 import { badRequest, invalidArgument } from '../model/errors.js';
 
+/** Addresses one ruleset may notify: each match is one message to all of them (as Bcc). */
+export const MAX_EMAILS = 20;
+const MAX_TAGS = 64;
+
+/** No control characters (NUL, newlines in a name) and no unpaired surrogates (not UTF-8). */
+const printable = (s: string) => !/[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+
 /** Writable attributes, by their VirusTotal names. */
 export interface RulesetAttributes {
   name?: string;
@@ -41,6 +48,7 @@ export function checkRulesetAttributes(attributes: unknown, current?: Record<str
     switch (k) {
       case 'name':
         if (typeof v !== 'string' || !v.trim() || v.length > 256) throw invalidArgument('"name" must be a non-empty string of at most 256 characters');
+        if (!printable(v)) throw invalidArgument('"name" must not hold control characters or unpaired surrogates');
         out.name = v;
         break;
       case 'rules':
@@ -58,6 +66,7 @@ export function checkRulesetAttributes(attributes: unknown, current?: Record<str
       case 'notification_emails':
         if (!isStringList(v) || v.some((e) => !EMAIL.test(e))) throw invalidArgument('"notification_emails" must be a list of e-mail addresses');
         out.notification_emails = [...new Set(v)];
+        if (out.notification_emails.length > MAX_EMAILS) throw invalidArgument(`"notification_emails" may hold at most ${MAX_EMAILS} addresses`);
         break;
       case 'match_object_type':
         if (typeof v !== 'string' || !OBJECT_TYPES.has(v)) throw invalidArgument('"match_object_type" must be one of file, url, domain, ip_address');
@@ -67,6 +76,9 @@ export function checkRulesetAttributes(attributes: unknown, current?: Record<str
       case 'tags':
         if (!isStringList(v)) throw invalidArgument('"tags" must be a list of strings');
         out.tags = [...new Set(v)];
+        if (out.tags.length > MAX_TAGS || out.tags.some((t) => t.length > 128 || !printable(t))) {
+          throw invalidArgument(`"tags" may hold at most ${MAX_TAGS} tags of at most 128 printable characters`);
+        }
         break;
       default:
         throw invalidArgument(`unknown attribute "${k}"`);

@@ -54,12 +54,13 @@ export class Intake {
 
   /**
    * POST to an upload URL: the token must be unused, unexpired and belong to the caller. It is
-   * spent before the body is read, so a URL works once even if that upload then fails.
+   * spent before the body is read, so a URL works once even if that upload then fails; another
+   * user's POST is refused without spending it.
    */
   async uploadWithToken(user: UserRecord, token: string, req: UploadRequest): Promise<SubmissionRecord> {
-    const owner = await this.store.consumeUploadUrl(hashToken(token), now());
-    if (!owner) throw new TrawlError('NotFoundError', 'upload URL is unknown, expired or already used; get a new one from /api/v3/files/upload_url');
-    if (owner.userId !== user.id) throw new TrawlError('ForbiddenError', 'this upload URL was issued to another user');
+    const claim = await this.store.consumeUploadUrl(hashToken(token), user.id, now());
+    if (claim === 'not-yours') throw new TrawlError('ForbiddenError', 'this upload URL was issued to another user');
+    if (!claim) throw new TrawlError('NotFoundError', 'upload URL is unknown, expired or already used; get a new one from /api/v3/files/upload_url');
     return this.receive(user, req, this.opts.maxLargeUploadBytes);
   }
 

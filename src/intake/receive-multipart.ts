@@ -42,7 +42,7 @@ export async function receiveMultipart(
     parser = busboy({
       headers,
       defParamCharset: 'utf8',
-      limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 50 },
+      limits: { fileSize: maxBytes, files: 4, fields: 20, fieldSize: 64 * 1024, parts: 50 },
     });
   } catch (e) {
     throw badRequest(`invalid multipart request: ${(e as Error).message}`);
@@ -57,6 +57,8 @@ export async function receiveMultipart(
     parser.on('file', (field, stream, info) => {
       if (field !== 'file' || fileDone) {
         stream.resume();
+        // Keeping one of two files and saying nothing would leave the other unanalysed.
+        if (field === 'file') reject(badRequest('more than one "file" part: upload one file per request'));
         return;
       }
       // Errors before the loop below starts reading (e.g. the client aborts while the blob is
@@ -102,6 +104,7 @@ export async function receiveMultipart(
     parser.on('field', (name, value, info) => {
       if (name === 'password' && !info.valueTruncated) password = value || null;
     });
+    parser.on('filesLimit', () => reject(badRequest('too many file parts: upload one file per request')));
     parser.on('close', resolve);
     parser.on('error', (e: Error) => reject(badRequest(`malformed multipart body: ${e.message}`)));
     body.on('error', (e) => reject(badRequest(`upload interrupted: ${e.message}`)));

@@ -414,6 +414,9 @@ export interface Store {
 
   /** One-time upload URLs, stored by token hash. */
   createUploadUrl(tokenHash: string, userId: number, expiresAt: number): Promise<void>;
-  /** Atomically consumes a token: returns its user once, null if unknown, used or expired. */
-  consumeUploadUrl(tokenHash: string, now: number): Promise<{ userId: number } | null>;
+  /**
+   * Atomically consumes `userId`'s token: 'consumed' once; 'not-yours' (and the token stays) when
+   * it is another user's; null when unknown, used or expired.
+   */
+  consumeUploadUrl(tokenHash: string, userId: number, now: number): Promise<'consumed' | 'not-yours' | null>;
 }

@@ -3,7 +3,7 @@
 //
 // A notification is visible to its owner (the owner of the ruleset that made it) and to the
 // editors of that ruleset; anyone else is refused with ForbiddenError, never shown data.
-import { badRequest, forbidden, objectNotFound } from '../model/errors.js';
+import { badRequest, objectNotFound } from '../model/errors.js';
 import type { NotificationPosition, NotificationQuery, NotificationRecord, Store, UserRecord } from '../store/store.js';
 import { intersect, parseDateOrder, parseDateTerm, splitTerms, type DateRange } from './filter-terms.js';
 import { deleteAllOf, NotificationCounts, pageOf } from './pages.js';
@@ -48,11 +48,13 @@ export class HuntingNotifications {
     return { ownerIds: [user.id], rulesetIds: (await this.shared(user)).map((r) => r.id) };
   }
 
-  /** One notification `user` may see: NotFoundError when there is none, ForbiddenError when it is someone else's. */
+  /**
+   * One notification `user` may see: NotFoundError when there is none and when it is someone
+   * else's, so that ids cannot be counted by telling the two apart.
+   */
   async visible(user: UserRecord, id: string): Promise<NotificationRecord> {
     const n = /^\d{1,15}$/.test(id) ? await this.store.getNotification(Number(id)) : null;
-    if (!n) throw objectNotFound('HuntingNotification', id);
-    if (n.ownerId !== user.id && !(await this.shared(user)).some((r) => r.id === n.rulesetId)) throw forbidden();
+    if (!n || (n.ownerId !== user.id && !(await this.shared(user)).some((r) => r.id === n.rulesetId))) throw objectNotFound('HuntingNotification', id);
     return n;
   }
 

@@ -349,15 +349,18 @@ export class SqlStore implements Store {
     });
   }
 
-  consumeUploadUrl(tokenHash: string, now: number): Promise<{ userId: number } | null> {
+  consumeUploadUrl(tokenHash: string, userId: number, now: number): Promise<'consumed' | 'not-yours' | null> {
     return this.run(() =>
       this.d.transaction(this.db, async (tx) => {
-        // Deleting is the claim: of concurrent consumers only one gets the row back.
-        const row = await tx.deleteFrom('upload_urls').where('token_hash', '=', tokenHash)
-          .returning(['user_id', 'expires_at']).executeTakeFirst();
+        // Deleting is the claim: of concurrent consumers only one gets the row back. Only its
+        // owner's claim counts: another user's POST must not spend it.
+        const row = await tx.deleteFrom('upload_urls').where('token_hash', '=', tokenHash).where('user_id', '=', userId)
+          .returning(['expires_at']).executeTakeFirst();
         // Expired tokens are never consumed, so sweep them here instead of in a separate job.
         await tx.deleteFrom('upload_urls').where('expires_at', '<=', now).execute();
-        return row && Number(row.expires_at) > now ? { userId: Number(row.user_id) } : null;
+        if (row) return Number(row.expires_at) > now ? 'consumed' : null;
+        const other = await tx.selectFrom('upload_urls').select('user_id').where('token_hash', '=', tokenHash).executeTakeFirst();
+        return other ? 'not-yours' : null;
       }));
   }
 
