@@ -6,8 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import { api, fileForm, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
 
 const RULESETS = '/api/v3/intelligence/hunting_rulesets';
-// Quadratic in the file size: far beyond a one-second timeout on 64 KB.
-const SLOW = 'rule slow_loop { condition: filesize > 60000 and for all i in (0..filesize - 1) : (for all j in (0..filesize - 1) : (uint8(i) + uint8(j) >= 0)) }';
+// Quadratic in the file size: far beyond a one-second timeout on 300 KB. Guarded by its size so
+// that it passes the speed probe at creation (whose files are smaller): quarantine is for what the
+// probe cannot see.
+const SLOW = 'rule slow_loop { condition: filesize > 300000 and for all i in (0..filesize - 1) : (for all j in (0..filesize - 1) : (uint8(i) + uint8(j) >= 0)) }';
+const BIG = 310 * 1024;
 
 describe('slow rulesets', () => {
   let s: TestService;
@@ -32,7 +35,7 @@ describe('slow rulesets', () => {
   it('finds the ruleset that timed out, reports it, and keeps the matches of the others', async () => {
     const slow = await create('slowpoke', SLOW);
     await create('quick', 'rule quick_one { strings: $a = "QUICK-MARK" condition: $a }');
-    const crafted = Buffer.concat([Buffer.from('QUICK-MARK'), randomBytes(64 * 1024)]);
+    const crafted = Buffer.concat([Buffer.from('QUICK-MARK'), randomBytes(BIG)]);
     await upload(crafted);
     assert.equal(await matchesOf('quick_one'), 1, 'the other ruleset matched although the shared scan timed out');
     const a = (await api(s.url, s.adminKey, 'GET', `${RULESETS}/${slow}`)).body.data.attributes;
@@ -42,13 +45,39 @@ describe('slow rulesets', () => {
     assert.match(a.last_slow_scan.sha256, /^[0-9a-f]{64}$/);
 
     // Quarantined: scanned alone, it times out again by itself, and is reported again.
-    await upload(Buffer.concat([Buffer.from('QUICK-MARK'), randomBytes(64 * 1024)]));
+    await upload(Buffer.concat([Buffer.from('QUICK-MARK'), randomBytes(BIG)]));
     assert.equal(await matchesOf('quick_one'), 2);
     assert.equal((await api(s.url, s.adminKey, 'GET', `${RULESETS}/${slow}`)).body.data.attributes.slow_scans, 2);
     // Small files are quick for it: nothing is reported.
     await upload(Buffer.from('QUICK-MARK small'));
     assert.equal(await matchesOf('quick_one'), 3);
     assert.equal((await api(s.url, s.adminKey, 'GET', `${RULESETS}/${slow}`)).body.data.attributes.slow_scans, 2);
+  });
+});
+
+describe('slow rulesets refused at creation', () => {
+  let s: TestService;
+  before(async () => {
+    s = await startTestService();
+  });
+  after(async () => s.stop());
+
+  it('measures a new or changed ruleset on probe files and refuses one far slower than rules are', async () => {
+    const post = (name: string, rules: string) => api(s.url, s.adminKey, 'POST', RULESETS, { data: { type: 'hunting_ruleset', attributes: { name, rules, enabled: true } } });
+    // The audit's rule: no slow pattern for the engine to warn about, and it never finishes.
+    const quadratic = 'rule slow { condition: for all i in (0..filesize) : ( for all j in (0..filesize) : ( uint8(i) != uint8(j) or true ) ) }';
+    const refused = await post('quadratic', quadratic);
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.code, 'InvalidArgumentError');
+    assert.match(refused.body.error.message, /too slow to hunt with: .*did not finish within 1 s/);
+    // A loop over every byte is linear: accepted.
+    const linear = await post('linear', 'rule linear { condition: for all i in (0..filesize - 1) : (uint8(i) != 0x100) }');
+    assert.equal(linear.status, 200, JSON.stringify(linear.body));
+    // A change to a slow one is refused too, and the ruleset keeps its rules.
+    const id = linear.body.data.id as string;
+    const patched = await api(s.url, s.adminKey, 'PATCH', `${RULESETS}/${id}`, { data: { type: 'hunting_ruleset', attributes: { rules: quadratic } } });
+    assert.equal(patched.status, 400);
+    assert.match((await api(s.url, s.adminKey, 'GET', `${RULESETS}/${id}`)).body.data.attributes.rules, /rule linear/);
   });
 });
 

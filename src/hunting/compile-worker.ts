@@ -9,6 +9,7 @@ import { compileRulesets } from './compiled-rules.js';
 import { rawMatches, timedScan } from './matcher.js';
 import { versionId, type RawMatch } from './rules-artifact.js';
 import { validateRuleset } from './rule-validation.js';
+import { probeRulesetSpeed } from './rule-speed-probe.js';
 import type { RulesetSource } from '../store/store.js';
 
 /** A compiled set in shared memory, and the members that failed to compile. */
@@ -79,7 +80,11 @@ export function investigate(rulesets: RulesetSource[], data: Uint8Array, slowMs:
 
 if (!isMainThread) {
   serveTasks({
-    validate: (t) => validateRuleset(t.source as string, { maxBytes: t.maxBytes as number }),
+    validate: (t) => {
+      const validated = validateRuleset(t.source as string, { maxBytes: t.maxBytes as number });
+      probeRulesetSpeed(t.source as string);
+      return validated;
+    },
     compile: (t) => compileToShared(t.rulesets as RulesetSource[]),
     investigate: (t) => investigate(t.rulesets as RulesetSource[], readFileSync(t.path as string), t.slowMs as number, t.artifact as string),
   });
