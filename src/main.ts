@@ -2,7 +2,7 @@
 // runner. Adapters are chosen here and nowhere else.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { buildApi } from './api/app.js';
+import { buildApi, routesOf, type ApiRoute } from './api/app.js';
 import { Authenticator } from './api/auth.js';
 import { FileDocuments } from './api/file-documents.js';
 import { LocalStreamPages } from './api/stream-pages.js';
@@ -43,6 +43,8 @@ export interface Service {
   log: Logger;
   /** The hunting rules catalog of this process's workers (null for the API role). */
   catalog: RulesCatalog | null;
+  /** The API's routes (none when this process runs no API). */
+  routes: readonly ApiRoute[];
   close(): Promise<void>;
 }
 
@@ -208,7 +210,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const f = feed;
       closers.push(['live feed', async () => f.close()]);
     }
-    return { url, adminKey: first?.apikey ?? null, store, log, catalog, close };
+    return { url, adminKey: first?.apikey ?? null, store, log, catalog, routes: app ? routesOf(app) : [], close };
   } catch (e) {
     await close();
     throw e;

@@ -43,6 +43,18 @@ export interface ApiDeps {
 
 const METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'] as const;
 
+/** A registered route: method and URL pattern (`/api/v3/files/:id`). */
+export interface ApiRoute {
+  method: string;
+  url: string;
+}
+const ROUTES = new WeakMap<FastifyInstance, ApiRoute[]>();
+
+/** Every route `app` registered (the authorization test walks them all, new ones included). */
+export function routesOf(app: FastifyInstance): readonly ApiRoute[] {
+  return ROUTES.get(app) ?? [];
+}
+
 function sendError(reply: FastifyReply, err: TrawlError): FastifyReply {
   return reply
     .code(errorStatus[err.code] ?? 500)
@@ -84,8 +96,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   // Which paths exist for which methods, to tell "no such route" from "method not allowed".
   const routes = findMyWay({ ignoreTrailingSlash: true });
+  const registered: ApiRoute[] = [];
+  ROUTES.set(app, registered);
   app.addHook('onRoute', (r) => {
-    for (const m of [r.method].flat()) if (m !== 'HEAD') routes.on(m as 'GET', r.url, () => undefined);
+    for (const m of [r.method].flat()) {
+      if (m === 'HEAD') continue;
+      routes.on(m as 'GET', r.url, () => undefined);
+      registered.push({ method: m, url: r.url });
+    }
   });
 
   // JSON bodies: accept an empty body (vt-cli POSTs zero bytes) and any content type (vt-py sends
