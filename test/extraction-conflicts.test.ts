@@ -44,7 +44,6 @@ interface Format {
 
 const ALL = Object.keys(CASES);
 const FLAT = ['the same name twice', 'names differing only in case'];
-const UNIQUE = ALL.filter((c) => c !== 'the same name twice');
 const asFiles = (pairs: Pairs): Files => pairs;
 
 const FORMATS: Format[] = [

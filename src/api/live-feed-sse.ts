@@ -23,7 +23,7 @@ const RECHECK_MS = 1_000;
 const CATCH_UP_PAGE = 200;
 
 export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const { stream, feed, notifications, config, fileDocuments } = deps;
+  const { stream, feed, config, fileDocuments } = deps;
   const origin = originOf(req, config.publicUrl);
   const descriptorsOnly = /^(true|1)$/i.test(queryValue(req, 'descriptors_only') ?? '');
   // Everything that can be refused is checked before the stream starts: errors are still JSON.
@@ -119,10 +119,10 @@ export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: F
   }
 }
 
-/** The rulesets a feed's `source_id:` terms follow that its user may see now. */
-async function visibleSources(deps: ApiDeps, user: UserRecord, query: NotificationQuery): Promise<number[]> {
+/** The rulesets a feed's `source_id:` terms follow that its user may see now (`scope`: theirs now). */
+async function visibleSources(deps: ApiDeps, user: UserRecord, query: NotificationQuery, scope?: NotificationQuery['scope']): Promise<number[]> {
   if (!query.sourceIds?.length) return [];
-  const shared = new Set((await deps.notifications.scope(user)).rulesetIds);
+  const shared = new Set((scope ?? (await deps.notifications.scope(user))).rulesetIds);
   const found = await Promise.all(query.sourceIds.map((id) => deps.store.getRuleset(id)));
   return found.filter((r) => r && (r.ownerId === user.id || shared.has(r.id))).map((r) => r!.id);
 }
@@ -138,7 +138,7 @@ async function stillAllowed(deps: ApiDeps, apikey: string, query: NotificationQu
   if (user.disabled) return new TrawlError('UserNotActiveError', `User "${user.username}" is not active`);
   const scope = await deps.notifications.scope(user);
   if (followed.length > 0) {
-    const now = new Set(await visibleSources(deps, user, query));
+    const now = new Set(await visibleSources(deps, user, query, scope));
     if (followed.some((id) => !now.has(id))) return new TrawlError('ForbiddenError', 'a ruleset this feed follows is no longer shared with you');
   }
   return scope;

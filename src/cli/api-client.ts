@@ -282,14 +282,22 @@ export class ApiClient {
     return parsed ?? {};
   }
 
-  /** One HTTP exchange over a kept-alive connection; the response is read whole as text. */
-  private exchange(method: string, url: string, headers: Record<string, string>, body?: Body): Promise<Reply> {
+  /**
+   * One HTTP exchange over a kept-alive connection; the response is read whole as text. A request
+   * whose reused connection the server had just closed is sent again once on a new one, when its
+   * body can be sent again (not a stream).
+   */
+  private exchange(method: string, url: string, headers: Record<string, string>, body?: Body, retried = false): Promise<Reply> {
     const target = new URL(url);
     const tls = target.protocol === 'https:';
     return new Promise<Reply>((resolve, reject) => {
       const req = (tls ? httpsRequest : httpRequest)(target, { method, headers, agent: tls ? this.agents.https : this.agents.http });
       req.setTimeout(idleTimeoutMs, () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-      req.once('error', reject);
+      req.once('error', (err: NodeJS.ErrnoException) => {
+        const replayable = body === undefined || Buffer.isBuffer(body);
+        if (!retried && replayable && req.reusedSocket && err.code === 'ECONNRESET') resolve(this.exchange(method, url, headers, body, true));
+        else reject(err);
+      });
       req.once('response', (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
