@@ -34,7 +34,9 @@ export function startServer(extra: string[] = [], reuse?: { dir: string; key: st
     ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : []),
   ];
   const wrap = (process.env.BENCH_WRAP ?? '').split(' ').filter(Boolean);
-  const proc = spawn(wrap[0] ?? process.execPath, [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), ...nodeArgs, join(ROOT, 'bin/trawl.js'), 'serve', '--data-dir', dir, '--port', '0', '--log-level', 'warn', ...extra, ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)], {
+  const proc = spawn(wrap[0] ?? process.execPath, [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), ...nodeArgs, join(ROOT, 'bin/trawl.js'), 'serve', '--data-dir', dir, '--port', '0', '--log-level', 'warn',
+    // Every benchmark client runs on this machine, some with 1,000 connections (live-feed followers).
+    '--max-connections-per-client', '0', ...extra, ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Logs (stdout) are shown and kept, for benchmarks that read what the server reported.
