@@ -37,25 +37,30 @@ export async function changeLive(s: Server, rulesetId: string, k: number): Promi
   }
 }
 
-/** Every notification id seen so far, newest first: pages until it meets one already seen. */
+/**
+ * Every notification seen so far: pages newest first until a page ends 5 s (of notification
+ * dates) below one already seen. Not at the first one seen: analyses completing together may
+ * commit out of date order, and a notification stored just after a newer one sorts below it.
+ */
 async function poll(s: Server, seen: Map<string, number>, tag: string): Promise<void> {
   let url = `${s.url}/api/v3/intelligence/hunting_notifications?limit=40&filter=tag:${tag}`;
+  let newestSeen = -Infinity;
   for (;;) {
     const page = await getJson(url, s.key);
     const now = performance.now();
-    let old = false;
     for (const n of page.data) {
       const sha = (n.attributes.tags as string[]).find((t) => /^[0-9a-f]{64}$/.test(t))!;
-      if (seen.has(sha)) old = true;
+      if (seen.has(sha)) newestSeen = Math.max(newestSeen, n.attributes.date as number);
       else seen.set(sha, now);
     }
-    if (old || !page.links.next) return;
+    const last = page.data.at(-1)?.attributes.date as number | undefined;
+    if (last === undefined || last < newestSeen - 5 || !page.links.next) return;
     url = page.links.next;
   }
 }
 
 /** Open-loop uploads at `rate`/s of probe files; latency from acknowledgement to visible in the API. */
-export async function latency(s: Server, rate: number, seconds: number): Promise<{ n: number; p50: number; p99: number; max: number; missing: number }> {
+export async function latency(s: Server, rate: number, seconds: number): Promise<{ n: number; p50: number; p99: number; max: number; missing: number; samples: { at: number; ms: number }[] }> {
   const n = Math.max(1, Math.round(rate * seconds));
   const acked = new Map<string, number>();
   const seen = new Map<string, number>();
@@ -81,6 +86,7 @@ export async function latency(s: Server, rate: number, seconds: number): Promise
   while (seen.size < n && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
   polling = false;
   await poller;
-  const lat = Float64Array.from([...acked].filter(([sha]) => seen.has(sha)).map(([sha, t]) => Math.max(0, seen.get(sha)! - t)));
-  return { n, p50: pct(lat, 50), p99: pct(lat, 99), max: maxOf(lat), missing: n - lat.length };
+  const samples = [...acked].filter(([sha]) => seen.has(sha)).map(([sha, t]) => ({ at: t, ms: Math.max(0, seen.get(sha)! - t) }));
+  const lat = Float64Array.from(samples.map((x) => x.ms));
+  return { n, p50: pct(lat, 50), p99: pct(lat, 99), max: maxOf(lat), missing: n - lat.length, samples };
 }

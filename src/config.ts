@@ -81,13 +81,13 @@ export const fields = {
     min: 1,
     doc: 'Seconds one analysis may take (YARA scans aside) before its worker is restarted.',
   },
-  scanTimeout: { kind: 'int', default: 90, min: 1, doc: 'Seconds a YARA scan of one file with one rule set may take.' },
+  scanTimeout: { kind: 'int', default: 90, min: 1, doc: 'Seconds a YARA scan of one file with one rule set may take: a quarantined ruleset\'s late scan; in an analysis, scans are cut off at slowScan.' },
   maxScanBytes: { kind: 'int', default: 100 * MB, min: 1, doc: 'Files larger than this are stored and analysed but not scanned with YARA.' },
   slowScan: {
     kind: 'int',
     default: 10,
     min: 1,
-    doc: 'Seconds after which a scan counts as slow: the ruleset responsible is looked for, reported and scanned alone from then on.',
+    doc: 'Seconds after which a scan counts as slow and an analysis\'s scan is cut off: the ruleset responsible is looked for, reported, and scanned late (after the analyses, in a lane of its own) from then on.',
   },
   rulesetsPerShard: {
     kind: 'int',

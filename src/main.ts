@@ -21,6 +21,7 @@ import { Intake } from './intake/intake.js';
 import { IntakeLoad } from './intake/intake-load.js';
 import { SourceKeys, countryLookup, headerCountry, maxmindCountry, type CountryLookup } from './intake/source.js';
 import { AnalyzeJob } from './jobs/analyze-job.js';
+import { LATE_LANE, LateScanJob } from './jobs/late-scan-job.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { WorkerPool } from './jobs/worker-pool.js';
 import { rootLogger } from './log.js';
@@ -52,6 +53,8 @@ export interface Service {
 const FEED_POLL_MS = 100;
 /** Uploads arriving faster than this are bulk intake: subfiles wait (config.subfileHold). */
 const BULK_INTAKE_BYTES_PER_SECOND = 32 * 1024 * 1024;
+/** How long a user's last upload counts as "several users have work" for the pool's reserve. */
+const RESERVE_MS = 10_000;
 
 async function countryLookupOf(config: Config): Promise<CountryLookup> {
   const lookups: CountryLookup[] = [];
@@ -125,6 +128,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         taskTimeoutMs: config.analysisTimeout * 1000,
         nice: config.workerNice,
         // Subfiles (priority = depth >= 1) wait while this process receives uploads in bulk.
+        // While several users (or the late scans) have work, one thread stays free of large files.
+        reserveMs: RESERVE_MS,
         ...(intakeLoad && config.subfileHold > 0 ? { holdBack: { fromPriority: 1, active: () => intakeLoad.busy, maxWaitMs: config.subfileHold * 1000 } } : {}),
       });
       closers.push(['analysis threads', () => pool.close()]);
@@ -148,6 +153,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         const to = [...new Set([...(owner?.email ? [owner.email] : []), ...r.notificationEmails])];
         if (mailer && to.length > 0) await mailer.send(slowRulesetMail(r, scan, to));
       });
+      const lateThreads = Math.max(1, config.workerCount - 1);
       const handlers = {
         analyze: new AnalyzeJob(store, blobs, pool, hunter, {
           analysisTimeoutMs: config.analysisTimeout * 1000,
@@ -163,6 +169,13 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
           },
           onNotifications: () => feed?.nudge(),
         }),
+        'late-scan': new LateScanJob(store, blobs, pool, hunter, {
+          // Never every thread: the other lanes keep one at least.
+          maxRunning: lateThreads,
+          emails: mailer !== null,
+          emailDelayMs: config.emailDelay * 1000,
+          onNotifications: () => feed?.nudge(),
+        }),
         'ioc-delete': new IocDeleteJob(store, stream),
         ...(mailer ? { email: new EmailJob(store, mailer, config.publicUrl) } : {}),
       };
@@ -171,7 +184,11 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         handlers,
         // Jobs spend most of their time waiting (for a thread, for the database), so many run at
         // once; the pool queues their CPU work. A backlog stays in the database, not in memory.
-        { concurrency: Math.max(16, config.workerCount * 8), leaseMs: 30_000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: 5 },
+        // Late scans hold only a little more than they can run: each may take scanTimeout.
+        {
+          concurrency: Math.max(16, config.workerCount * 8), leaseMs: 30_000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: 5,
+          laneCaps: { [LATE_LANE]: lateThreads + 1 },
+        },
         log.child({ component: 'jobs' }),
       );
       // Compile the rulesets, and have every thread load them, before the first scan.

@@ -291,6 +291,23 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.deepEqual(await s.claimJobs('w5', 10, 1000), []);
   });
 
+  it('claimJobs shares claims fairly between users: another user\'s one upload is not behind a backlog', async () => {
+    const s = await fresh();
+    const mine = [];
+    for (let i = 0; i < 30; i++) mine.push(await s.addSubmission(submission(`bulk${i}`, { userId: 1 })));
+    const theirs = await s.addSubmission(submission('other', { userId: 2 }));
+    // The bulk user's oldest job and the other user's one: the lane with none running goes first.
+    const first = await s.claimJobs('w', 2, 60_000);
+    assert.deepEqual(first.map((j) => j.payload.submissionId).sort(), [mine[0]!.id, theirs.id].sort());
+    // A third user arrives while the bulk user has a job running: theirs comes first.
+    const third = await s.addSubmission(submission('third', { userId: 3 }));
+    const [next] = await s.claimJobs('w', 1, 60_000);
+    assert.equal(next?.payload.submissionId, third.id);
+    // Alone, a lane is claimed in order, as many at once as asked.
+    const rest = await s.claimJobs('w', 5, 60_000);
+    assert.deepEqual(rest.map((j) => j.payload.submissionId), mine.slice(1, 6).map((m) => m.id));
+  });
+
   it('makes a job claimable again when its lease expires; extendLeases and requeue', async () => {
     const s = await fresh();
     const sub = await s.addSubmission(submission('l'));

@@ -56,6 +56,61 @@ test('waiting tasks run by priority, lowest first, in queue order within one pri
   }
 });
 
+test('within one priority, lanes take turns: one lane\'s backlog does not hold up another\'s task', async () => {
+  const pool = new WorkerPool({ script, size: 1, taskTimeoutMs: 10_000 });
+  try {
+    const order: string[] = [];
+    const run = (name: string, lane: string, priority = 0) => pool.run({ kind: 'echo', value: name }, [], { lane, priority }).then(() => order.push(name));
+    const blocker = pool.run({ kind: 'sleep', ms: 100 });
+    const all = [run('a1', 'a'), run('a2', 'a'), run('a3', 'a'), run('b1', 'b'), run('a-deep', 'a', 1), run('b2', 'b'), run('c1', 'c')];
+    await Promise.all([blocker, ...all]);
+    // In turn (a, b, c, a, b, a), each lane in its own order; the deeper task after them all.
+    assert.deepEqual(order, ['a1', 'b1', 'c1', 'a2', 'b2', 'a3', 'a-deep']);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('reserve: with two lanes active, heavy tasks leave one worker to light ones; one lane alone gets all', async () => {
+  const pool = new WorkerPool({ script, size: 2, taskTimeoutMs: 10_000, reserveMs: 5_000 });
+  try {
+    // One lane alone: both workers take its heavy tasks.
+    const alone = [0, 1].map(() => pool.run({ kind: 'sleep', ms: 150 }, [], { lane: 'a', heavy: true }));
+    assert.equal(pool.busy, 2);
+    await Promise.all(alone);
+    // Another lane had work lately: a heavy task waits rather than take the last worker...
+    await pool.run({ kind: 'echo', value: 1 }, [], { lane: 'b' });
+    const started = Date.now();
+    const heavy = [0, 1].map(() => pool.run({ kind: 'sleep', ms: 300 }, [], { lane: 'a', heavy: true }));
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(pool.busy, 1, 'one worker kept free of heavy tasks');
+    // ...which a light task of either lane gets at once.
+    await pool.run({ kind: 'echo', value: 2 }, [], { lane: 'b' });
+    assert.ok(Date.now() - started < 250, 'the light task did not wait for the heavy ones');
+    await Promise.all(heavy);
+    assert.ok(Date.now() - started >= 590, 'the heavy tasks ran one at a time');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('maxRunning caps a lane: its tasks wait with a worker idle, the other lanes use it', async () => {
+  const pool = new WorkerPool({ script, size: 2, taskTimeoutMs: 10_000 });
+  try {
+    const started = Date.now();
+    const late = [0, 1].map(() => pool.run<number>({ kind: 'sleep', ms: 300 }, [], { lane: 'late', maxRunning: 1 }));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(pool.busy, 1, 'the second capped task waits although a worker is idle');
+    const quick = await pool.run<{ value: string }>({ kind: 'echo', value: 'q' }, [], { lane: 'user' });
+    assert.equal(quick.value, 'q');
+    assert.ok(Date.now() - started < 250, 'the other lane ran on the idle worker at once');
+    await Promise.all(late);
+    assert.ok(Date.now() - started >= 590, 'the capped tasks ran one after the other');
+  } finally {
+    await pool.close();
+  }
+});
+
 test('held back: deeper tasks wait, with workers idle, while the hold is active, and at most maxWaitMs', async () => {
   let active = true;
   const pool = new WorkerPool({ script, size: 2, taskTimeoutMs: 10_000, holdBack: { fromPriority: 1, active: () => active, maxWaitMs: 600 } });

@@ -10,6 +10,7 @@ import { rawMatches, timedScan } from './matcher.js';
 import { versionId, type RawMatch } from './rules-artifact.js';
 import { validateRuleset } from './rule-validation.js';
 import { probeRulesetSpeed } from './rule-speed-probe.js';
+import { releaseDroppedRules, releaseEvery } from './native-memory.js';
 import type { RulesetSource } from '../store/store.js';
 
 /** A compiled set in shared memory, and the members that failed to compile. */
@@ -79,13 +80,21 @@ export function investigate(rulesets: RulesetSource[], data: Uint8Array, slowMs:
 }
 
 if (!isMainThread) {
+  // Every task leaves compiled rules behind (native-memory.ts): validations are small and many
+  // (an import makes hundreds), compiles and investigations large.
+  const afterValidation = releaseEvery(16);
+  const released = <T>(result: T): T => {
+    releaseDroppedRules();
+    return result;
+  };
   serveTasks({
     validate: (t) => {
       const validated = validateRuleset(t.source as string, { maxBytes: t.maxBytes as number });
       probeRulesetSpeed(t.source as string);
+      afterValidation();
       return validated;
     },
-    compile: (t) => compileToShared(t.rulesets as RulesetSource[]),
-    investigate: (t) => investigate(t.rulesets as RulesetSource[], readFileSync(t.path as string), t.slowMs as number, t.artifact as string),
+    compile: (t) => released(compileToShared(t.rulesets as RulesetSource[])),
+    investigate: (t) => released(investigate(t.rulesets as RulesetSource[], readFileSync(t.path as string), t.slowMs as number, t.artifact as string)),
   });
 }

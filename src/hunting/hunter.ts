@@ -45,15 +45,37 @@ export class Hunter {
     return this.catalog.snapshot();
   }
 
-  /** The scan task for a snapshot; null when there is nothing to scan with. */
+  /**
+   * The scan task of an analysis: every set but the quarantined ones, which scan later in a lane
+   * of their own (late-scan-job.ts) so that no analysis waits for them. A set is cut off once it
+   * has been slow (slowScanMs, rounded up to the engine's whole seconds) rather than at
+   * scanTimeoutMs: the ruleset responsible is then found, quarantined, and scans this file again
+   * late with the full timeout. Null when there is nothing to scan with.
+   */
   task(snap: RulesSnapshot): HuntTask | null {
-    if (snap.artifacts.length === 0) return null;
-    return { artifacts: [...snap.scan], timeoutMs: this.opts.scanTimeoutMs, maxBytes: this.opts.maxScanBytes };
+    const timeoutMs = Math.min(this.opts.scanTimeoutMs, this.opts.slowScanMs + 1);
+    return this.taskOf(snap, (key) => !this.catalog.isQuarantine(key), timeoutMs);
+  }
+
+  /** Whether files analysed now need a late scan (some ruleset is quarantined). */
+  scansLate(): boolean {
+    return this.catalog.hasQuarantined();
+  }
+
+  /** The late scan's task: the quarantined sets; null when there are none. */
+  lateTask(snap: RulesSnapshot): HuntTask | null {
+    return this.taskOf(snap, (key) => this.catalog.isQuarantine(key), this.opts.scanTimeoutMs);
+  }
+
+  private taskOf(snap: RulesSnapshot, take: (key: string) => boolean, timeoutMs: number): HuntTask | null {
+    const artifacts = snap.scan.filter((a) => take(a.key));
+    if (artifacts.length === 0) return null;
+    return { artifacts, timeoutMs, maxBytes: this.opts.maxScanBytes };
   }
 
   /** Longest a scan task may run on its thread before the thread is replaced. */
   deadlineMs(task: HuntTask | null): number {
-    return task ? (task.artifacts.length * Math.ceil(this.opts.scanTimeoutMs / 1000) + 1) * 1000 : 0;
+    return task ? (task.artifacts.length * Math.ceil(task.timeoutMs / 1000) + 1) * 1000 : 0;
   }
 
   /** The matches that count, after dealing with any set that was slow on this file. */

@@ -1,6 +1,7 @@
 // The scanning side of hunting, run inside worker threads: keeps the artifacts it was sent
 // deserialized (by digest), scans a file with each, and turns engine matches into RawMatches
 // with their snippets. Synchronous, like the engine.
+import { releaseDroppedRules } from './native-memory.js';
 import { CompiledRules, ScanTimeoutError, type Match } from './compiled-rules.js';
 import { parseVersionId, type HuntResult, type HuntTask, type RawMatch, type RulesLoad, type ScanArtifact } from './rules-artifact.js';
 import type { ScanVariables } from './scan-variables.js';
@@ -78,7 +79,11 @@ export class Matcher {
 
   /** Forgets the sets no task has listed for RETAIN_MS. */
   private forget(now: number): void {
-    for (const [digest, entry] of this.loaded) if (now - entry.usedAt > RETAIN_MS) this.loaded.delete(digest);
+    let dropped = false;
+    for (const [digest, entry] of this.loaded) {
+      if (now - entry.usedAt > RETAIN_MS) dropped = this.loaded.delete(digest);
+    }
+    if (dropped) releaseDroppedRules();
   }
 
   /** The loads since the last call, once. */

@@ -1,7 +1,7 @@
 // From accepted matches to the notifications to store (spec 3.1, 3.6, 4.4): one per matching rule
 // per submission, with the tags `tag:` filters search (lower-cased ruleset name, rule name, rule
 // tags and the file's sha256).
-import type { NewNotification, RulesetRecord, SubmissionRecord } from '../store/store.js';
+import type { NewNotification, RulesetRecord, Store, SubmissionRecord } from '../store/store.js';
 import type { RawMatch } from './rules-artifact.js';
 
 /** The tags of a notification, lower-cased and without repeats. */
@@ -48,4 +48,11 @@ export function buildNotifications(
     });
   }
   return out;
+}
+
+/** The rulesets of `matches`, as stored now (a deleted one is missing: its matches are dropped). */
+export async function matchedRulesets(store: Pick<Store, 'getRuleset'>, matches: readonly { rulesetId: number }[]): Promise<Map<number, RulesetRecord>> {
+  const ids = [...new Set(matches.map((m) => m.rulesetId))];
+  const found = await Promise.all(ids.map((id) => store.getRuleset(id)));
+  return new Map(found.filter((r): r is RulesetRecord => !!r).map((r) => [r.id, r]));
 }

@@ -111,6 +111,11 @@ export class RulesCatalog {
     return this.store.enabledRulesetSources(artifact.members.map(([id]) => id));
   }
 
+  /** Whether some ruleset is quarantined now (in this process: each finds its own). */
+  hasQuarantined(): boolean {
+    return this.quarantined.size > 0;
+  }
+
   isQuarantine(key: string): boolean {
     return key.startsWith(QUARANTINE);
   }
@@ -286,8 +291,9 @@ export class RulesCatalog {
     clearTimeout(this.rebuildTimer);
     // Deltas are compiled incrementally and merged, so they wait for the changes to stop (a
     // collection being imported would otherwise recompile a growing shard again and again),
-    // unless they hold maxDelta rulesets.
-    const delay = this.wanted().size >= this.opts.maxDelta ? 0 : this.opts.rebuildDelayMs;
+    // unless they hold maxDelta rulesets. A shard still holding a quarantined ruleset (compiled
+    // while it was being found slow) costs every scan: rebuilt at once.
+    const delay = this.wanted().size >= this.opts.maxDelta || this.shardsHoldQuarantined() ? 0 : this.opts.rebuildDelayMs;
     this.rebuildTimer = setTimeout(() => {
       this.rebuilding ??= this.rebuild()
         .catch((err) => this.log.error({ err }, 'rebuilding rule shards failed; the deltas stay in use'))

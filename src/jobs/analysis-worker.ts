@@ -7,7 +7,7 @@ import { identifyAndAnalyze } from '../analysis/pipeline.js';
 import { containerType, extractFile, type ExtractRequest, type Extraction } from '../extraction/extract-file.js';
 import { Matcher } from '../hunting/matcher.js';
 import type { HuntResult, HuntTask, ScanArtifact } from '../hunting/rules-artifact.js';
-import { scanVariables, type ScanContext } from '../hunting/scan-variables.js';
+import { scanVariables, type ScanContext, type ScanVariables } from '../hunting/scan-variables.js';
 import type { FileAnalysis } from '../store/store.js';
 import { serveTasks } from './worker-pool.js';
 
@@ -30,6 +30,14 @@ export interface AnalyzeResult {
   hunt?: HuntResult;
   /** Set when `probeContainer` was asked: what the extractor needs to know, if it is a container. */
   container?: ContainerFacts;
+}
+
+/** Scans a stored file with some sets only (the late scan of quarantined sets). */
+export interface HuntFileTask {
+  kind: 'hunt';
+  path: string;
+  hunt: HuntTask;
+  variables: ScanVariables;
 }
 
 /** Unpacks a container one level (as the analysis found it). */
@@ -84,6 +92,12 @@ function analyzeAndHunt(task: AnalyzeTask, matcher: Matcher): { result: AnalyzeR
   return { result: { analysis, hunt: matcher.scan(readWhole(task.path, size), task.hunt, variables) }, mime, size };
 }
 
+function huntFile(task: HuntFileTask, matcher: Matcher): HuntResult {
+  const { size } = statSync(task.path);
+  if (size > task.hunt.maxBytes) return { matches: [], scans: [], skipped: 'too-large' };
+  return matcher.scan(readWhole(task.path, size), task.hunt, task.variables);
+}
+
 function analyze(task: AnalyzeTask, matcher: Matcher): AnalyzeResult {
   const { result, mime, size } = analyzeAndHunt(task, matcher);
   if (!task.probeContainer) return result;
@@ -100,6 +114,10 @@ if (!isMainThread) {
       analyze: (task) => {
         if (typeof task.path !== 'string') throw new TypeError('analyze task needs a string `path`');
         return analyze(task as unknown as AnalyzeTask, matcher);
+      },
+      hunt: (task) => {
+        if (typeof task.path !== 'string') throw new TypeError('hunt task needs a string `path`');
+        return huntFile(task as unknown as HuntFileTask, matcher);
       },
       extract: async (task): Promise<Extraction | null> => {
         const t = task as unknown as ExtractTask;

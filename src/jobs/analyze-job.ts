@@ -4,12 +4,13 @@
 import type { Logger } from 'pino';
 import { UNANALYSABLE } from '../analysis/pipeline.js';
 import type { ExtractionLimits } from '../extraction/limits.js';
-import { buildNotifications } from '../hunting/notification-builder.js';
+import { buildNotifications, matchedRulesets } from '../hunting/notification-builder.js';
 import type { Hunter } from '../hunting/hunter.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
-import type { Job, RulesetRecord, Store } from '../store/store.js';
+import type { FollowUpJob, Job, Store } from '../store/store.js';
 import type { JobHandler } from './job-runner.js';
-import { SubmissionWalk } from './submission-walk.js';
+import { lateScanJob } from './late-scan-job.js';
+import { SubmissionWalk, type LateFile } from './submission-walk.js';
 import type { WorkerPool } from './worker-pool.js';
 
 export interface AnalyzeJobOptions {
@@ -49,20 +50,21 @@ export class AnalyzeJob implements JobHandler {
     // Taken after the claim, so rules changed before the upload was acknowledged apply.
     const snap = this.hunter ? await this.hunter.snapshot() : null;
     const walk = new SubmissionWalk(
-      { pool: this.pool, blobs: this.blobs, store: this.store, hunter: this.hunter, snap, log },
+      { pool: this.pool, blobs: this.blobs, store: this.store, hunter: this.hunter, snap, log, lane: `user:${submission.userId}` },
       { limits: this.opts.extraction, analysisTimeoutMs: this.opts.analysisTimeoutMs },
       submission.password,
     );
     // Read only for the rules' variables (new_file, submissions): skipped when nothing is hunted.
     const known = snap ? await this.store.getFile(submission.sha256) : null;
     const result = await walk.run({ path, sha256: submission.sha256, size: submission.size, name: submission.name }, known);
-    const notifications = buildNotifications(submission, result.matches, await this.rulesetsOf(result.matches), now(), {
+    const notifications = buildNotifications(submission, result.matches, await matchedRulesets(this.store, result.matches), now(), {
       matchInSubfile: (m) => result.inSubfile.has(m),
     });
     const stored = await this.store.completeAnalysis(job.id, submissionId, result.analysis, now(), notifications, {
       emails: this.opts.emails,
       emailDelayMs: this.opts.emailDelayMs,
       subfiles: result.subfiles,
+      ...this.lateScan(submissionId, result.late),
     });
     if (stored.stored.length > 0) this.opts.onNotifications?.();
     if (stored.stored.length > 0 || stored.gone > 0 || Object.keys(stored.rateLimited).length > 0) {
@@ -70,13 +72,16 @@ export class AnalyzeJob implements JobHandler {
     }
   }
 
-  async giveUp(job: Job, _err: unknown, _log: Logger): Promise<void> {
-    await this.store.completeAnalysis(job.id, Number(job.payload.submissionId), UNANALYSABLE, now());
+  /**
+   * The late scan of quarantined sets, if any is quarantined now (asked after the walk: it may
+   * have quarantined one, whose matches on these files its cut-off scan lost).
+   */
+  private lateScan(submissionId: number, files: LateFile[]): { followUp?: FollowUpJob } {
+    if (!this.hunter || files.length === 0 || !this.hunter.scansLate()) return {};
+    return { followUp: lateScanJob(submissionId, files) };
   }
 
-  private async rulesetsOf(matches: readonly { rulesetId: number }[]): Promise<Map<number, RulesetRecord>> {
-    const ids = [...new Set(matches.map((m) => m.rulesetId))];
-    const found = await Promise.all(ids.map((id) => this.store.getRuleset(id)));
-    return new Map(found.filter((r): r is RulesetRecord => !!r).map((r) => [r.id, r]));
+  async giveUp(job: Job, _err: unknown, _log: Logger): Promise<void> {
+    await this.store.completeAnalysis(job.id, Number(job.payload.submissionId), UNANALYSABLE, now());
   }
 }

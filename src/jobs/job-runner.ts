@@ -12,6 +12,12 @@ export interface RunnerOptions {
   leaseMs: number;
   pollMs: number;
   maxAttempts: number;
+  /**
+   * Jobs of one lane held at most (default: half the concurrency), and smaller caps by lane: no
+   * lane takes every slot, or another's jobs would wait, unclaimed, for its slow ones to finish.
+   */
+  perLane?: number;
+  laneCaps?: Record<string, number>;
 }
 
 /** Runs jobs of one kind. `run` finishes the job (removes it) itself; a throw means "retry". */
@@ -20,6 +26,9 @@ export interface JobHandler {
   /** Called instead of another retry once a job failed maxAttempts times; must finish the job. */
   giveUp(job: Job, err: unknown, log: Logger): Promise<void>;
 }
+
+/** How long stop() waits for the jobs in hand. */
+const STOP_GRACE_MS = 10_000;
 
 export class JobRunner {
   readonly workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -30,6 +39,8 @@ export class JobRunner {
    */
   private readonly claimBatch: number;
   private inflight = 0;
+  /** Jobs held, by lane. */
+  private readonly held: Record<string, number> = {};
   private running = false;
   private wakeUp: (() => void) | null = null;
   private loopDone: Promise<void> = Promise.resolve();
@@ -60,11 +71,25 @@ export class JobRunner {
   }
 
   /** Stops claiming and waits for the jobs in hand to finish. */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming and waits for the jobs in hand, at most `graceMs` (a late scan may take
+   * minutes): jobs still running then are left to run again, their leases lapsing (embedded mode
+   * requeues them at the next start).
+   */
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.running = false;
     this.wake();
     await this.loopDone;
-    while (this.inflight > 0) await new Promise<void>((r) => this.idle.push(r));
+    let timer: NodeJS.Timeout | undefined;
+    const drained = (async () => {
+      while (this.inflight > 0) await new Promise<void>((r) => this.idle.push(r));
+      return true;
+    })();
+    const grace = new Promise<false>((r) => (timer = setTimeout(() => r(false), graceMs)));
+    if (!(await Promise.race([drained, grace]))) {
+      this.log.warn({ jobs: this.inflight }, 'stopping with jobs still running: they will run again');
+    }
+    clearTimeout(timer);
     clearInterval(this.heartbeat);
   }
 
@@ -74,15 +99,19 @@ export class JobRunner {
       let jobs: Job[] = [];
       if (free >= this.claimBatch) {
         try {
-          jobs = await this.store.claimJobs(this.workerId, free, this.opts.leaseMs);
+          jobs = await this.store.claimJobs(this.workerId, free, this.opts.leaseMs, {
+            held: this.held, perLane: this.opts.perLane ?? Math.max(1, Math.floor(this.opts.concurrency / 2)), caps: this.opts.laneCaps,
+          });
         } catch (err) {
           this.log.warn({ err }, 'claiming jobs failed; retrying');
         }
       }
       for (const job of jobs) {
         this.inflight++;
+        this.held[job.lane] = (this.held[job.lane] ?? 0) + 1;
         void this.run(job).finally(() => {
           this.inflight--;
+          if (--this.held[job.lane]! === 0) delete this.held[job.lane];
           this.wake();
           if (this.inflight === 0) this.idle.splice(0).forEach((r) => r());
         });

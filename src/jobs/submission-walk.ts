@@ -12,7 +12,7 @@ import { describeLimit, ExtractionBudget, type ExtractionLimits } from '../extra
 import type { Hunter } from '../hunting/hunter.js';
 import type { HuntTask, RawMatch } from '../hunting/rules-artifact.js';
 import type { RulesSnapshot } from '../hunting/rules-catalog.js';
-import type { ScanContext } from '../hunting/scan-variables.js';
+import { scanVariables, type ScanContext, type ScanVariables } from '../hunting/scan-variables.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { BundleInfo, FileAnalysis, FileRecord, NewSubfile, Store } from '../store/store.js';
 import type { AnalyzeResult, AnalyzeTask, ContainerFacts, ExtractTask } from './analysis-worker.js';
@@ -35,6 +35,12 @@ interface FileNode {
   newFile: boolean;
   submissions: number;
 }
+
+/**
+ * Files from this size on are heavy for the pool (WorkerPool reserveMs): with the slowest rules
+ * the speed probe lets in (2 MB/s) one takes half a second of a thread or more.
+ */
+export const HEAVY_BYTES = 1024 * 1024;
 
 /** Files looked up at once when a container's members are about to be hunted. */
 const LOOKUP_BATCH = 1000;
@@ -60,6 +66,15 @@ export interface WalkResult {
   /** Which of `matches` were found in a subfile. */
   inSubfile: ReadonlySet<RawMatch>;
   subfiles: NewSubfile[];
+  /** What a late scan (of quarantined sets) would scan: every file hunted. */
+  late: LateFile[];
+}
+
+/** A file of the walk as the late scan gets it (late-scan-job.ts). */
+export interface LateFile {
+  sha256: string;
+  depth: number;
+  variables: ScanVariables;
 }
 
 export class SubmissionWalk {
@@ -70,6 +85,8 @@ export class SubmissionWalk {
   private readonly subfiles = new Map<string, NewSubfile>();
   private readonly topMatches: RawMatch[] = [];
   private readonly subMatches: RawMatch[] = [];
+  private readonly late: LateFile[] = [];
+  private readonly hunt: HuntTask | null;
   private readonly passwords: string[];
   private scratch: string | null = null;
   /** Set once a worker may have made the scratch folder (it is made only for a container). */
@@ -85,12 +102,15 @@ export class SubmissionWalk {
       hunter: Hunter | null;
       snap: RulesSnapshot | null;
       log: Logger;
+      /** The pool lane of this walk's tasks: the submitting user's. */
+      lane: string;
     },
     private readonly opts: WalkOptions,
     uploadPassword: string | null,
   ) {
     this.budget = new ExtractionBudget(opts.limits);
     this.passwords = [...new Set([uploadPassword, ...opts.limits.passwords].filter((p): p is string => !!p))];
+    this.hunt = deps.hunter && deps.snap ? deps.hunter.task(deps.snap) : null;
   }
 
   /**
@@ -106,15 +126,11 @@ export class SubmissionWalk {
         matches: [...this.topMatches, ...this.subMatches],
         inSubfile: new Set(this.subMatches),
         subfiles: [...this.subfiles.values()],
+        late: this.late,
       };
     } finally {
       if (this.scratch && this.scratchUsed) await this.deps.blobs.dropScratch(this.scratch).catch(() => undefined);
     }
-  }
-
-  private get hunt(): HuntTask | null {
-    const { hunter, snap } = this.deps;
-    return hunter && snap ? hunter.task(snap) : null;
   }
 
   private async extractRequest(node: FileNode): Promise<ExtractRequest> {
@@ -132,8 +148,10 @@ export class SubmissionWalk {
     const timeoutMs = this.opts.analysisTimeoutMs + (hunter?.deadlineMs(hunt) ?? 0);
     // Deeper files wait for shallower ones: an archive's thousands of members do not delay the
     // files uploaded after it (their own analysis, hunting and notifications).
-    const result = await pool.run<AnalyzeResult>(task, [], { timeoutMs, priority: node.depth });
+    const result = await pool.run<AnalyzeResult>(task, [], { timeoutMs, priority: node.depth, lane: this.deps.lane, heavy: node.size >= HEAVY_BYTES });
     this.types.set(node.sha256, result.analysis.typeDescription);
+    // Kept for a late scan: a ruleset quarantined during this walk, or before it, scans them later.
+    if (hunter) this.late.push({ sha256: node.sha256, depth: node.depth, variables: scanVariables(context, result.analysis) });
     if (snap && hunter && result.hunt) {
       if (result.hunt.skipped) log.info({ sha256: node.sha256, reason: result.hunt.skipped }, 'file not scanned');
       const matches = await hunter.settle(snap, result.hunt, node);
@@ -163,7 +181,7 @@ export class SubmissionWalk {
     const task: ExtractTask = { kind: 'extract', path: node.path, facts: container, extract: req };
     const timeoutMs = this.opts.analysisTimeoutMs + this.opts.limits.timeoutMs;
     try {
-      const ex = await this.deps.pool.run<Extraction | null>(task, [], { timeoutMs, priority: node.depth + 1 });
+      const ex = await this.deps.pool.run<Extraction | null>(task, [], { timeoutMs, priority: node.depth + 1, lane: this.deps.lane, heavy: node.size >= HEAVY_BYTES });
       if (ex?.deadline) this.budget.extendTo(ex.deadline);
       return ex ?? { type: container.type, entries: [] };
     } catch (err) {

@@ -1,5 +1,6 @@
 // A pool of worker threads for CPU-bound, synchronous native work (libmagic, YARA): one task per
-// worker at a time, queued by priority, a deadline per task enforced by terminating the worker,
+// worker at a time, queued by priority and, within a priority, taken from each lane (a user's
+// uploads, the late scans) in turn; a deadline per task enforced by terminating the worker,
 // crashed workers replaced.
 
 import os from 'node:os';
@@ -33,6 +34,13 @@ export interface WorkerPoolOptions {
   nice?: number;
   /** Tasks that may wait while something more urgent runs elsewhere in the process. */
   holdBack?: HoldBack;
+  /**
+   * While more than one lane has work (tasks waiting or running, or queued within this many
+   * milliseconds), `heavy` tasks run on at most size - 1 workers: one is kept for light ones, so
+   * that another user's small upload never waits for one user's large files (tasks are not
+   * preempted). One lane alone gets every worker. 0 or absent: no reserve.
+   */
+  reserveMs?: number;
 }
 
 /**
@@ -52,12 +60,25 @@ const HOLD_RECHECK_MS = 50;
 /** Per-task options of {@link WorkerPool.run}. */
 export interface RunOptions {
   timeoutMs?: number;
-  /** Lower runs first; tasks of equal priority run in the order they were queued. Default 0. */
+  /** Lower runs first. Default 0. */
   priority?: number;
+  /**
+   * Tasks of equal priority are taken from each lane in turn, in the order they were queued
+   * within a lane: one user's thousand uploads do not make another's one upload wait for them
+   * all. Default ''.
+   */
+  lane?: string;
+  /** At most this many tasks of this lane run at once (the others wait even with workers idle). */
+  maxRunning?: number;
+  /** A long task (a large file, a late scan): see WorkerPoolOptions.reserveMs. */
+  heavy?: boolean;
 }
 
 interface Pending {
   message: { id: number };
+  lane: string;
+  maxRunning: number;
+  heavy: boolean;
   queuedAt: number;
   timeoutMs: number;
   /** Only this worker may run it (see runOnEach). */
@@ -89,14 +110,16 @@ const NICE = '__nice';
 /** A fixed-size pool of worker threads; tasks queue while every worker is busy. */
 export class WorkerPool {
   private readonly slots = new Set<Slot>();
-  /** Waiting tasks by priority, lowest first (a handful of levels: one array each). */
-  private readonly queues = new Map<number, Pending[]>();
+  /** Waiting tasks by priority, lowest first (a handful of levels). */
+  private readonly queues = new Map<number, Level>();
   private readonly size: number;
   private nextId = 1;
   private closed = false;
   private respawnDelay = 0;
   private readonly respawns = new Set<NodeJS.Timeout>();
   private recheck: NodeJS.Timeout | null = null;
+  /** When each lane last queued a task (lane '', the pool's own tasks, not counted). */
+  private readonly laneSeen = new Map<string, number>();
   /** Workers started to replace a crashed or timed-out one. */
   restarts = 0;
 
@@ -113,7 +136,7 @@ export class WorkerPool {
   /** Tasks waiting for a worker. */
   get queued(): number {
     let n = 0;
-    for (const q of this.queues.values()) n += q.length;
+    for (const level of this.queues.values()) for (const q of level.values()) n += q.length;
     return n;
   }
 
@@ -127,20 +150,22 @@ export class WorkerPool {
     return new Promise<T>((resolve, reject) => {
       const message = { ...task, id: this.nextId++ };
       const timeoutMs = opts.timeoutMs ?? this.options.taskTimeoutMs;
-      this.enqueue(opts.priority ?? 0, { message, queuedAt: performance.now(), timeoutMs, transfer, resolve: resolve as (r: unknown) => void, reject });
+      const lane = { lane: opts.lane ?? '', maxRunning: opts.maxRunning ?? Infinity, heavy: opts.heavy ?? false };
+      if (lane.lane) this.laneSeen.set(lane.lane, performance.now());
+      this.enqueue(opts.priority ?? 0, { message, ...lane, queuedAt: performance.now(), timeoutMs, transfer, resolve: resolve as (r: unknown) => void, reject });
       this.dispatch();
     });
   }
 
   /**
-   * Runs `task` once on every current worker (e.g. to load something each thread keeps), after
-   * the priority-0 tasks already queued for it. A worker that dies meanwhile takes its copy with it.
+   * Runs `task` once on every current worker (e.g. to load something each thread keeps), as a
+   * priority-0 task of lane ''. A worker that dies meanwhile takes its copy with it.
    */
   runOnEach<T>(task: object): Promise<T[]> {
     if (this.closed) return Promise.reject(transient('worker pool is closed'));
     return Promise.all([...this.slots].map((slot) => new Promise<T>((resolve, reject) => {
       const message = { ...task, id: this.nextId++ };
-      this.enqueue(0, { message, queuedAt: performance.now(), timeoutMs: this.options.taskTimeoutMs, transfer: [], pinned: slot, resolve: resolve as (r: unknown) => void, reject });
+      this.enqueue(0, { message, lane: '', maxRunning: Infinity, heavy: false, queuedAt: performance.now(), timeoutMs: this.options.taskTimeoutMs, transfer: [], pinned: slot, resolve: resolve as (r: unknown) => void, reject });
       this.dispatch();
     })));
   }
@@ -156,7 +181,8 @@ export class WorkerPool {
     if (this.recheck) clearTimeout(this.recheck);
     const slots = [...this.slots];
     const busy = new Set(slots.filter((slot) => slot.task));
-    const abandoned = [...[...this.queues.values()].flat(), ...slots.map((slot) => this.settle(slot))];
+    const queued = [...this.queues.values()].flatMap((level) => [...level.values()].flat());
+    const abandoned = [...queued, ...slots.map((slot) => this.settle(slot))];
     this.queues.clear();
     for (const pending of abandoned) pending?.reject(transient('worker pool is closed'));
     await Promise.all(slots.map(async (slot) => {
@@ -183,33 +209,76 @@ export class WorkerPool {
   }
 
   private enqueue(priority: number, pending: Pending): void {
-    const q = this.queues.get(priority);
-    if (q) return void q.push(pending);
-    this.queues.set(priority, [pending]);
-    // Kept in ascending order so dispatch() can walk them in order (new levels are rare).
-    const sorted = [...this.queues].sort(([a], [b]) => a - b);
-    this.queues.clear();
-    for (const [p, tasks] of sorted) this.queues.set(p, tasks);
+    let level = this.queues.get(priority);
+    if (!level) {
+      level = new Map();
+      this.queues.set(priority, level);
+      // Kept in ascending order so next() can walk them in order (new levels are rare).
+      const sorted = [...this.queues].sort(([a], [b]) => a - b);
+      this.queues.clear();
+      for (const [p, l] of sorted) this.queues.set(p, l);
+    }
+    const q = level.get(pending.lane);
+    if (q) q.push(pending);
+    else level.set(pending.lane, [pending]);
   }
 
-  /** Takes the first waiting task `slot` may run, highest priority first. */
+  /** Whether a worker is to be kept from heavy tasks now (see reserveMs). */
+  private reserving(): boolean {
+    const window = this.options.reserveMs ?? 0;
+    if (window <= 0 || this.size < 2) return false;
+    const since = performance.now() - window;
+    for (const [lane, at] of this.laneSeen) if (at < since) this.laneSeen.delete(lane);
+    // Lanes with work: queued lately, or waiting or running now (a task held back by the reserve
+    // itself, or a late scan running for minutes, still counts).
+    const lanes = new Set(this.laneSeen.keys());
+    for (const level of this.queues.values()) for (const lane of level.keys()) if (lane) lanes.add(lane);
+    for (const slot of this.slots) if (slot.task?.lane) lanes.add(slot.task.lane);
+    if (lanes.size < 2) return false;
+    let heavy = 0;
+    for (const slot of this.slots) if (slot.task?.heavy) heavy++;
+    return heavy >= this.size - 1;
+  }
+
+  private recheckSoon(): void {
+    this.recheck ??= setTimeout(() => {
+      this.recheck = null;
+      this.dispatch();
+    }, HOLD_RECHECK_MS);
+  }
+
+  private running(lane: string): number {
+    let n = 0;
+    for (const slot of this.slots) if (slot.task?.lane === lane) n++;
+    return n;
+  }
+
+  /**
+   * Takes the first waiting task `slot` may run: highest priority first, and within a priority
+   * from the lane whose turn it is (lanes rotate: the one served goes last).
+   */
   private next(slot: Slot): Pending | undefined {
     const hold = this.options.holdBack;
     const holding = hold !== undefined && hold.active();
-    for (const [priority, q] of this.queues) {
-      // Levels are in order and FIFO: if the oldest task of a held level may wait, all may.
-      if (holding && priority >= hold.fromPriority && performance.now() - q[0]!.queuedAt < hold.maxWaitMs) {
-        this.recheck ??= setTimeout(() => {
-          this.recheck = null;
-          this.dispatch();
-        }, HOLD_RECHECK_MS);
+    // Held or reserved tasks may become runnable with no event to dispatch them.
+    if (this.queues.size > 0 && (this.options.reserveMs ?? 0) > 0) this.recheckSoon();
+    for (const [priority, level] of this.queues) {
+      // If the oldest task of a held level may wait, all may.
+      if (holding && priority >= hold.fromPriority && performance.now() - oldest(level) < hold.maxWaitMs) {
+        this.recheckSoon();
         continue;
       }
-      const i = q.findIndex((p) => !p.pinned || p.pinned === slot);
-      if (i < 0) continue;
-      const pending = q.splice(i, 1)[0]!;
-      if (q.length === 0) this.queues.delete(priority);
-      return pending;
+      const reserving = this.reserving();
+      for (const [lane, q] of level) {
+        if (this.running(lane) >= q[0]!.maxRunning) continue;
+        const i = q.findIndex((p) => (!p.pinned || p.pinned === slot) && !(p.heavy && reserving));
+        if (i < 0) continue;
+        const pending = q.splice(i, 1)[0]!;
+        level.delete(lane);
+        if (q.length > 0) level.set(lane, q); // its turn is over: to the back
+        if (level.size === 0) this.queues.delete(priority);
+        return pending;
+      }
     }
     return undefined;
   }
@@ -258,11 +327,14 @@ export class WorkerPool {
 
   private onExit(slot: Slot, code: number): void {
     this.slots.delete(slot);
-    for (const [priority, q] of this.queues) {
-      for (let i = q.length - 1; i >= 0; i--) {
-        if (q[i]!.pinned === slot) q.splice(i, 1)[0]!.reject(new Error('worker thread exited before the task ran'));
+    for (const [priority, level] of this.queues) {
+      for (const [lane, q] of level) {
+        for (let i = q.length - 1; i >= 0; i--) {
+          if (q[i]!.pinned === slot) q.splice(i, 1)[0]!.reject(new Error('worker thread exited before the task ran'));
+        }
+        if (q.length === 0) level.delete(lane);
       }
-      if (q.length === 0) this.queues.delete(priority);
+      if (level.size === 0) this.queues.delete(priority);
     }
     const cause = slot.crash?.message ?? `exited with code ${code}`;
     this.settle(slot)?.reject(new Error(`worker thread crashed while running the task: ${cause}`));
@@ -274,6 +346,15 @@ export class WorkerPool {
     const timer = setTimeout(() => this.respawns.delete(timer) && this.spawn(), this.respawnDelay);
     this.respawns.add(timer);
   }
+}
+
+/** The tasks of one priority: lane -> its tasks in the order queued; lanes in turn order. */
+type Level = Map<string, Pending[]>;
+
+function oldest(level: Level): number {
+  let t = Infinity;
+  for (const q of level.values()) t = Math.min(t, q[0]!.queuedAt);
+  return t;
 }
 
 /** A worker's error reply as an error again: a TrawlError keeps its code. */

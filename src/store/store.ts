@@ -143,6 +143,24 @@ export interface Job {
   payload: Record<string, unknown>;
   /** How many times this job was claimed before (0 on the first run). */
   attempts: number;
+  /** See claimJobs. */
+  lane: string;
+}
+
+/** How many jobs of each lane a claimer may hold: `caps[lane]`, else `perLane`. */
+export interface LaneLimits {
+  /** Jobs the claimer holds now, by lane. */
+  held: Record<string, number>;
+  perLane: number;
+  caps?: Record<string, number>;
+}
+
+/** A job queued by the transaction that completes an analysis (`followUp`): its work goes on after it. */
+export interface FollowUpJob {
+  kind: string;
+  payload: Record<string, unknown>;
+  /** Jobs are claimed from each lane in turn (see claimJobs). */
+  lane: string;
 }
 
 /** A hunting ruleset (spec 2.1) as stored. */
@@ -307,8 +325,10 @@ export interface Store {
    * Claims up to `max` runnable jobs for `leaseMs`: queued ones, and running ones whose lease
    * expired (their worker died). Each claim increments `attempts`, and marks the submission of an
    * `analyze` job `in-progress`. Safe with many workers (PostgreSQL: FOR UPDATE SKIP LOCKED).
+   * Jobs are shared between lanes: each next one from the lane with the fewest running; `limits`
+   * keeps a lane from taking every slot of the claimer (jobs held already, by lane, and caps).
    */
-  claimJobs(workerId: string, max: number, leaseMs: number): Promise<Job[]>;
+  claimJobs(workerId: string, max: number, leaseMs: number, limits?: LaneLimits): Promise<Job[]>;
   /** Puts a claimed job back for a retry after `delayMs`, recording the error. */
   retryJob(jobId: number, error: string, delayMs: number): Promise<void>;
   /** Extends the lease of every job `workerId` holds (a heartbeat while they run). */
@@ -329,12 +349,19 @@ export interface Store {
    * also records the rate-limited period on it); a second one for the same submission, ruleset
    * and rule is ignored. With `emails`, notifications of rulesets that have notification_emails
    * are queued for e-mail (see takePendingEmails) with an `email` job per ruleset. `subfiles`
-   * are stored as files (analysed, not counted as submitted) linked to their containers.
+   * are stored as files (analysed, not counted as submitted) linked to their containers;
+   * `followUp` is queued.
    */
   completeAnalysis(
     jobId: number, submissionId: number, analysis: FileAnalysis, date: number,
-    notifications?: NewNotification[], opts?: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[] },
+    notifications?: NewNotification[], opts?: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob },
   ): Promise<StoredNotifications>;
+
+  /**
+   * Stores the notifications a job that is not an analysis found (a late scan) and removes the
+   * job, in one transaction: a crash before it leaves the job to run again, after it nothing.
+   */
+  completeJob(jobId: number, notifications: NewNotification[], opts?: { emails?: boolean; emailDelayMs?: number }): Promise<StoredNotifications>;
 
   /**
    * Files extracted from `sha256` (bundled_files) by child sha256, starting after `after`; with

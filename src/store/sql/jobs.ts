@@ -1,21 +1,38 @@
 // The job queue and analysis completion, as queries on a Kysely database (used by sql-store.ts).
 // Job times are epoch milliseconds from this process's clock.
-import type { Kysely } from 'kysely';
-import type { FileAnalysis, Job } from '../store.js';
+import { sql, type Kysely } from 'kysely';
+import type { FileAnalysis, Job, LaneLimits } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { toJob } from './rows.js';
 import type { Database } from './schema.js';
 import { analysisColumns } from './subfiles.js';
 
-/** Claims up to `max` jobs whose run_after has passed (queued, or running with an expired lease). */
+/** Lanes looked at per claim: each is a few index lookups. */
+const MAX_LANES = 256;
+
+/** A runnable job and its lane, as a claim weighs it. */
+interface Candidate {
+  id: number;
+  lane: string;
+  run_after: number;
+}
+
+/**
+ * Claims up to `max` jobs whose run_after has passed (queued, or running with an expired lease),
+ * sharing them fairly between lanes: the next job always comes from the lane with the fewest
+ * running (in every process, these included), oldest first among equals. One user's ten thousand
+ * queued uploads then delay another user's upload by one job, not by ten thousand.
+ */
 export async function claim(
-  db: Kysely<Database>, dialect: SqlDialect, workerId: string, max: number, leaseMs: number,
+  db: Kysely<Database>, dialect: SqlDialect, workerId: string, max: number, leaseMs: number, limits?: LaneLimits,
 ): Promise<Job[]> {
   if (max <= 0) return [];
   const now = Date.now();
+  const chosen = pickFairly(await candidates(db, now, max), max, limits);
+  if (chosen.length === 0) return [];
+  // Checked again as they are taken: another process may have claimed some meanwhile.
   const runnable = dialect.lockForClaim(
-    db.selectFrom('jobs').select('id').where('run_after', '<=', now)
-      .orderBy('run_after').orderBy('id').limit(max),
+    db.selectFrom('jobs').select('id').where('id', 'in', chosen).where('run_after', '<=', now),
   );
   // One statement, so it is atomic on both dialects; SKIP LOCKED keeps PostgreSQL claimers off
   // each other's rows, SQLite's write lock serialises them.
@@ -25,7 +42,7 @@ export async function claim(
       run_after: now + leaseMs, attempts: eb('attempts', '+', 1),
     }))
     .where('id', 'in', runnable)
-    .returning(['id', 'kind', 'payload', 'attempts'])
+    .returning(['id', 'kind', 'payload', 'attempts', 'lane'])
     .execute();
   const jobs = rows.map(toJob).sort((a, b) => a.id - b.id);
   // Their submissions are now in progress: set in this transaction rather than one more per job.
@@ -35,6 +52,65 @@ export async function claim(
       .where('id', 'in', submissions).where('status', '=', 'queued').execute();
   }
   return jobs;
+}
+
+/**
+ * The first `max` runnable jobs of each lane, and how many each lane has running. Lanes are
+ * found by skipping through the (lane, run_after, id) index, one lookup per lane; the oldest
+ * jobs overall are candidates too, so lanes past MAX_LANES still move.
+ */
+async function candidates(db: Kysely<Database>, now: number, max: number): Promise<{ jobs: Candidate[]; running: Map<string, number> }> {
+  const lanes = await sql<{ lane: string }>`
+    with recursive lanes(lane, n) as (
+      select (select lane from jobs order by lane limit 1), 1
+      union all
+      select (select j.lane from jobs j where j.lane > lanes.lane order by j.lane limit 1), n + 1
+      from lanes where lanes.lane is not null and n < ${MAX_LANES}
+    )
+    select lane from lanes where lane is not null`.execute(db);
+  const names = lanes.rows.map((r) => r.lane);
+  if (names.length === 0) return { jobs: [], running: new Map() };
+  const firsts = [
+    ...names.map((lane) => sql`select * from (select id, lane, run_after from jobs where lane = ${lane} and run_after <= ${now} order by run_after, id limit ${max}) l`),
+    sql`select * from (select id, lane, run_after from jobs where run_after <= ${now} order by run_after, id limit ${max}) o`,
+  ];
+  const jobs = await sql<Candidate>`${sql.join(firsts, sql` union `)}`.execute(db);
+  const counts = await sql<{ lane: string; n: number | string }>`${sql.join(names.map((lane) =>
+    sql`select cast(${lane} as text) as lane, (select count(*) from jobs where lane = ${lane} and state = 'running' and run_after > ${now}) as n`), sql` union all `)}`.execute(db);
+  return {
+    jobs: jobs.rows.map((r) => ({ id: Number(r.id), lane: r.lane, run_after: Number(r.run_after) })),
+    running: new Map(counts.rows.map((r) => [r.lane, Number(r.n)])),
+  };
+}
+
+/**
+ * Takes `max` jobs one at a time, each from the lane with the fewest running or taken so far,
+ * none from a lane whose limit the claimer's held jobs and those taken reach.
+ */
+export function pickFairly(c: { jobs: Candidate[]; running: Map<string, number> }, max: number, limits?: LaneLimits): number[] {
+  const byLane = new Map<string, Candidate[]>();
+  const older = (a: Candidate, b: Candidate) => a.run_after - b.run_after || a.id - b.id;
+  for (const j of [...c.jobs].sort(older)) byLane.set(j.lane, [...(byLane.get(j.lane) ?? []), j]);
+  const load = new Map([...byLane.keys()].map((lane) => [lane, c.running.get(lane) ?? 0]));
+  const room = new Map([...byLane.keys()].map((lane) => [lane, limits ? (limits.caps?.[lane] ?? limits.perLane) - (limits.held[lane] ?? 0) : Infinity]));
+  const out: number[] = [];
+  while (out.length < max) {
+    let best: string | null = null;
+    for (const [lane, q] of byLane) {
+      if (q.length === 0 || room.get(lane)! <= 0) continue;
+      if (best === null) {
+        best = lane;
+        continue;
+      }
+      const d = load.get(lane)! - load.get(best)!;
+      if (d < 0 || (d === 0 && older(q[0]!, byLane.get(best)![0]!) < 0)) best = lane;
+    }
+    if (best === null) break;
+    out.push(byLane.get(best)!.shift()!.id);
+    load.set(best, load.get(best)! + 1);
+    room.set(best, room.get(best)! - 1);
+  }
+  return out;
 }
 
 /** Puts a job back in the queue, runnable after `delayMs`. */
@@ -80,11 +156,11 @@ export async function completeAnalysis(
 }
 
 /** Queues a job; with `key`, only if no job with that key exists (queued or running). */
-export async function enqueue(db: Kysely<Database>, kind: string, payload: Record<string, unknown>, key?: string): Promise<boolean> {
+export async function enqueue(db: Kysely<Database>, kind: string, payload: Record<string, unknown>, key?: string, lane = kind): Promise<boolean> {
   if (key !== undefined && await db.selectFrom('jobs').select('id').where('job_key', '=', key).executeTakeFirst()) return false;
   await db.insertInto('jobs').values({
     kind, payload: JSON.stringify(payload), state: 'queued', attempts: 0, run_after: Date.now(),
-    locked_by: null, locked_until: null, last_error: null, job_key: key ?? null,
+    locked_by: null, locked_until: null, last_error: null, job_key: key ?? null, lane,
   }).execute();
   return true;
 }

@@ -274,6 +274,17 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
       up: (db: Kysely<any>) => addChangeMarks(db, dialect),
       down: (db: Kysely<any>) => dropChangeMarks(db, dialect),
     },
+    '0010_job_lanes': {
+      // Jobs are claimed fairly across lanes (a user's uploads, the late scans): see jobs.ts.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('jobs').addColumn('lane', 'text', (c) => c.notNull().defaultTo('')).execute();
+        await db.schema.createIndex('jobs_lane_idx').on('jobs').columns(['lane', 'run_after', 'id']).execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropIndex('jobs_lane_idx').execute();
+        await db.schema.alterTable('jobs').dropColumn('lane').execute();
+      },
+    },
   };
 }
 

@@ -124,7 +124,7 @@ async function queueEmails(tx: Kysely<Database>, rulesetId: number, stored: Noti
   // Two processes may both queue one; the second finds nothing pending and sends nothing.
   await tx.insertInto('jobs').values({
     kind: 'email', payload: JSON.stringify({ rulesetId }), state: 'queued', attempts: 0,
-    run_after: Date.now() + delayMs, locked_by: null, locked_until: null, last_error: null, job_key: key,
+    run_after: Date.now() + delayMs, locked_by: null, locked_until: null, last_error: null, job_key: key, lane: 'email',
   }).execute();
 }
 

@@ -68,11 +68,12 @@ export function toSubmission(
 }
 
 /** A claimed jobs row as a Job; `attempts` in the row already counts this claim. */
-export function toJob(r: Pick<Selectable<JobsTable>, 'id' | 'kind' | 'payload' | 'attempts'>): Job {
+export function toJob(r: Pick<Selectable<JobsTable>, 'id' | 'kind' | 'payload' | 'attempts' | 'lane'>): Job {
   return {
     id: Number(r.id),
     kind: r.kind,
     payload: JSON.parse(r.payload) as Record<string, unknown>,
     attempts: Number(r.attempts) - 1,
+    lane: r.lane,
   };
 }

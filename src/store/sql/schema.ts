@@ -98,6 +98,8 @@ export interface JobsTable {
   last_error: string | null;
   /** Groups jobs of one purpose (e.g. `email:<ruleset id>`) so a queued one can be found; null for most. */
   job_key: string | null;
+  /** Jobs are claimed from each lane in turn: `user:<id>` for a user's analyses, `late` for late scans. */
+  lane: Generated<string>;
 }
 
 /** One-time upload URLs, by the sha256 of their token. */

@@ -3,7 +3,7 @@
 import { sql, type Kysely, type Updateable } from 'kysely';
 import { alreadyExists, TrawlError } from '../../model/errors.js';
 import type {
-  AnalysisStatus, FileAnalysis, FileLink, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
+  AnalysisStatus, FileAnalysis, FileLink, FollowUpJob, LaneLimits, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
   NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
   StoredNotifications, StreamEntry, SubmissionRecord, UserPatch, UserRecord,
 } from '../store.js';
@@ -28,7 +28,7 @@ interface Completion {
   analysis: FileAnalysis;
   date: number;
   list: NewNotification[];
-  opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[] };
+  opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob };
 }
 
 /** A Store over SQL. Create it with SqlStore.open, which brings the schema up to date first. */
@@ -187,8 +187,8 @@ export class SqlStore implements Store {
     });
   }
 
-  claimJobs(workerId: string, max: number, leaseMs: number): Promise<Job[]> {
-    return this.bookkeeping((tx) => jobs.claim(tx, this.d, workerId, max, leaseMs));
+  claimJobs(workerId: string, max: number, leaseMs: number, limits?: LaneLimits): Promise<Job[]> {
+    return this.bookkeeping((tx) => jobs.claim(tx, this.d, workerId, max, leaseMs, limits));
   }
 
   retryJob(jobId: number, error: string, delayMs: number): Promise<void> {
@@ -209,7 +209,7 @@ export class SqlStore implements Store {
 
   completeAnalysis(
     jobId: number, submissionId: number, analysis: FileAnalysis, date: number,
-    list: NewNotification[] = [], opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[] } = {},
+    list: NewNotification[] = [], opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob } = {},
   ): Promise<StoredNotifications> {
     const c: Completion = { jobId, submissionId, analysis, date, list, opts };
     return this.completions ? this.completions.submit(c) : this.bookkeeping((tx) => this.complete(tx, c));
@@ -218,7 +218,16 @@ export class SqlStore implements Store {
   private async complete(tx: Kysely<Database>, c: Completion): Promise<StoredNotifications> {
     await jobs.completeAnalysis(tx, c.jobId, c.submissionId, c.analysis, c.date);
     if (c.opts.subfiles?.length) await subfiles.storeSubfiles(tx, c.opts.subfiles, c.date);
+    const f = c.opts.followUp;
+    if (f) await jobs.enqueue(tx, f.kind, f.payload, undefined, f.lane);
     return notifications.insertNotifications(tx, this.d, c.list, c.opts);
+  }
+
+  completeJob(jobId: number, list: NewNotification[], opts: { emails?: boolean; emailDelayMs?: number } = {}): Promise<StoredNotifications> {
+    return this.bookkeeping(async (tx) => {
+      await tx.deleteFrom('jobs').where('id', '=', jobId).execute();
+      return notifications.insertNotifications(tx, this.d, list, opts);
+    });
   }
 
   listFileLinks(sha256: string, direction: 'children' | 'parents', after: string | null, limit: number): Promise<FileLink[]> {

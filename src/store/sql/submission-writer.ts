@@ -78,6 +78,7 @@ export async function writeSubmission(
     .values({
       kind: 'analyze', payload: JSON.stringify({ submissionId: Number(id) }), state: 'queued',
       attempts: 0, run_after: nowMs, locked_by: null, locked_until: null, last_error: null, job_key: null,
+      lane: `user:${s.userId}`,
     })
     .execute();
   return { ...s, id: Number(id), status: 'queued' };

@@ -11,7 +11,7 @@ import { workerExecArgv } from '../../jobs/worker-exec-argv.js';
 /** Store methods that write, and so go to the writer thread. Everything else reads locally. */
 const WRITES = [
   'setSettingIfAbsent', 'createUser', 'updateUser', 'deleteUser', 'addSubmission', 'setSubmissionStatus',
-  'claimJobs', 'retryJob', 'extendLeases', 'requeueRunningJobs', 'completeAnalysis', 'createUploadUrl',
+  'claimJobs', 'retryJob', 'extendLeases', 'requeueRunningJobs', 'completeAnalysis', 'completeJob', 'createUploadUrl',
   'consumeUploadUrl', 'createRuleset', 'updateRuleset', 'deleteRuleset', 'addRulesetEditor', 'removeRulesetEditor',
   'recordSlowScan', 'deleteJob', 'deleteNotifications', 'clearPendingEmails', 'enqueueJob',
 ] as const satisfies readonly (keyof Store)[];

@@ -1,0 +1,76 @@
+// The `late-scan` job: quarantined rulesets (found making scans slow) scan a submission's files
+// after its analysis completed, in a pool lane of their own that never takes every thread. The
+// owner of a slow ruleset waits for its matches; nobody else waits for it. Queued by the
+// transaction that completes the analysis, so a crash loses no late scan; its notifications and
+// its removal are one transaction, and a scan run twice stores nothing twice (the unique key of
+// a notification).
+import type { Logger } from 'pino';
+import { buildNotifications, matchedRulesets } from '../hunting/notification-builder.js';
+import type { Hunter } from '../hunting/hunter.js';
+import type { HuntResult, RawMatch } from '../hunting/rules-artifact.js';
+import type { BlobStore } from '../store/blobs/blob-store.js';
+import type { FollowUpJob, Job, Store } from '../store/store.js';
+import type { HuntFileTask } from './analysis-worker.js';
+import type { JobHandler } from './job-runner.js';
+import type { LateFile } from './submission-walk.js';
+import type { WorkerPool } from './worker-pool.js';
+
+export const LATE_LANE = 'late';
+
+/** The follow-up job of an analysis whose files quarantined sets are to scan. */
+export function lateScanJob(submissionId: number, files: LateFile[]): FollowUpJob {
+  return { kind: 'late-scan', payload: { submissionId, files }, lane: LATE_LANE };
+}
+
+export interface LateScanOptions {
+  /** Late scans running at once; below the pool's size, so other work always has a thread. */
+  maxRunning: number;
+  emails: boolean;
+  emailDelayMs: number;
+  onNotifications?: () => void;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+export class LateScanJob implements JobHandler {
+  constructor(
+    private readonly store: Store,
+    private readonly blobs: BlobStore,
+    private readonly pool: WorkerPool,
+    private readonly hunter: Hunter,
+    private readonly opts: LateScanOptions,
+  ) {}
+
+  async run(job: Job, log: Logger): Promise<void> {
+    const submission = await this.store.getSubmission(Number(job.payload.submissionId));
+    const files = (job.payload.files ?? []) as LateFile[];
+    const snap = await this.hunter.snapshot();
+    // The quarantined sets as they are now: one released meanwhile scanned with the others.
+    const task = this.hunter.lateTask(snap);
+    if (!submission || !task) return void await this.store.completeJob(job.id, []);
+    const matches: RawMatch[] = [];
+    const inSubfile = new Set<RawMatch>();
+    for (const f of [...files].sort((a, b) => a.depth - b.depth)) {
+      const path = await this.blobs.localPath(f.sha256);
+      if (!path) continue;
+      const hunt: HuntFileTask = { kind: 'hunt', path, hunt: task, variables: f.variables };
+      const result = await this.pool.run<HuntResult>(hunt, [], {
+        timeoutMs: this.hunter.deadlineMs(task), lane: LATE_LANE, maxRunning: this.opts.maxRunning,
+        // Rulesets known to be slow: on any file, the thread may be gone for scanTimeout.
+        heavy: true,
+      });
+      for (const m of await this.hunter.settle(snap, result, { path, sha256: f.sha256 })) {
+        matches.push(m);
+        if (f.depth > 0) inSubfile.add(m);
+      }
+    }
+    const list = buildNotifications(submission, matches, await matchedRulesets(this.store, matches), now(), { matchInSubfile: (m) => inSubfile.has(m) });
+    const stored = await this.store.completeJob(job.id, list, { emails: this.opts.emails, emailDelayMs: this.opts.emailDelayMs });
+    if (stored.stored.length > 0) this.opts.onNotifications?.();
+    log.debug({ submission: submission.id, files: files.length, notifications: stored.stored.length }, 'late scan done');
+  }
+
+  async giveUp(job: Job, _err: unknown, _log: Logger): Promise<void> {
+    await this.store.completeJob(job.id, []);
+  }
+}
