@@ -83,9 +83,17 @@ export async function latency(s: Server, rate: number, seconds: number): Promise
   }
   await Promise.all(inflight);
   const until = performance.now() + 10_000;
-  while (seen.size < n && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+  // Counted over this call's uploads: `seen` also holds the probe's earlier notifications.
+  const found = () => [...acked.keys()].filter((h) => seen.has(h)).length;
+  while (found() < n && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
   polling = false;
   await poller;
+  // A notification still unseen: say whether it exists at all (the poller missed it) or not.
+  for (const sha of [...acked.keys()].filter((h) => !seen.has(h))) {
+    const found = (await getJson(`${s.url}/api/v3/intelligence/hunting_notifications?limit=1&filter=${sha}`, s.key)).data.length;
+    const file = await getJson(`${s.url}/api/v3/files/${sha}`, s.key).catch((e) => ({ error: String(e) }));
+    console.error(`missing ${sha}: notification ${found ? 'stored' : 'not stored'}; file ${JSON.stringify(file.data?.attributes?.last_analysis_date ?? file)}`);
+  }
   const samples = [...acked].filter(([sha]) => seen.has(sha)).map(([sha, t]) => ({ at: t, ms: Math.max(0, seen.get(sha)! - t) }));
   const lat = Float64Array.from(samples.map((x) => x.ms));
   return { n, p50: pct(lat, 50), p99: pct(lat, 99), max: maxOf(lat), missing: n - lat.length, samples };

@@ -510,6 +510,23 @@ function contract(kind: 'sqlite' | 'postgres', makeBackend: () => Backend, baseO
     assert.equal((await analysed(s, 'n4', (sub) => [note(old, sub, 'x', now)])).stored.stored.length, 1);
   });
 
+  it('queues a follow-up job with the completion, and completeJob stores its notifications once and removes it', async () => {
+    const s = await fresh();
+    const now = Math.floor(Date.now() / 1000);
+    const r = await s.createRuleset(ruleset(1, 'slowpoke'));
+    const followUp = { kind: 'late-scan', payload: { files: ['f'] }, lane: 'late' };
+    const { sub } = await analysed(s, 'late1', () => [], { followUp });
+    const [late] = await s.claimJobs('w', 5, 60_000);
+    assert.equal(late?.kind, 'late-scan');
+    assert.equal(late?.lane, 'late');
+    assert.deepEqual(late?.payload, { files: ['f'] });
+    const stored = await s.completeJob(late!.id, [note(r, sub, 'late_rule', now)]);
+    assert.deepEqual(stored.stored.map((n) => n.ruleName), ['late_rule']);
+    assert.equal(await s.pendingJobs(), 0, 'the job is gone with its notifications stored');
+    // Run again (say, after a crash): nothing stored twice.
+    assert.equal((await s.completeJob(late!.id, [note(r, sub, 'late_rule', now)])).stored.length, 0);
+  });
+
   it('completes concurrent analyses each once, with one ruleset limit across all of them', async () => {
     const s = await fresh();
     const now = Math.floor(Date.now() / 1000);
