@@ -86,16 +86,14 @@ function analyzeAndHunt(task: AnalyzeTask, matcher: Matcher): { result: AnalyzeR
   const { analysis, mime } = identifyAndAnalyze(task.path);
   const { size } = statSync(task.path);
   if (!task.hunt || task.hunt.artifacts.length === 0) return { result: { analysis }, mime, size };
-  // Checked before reading: a file over the limit is never loaded whole.
-  if (size > task.hunt.maxBytes) return { result: { analysis, hunt: { matches: [], scans: [], skipped: 'too-large' } }, mime, size };
   const variables = task.context ? scanVariables(task.context, analysis) : undefined;
-  return { result: { analysis, hunt: matcher.scan(readWhole(task.path, size), task.hunt, variables) }, mime, size };
+  return { result: { analysis, hunt: scanStored(task.path, size, task.hunt, variables, matcher) }, mime, size };
 }
 
-function huntFile(task: HuntFileTask, matcher: Matcher): HuntResult {
-  const { size } = statSync(task.path);
-  if (size > task.hunt.maxBytes) return { matches: [], scans: [], skipped: 'too-large' };
-  return matcher.scan(readWhole(task.path, size), task.hunt, task.variables);
+/** Scans a stored file of `size` bytes; checked before reading: a file over the limit is never loaded whole. */
+function scanStored(path: string, size: number, hunt: HuntTask, variables: ScanVariables | undefined, matcher: Matcher): HuntResult {
+  if (size > hunt.maxBytes) return { matches: [], scans: [], skipped: 'too-large' };
+  return matcher.scan(readWhole(path, size), hunt, variables);
 }
 
 function analyze(task: AnalyzeTask, matcher: Matcher): AnalyzeResult {
@@ -117,7 +115,8 @@ if (!isMainThread) {
       },
       hunt: (task) => {
         if (typeof task.path !== 'string') throw new TypeError('hunt task needs a string `path`');
-        return huntFile(task as unknown as HuntFileTask, matcher);
+        const t = task as unknown as HuntFileTask;
+        return scanStored(t.path, statSync(t.path).size, t.hunt, t.variables, matcher);
       },
       extract: async (task): Promise<Extraction | null> => {
         const t = task as unknown as ExtractTask;

@@ -6,11 +6,12 @@ import { UNANALYSABLE } from '../analysis/pipeline.js';
 import type { ExtractionLimits } from '../extraction/limits.js';
 import { buildNotifications, matchedRulesets } from '../hunting/notification-builder.js';
 import type { Hunter } from '../hunting/hunter.js';
+import { scanVariables } from '../hunting/scan-variables.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FollowUpJob, Job, Store } from '../store/store.js';
 import type { JobHandler } from './job-runner.js';
 import { lateScanJob } from './late-scan-job.js';
-import { SubmissionWalk, type LateFile } from './submission-walk.js';
+import { SubmissionWalk, type HuntedFile } from './submission-walk.js';
 import type { WorkerPool } from './worker-pool.js';
 
 export interface AnalyzeJobOptions {
@@ -64,7 +65,7 @@ export class AnalyzeJob implements JobHandler {
       emails: this.opts.emails,
       emailDelayMs: this.opts.emailDelayMs,
       subfiles: result.subfiles,
-      ...this.lateScan(submissionId, result.late),
+      ...this.lateScan(submissionId, result.hunted),
     });
     if (stored.stored.length > 0) this.opts.onNotifications?.();
     if (stored.stored.length > 0 || stored.gone > 0 || Object.keys(stored.rateLimited).length > 0) {
@@ -76,9 +77,10 @@ export class AnalyzeJob implements JobHandler {
    * The late scan of quarantined sets, if any is quarantined now (asked after the walk: it may
    * have quarantined one, whose matches on these files its cut-off scan lost).
    */
-  private lateScan(submissionId: number, files: LateFile[]): { followUp?: FollowUpJob } {
+  private lateScan(submissionId: number, files: HuntedFile[]): { followUp?: FollowUpJob } {
     if (!this.hunter || files.length === 0 || !this.hunter.scansLate()) return {};
-    return { followUp: lateScanJob(submissionId, files) };
+    const late = files.map((f) => ({ sha256: f.sha256, depth: f.depth, variables: scanVariables(f.context, f.analysis) }));
+    return { followUp: lateScanJob(submissionId, late) };
   }
 
   async giveUp(job: Job, _err: unknown, _log: Logger): Promise<void> {

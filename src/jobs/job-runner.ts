@@ -70,7 +70,6 @@ export class JobRunner {
     this.wakeUp?.();
   }
 
-  /** Stops claiming and waits for the jobs in hand to finish. */
   /**
    * Stops claiming and waits for the jobs in hand, at most `graceMs` (a late scan may take
    * minutes): jobs still running then are left to run again, their leases lapsing (embedded mode

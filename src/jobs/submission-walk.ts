@@ -12,7 +12,7 @@ import { describeLimit, ExtractionBudget, type ExtractionLimits } from '../extra
 import type { Hunter } from '../hunting/hunter.js';
 import type { HuntTask, RawMatch } from '../hunting/rules-artifact.js';
 import type { RulesSnapshot } from '../hunting/rules-catalog.js';
-import { scanVariables, type ScanContext, type ScanVariables } from '../hunting/scan-variables.js';
+import type { ScanContext, ScanVariables } from '../hunting/scan-variables.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { BundleInfo, FileAnalysis, FileRecord, NewSubfile, Store } from '../store/store.js';
 import type { AnalyzeResult, AnalyzeTask, ContainerFacts, ExtractTask } from './analysis-worker.js';
@@ -67,7 +67,15 @@ export interface WalkResult {
   inSubfile: ReadonlySet<RawMatch>;
   subfiles: NewSubfile[];
   /** What a late scan (of quarantined sets) would scan: every file hunted. */
-  late: LateFile[];
+  hunted: HuntedFile[];
+}
+
+/** A file the walk hunted, with what its scan variables come from. */
+export interface HuntedFile {
+  sha256: string;
+  depth: number;
+  context: ScanContext;
+  analysis: FileAnalysis;
 }
 
 /** A file of the walk as the late scan gets it (late-scan-job.ts). */
@@ -85,7 +93,7 @@ export class SubmissionWalk {
   private readonly subfiles = new Map<string, NewSubfile>();
   private readonly topMatches: RawMatch[] = [];
   private readonly subMatches: RawMatch[] = [];
-  private readonly late: LateFile[] = [];
+  private readonly hunted: HuntedFile[] = [];
   private readonly hunt: HuntTask | null;
   private readonly passwords: string[];
   private scratch: string | null = null;
@@ -126,7 +134,7 @@ export class SubmissionWalk {
         matches: [...this.topMatches, ...this.subMatches],
         inSubfile: new Set(this.subMatches),
         subfiles: [...this.subfiles.values()],
-        late: this.late,
+        hunted: this.hunted,
       };
     } finally {
       if (this.scratch && this.scratchUsed) await this.deps.blobs.dropScratch(this.scratch).catch(() => undefined);
@@ -151,7 +159,7 @@ export class SubmissionWalk {
     const result = await pool.run<AnalyzeResult>(task, [], { timeoutMs, priority: node.depth, lane: this.deps.lane, heavy: node.size >= HEAVY_BYTES });
     this.types.set(node.sha256, result.analysis.typeDescription);
     // Kept for a late scan: a ruleset quarantined during this walk, or before it, scans them later.
-    if (hunter) this.late.push({ sha256: node.sha256, depth: node.depth, variables: scanVariables(context, result.analysis) });
+    if (hunter) this.hunted.push({ sha256: node.sha256, depth: node.depth, context, analysis: result.analysis });
     if (snap && hunter && result.hunt) {
       if (result.hunt.skipped) log.info({ sha256: node.sha256, reason: result.hunt.skipped }, 'file not scanned');
       const matches = await hunter.settle(snap, result.hunt, node);

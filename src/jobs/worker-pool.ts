@@ -260,8 +260,6 @@ export class WorkerPool {
   private next(slot: Slot): Pending | undefined {
     const hold = this.options.holdBack;
     const holding = hold !== undefined && hold.active();
-    // Held or reserved tasks may become runnable with no event to dispatch them.
-    if (this.queues.size > 0 && (this.options.reserveMs ?? 0) > 0) this.recheckSoon();
     for (const [priority, level] of this.queues) {
       // If the oldest task of a held level may wait, all may.
       if (holding && priority >= hold.fromPriority && performance.now() - oldest(level) < hold.maxWaitMs) {
@@ -269,6 +267,9 @@ export class WorkerPool {
         continue;
       }
       const reserving = this.reserving();
+      // Held-back heavy tasks may become runnable with no event to dispatch them (a lane's
+      // last upload ageing past reserveMs).
+      if (reserving) this.recheckSoon();
       for (const [lane, q] of level) {
         if (this.running(lane) >= q[0]!.maxRunning) continue;
         const i = q.findIndex((p) => (!p.pinned || p.pinned === slot) && !(p.heavy && reserving));

@@ -90,7 +90,11 @@ async function candidates(db: Kysely<Database>, now: number, max: number): Promi
 export function pickFairly(c: { jobs: Candidate[]; running: Map<string, number> }, max: number, limits?: LaneLimits): number[] {
   const byLane = new Map<string, Candidate[]>();
   const older = (a: Candidate, b: Candidate) => a.run_after - b.run_after || a.id - b.id;
-  for (const j of [...c.jobs].sort(older)) byLane.set(j.lane, [...(byLane.get(j.lane) ?? []), j]);
+  for (const j of [...c.jobs].sort(older)) {
+    const q = byLane.get(j.lane);
+    if (q) q.push(j);
+    else byLane.set(j.lane, [j]);
+  }
   const load = new Map([...byLane.keys()].map((lane) => [lane, c.running.get(lane) ?? 0]));
   const room = new Map([...byLane.keys()].map((lane) => [lane, limits ? (limits.caps?.[lane] ?? limits.perLane) - (limits.held[lane] ?? 0) : Infinity]));
   const out: number[] = [];
