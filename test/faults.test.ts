@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +164,57 @@ describe('faults', () => {
     } finally {
       await client.end();
       execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db}`], { stdio: 'ignore' });
+    }
+  });
+
+  it('PostgreSQL: the statements of a list whose client left are cancelled, not left running until the timeout', async (t) => {
+    const pg = process.env.TRAWL_TEST_PG_URL;
+    if (!pg) return t.skip('PostgreSQL not available: set TRAWL_TEST_PG_URL');
+    const db = `trawl_cancel_${process.pid}`;
+    execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db}`, '-c', `CREATE DATABASE ${db}`], { stdio: 'ignore' });
+    const url = new URL(pg);
+    url.pathname = `/${db}`;
+    const s = await startTestService({ database: url.toString() });
+    const { default: pgLib } = await import('pg');
+    const locker = new pgLib.Client({ connectionString: url.toString() });
+    await locker.connect();
+    // Watched from outside the lock's transaction: inside one, pg_stat_activity does not change.
+    const watcher = new pgLib.Client({ connectionString: url.toString() });
+    await watcher.connect();
+    // The lists' statements stuck behind the lock below (a stand-in for one that runs long); they
+    // are the store's compiled shapes (compiled-shapes.ts), which start with a marker.
+    const waiting = async () => Number((await watcher.query(
+      "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND query LIKE '/* shape */%'", [db],
+    )).rows[0].n);
+    const until = async (what: string, ok: () => Promise<boolean>, ms: number) => {
+      const end = Date.now() + ms;
+      while (!(await ok())) {
+        if (Date.now() > end) assert.fail(`${what} within ${ms} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      const created = await api(s.url, s.adminKey, 'POST', '/api/v3/intelligence/hunting_rulesets', { data: { type: 'hunting_ruleset', attributes: { name: 'c', enabled: true, rules: 'rule c { condition: true }' } } });
+      assert.equal(created.status, 200);
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE hunting_notifications IN ACCESS EXCLUSIVE MODE');
+      for (const path of ['/api/v3/ioc_stream?filter=tag:x', '/api/v3/intelligence/hunting_notification_files', '/api/v3/intelligence/hunting_notifications?filter=tag:x']) {
+        const req = request(`${s.url}${path}`, { headers: { 'x-apikey': s.adminKey } });
+        req.on('error', () => undefined);
+        req.end();
+        await until(`${path}: its statement waits on the lock`, async () => (await waiting()) > 0, 10_000);
+        req.destroy();
+        await until(`${path}: its statements cancelled after the client left`, async () => (await waiting()) === 0, 3000);
+      }
+      await locker.query('ROLLBACK');
+      // Connections whose statement was cancelled were dropped, and the service reads on.
+      const after = await api(s.url, s.adminKey, 'GET', '/api/v3/ioc_stream');
+      assert.equal(after.status, 200);
+    } finally {
+      await locker.end().catch(() => undefined);
+      await watcher.end().catch(() => undefined);
+      await s.stop();
+      execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`], { stdio: 'ignore' });
     }
   });
 });

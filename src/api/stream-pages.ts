@@ -29,8 +29,11 @@ export interface StreamPageText {
 }
 
 export interface StreamPages {
-  /** Fails with the TrawlError of a bad filter, as IocStream.list does. */
-  read(r: StreamPageRequest): Promise<StreamPageText>;
+  /**
+   * Fails with the TrawlError of a bad filter, as IocStream.list does. `signal`: the client's;
+   * when it aborts, the page's statements are cancelled.
+   */
+  read(r: StreamPageRequest, signal?: AbortSignal): Promise<StreamPageText>;
   close(): Promise<void>;
 }
 
@@ -55,11 +58,11 @@ export class LocalStreamPages implements StreamPages {
     this.fileDocuments = fileDocuments;
   }
 
-  async read(r: StreamPageRequest): Promise<StreamPageText> {
+  async read(r: StreamPageRequest, signal?: AbortSignal): Promise<StreamPageText> {
     this.notifications.sharing.sync(r.sharingEpoch);
     // Which files changed is read beside the page.
     const synced = r.descriptorsOnly ? undefined : this.fileDocuments.fresh();
-    const q = await this.stream.pageQuery(r.user, r.stream);
+    const q = { ...(await this.stream.pageQuery(r.user, r.stream)), ...(signal ? { signal } : {}) };
     // The count does not wait for the page: on PostgreSQL they run on two connections at once.
     const [page, count] = await Promise.all([this.stream.page(q, r.stream.limit), this.stream.count(q, r.countCap)]);
     const items = (await streamItemTexts(this.fileDocuments, r.origin, page.items, r.descriptorsOnly, synced)).join(',');

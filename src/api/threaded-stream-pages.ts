@@ -40,14 +40,18 @@ export class ThreadedStreamPages implements StreamPages {
     return pages;
   }
 
-  read(request: StreamPageRequest): Promise<StreamPageText> {
+  read(request: StreamPageRequest, signal?: AbortSignal): Promise<StreamPageText> {
     if (this.closed) return Promise.reject(transient('the service is shutting down'));
     if (this.down) return Promise.reject(transient('the IoC Stream page thread is restarting; retry'));
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const worker = this.worker;
+    // The thread cancels the page's statements (or skips a page it has not begun).
+    const onAbort = () => worker.postMessage({ id: this.nextId++, kind: 'cancel', page: id });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return new Promise<StreamPageText>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, kind: 'page', request });
-    });
+      worker.postMessage({ id, kind: 'page', request });
+    }).finally(() => signal?.removeEventListener('abort', onAbort));
   }
 
   async close(): Promise<void> {

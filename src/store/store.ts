@@ -286,6 +286,8 @@ export interface NotificationQuery {
   /** Start strictly after this position (in `order`). */
   after?: NotificationPosition;
   limit: number;
+  /** The requesting client's: when it aborts (the client left), the query's statements are cancelled. */
+  signal?: AbortSignal;
 }
 
 export interface Store {

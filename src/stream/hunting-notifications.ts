@@ -15,7 +15,8 @@ export interface NotificationListRequest {
   limit: number;
   after?: NotificationPosition;
   /** hunting_notification_files: a bare word is a tag (vt-py sends `filter=<ruleset name>`). */
-  bareWordsAreTags?: boolean;
+  bareWordsAreTags?: boolean;  /** The client's: its statements are cancelled when it aborts. */
+  signal?: AbortSignal;
 }
 
 export interface NotificationPage<T> {
@@ -103,7 +104,10 @@ export class HuntingNotifications {
 
   /** The query of one page: one more than `limit`, to know whether another page follows. */
   private async pageQuery(user: UserRecord, req: NotificationListRequest): Promise<NotificationQuery> {
-    return { ...(await this.query(user, req)), order: parseDateOrder(req.order), limit: req.limit + 1, ...(req.after ? { after: req.after } : {}) };
+    return {
+      ...(await this.query(user, req)), order: parseDateOrder(req.order), limit: req.limit + 1,
+      ...(req.after ? { after: req.after } : {}), ...(req.signal ? { signal: req.signal } : {}),
+    };
   }
 
   /** A page of the notifications `user` may see. Orders: `date-` (default, newest first), `date+`. */

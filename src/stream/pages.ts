@@ -35,7 +35,7 @@ export class NotificationCounts {
   ) {}
 
   async count(q: NotificationQuery, cap: number): Promise<number> {
-    const { after: _after, limit: _limit, order: _order, ...selection } = q;
+    const { after: _after, limit: _limit, order: _order, signal: _signal, ...selection } = q;
     const key = `${cap} ${JSON.stringify(selection)}`;
     const until = this.capped.get(key);
     if (until !== undefined && until > Date.now()) return cap;

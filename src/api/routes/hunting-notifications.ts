@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { NotificationListRequest } from '../../stream/hunting-notifications.js';
 import type { ApiDeps } from '../app.js';
 import { requireSelf } from '../auth.js';
+import { clientSignal } from '../client-signal.js';
 import { absoluteUrl, collection, decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue, sendCollectionJson, type VtObject } from '../envelope.js';
 import { fileObject } from '../serializers/file.js';
 import { notificationFileItemJson, notificationObject } from '../serializers/hunting-notification.js';
@@ -21,9 +22,10 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
   const { notifications, config } = deps;
   const origin = (req: FastifyRequest) => originOf(req, config.publicUrl);
 
-  function request(req: FastifyRequest, bareWordsAreTags = false): NotificationListRequest {
+  function request(req: FastifyRequest, reply: FastifyReply, bareWordsAreTags = false): NotificationListRequest {
     const cursor = queryValue(req, 'cursor');
     return {
+      signal: clientSignal(reply),
       filter: queryValue(req, 'filter'),
       order: queryValue(req, 'order'),
       limit: parseLimit(queryValue(req, 'limit'), 100),
@@ -32,8 +34,8 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
     };
   }
 
-  async function notificationPage(req: FastifyRequest) {
-    const page = await notifications.list(req.user, request(req));
+  async function notificationPage(req: FastifyRequest, reply: FastifyReply) {
+    const page = await notifications.list(req.user, request(req, reply));
     const withFile = relationshipsOf(req).has('file');
     const items = page.items.map((n) => notificationObject(origin(req), n, withFile));
     const count = await notifications.count(page.query, countLimit(req));
@@ -42,7 +44,7 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
 
   async function filePage(req: FastifyRequest, reply: FastifyReply, full: boolean) {
     const synced = full ? deps.fileDocuments.fresh() : undefined;
-    const page = await notifications.list(req.user, request(req, true));
+    const page = await notifications.list(req.user, request(req, reply, true));
     const docs = synced ? await deps.fileDocuments.attributes(page.items.map((n) => n.sha256), synced) : new Map<string, string>();
     const items = page.items.map((n) => notificationFileItemJson(origin(req), n, docs.get(n.sha256), full));
     const count = await notifications.count(page.query, countLimit(req));
@@ -51,7 +53,7 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
 
   return async (app: FastifyInstance) => {
     const base = '/intelligence/hunting_notifications';
-    app.get(base, (req) => notificationPage(req));
+    app.get(base, (req, reply) => notificationPage(req, reply));
     app.delete(base, async (req) => {
       await notifications.deleteAll(req.user, queryValue(req, 'tag') || undefined);
       return {};
@@ -78,10 +80,10 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
     // The same lists as relationships of the user, owner-only (spec 7.1).
     for (const prefix of ['/users/:id', '/users/:id/relationships']) {
       const full = prefix === '/users/:id';
-      app.get<WithId>(`${prefix}/hunting_notifications`, async (req) => {
+      app.get<WithId>(`${prefix}/hunting_notifications`, async (req, reply) => {
         requireSelf(req, req.params.id);
-        if (full) return notificationPage(req);
-        const page = await notifications.list(req.user, request(req));
+        if (full) return notificationPage(req, reply);
+        const page = await notifications.list(req.user, request(req, reply));
         const items = page.items.map((n) => ({ type: 'hunting_notification', id: String(n.id) }));
         return collection(req, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count: await notifications.count(page.query, countLimit(req)) });
       });

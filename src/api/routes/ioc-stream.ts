@@ -7,6 +7,7 @@ import { parseDateOrder } from '../../stream/filter-terms.js';
 import { decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue, sendCollectionJson } from '../envelope.js';
 import { streamNotificationObject } from '../serializers/ioc-stream.js';
 import { serveLiveFeed } from '../live-feed-sse.js';
+import { clientSignal } from '../client-signal.js';
 
 type WithId = { Params: { id: string } };
 
@@ -40,7 +41,7 @@ export function iocStreamRoutes(deps: ApiDeps) {
         descriptorsOnly: boolParam(req, 'descriptors_only'),
         countCap: countCap(req),
         sharingEpoch: notifications.sharing.epoch,
-      });
+      }, clientSignal(reply));
       return sendCollectionJson(req, reply, origin(req), { items: page.items, n: page.n, next: page.next && encodeCursor(page.next) }, { count: page.count });
     });
 

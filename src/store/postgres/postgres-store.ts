@@ -7,6 +7,7 @@ import type { Database } from '../sql/schema.js';
 import { SqlStore } from '../sql/sql-store.js';
 import { SHAPE_MARK } from '../sql/compiled-shapes.js';
 import { migrate } from '../sql/migrations.js';
+import { clientGone, querySignal } from '../sql/query-signal.js';
 import { mapPostgresError, postgresDialect } from './postgres-dialect.js';
 
 /** Options of the PostgreSQL store. */
@@ -32,18 +33,24 @@ const isStalePlan = (e: unknown) =>
   (e as { code?: unknown } | null)?.code === '0A000' && /cached plan must not change result type/.test(String((e as Error).message));
 
 /**
- * The pool as Kysely sees it, with the queries of compiled shapes (SHAPE_MARK) sent as named
- * statements: each connection parses and plans them once, and PostgreSQL then keeps a generic
- * plan, where an unnamed query was planned on every run (about half of a page's database time).
- * Their texts are a bounded set (compiled-shapes.ts), so are the statements kept per connection.
+ * The pool as Kysely sees it, with two changes to its clients' queries:
+ * - `prepare`: the queries of compiled shapes (SHAPE_MARK) go as named statements: each
+ *   connection parses and plans them once, and PostgreSQL then keeps a generic plan, where an
+ *   unnamed query was planned on every run (about half of a page's database time). Their texts
+ *   are a bounded set (compiled-shapes.ts), so are the statements kept per connection.
+ * - a query sent while a request's signal is set (query-signal.ts) is cancelled on the server
+ *   when that signal aborts, through `cancel(pid)`. The connection is then closed, not pooled
+ *   again: a cancel arriving late would otherwise hit the next query it runs.
  */
-function preparing(pool: Pool): Pool {
+function wrapPool(pool: Pool, opts: { prepare: boolean; cancel: (pid: number) => Promise<void> }): Pool {
   const names = new Map<string, string>();
   const nameOf = (text: string) => {
     let name = names.get(text);
     if (!name) names.set(text, (name = `trawl_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`));
     return name;
   };
+  // Clients whose query was cancelled: released with an error, so that the pool drops them.
+  const cancelled = new WeakSet<object>();
   // The pool hands out the same few clients again and again: each is wrapped once.
   const wrapped = new WeakMap<object, object>();
   const wrap = (client: import('pg').PoolClient) => {
@@ -60,11 +67,27 @@ function preparing(pool: Pool): Pool {
         return client.query({ name, text, values });
       }
     };
-    const query = (text: unknown, values?: unknown[]) =>
-      typeof text === 'string' && text.startsWith(SHAPE_MARK)
+    const send = (text: unknown, values?: unknown[]) =>
+      opts.prepare && typeof text === 'string' && text.startsWith(SHAPE_MARK)
         ? named(text, values ?? [])
-        : (client.query as (...a: unknown[]) => unknown).call(client, text, values);
-    return new Proxy(client, { get: (target, prop, receiver) => (prop === 'query' ? query : Reflect.get(target, prop, receiver)) });
+        : (client.query as (...a: unknown[]) => Promise<unknown>).call(client, text, values);
+    const query = async (text: unknown, values?: unknown[]) => {
+      const signal = querySignal();
+      if (!signal) return send(text, values);
+      if (signal.aborted) throw clientGone();
+      const onAbort = () => {
+        cancelled.add(client);
+        void opts.cancel((client as unknown as { processID: number }).processID);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        return await send(text, values);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    };
+    const release = (err?: Error | boolean) => client.release(err ?? (cancelled.has(client) || undefined));
+    return new Proxy(client, { get: (target, prop, receiver) => (prop === 'query' ? query : prop === 'release' ? release : Reflect.get(target, prop, receiver)) });
   };
   const connect = async () => {
     const client = await pool.connect();
@@ -103,7 +126,20 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
   // Likewise a checked-out client (Kysely holds one per query or transaction) emits 'error' when
   // its connection drops mid-query; the query itself is rejected and mapped to TransientError.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: opts.preparedStatements === false ? pool : preparing(pool) }) });
+  // A cancel goes on a connection of its own: the pool's may all be busy with what is to be cancelled.
+  const cancel = async (pid: number) => {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('select pg_cancel_backend($1)', [pid]);
+    } catch {
+      // The statement then ends at its timeout, as it would have without the cancel.
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: wrapPool(pool, { prepare: opts.preparedStatements !== false, cancel }) }) });
   if (opts.readOnly || !opts.statementTimeoutMs) return SqlStore.open(db, postgresDialect, { migrate: !opts.readOnly });
   // A migration may rebuild an index over millions of rows: it runs on a connection of its own,
   // without the statement timeout meant for requests and jobs.

@@ -18,6 +18,7 @@ import * as subfiles from './subfiles.js';
 import { toFile, toSubmission, toUser } from './rows.js';
 import type { Database, UsersTable } from './schema.js';
 import { writeSubmission } from './submission-writer.js';
+import { withQuerySignal } from './query-signal.js';
 
 const HASH_COLUMN = { 64: 'sha256', 40: 'sha1', 32: 'md5' } as const;
 
@@ -297,19 +298,19 @@ export class SqlStore implements Store {
   }
 
   listNotifications(q: NotificationQuery): Promise<NotificationRecord[]> {
-    return this.run(() => notifications.list(this.db, q));
+    return this.run(() => withQuerySignal(q.signal, () => notifications.list(this.db, withoutSignal(q))));
   }
 
   listNotificationIds(q: NotificationQuery): Promise<number[]> {
-    return this.run(() => notifications.listIds(this.db, q));
+    return this.run(() => withQuerySignal(q.signal, () => notifications.listIds(this.db, withoutSignal(q))));
   }
 
   listStreamEntries(q: NotificationQuery): Promise<StreamEntry[]> {
-    return this.run(() => notifications.listStream(this.db, q));
+    return this.run(() => withQuerySignal(q.signal, () => notifications.listStream(this.db, withoutSignal(q))));
   }
 
   countNotifications(q: NotificationQuery, cap: number): Promise<number> {
-    return this.run(() => notifications.count(this.db, q, cap));
+    return this.run(() => withQuerySignal(q.signal, () => notifications.count(this.db, withoutSignal(q), cap)));
   }
 
   deleteNotifications(ids: number[]): Promise<number> {
@@ -414,4 +415,11 @@ export class SqlStore implements Store {
       return row ? toSubmission(row) : null;
     });
   }
+}
+
+/** The query without its signal: query modules key compiled shapes on the query's fields. */
+function withoutSignal(q: NotificationQuery): NotificationQuery {
+  if (!q.signal) return q;
+  const { signal: _signal, ...rest } = q;
+  return rest;
 }
