@@ -33,7 +33,7 @@ export const fields = {
     kind: 'int',
     default: 60,
     min: 0,
-    doc: 'PostgreSQL: seconds after which a statement is cancelled (statement_timeout), so no request or job holds the database indefinitely; migrations are not bounded. 0: no bound.',
+    doc: 'Seconds after which a statement is cancelled, so that no request or job holds the database indefinitely: every statement on PostgreSQL (statement_timeout), the notification lists\' statements on SQLite (which block the thread they run on meanwhile: lower it for large SQLite databases). Migrations are not bounded. 0: no bound. A list\'s statements are also cancelled when its client disconnects (PostgreSQL).',
   },
   databasePreparedStatements: {
     kind: 'bool',

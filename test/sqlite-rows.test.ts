@@ -1,8 +1,14 @@
 // The SQLite store reads rows as arrays and builds the objects itself (sqlite-store.ts,
-// arrayRows): the rows must be exactly what better-sqlite3 would have returned.
+// arrayRows): the rows must be exactly what better-sqlite3 would have returned. Its list
+// statements bound their own time (row-guard.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { TrawlError } from '../src/model/errors.js';
+import { openStore } from '../src/store/open-store.js';
 import { arrayRows } from '../src/store/sqlite/sqlite-store.js';
 
 function database(): BetterSqlite3.Database {
@@ -50,5 +56,61 @@ describe('SQLite rows read as arrays', () => {
     const ins = arrayRows(db.prepare("insert into t (name) values ('d') returning id, name"));
     assert.equal(ins.reader, true);
     assert.deepEqual(ins.all([]), [{ id: 4, name: 'd' }]);
+  });
+});
+
+describe('SQLite list statements bounded in time', () => {
+  /** A store at `path` with N notifications of one user, each tagged `common` and `even` or `odd`. */
+  async function filled(path: string, n: number) {
+    const store = await openStore(`sqlite:${path}`, { writerThread: false });
+    const user = await store.createUser({ username: 'u', isAdmin: false, apikeyHash: 'h', createdAt: 0 });
+    await store.close();
+    const raw = new BetterSqlite3(path);
+    raw.exec(`insert into hunting_notifications (owner_id, ruleset_id, date, entity_type, sha256, submission_id, rule_name, stream_context)
+      select ${user.id}, 1, 1000 + i, 'file', printf('%064x', i), i, 'r', '{}'
+      from (with recursive s(i) as (select 1 union all select i + 1 from s where i < ${n}) select i from s);
+      insert into hunting_notification_tags (owner_id, tag, date, notification_id) select owner_id, 'common', date, id from hunting_notifications;
+      insert into hunting_notification_tags (owner_id, tag, date, notification_id)
+        select owner_id, case when id % 2 then 'odd' else 'even' end, date, id from hunting_notifications;`);
+    raw.close();
+    return user.id;
+  }
+
+  it('fails a list past databaseStatementTimeout with DeadlineExceededError, and answers in time without the bound', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trawl-bound-'));
+    try {
+      const path = join(dir, 'trawl.db');
+      const owner = await filled(path, 300_000);
+      // Two common tags never on the same notification: the walk visits every row of one.
+      const q = { scope: { ownerIds: [owner], rulesetIds: [] }, tags: ['even', 'odd'], order: 'desc' as const, limit: 41 };
+      const bounded = await openStore(`sqlite:${path}`, { writerThread: false, statementTimeoutMs: 30 });
+      const unbounded = await openStore(`sqlite:${path}`, { writerThread: false, readOnly: true });
+      try {
+        let t = performance.now();
+        assert.deepEqual(await unbounded.listNotificationIds(q), []);
+        const whole = performance.now() - t;
+        t = performance.now();
+        const err = await bounded.listNotificationIds(q).then(() => null, (e: unknown) => e);
+        const cut = performance.now() - t;
+        assert.ok(err instanceof TrawlError && err.code === 'DeadlineExceededError', `bounded: ${String(err)}`);
+        assert.ok(cut < whole / 2, `cut after ${cut.toFixed(0)} ms; the whole walk took ${whole.toFixed(0)} ms`);
+        await assert.rejects(bounded.countNotifications(q, 1000), (e: unknown) => e instanceof TrawlError && e.code === 'DeadlineExceededError');
+        // A list that finds its rows at once is not cut, and the next statement has its own clock.
+        assert.equal((await bounded.listNotificationIds({ ...q, tags: ['common'] })).length, 41);
+        assert.equal(await bounded.countNotifications({ ...q, tags: ['common'] }, 1000), 1000);
+        // A tag on none of the owner's notifications makes the list empty without a walk.
+        t = performance.now();
+        assert.deepEqual(await bounded.listNotificationIds({ ...q, tags: ['common', 'absent'] }), []);
+        assert.equal(await bounded.countNotifications({ ...q, tags: ['common', 'absent'] }, 1000), 0);
+        assert.ok(performance.now() - t < 30, `absent tag: ${(performance.now() - t).toFixed(0)} ms`);
+        // The rarest tag leads, whatever the order given: the same rows either way.
+        assert.deepEqual(await bounded.listNotificationIds({ ...q, tags: ['common', 'odd'] }), await unbounded.listNotificationIds({ ...q, tags: ['odd', 'common'] }));
+      } finally {
+        await bounded.close();
+        await unbounded.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

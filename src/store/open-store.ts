@@ -16,7 +16,7 @@ export interface OpenStoreOptions {
   connectTimeoutMs?: number;
   /** PostgreSQL: prepare the queries of compiled shapes once per connection (default true). */
   preparedStatements?: boolean;
-  /** PostgreSQL: statements running longer are cancelled (statement_timeout); 0: no bound. */
+  /** Statements running longer are cancelled (PostgreSQL: statement_timeout; SQLite: list statements, row-guard.ts); 0: no bound. */
   statementTimeoutMs?: number;
   /** A second connection for reads only, beside a store opened already: no migrations (SQLite also refuses writes). */
   readOnly?: boolean;
@@ -32,7 +32,10 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path === '') throw invalidArgument('sqlite: URL needs a path, e.g. sqlite:data/trawl.db');
-    const sqliteOpts = { ...(opts.busyTimeoutMs !== undefined && { busyTimeoutMs: opts.busyTimeoutMs }), ...(opts.readOnly && { readOnly: true }) };
+    const sqliteOpts = {
+      ...(opts.busyTimeoutMs !== undefined && { busyTimeoutMs: opts.busyTimeoutMs }), ...(opts.readOnly && { readOnly: true }),
+      ...(opts.statementTimeoutMs && { statementTimeoutMs: opts.statementTimeoutMs }),
+    };
     // A file database writes from its own thread; ':memory:' cannot be shared between threads.
     return path === ':memory:' || opts.writerThread === false || opts.readOnly ? openSqliteStore(path, sqliteOpts) : openThreadedSqliteStore(path, sqliteOpts);
   }

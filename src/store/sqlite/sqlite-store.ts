@@ -7,6 +7,8 @@ import type { Store } from '../store.js';
 import type { Database } from '../sql/schema.js';
 import { SqlStore } from '../sql/sql-store.js';
 import { mapSqliteError, sqliteDialect } from './sqlite-dialect.js';
+import { GUARD_FUNCTION, guardRows } from '../sql/row-guard.js';
+import { TrawlError } from '../../model/errors.js';
 
 /** Options of the SQLite store. */
 export interface SqliteStoreOptions {
@@ -14,6 +16,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** A connection that only reads: no migrations, and writes are refused (query_only). */
   readOnly?: boolean;
+  /** List statements running longer fail with DeadlineExceededError (row-guard.ts); 0 or absent: no bound. */
+  statementTimeoutMs?: number;
 }
 
 /**
@@ -51,12 +55,37 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
     raw?.close();
     throw mapSqliteError(e);
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  const bound = opts.statementTimeoutMs && opts.statementTimeoutMs > 0 ? deadlines(raw, opts.statementTimeoutMs) : undefined;
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw, bound) }) });
+  if (bound) guardRows(db);
   return SqlStore.open(db, sqliteDialect, { migrate: !opts.readOnly });
 }
 
-/** Wraps the connection so that each distinct SQL text is prepared once. */
-function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
+/**
+ * Defines GUARD_FUNCTION on `raw`: true until the statement running has taken `timeoutMs`, then
+ * a DeadlineExceededError that ends the statement. Returns what starts a statement's clock.
+ * Statements of one connection run one at a time, to completion, on one thread: one clock will do.
+ */
+function deadlines(raw: BetterSqlite3.Database, timeoutMs: number): () => void {
+  let deadline = Infinity;
+  let calls = 0;
+  raw.function(GUARD_FUNCTION, { deterministic: false }, () => {
+    // The clock is read every 256 rows: a call costs ~0.1 µs, a clock reading more.
+    if ((++calls & 255) === 0 && performance.now() > deadline) {
+      throw new TrawlError('DeadlineExceededError', 'the database took too long to answer');
+    }
+    return 1;
+  });
+  return () => {
+    deadline = performance.now() + timeoutMs;
+  };
+}
+
+/**
+ * Wraps the connection so that each distinct SQL text is prepared once; `start`, if given, is
+ * called as each statement that reads starts (the clock of deadlines()).
+ */
+function withStatementCache(raw: BetterSqlite3.Database, start?: () => void): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
   return {
     close: () => raw.close(),
@@ -67,6 +96,7 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
         // (e.g. variable-length IN lists), so start over rather than track recency.
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
         stmt = arrayRows(raw.prepare(sqlText));
+        if (start && stmt.reader) stmt = timed(stmt, start);
         cache.set(sqlText, stmt);
       }
       return stmt;
@@ -96,5 +126,15 @@ export function arrayRows(stmt: BetterSqlite3.Statement): SqliteStatement {
     *iterate(params) {
       for (const r of stmt.iterate(params) as IterableIterator<unknown[]>) yield row(r);
     },
+  };
+}
+
+/** `stmt` with `start` called before each run. */
+function timed(stmt: SqliteStatement, start: () => void): SqliteStatement {
+  return {
+    reader: stmt.reader,
+    all: (params) => (start(), stmt.all(params)),
+    run: (params) => stmt.run(params),
+    iterate: (params) => (start(), stmt.iterate(params)),
   };
 }
