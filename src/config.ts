@@ -89,6 +89,12 @@ export const fields = {
     min: 1,
     doc: 'Seconds after which a scan counts as slow and an analysis\'s scan is cut off: the ruleset responsible is looked for, reported, and scanned late (after the analyses, in a lane of its own) from then on.',
   },
+  rulesCompileWaitMs: {
+    kind: 'int',
+    default: 500,
+    min: 0,
+    doc: 'Milliseconds an analysis waits for ruleset changes committed before it to compile. Past it, the file is scanned with the rules compiled so far (without the changed rulesets\' matches), and the changed rulesets scan it late, once compiled: importing hundreds of rulesets, which compile for seconds, delays no upload.',
+  },
   rulesetsPerShard: {
     kind: 'int',
     default: 1000,

@@ -157,6 +157,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const handlers = {
         analyze: new AnalyzeJob(store, blobs, pool, hunter, {
           analysisTimeoutMs: config.analysisTimeout * 1000,
+          catchUpAfterMs: config.rulesCompileWaitMs,
           emails: mailer !== null,
           emailDelayMs: config.emailDelay * 1000,
           extraction: {

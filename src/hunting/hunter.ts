@@ -27,6 +27,11 @@ export function logRulesLoads(log: Logger, loads: readonly RulesLoad[] | undefin
   }
 }
 
+/** Rulesets a late scan catches up with: changed after the analysis's snapshot ('all': every one). */
+export type CatchUp = number[] | 'all';
+
+export const catchesUp = (c: CatchUp): boolean => c === 'all' || c.length > 0;
+
 /** Told about each ruleset found slow (after it was recorded on the ruleset). */
 export type SlowRulesetListener = (ruleset: RulesetRecord, scan: SlowScan) => Promise<void>;
 
@@ -46,6 +51,25 @@ export class Hunter {
   }
 
   /**
+   * The rules to scan an analysis with, waiting at most `waitMs` for changes to compile (see
+   * RulesCatalog.snapshotWithin); `behind`: rulesets changed since `snap.generation` scan the
+   * files again later (catchUp).
+   */
+  snapshotWithin(waitMs: number): Promise<{ snap: RulesSnapshot; behind: boolean }> {
+    return this.catalog.snapshotWithin(waitMs);
+  }
+
+  /**
+   * After an analysis scanned with a snapshot behind the database: the rulesets changed since
+   * (null: so many that the history is gone; take every ruleset as changed). Their matches in the
+   * analysis are from versions no longer current, or of rulesets disabled or deleted since: they
+   * are dropped, and a late scan runs the changed rulesets once compiled.
+   */
+  async changedSince(snap: RulesSnapshot): Promise<number[] | null> {
+    return (await this.store.rulesetChangesSince(snap.generation))?.rulesetIds ?? null;
+  }
+
+  /**
    * The scan task of an analysis: every set but the quarantined ones, which scan later in a lane
    * of their own (late-scan-job.ts) so that no analysis waits for them. A set is cut off once it
    * has been slow (slowScanMs, rounded up to the engine's whole seconds) rather than at
@@ -62,9 +86,22 @@ export class Hunter {
     return this.catalog.hasQuarantined();
   }
 
-  /** The late scan's task: the quarantined sets; null when there are none. */
-  lateTask(snap: RulesSnapshot): HuntTask | null {
-    return this.taskOf(snap, (key) => this.catalog.isQuarantine(key), this.opts.scanTimeoutMs);
+  /**
+   * The late scan's task: the quarantined sets, and those holding a ruleset of `catchUp` (every
+   * set for 'all'); null when there are none.
+   */
+  lateTask(snap: RulesSnapshot, catchUp: CatchUp = []): HuntTask | null {
+    const ids = catchUp === 'all' ? null : new Set(catchUp);
+    return this.taskOf(snap, (key) => {
+      if (this.catalog.isQuarantine(key)) return true;
+      if (!ids) return true;
+      return (snap.artifact(key)?.members ?? []).some(([id]) => ids.has(id));
+    }, this.opts.scanTimeoutMs);
+  }
+
+  /** Whether a late scan keeps `m`: a quarantined set's, or a ruleset's of `catchUp`. */
+  keepsLate(m: RawMatch, catchUp: CatchUp): boolean {
+    return this.catalog.isQuarantine(m.artifact) || catchUp === 'all' || catchUp.includes(m.rulesetId);
   }
 
   private taskOf(snap: RulesSnapshot, take: (key: string) => boolean, timeoutMs: number): HuntTask | null {

@@ -91,6 +91,30 @@ export class RulesCatalog {
     }
   }
 
+  /**
+   * Like snapshot(), but waits at most `waitMs` for the changes to compile: past it, the snapshot
+   * published last, `behind` the database. The caller then scans again, once they are compiled,
+   * with the rulesets changed since `snap.generation` (late-scan-job.ts): an import of hundreds of
+   * rulesets, compiling for seconds, delays no upload. Waits as long as it takes while nothing
+   * was ever published (startup).
+   */
+  async snapshotWithin(waitMs: number): Promise<{ snap: RulesSnapshot; behind: boolean }> {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const target = await this.store.rulesGeneration();
+      if (this.snap && this.generation >= target) return { snap: this.snap, behind: false };
+      if (!this.snap) return { snap: await this.snapshot(), behind: false };
+      this.refreshing ??= this.serial(() => this.refresh()).finally(() => (this.refreshing = null));
+      const left = until - Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = left <= 0 || await Promise.race([
+        this.refreshing.then(() => false),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), left))),
+      ]).finally(() => clearTimeout(timer));
+      if (timedOut) return { snap: this.snap, behind: this.generation < target };
+    }
+  }
+
   /** Scans with `key` compiled alone from now on; its matches in shards no longer count. */
   async quarantine(id: number, generation: number): Promise<void> {
     await this.serial(async () => {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { UNANALYSABLE } from '../analysis/pipeline.js';
 import type { ExtractionLimits } from '../extraction/limits.js';
 import { buildNotifications, matchedRulesets } from '../hunting/notification-builder.js';
-import type { Hunter } from '../hunting/hunter.js';
+import { catchesUp, type CatchUp, type Hunter } from '../hunting/hunter.js';
 import { scanVariables } from '../hunting/scan-variables.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FollowUpJob, Job, Store } from '../store/store.js';
@@ -22,6 +22,8 @@ export interface AnalyzeJobOptions {
   /** How long e-mails wait to be sent, so a burst of matches makes one digest. */
   emailDelayMs: number;
   extraction: ExtractionLimits;
+  /** How long an analysis waits for ruleset changes to compile before it scans without them and they scan late (rulesCompileWaitMs). */
+  catchUpAfterMs: number;
   /** Called when an analysis stored notifications (the live feed then polls at once). */
   onNotifications?: () => void;
 }
@@ -48,8 +50,9 @@ export class AnalyzeJob implements JobHandler {
     }
     const path = await this.blobs.localPath(submission.sha256);
     if (!path) throw new Error(`blob ${submission.sha256} is missing`);
-    // Taken after the claim, so rules changed before the upload was acknowledged apply.
-    const snap = this.hunter ? await this.hunter.snapshot() : null;
+    // Taken after the claim, so rules changed before the upload was acknowledged apply: at once
+    // if they compile in time, or through a late scan.
+    const { snap, behind } = this.hunter ? await this.hunter.snapshotWithin(this.opts.catchUpAfterMs) : { snap: null, behind: false };
     const walk = new SubmissionWalk(
       { pool: this.pool, blobs: this.blobs, store: this.store, hunter: this.hunter, snap, log, lane: `user:${submission.userId}` },
       { limits: this.opts.extraction, analysisTimeoutMs: this.opts.analysisTimeoutMs },
@@ -58,6 +61,11 @@ export class AnalyzeJob implements JobHandler {
     // Read only for the rules' variables (new_file, submissions): skipped when nothing is hunted.
     const known = snap ? await this.store.getFile(submission.sha256) : null;
     const result = await walk.run({ path, sha256: submission.sha256, size: submission.size, name: submission.name }, known);
+    const catchUp: CatchUp = snap && behind ? (await this.hunter!.changedSince(snap)) ?? 'all' : [];
+    if (catchesUp(catchUp)) {
+      result.matches = result.matches.filter((m) => catchUp !== 'all' && !catchUp.includes(m.rulesetId));
+      log.debug({ submission: submissionId, rulesets: catchUp === 'all' ? 'all' : catchUp.length }, 'scanned before ruleset changes compiled: they scan late');
+    }
     const notifications = buildNotifications(submission, result.matches, await matchedRulesets(this.store, result.matches), now(), {
       matchInSubfile: (m) => result.inSubfile.has(m),
     });
@@ -65,7 +73,7 @@ export class AnalyzeJob implements JobHandler {
       emails: this.opts.emails,
       emailDelayMs: this.opts.emailDelayMs,
       subfiles: result.subfiles,
-      ...this.lateScan(submissionId, result.hunted),
+      ...this.lateScan(submissionId, result.hunted, catchUp),
     });
     if (stored.stored.length > 0) this.opts.onNotifications?.();
     if (stored.stored.length > 0 || stored.gone > 0 || Object.keys(stored.rateLimited).length > 0) {
@@ -75,12 +83,13 @@ export class AnalyzeJob implements JobHandler {
 
   /**
    * The late scan of quarantined sets, if any is quarantined now (asked after the walk: it may
-   * have quarantined one, whose matches on these files its cut-off scan lost).
+   * have quarantined one, whose matches on these files its cut-off scan lost), and of the
+   * rulesets changed after the walk's snapshot.
    */
-  private lateScan(submissionId: number, files: HuntedFile[]): { followUp?: FollowUpJob } {
-    if (!this.hunter || files.length === 0 || !this.hunter.scansLate()) return {};
+  private lateScan(submissionId: number, files: HuntedFile[], catchUp: CatchUp): { followUp?: FollowUpJob } {
+    if (!this.hunter || files.length === 0 || (!this.hunter.scansLate() && !catchesUp(catchUp))) return {};
     const late = files.map((f) => ({ sha256: f.sha256, depth: f.depth, variables: scanVariables(f.context, f.analysis) }));
-    return { followUp: lateScanJob(submissionId, late) };
+    return { followUp: lateScanJob(submissionId, late, catchUp) };
   }
 
   async giveUp(job: Job, _err: unknown, _log: Logger): Promise<void> {

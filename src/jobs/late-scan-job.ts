@@ -1,12 +1,17 @@
-// The `late-scan` job: quarantined rulesets (found making scans slow) scan a submission's files
-// after its analysis completed, in a pool lane of their own that never takes every thread. The
-// owner of a slow ruleset waits for its matches; nobody else waits for it. Queued by the
+// The `late-scan` job: rulesets scan a submission's files after its analysis completed, in a
+// pool lane of their own that never takes every thread. Two kinds of rulesets scan late:
+// - quarantined ones (found making scans slow): their owner waits for their matches; nobody
+//   else waits for them;
+// - rulesets changed after the snapshot an analysis scanned with, when their compile took longer
+//   than the analysis would wait (rulesCatchUpAfter: an import of hundreds of rulesets): they scan
+//   once compiled, and the upload did not wait for the compile.
+// Queued by the
 // transaction that completes the analysis, so a crash loses no late scan; its notifications and
 // its removal are one transaction, and a scan run twice stores nothing twice (the unique key of
 // a notification).
 import type { Logger } from 'pino';
 import { buildNotifications, matchedRulesets } from '../hunting/notification-builder.js';
-import type { Hunter } from '../hunting/hunter.js';
+import { catchesUp, type CatchUp, type Hunter } from '../hunting/hunter.js';
 import type { HuntResult, RawMatch } from '../hunting/rules-artifact.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FollowUpJob, Job, Store } from '../store/store.js';
@@ -17,9 +22,9 @@ import type { WorkerPool } from './worker-pool.js';
 
 export const LATE_LANE = 'late';
 
-/** The follow-up job of an analysis whose files quarantined sets are to scan. */
-export function lateScanJob(submissionId: number, files: LateFile[]): FollowUpJob {
-  return { kind: 'late-scan', payload: { submissionId, files }, lane: LATE_LANE };
+/** The follow-up job of an analysis whose files quarantined sets, and the rulesets of `catchUp`, are to scan. */
+export function lateScanJob(submissionId: number, files: LateFile[], catchUp: CatchUp = []): FollowUpJob {
+  return { kind: 'late-scan', payload: { submissionId, files, ...(catchesUp(catchUp) ? { catchUp } : {}) }, lane: LATE_LANE };
 }
 
 export interface LateScanOptions {
@@ -44,9 +49,13 @@ export class LateScanJob implements JobHandler {
   async run(job: Job, log: Logger): Promise<void> {
     const submission = await this.store.getSubmission(Number(job.payload.submissionId));
     const files = (job.payload.files ?? []) as LateFile[];
+    const catchUp = (job.payload.catchUp ?? []) as CatchUp;
+    // Waits for every change to compile: a caught-up ruleset scans as it is now.
     const snap = await this.hunter.snapshot();
     // The quarantined sets as they are now: one released meanwhile scanned with the others.
-    const task = this.hunter.lateTask(snap);
+    const task = this.hunter.lateTask(snap, catchUp);
+    // Only quarantined sets may hold a thread for scanTimeout.
+    const heavy = this.hunter.scansLate();
     if (!submission || !task) return void await this.store.completeJob(job.id, []);
     const matches: RawMatch[] = [];
     const inSubfile = new Set<RawMatch>();
@@ -57,9 +66,11 @@ export class LateScanJob implements JobHandler {
       const result = await this.pool.run<HuntResult>(hunt, [], {
         timeoutMs: this.hunter.deadlineMs(task), lane: LATE_LANE, maxRunning: this.opts.maxRunning,
         // Rulesets known to be slow: on any file, the thread may be gone for scanTimeout.
-        heavy: true,
+        heavy,
       });
       for (const m of await this.hunter.settle(snap, result, { path, sha256: f.sha256 })) {
+        // The analysis stored the other rulesets' matches in the sets caught up with.
+        if (!this.hunter.keepsLate(m, catchUp)) continue;
         matches.push(m);
         if (f.depth > 0) inSubfile.add(m);
       }

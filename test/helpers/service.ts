@@ -18,11 +18,14 @@ export interface TestService extends Service {
 
 /**
  * Starts a service on a free port with its own data folder (SQLite unless `flags.database`),
- * logging nothing unless given a logger.
+ * logging nothing unless given a logger (at its own level).
  */
 export async function startTestService(flags: Record<string, string> = {}, log?: Logger): Promise<TestService> {
   const dir = await mkdtemp(join(tmpdir(), 'trawl-test-'));
-  const config = loadConfig({ env: {}, flags: { dataDir: dir, port: '0', logLevel: 'silent', workers: '2', ...flags } });
+  // Analyses wait for ruleset changes to compile however long it takes (production: 500 ms, then
+  // the changes scan late): tests read notifications as soon as an analysis completes, on a
+  // machine running other tests. test/hunting-catch-up.test.ts covers the late path.
+  const config = loadConfig({ env: {}, flags: { dataDir: dir, port: '0', logLevel: 'silent', workers: '2', rulesCompileWaitMs: '600000', ...flags } });
   const s = await startService(config, ...(log ? [log] : []));
   if (!s.url || !s.adminKey) throw new Error('service did not start with an API and a new admin');
   return {
