@@ -32,6 +32,15 @@ function umount(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** A fresh database `name` on the test server `pg`: its URL, and what drops it. */
+function freshDatabase(pg: string, name: string): { url: URL; drop(): void } {
+  const db = `${name}_${process.pid}`;
+  execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db}`, '-c', `CREATE DATABASE ${db}`], { stdio: 'ignore' });
+  const url = new URL(pg);
+  url.pathname = `/${db}`;
+  return { url, drop: () => execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`], { stdio: 'ignore' }) };
+}
+
 describe('faults', () => {
   it('answers TransientError when blob storage is full, and stores nothing', async (t) => {
     const blobDir = mkdtempSync(join(tmpdir(), 'trawl-full-'));
@@ -107,11 +116,8 @@ describe('faults', () => {
     });
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     const port = (proxy.address() as { port: number }).port;
-    const db = `trawl_faults_${process.pid}`;
-    execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db}`, '-c', `CREATE DATABASE ${db}`], { stdio: 'ignore' });
-    const url = new URL(pg);
+    const { url, drop } = freshDatabase(pg, 'trawl_faults');
     url.port = String(port);
-    url.pathname = `/${db}`;
     const s = await startTestService({ database: url.toString() });
     try {
       const first = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(randomBytes(100)));
@@ -136,17 +142,14 @@ describe('faults', () => {
       await s.stop();
       for (const so of sockets) so.destroy();
       proxy.close();
-      execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`], { stdio: 'ignore' });
+      drop();
     }
   });
 
   it('PostgreSQL cancels a statement past databaseStatementTimeout, answered as DeadlineExceededError; migrations are not bounded', async (t) => {
     const pg = process.env.TRAWL_TEST_PG_URL;
     if (!pg) return t.skip('PostgreSQL not available: set TRAWL_TEST_PG_URL');
-    const db = `trawl_timeout_${process.pid}`;
-    execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db}`, '-c', `CREATE DATABASE ${db}`], { stdio: 'ignore' });
-    const url = new URL(pg);
-    url.pathname = `/${db}`;
+    const { url, drop } = freshDatabase(pg, 'trawl_timeout');
     // A store opened with a 1 s bound migrates a fresh database (every migration runs unbounded).
     const s = await startTestService({ database: url.toString(), databaseStatementTimeout: '1' });
     try {
@@ -163,17 +166,14 @@ describe('faults', () => {
       assert.equal(mapPostgresError(err).code, 'DeadlineExceededError');
     } finally {
       await client.end();
-      execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db}`], { stdio: 'ignore' });
+      drop();
     }
   });
 
   it('PostgreSQL: the statements of a list whose client left are cancelled, not left running until the timeout', async (t) => {
     const pg = process.env.TRAWL_TEST_PG_URL;
     if (!pg) return t.skip('PostgreSQL not available: set TRAWL_TEST_PG_URL');
-    const db = `trawl_cancel_${process.pid}`;
-    execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db}`, '-c', `CREATE DATABASE ${db}`], { stdio: 'ignore' });
-    const url = new URL(pg);
-    url.pathname = `/${db}`;
+    const { url, drop } = freshDatabase(pg, 'trawl_cancel');
     const s = await startTestService({ database: url.toString() });
     const { default: pgLib } = await import('pg');
     const locker = new pgLib.Client({ connectionString: url.toString() });
@@ -184,7 +184,7 @@ describe('faults', () => {
     // The lists' statements stuck behind the lock below (a stand-in for one that runs long); they
     // are the store's compiled shapes (compiled-shapes.ts), which start with a marker.
     const waiting = async () => Number((await watcher.query(
-      "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND query LIKE '/* shape */%'", [db],
+      "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND query LIKE '/* shape */%'", [url.pathname.slice(1)],
     )).rows[0].n);
     const until = async (what: string, ok: () => Promise<boolean>, ms: number) => {
       const end = Date.now() + ms;
@@ -214,7 +214,7 @@ describe('faults', () => {
       await locker.end().catch(() => undefined);
       await watcher.end().catch(() => undefined);
       await s.stop();
-      execFileSync('psql', [pg, '-qc', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`], { stdio: 'ignore' });
+      drop();
     }
   });
 });
