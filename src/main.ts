@@ -23,7 +23,7 @@ import { SourceKeys, countryLookup, headerCountry, maxmindCountry, type CountryL
 import { AnalyzeJob } from './jobs/analyze-job.js';
 import { LATE_LANE, LateScanJob } from './jobs/late-scan-job.js';
 import { JobRunner } from './jobs/job-runner.js';
-import { WorkerPool } from './jobs/worker-pool.js';
+import { WorkerPool } from './threads/worker-pool.js';
 import { rootLogger } from './log.js';
 import { FsBlobStore } from './store/blobs/fs-blob-store.js';
 import { openStore } from './store/open-store.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { SubmissionWalk } from '../src/jobs/submission-walk.js';
-import { WorkerPool } from '../src/jobs/worker-pool.js';
+import { WorkerPool } from '../src/threads/worker-pool.js';
 import { FsBlobStore } from '../src/store/blobs/fs-blob-store.js';
 import { makeArchive } from './helpers/archives.js';
 

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { analysisWorkerScript } from '../src/jobs/analysis-worker.js';
-import { threadNice } from '../src/jobs/thread-priority.js';
-import { WorkerPool } from '../src/jobs/worker-pool.js';
+import { threadNice } from '../src/threads/thread-priority.js';
+import { WorkerPool } from '../src/threads/worker-pool.js';
 import { TrawlError } from '../src/model/errors.js';
 import type { FileAnalysis } from '../src/store/store.js';
 

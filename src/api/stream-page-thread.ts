@@ -1,7 +1,7 @@
 // Worker-thread entry of ThreadedStreamPages: its own read-only connection to the database, and
 // pages read and serialized there while the API's event loop parses requests and sends replies.
 import { parentPort, workerData } from 'node:worker_threads';
-import { serveTasks } from '../jobs/worker-pool.js';
+import { serveTasks } from '../threads/worker-pool.js';
 import { TrawlError } from '../model/errors.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';

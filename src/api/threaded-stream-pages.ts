@@ -4,11 +4,11 @@
 // the thread always has the next one queued; a PostgreSQL thread reads several at once.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { reviveError, type TaskReply } from '../jobs/worker-pool.js';
+import { reviveError, type TaskReply } from '../threads/worker-pool.js';
 import { transient, TrawlError } from '../model/errors.js';
 import type { OpenStoreOptions } from '../store/open-store.js';
 import type { StreamPageRequest, StreamPages, StreamPageText } from './stream-pages.js';
-import { workerExecArgv } from '../jobs/worker-exec-argv.js';
+import { workerExecArgv } from '../threads/worker-exec-argv.js';
 
 /** How the thread opens its connection (PostgreSQL: `poolSize` connections). */
 export type PageStoreOptions = Pick<OpenStoreOptions, 'poolSize' | 'preparedStatements' | 'statementTimeoutMs'>;

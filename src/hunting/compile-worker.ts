@@ -4,7 +4,7 @@
 // scan slow.
 import { readFileSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
-import { serveTasks } from '../jobs/worker-pool.js';
+import { serveTasks } from '../threads/worker-pool.js';
 import { compileRulesets } from './compiled-rules.js';
 import { rawMatches, timedScan } from './matcher.js';
 import { versionId, type RawMatch } from './rules-artifact.js';

@@ -2,7 +2,7 @@
 // work (validating a ruleset, compiling the few rulesets that just changed) and one of one thread
 // for long work (whole shards, merged deltas, hunting down slow rulesets), so a long compile
 // never delays a quick one.
-import { WorkerPool } from '../jobs/worker-pool.js';
+import { WorkerPool } from '../threads/worker-pool.js';
 import type { RulesetSource } from '../store/store.js';
 import type { CompileResult, InvestigateResult } from './compile-worker.js';
 import type { RulesetValidation } from './rule-validation.js';

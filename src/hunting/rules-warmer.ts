@@ -3,7 +3,7 @@
 // the last is loaded next. During a rules import the catalog publishes several snapshots a second,
 // and loading each on every thread (tens of ms to seconds apiece) kept the threads from scanning.
 import type { Logger } from 'pino';
-import type { WorkerPool } from '../jobs/worker-pool.js';
+import type { WorkerPool } from '../threads/worker-pool.js';
 import { logRulesLoads } from './hunter.js';
 import type { RulesLoad } from './rules-artifact.js';
 import type { RulesSnapshot } from './rules-catalog.js';

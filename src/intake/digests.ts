@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { transient } from '../model/errors.js';
 import type { DigestReply, DigestRequest } from './digest-worker.js';
-import { workerExecArgv } from '../jobs/worker-exec-argv.js';
+import { workerExecArgv } from '../threads/worker-exec-argv.js';
 
 export interface Digests {
   sha256: string;

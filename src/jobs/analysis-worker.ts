@@ -9,7 +9,7 @@ import { Matcher } from '../hunting/matcher.js';
 import type { HuntResult, HuntTask, ScanArtifact } from '../hunting/rules-artifact.js';
 import { scanVariables, type ScanContext, type ScanVariables } from '../hunting/scan-variables.js';
 import type { FileAnalysis } from '../store/store.js';
-import { serveTasks } from './worker-pool.js';
+import { serveTasks } from '../threads/worker-pool.js';
 
 /**
  * Analyses one stored file; with `hunt`, scans it with the hunting rules; with `probeContainer`,

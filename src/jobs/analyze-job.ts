@@ -12,7 +12,7 @@ import type { FollowUpJob, Job, Store } from '../store/store.js';
 import type { JobHandler } from './job-runner.js';
 import { lateScanJob } from './late-scan-job.js';
 import { SubmissionWalk, type HuntedFile } from './submission-walk.js';
-import type { WorkerPool } from './worker-pool.js';
+import type { WorkerPool } from '../threads/worker-pool.js';
 
 export interface AnalyzeJobOptions {
   /** Deadline of the analysis part of a task (the scan adds its own). */

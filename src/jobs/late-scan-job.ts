@@ -18,7 +18,7 @@ import type { FollowUpJob, Job, Store } from '../store/store.js';
 import type { HuntFileTask } from './analysis-worker.js';
 import type { JobHandler } from './job-runner.js';
 import type { LateFile } from './submission-walk.js';
-import type { WorkerPool } from './worker-pool.js';
+import type { WorkerPool } from '../threads/worker-pool.js';
 
 export const LATE_LANE = 'late';
 

@@ -16,7 +16,7 @@ import type { ScanContext, ScanVariables } from '../hunting/scan-variables.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { BundleInfo, FileAnalysis, FileRecord, NewSubfile, Store } from '../store/store.js';
 import type { AnalyzeResult, AnalyzeTask, ContainerFacts, ExtractTask } from './analysis-worker.js';
-import type { WorkerPool } from './worker-pool.js';
+import type { WorkerPool } from '../threads/worker-pool.js';
 
 export interface WalkOptions {
   limits: ExtractionLimits;

@@ -6,7 +6,7 @@ import { TrawlError, transient, type ErrorCode } from '../../model/errors.js';
 import type { Store } from '../store.js';
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 import type { WriterReply, WriterRequest } from './sqlite-writer.js';
-import { workerExecArgv } from '../../jobs/worker-exec-argv.js';
+import { workerExecArgv } from '../../threads/worker-exec-argv.js';
 
 /** Store methods that write, and so go to the writer thread. Everything else reads locally. */
 const WRITES = [

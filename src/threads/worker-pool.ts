@@ -19,7 +19,7 @@ export type TaskReply =
 
 /** Options for {@link WorkerPool}. */
 export interface WorkerPoolOptions {
-  /** The worker's module (compiled .js), e.g. `new URL('./my-worker.js', import.meta.url)`. */
+  /** The worker's module (compiled .js), e.g. `new URL('../jobs/my-worker.js', import.meta.url)`. */
   script: URL;
   /** Number of workers; defaults to os.availableParallelism(). */
   size?: number;
