@@ -4,9 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi, routesOf, type ApiRoute } from './api/app.js';
 import { Authenticator } from './api/auth.js';
-import { FileDocuments } from './api/file-documents.js';
-import { LocalStreamPages } from './api/stream-pages.js';
-import { ThreadedStreamPages } from './api/threaded-stream-pages.js';
+import { FileDocuments } from './stream/file-documents.js';
+import { LocalStreamPages } from './stream/stream-pages.js';
+import { ThreadedStreamPages } from './stream/threaded-stream-pages.js';
 import type { Config } from './config.js';
 import { EmailJob } from './delivery/email-job.js';
 import { slowRulesetMail } from './delivery/email-messages.js';
@@ -34,6 +34,7 @@ import { LiveFeed } from './stream/live-feed.js';
 import { Retention } from './stream/retention.js';
 import { ensureFirstAdmin } from './users/user-admin.js';
 import { versions } from './version.js';
+import { STREAM_SERIALIZER_MODULE, streamSerializer } from './api/stream-serializer.js';
 
 export interface Service {
   /** Base URL the API listens on (null when this process runs no API). */
@@ -97,7 +98,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
   };
   // Started now, to start beside the rest (a thread loads its modules for ~0.2 s); awaited with the API.
   const pagesThread = config.role !== 'worker' && config.streamPageThread && config.databaseUrl !== 'sqlite::memory:'
-    ? ThreadedStreamPages.start(config.databaseUrl, { poolSize: Math.min(4, config.databasePoolSize), preparedStatements: config.databasePreparedStatements, statementTimeoutMs: config.databaseStatementTimeout * 1000 }, log.child({ component: 'stream-pages' }))
+    ? ThreadedStreamPages.start(config.databaseUrl, { poolSize: Math.min(4, config.databasePoolSize), preparedStatements: config.databasePreparedStatements, statementTimeoutMs: config.databaseStatementTimeout * 1000 }, STREAM_SERIALIZER_MODULE, log.child({ component: 'stream-pages' }))
     : null;
   void pagesThread?.catch(() => undefined); // its failure is reported where it is awaited
   closers.push(['IoC Stream page thread', async () => (await pagesThread?.catch(() => null))?.close()]);
@@ -213,9 +214,9 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, () => r?.wake(), intakeLoad);
       const rulesets = new HuntingRulesets(store, compiler, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit }, notifications.sharing);
       feed = new LiveFeed(store, FEED_POLL_MS, log.child({ component: 'live-feed' }));
-      const fileDocuments = new FileDocuments(store);
+      const fileDocuments = new FileDocuments(store, streamSerializer);
       // An in-memory database has no second connection to give a thread.
-      const streamPages = (await pagesThread) ?? new LocalStreamPages(store, notifications, fileDocuments);
+      const streamPages = (await pagesThread) ?? new LocalStreamPages(store, streamSerializer, notifications, fileDocuments);
       app = await buildApi({
         config, store, blobs, intake, rulesets, notifications, stream, feed, fileDocuments, streamPages, auth: new Authenticator(store), logger: log,
       });

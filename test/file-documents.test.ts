@@ -1,4 +1,4 @@
-// The cache of serialized files that pages of notifications use (api/file-documents.ts), on a real
+// The cache of serialized files that pages of notifications use (stream/file-documents.ts), on a real
 // SQLite database written through a second store, as another process would: files are read once
 // while unchanged, every change shows on the next page, and a read that a change overtakes is not
 // kept over the newer file.
@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FileDocuments } from '../src/api/file-documents.js';
+import { FileDocuments } from '../src/stream/file-documents.js';
 import { openStore } from '../src/store/open-store.js';
 import type { FileRecord, NewSubmission, Store } from '../src/store/store.js';
+import { streamSerializer } from '../src/api/stream-serializer.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -59,7 +60,7 @@ describe('FileDocuments', () => {
 
   it('reads a file once while it is unchanged, again after each change, and leaves out files never stored', async () => {
     const w = watched(reader);
-    const docs = new FileDocuments(w.store);
+    const docs = new FileDocuments(w.store, streamSerializer);
     await writer.addSubmission(submission('one', 'first.bin'));
     const never = sha256('never stored');
     let got = await docs.attributes([sha256('one'), never, sha256('one')]);
@@ -78,7 +79,7 @@ describe('FileDocuments', () => {
 
   it('does not keep a read that a change overtook', async () => {
     const w = watched(reader);
-    const docs = new FileDocuments(w.store);
+    const docs = new FileDocuments(w.store, streamSerializer);
     /** Reads `content`'s file while it changes: the read returns what it saw before the change. */
     const overtaken = async (content: string, meanwhile: () => Promise<void>) => {
       let release!: () => void;
@@ -112,7 +113,7 @@ describe('FileDocuments', () => {
       get: (target, prop, receiver) => prop !== 'fileChangesSince' ? Reflect.get(target, prop, receiver)
         : async () => { throw new Error('database gone'); },
     });
-    const docs = new FileDocuments(failing);
+    const docs = new FileDocuments(failing, streamSerializer);
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown) => unhandled.push(e);
     process.on('unhandledRejection', onUnhandled);
@@ -134,7 +135,7 @@ describe('FileDocuments', () => {
       get: (target, prop, receiver) => prop !== 'fileChangesSince' ? Reflect.get(target, prop, receiver)
         : (cursor: string | null, max: number) => { polls++; return target.fileChangesSince(cursor, max); },
     });
-    const docs = new FileDocuments(counted);
+    const docs = new FileDocuments(counted, streamSerializer);
     await Promise.all(Array.from({ length: 20 }, () => docs.attributes([sha256('one')])));
     assert.ok(polls <= 2, `${polls} polls for 20 pages at once`);
     await writer.addSubmission(submission('one', 'third.bin'));

@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { LocalStreamPages, type StreamPageRequest, type StreamPageText } from '../src/api/stream-pages.js';
-import { ThreadedStreamPages } from '../src/api/threaded-stream-pages.js';
+import { LocalStreamPages, type StreamPageRequest, type StreamPageText } from '../src/stream/stream-pages.js';
+import { ThreadedStreamPages } from '../src/stream/threaded-stream-pages.js';
 import { TrawlError } from '../src/model/errors.js';
 import type { UserRecord } from '../src/store/store.js';
 import { api, fileForm, newUser, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
+import { STREAM_SERIALIZER_MODULE, streamSerializer } from '../src/api/stream-serializer.js';
 
 const silent = pino({ level: 'silent' });
 /** The thread hands the items over as UTF-8 bytes, the caller's thread as text. */
@@ -34,8 +35,8 @@ describe('IoC Stream pages on a thread', () => {
     }
     admin = (await s.store.getUserById(1))!;
     carol = (await s.store.getUserByName('carol'))!;
-    threaded = await ThreadedStreamPages.start(s.config.databaseUrl, { poolSize: 2 }, silent);
-    local = new LocalStreamPages(s.store);
+    threaded = await ThreadedStreamPages.start(s.config.databaseUrl, { poolSize: 2 }, STREAM_SERIALIZER_MODULE, silent);
+    local = new LocalStreamPages(s.store, streamSerializer);
   });
   after(async () => {
     await threaded.close();
@@ -101,6 +102,6 @@ describe('IoC Stream pages on a thread', () => {
   });
 
   it('refuses to start on a database it cannot open', async () => {
-    await assert.rejects(ThreadedStreamPages.start('postgres://nobody@127.0.0.1:1/none', { poolSize: 1 }, silent), (e: unknown) => e instanceof TrawlError && e.code === 'TransientError');
+    await assert.rejects(ThreadedStreamPages.start('postgres://nobody@127.0.0.1:1/none', { poolSize: 1 }, STREAM_SERIALIZER_MODULE, silent), (e: unknown) => e instanceof TrawlError && e.code === 'TransientError');
   });
 });

@@ -11,7 +11,8 @@ import { hashApiKey } from '../users/api-keys.js';
 import type { ApiDeps } from './app.js';
 import { decodeCursor, encodeCursor, isPosition, originOf, queryValue } from './envelope.js';
 import { streamEntryOf, streamItemJson } from './serializers/ioc-stream.js';
-import { streamItemTexts } from './stream-pages.js';
+import { streamItemTexts } from '../stream/stream-pages.js';
+import { streamSerializer } from './stream-serializer.js';
 
 const HEARTBEAT_MS = 15_000;
 /**
@@ -100,7 +101,7 @@ export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: F
       for (;;) {
         if (closed) return;
         const page = await stream.list(req.user, { filter: queryValue(req, 'filter'), order: 'asc', limit: CATCH_UP_PAGE, after: position });
-        const texts = await streamItemTexts(fileDocuments, origin, page.items, descriptorsOnly);
+        const texts = await streamItemTexts(streamSerializer, fileDocuments, origin, page.items, descriptorsOnly);
         for (const [k, entry] of page.items.entries()) {
           send(entry, texts[k]!);
           position = { date: entry.date, id: entry.id };

@@ -433,7 +433,7 @@ export interface Store {
   /**
    * The files inserted or updated since `cursor` (from an earlier call; null: start now, with no
    * changes), at most `max`. Every change committed before the call is either in it or was in an
-   * earlier one, whatever order writers committed in. Caches of files follow it (api/file-documents.ts).
+   * earlier one, whatever order writers committed in. Caches of files follow it (stream/file-documents.ts).
    */
   fileChangesSince(cursor: string | null, max: number): Promise<FileChanges>;
   /** Up to `max` notifications of a ruleset waiting to be e-mailed, oldest first, and how many wait in all. */

@@ -1,5 +1,5 @@
 // The feed of changed files: which files rows were inserted or updated since a cursor. Pages of
-// notifications serve files from a cache of serialized attributes (api/file-documents.ts) that
+// notifications serve files from a cache of serialized attributes (stream/file-documents.ts) that
 // this feed keeps fresh, instead of joining every notification to its file on every page: on
 // PostgreSQL that join was a third of a notification_tag: page's cost (docs/notes/benchmarks.md).
 //

@@ -7,8 +7,11 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { LocalStreamPages, type StreamPageRequest } from './stream-pages.js';
 import type { PageStoreOptions } from './threaded-stream-pages.js';
+import type { StreamSerializer } from './stream-serializer.js';
 
-const { databaseUrl, store: options } = workerData as { databaseUrl: string; store: PageStoreOptions };
+const { databaseUrl, store: options, serializerModule } = workerData as { databaseUrl: string; store: PageStoreOptions; serializerModule: string };
+// The wire format is the API's: the thread is told which module has it (ThreadedStreamPages.start).
+const { streamSerializer } = (await import(serializerModule)) as { streamSerializer: StreamSerializer };
 let store: Store;
 try {
   store = await openStore(databaseUrl, { ...options, readOnly: true, writerThread: false });
@@ -16,7 +19,7 @@ try {
   parentPort!.postMessage({ failed: { code: e instanceof TrawlError ? e.code : null, message: (e as Error).message } });
   process.exit(1);
 }
-const pages = new LocalStreamPages(store);
+const pages = new LocalStreamPages(store, streamSerializer);
 /** The pages being read, by task id: a 'cancel' aborts one whose client left. */
 const reading = new Map<number, AbortController>();
 serveTasks({

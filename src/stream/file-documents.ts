@@ -4,7 +4,7 @@
 // changed files: before a page is served, the changes committed until then are read (one small
 // query, shared by the pages that wait for it) and the files they name are read again.
 import type { FileRecord, Store } from '../store/store.js';
-import { fileAttributes } from './serializers/file.js';
+import type { StreamSerializer } from './stream-serializer.js';
 
 /** Files kept: a few MB (about 1 KB each), far more than one page of each of many readers. */
 const DEFAULT_CAPACITY = 20_000;
@@ -31,6 +31,7 @@ export class FileDocuments {
 
   constructor(
     private readonly store: Store,
+    private readonly serializer: Pick<StreamSerializer, 'fileAttributes'>,
     private readonly capacity = DEFAULT_CAPACITY,
   ) {}
 
@@ -68,7 +69,7 @@ export class FileDocuments {
   serialize(f: FileRecord): string {
     const kept = this.cache.get(f.sha256);
     if (kept && kept.revision === (f.revision ?? 0) && typeof kept.json === 'string') return kept.json;
-    return JSON.stringify(fileAttributes(f));
+    return this.serializer.fileAttributes(f);
   }
 
   /** Serializes `f`, read since `epoch`, and keeps it unless a newer change was named meanwhile. */

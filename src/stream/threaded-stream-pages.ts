@@ -29,13 +29,16 @@ export class ThreadedStreamPages implements StreamPages {
   private respawn?: NodeJS.Timeout;
 
   private constructor(
-    private readonly workerData: { databaseUrl: string; store: PageStoreOptions },
+    private readonly workerData: { databaseUrl: string; store: PageStoreOptions; serializerModule: string },
     private readonly log: Logger,
   ) {}
 
-  /** Starts the thread; fails (as a TrawlError) when it cannot open the database. */
-  static async start(databaseUrl: string, store: PageStoreOptions, log: Logger): Promise<ThreadedStreamPages> {
-    const pages = new ThreadedStreamPages({ databaseUrl, store }, log);
+  /**
+   * Starts the thread; fails (as a TrawlError) when it cannot open the database. `serializerModule`:
+   * the URL of a module exporting `streamSerializer` (a StreamSerializer), which the thread loads.
+   */
+  static async start(databaseUrl: string, store: PageStoreOptions, serializerModule: string, log: Logger): Promise<ThreadedStreamPages> {
+    const pages = new ThreadedStreamPages({ databaseUrl, store, serializerModule }, log);
     await pages.spawn(true);
     return pages;
   }

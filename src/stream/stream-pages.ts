@@ -2,10 +2,10 @@
 // attributes and meta.count. Reading and serializing is ~half of a page's cost; StreamPages lets it
 // run beside the event loop (threaded-stream-pages.ts) or in it (LocalStreamPages, below).
 import type { NotificationPosition, Store, StreamEntry, UserRecord } from '../store/store.js';
-import { HuntingNotifications } from '../stream/hunting-notifications.js';
-import { IocStream, type StreamRequest } from '../stream/ioc-stream.js';
+import { HuntingNotifications } from './hunting-notifications.js';
+import { IocStream, type StreamRequest } from './ioc-stream.js';
 import { FileDocuments } from './file-documents.js';
-import { streamItemJson } from './serializers/ioc-stream.js';
+import type { StreamSerializer } from './stream-serializer.js';
 
 export interface StreamPageRequest {
   user: UserRecord;
@@ -42,10 +42,10 @@ export interface StreamPages {
  * as new as when `synced` was asked for (FileDocuments.attributes).
  */
 export async function streamItemTexts(
-  fileDocuments: FileDocuments, origin: string, entries: StreamEntry[], descriptorsOnly: boolean, synced?: Promise<void>,
+  serializer: StreamSerializer, fileDocuments: FileDocuments, origin: string, entries: StreamEntry[], descriptorsOnly: boolean, synced?: Promise<void>,
 ): Promise<string[]> {
   const docs = descriptorsOnly ? new Map<string, string>() : await fileDocuments.attributes(entries.map((e) => e.sha256), synced);
-  return entries.map((e) => streamItemJson(origin, e, docs.get(e.sha256), descriptorsOnly));
+  return entries.map((e) => serializer.item(origin, e, docs.get(e.sha256), descriptorsOnly));
 }
 
 /** Pages read on the caller's thread, from `store`. */
@@ -53,7 +53,12 @@ export class LocalStreamPages implements StreamPages {
   private readonly stream: IocStream;
   private readonly fileDocuments: FileDocuments;
 
-  constructor(store: Store, private readonly notifications = new HuntingNotifications(store), fileDocuments = new FileDocuments(store)) {
+  constructor(
+    store: Store,
+    private readonly serializer: StreamSerializer,
+    private readonly notifications = new HuntingNotifications(store),
+    fileDocuments = new FileDocuments(store, serializer),
+  ) {
     this.stream = new IocStream(store, notifications);
     this.fileDocuments = fileDocuments;
   }
@@ -65,7 +70,7 @@ export class LocalStreamPages implements StreamPages {
     const q = { ...(await this.stream.pageQuery(r.user, r.stream)), ...(signal ? { signal } : {}) };
     // The count does not wait for the page: on PostgreSQL they run on two connections at once.
     const [page, count] = await Promise.all([this.stream.page(q, r.stream.limit), this.stream.count(q, r.countCap)]);
-    const items = (await streamItemTexts(this.fileDocuments, r.origin, page.items, r.descriptorsOnly, synced)).join(',');
+    const items = (await streamItemTexts(this.serializer, this.fileDocuments, r.origin, page.items, r.descriptorsOnly, synced)).join(',');
     return { items, n: page.items.length, ...(page.next ? { next: page.next } : {}), count };
   }
 
