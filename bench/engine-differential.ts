@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import { caseSize, engineCaseArb, type EngineCase } from '../test/helpers/yara-cases.js';
 import { minus, referenceYaraVersion, trawlMatches, yaraMatches, type CaseRuleset } from '../test/helpers/reference-yara.js';
-import { yaraXEngineVersion } from '../src/hunting/yara-x.js';
+import { yaraXEngineVersion } from '../src/hunting/engine/yara-x.js';
 
 const minCases = Number(process.argv[2] ?? 100_000);
 const seed = Number(process.argv[3] ?? 1);

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { compileToShared } from '../src/hunting/compile-worker.js';
+import { compileToShared } from '../src/hunting/engine/shared-compile.js';
 import { largeCorpus, smallCorpus, type CorpusFile } from './corpus.js';
 import { Libmagic } from '../src/analysis/analyzers/libmagic.js';
 import { cpuSeconds, ownThreadCpuSeconds, threadCpu, printThreadCpu, getJson, MB, pct, pool, startServer, table, upload, verdict, waitCompleted, type Server, maxOf } from './lib.js';

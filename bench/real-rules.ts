@@ -16,7 +16,7 @@ import { basename, join } from 'node:path';
 import { corpus, ruleCollection, type CorpusFile } from './corpus.js';
 import { yaraDefines } from '../test/helpers/reference-yara.js';
 import type { Server } from './lib.js';
-import { EXTERNAL_VARIABLES } from '../src/hunting/engine-options.js';
+import { EXTERNAL_VARIABLES } from '../src/hunting/engine/engine-options.js';
 
 const lib = (await import(process.env.BENCH_BUILD ? join(process.env.BENCH_BUILD, 'dist/bench/lib.js') : './lib.js')) as typeof import('./lib.js');
 const { MB, need, pool, request, ROOT, startServer, table } = lib;

@@ -1,4 +1,4 @@
-// What the condition rewrite (src/hunting/unconstrained-conditions.ts) costs the engine: the same
+// What the condition rewrite (src/hunting/engine/unconstrained-conditions.ts) costs the engine: the same
 // rulesets compiled as written and rewritten, scanned over the same real files on one thread,
 // the two sets alternated round by round. Also checks both give the same matches on these files
 // (the rewrite only takes away an optimisation) and times the compile.
@@ -8,8 +8,8 @@
 // `generated`: bench/rule-corpus.ts's 1,000 rulesets x 10 rules (the Livehunt benchmark's);
 // DIR: a rule collection, one ruleset per file (e.g. signature-base's yara/ folder).
 import { readFileSync } from 'node:fs';
-import { compileRulesets, type CompiledRules } from '../src/hunting/compiled-rules.js';
-import { MAX_MATCHES_PER_PATTERN } from '../src/hunting/matcher.js';
+import { compileRulesets, type CompiledRules } from '../src/hunting/engine/compiled-rules.js';
+import { MAX_MATCHES_PER_PATTERN } from '../src/hunting/scan/matcher.js';
 import { largeCorpus, ruleCollection, smallCorpus } from './corpus.js';
 import { MB, table } from './lib.js';
 import { benchmarkRulesets } from './rule-corpus.js';

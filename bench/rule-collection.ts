@@ -9,9 +9,9 @@
 // collections are not part of this repository. BENCH_BUILD=DIR serves from another build (a
 // checkout with its own dist/), to compare builds on the same collection.
 import { createHash } from 'node:crypto';
-import { ruleDeclarations } from '../src/hunting/rule-names.js';
-import { scanVariables } from '../src/hunting/scan-variables.js';
-import { yaraXEngineVersion } from '../src/hunting/yara-x.js';
+import { ruleDeclarations } from '../src/hunting/rulesets/rule-names.js';
+import { scanVariables } from '../src/hunting/scan/scan-variables.js';
+import { yaraXEngineVersion } from '../src/hunting/engine/yara-x.js';
 import type { FileAnalysis } from '../src/store/store.js';
 import { minus, referenceYaraVersion, yaraMatches, type CaseRuleset, type MatchKey } from '../test/helpers/reference-yara.js';
 import { join } from 'node:path';

@@ -2,7 +2,7 @@
 // compiled as one set vs as 16 sets of 64 (docs/architecture.md, Hunting). Run after a build:
 // node dist/bench/shard-scan-cost.js
 import { readFileSync } from 'node:fs';
-import { compileRulesets } from '../src/hunting/compiled-rules.js';
+import { compileRulesets } from '../src/hunting/engine/compiled-rules.js';
 import { benchmarkRulesets } from './rule-corpus.js';
 const all = benchmarkRulesets(1000).map((r, i) => ({ id: String(i + 1), source: r.rules }));
 const big = [readFileSync('/usr/bin/node').subarray(0, 20_000_000)];

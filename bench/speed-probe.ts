@@ -1,8 +1,8 @@
-// What the speed probe at ruleset creation (src/hunting/rule-speed-probe.ts) costs and refuses on
+// What the speed probe at ruleset creation (src/hunting/rulesets/rule-speed-probe.ts) costs and refuses on
 // public rule collections: each file of each DIR probed as one ruleset, as the API does on create.
 //
 //   node dist/bench/speed-probe.js DIR...
-import { probeRulesetSpeed } from '../src/hunting/rule-speed-probe.js';
+import { probeRulesetSpeed } from '../src/hunting/rulesets/rule-speed-probe.js';
 import { ruleCollection } from './corpus.js';
 import { table } from './lib.js';
 

@@ -1,7 +1,7 @@
 // What this Trawl is: its own version and the matching engine's, for `trawl --version`, the
 // startup line and the logs (an engine upgrade changes what matches: docs/engine.md).
 import { readFileSync } from 'node:fs';
-import { YARA_X_PACKAGE, YARA_X_VERSION, yaraXEngineVersion } from './hunting/yara-x.js';
+import { YARA_X_PACKAGE, YARA_X_VERSION, yaraXEngineVersion } from './hunting/engine/yara-x.js';
 
 let version: string | undefined;
 

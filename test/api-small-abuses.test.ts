@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { MAX_EMAILS } from '../src/hunting/ruleset-attributes.js';
+import { MAX_EMAILS } from '../src/hunting/rulesets/ruleset-attributes.js';
 import { api, isVtError, newUser, startTestService, type TestService } from './helpers/service.js';
 
 const RULESETS = '/api/v3/intelligence/hunting_rulesets';

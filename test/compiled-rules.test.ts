@@ -1,7 +1,7 @@
 // compileRulesets: many rulesets in one compiled set, one namespace each, scanned in one pass.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileRulesets, CompiledRules, ScanTimeoutError } from '../src/hunting/compiled-rules.js';
+import { compileRulesets, CompiledRules, ScanTimeoutError } from '../src/hunting/engine/compiled-rules.js';
 
 describe('compileRulesets', () => {
   const rulesets = [

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { yaraXEngineVersion } from '../src/hunting/yara-x.js';
+import { yaraXEngineVersion } from '../src/hunting/engine/yara-x.js';
 import { minus, referenceYaraVersion, trawlMatches, yaraMatches, type CaseRuleset } from './helpers/reference-yara.js';
 import { caseSize, engineCaseArb } from './helpers/yara-cases.js';
 

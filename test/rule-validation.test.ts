@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TrawlError } from '../src/model/errors.js';
-import { validateRuleset } from '../src/hunting/rule-validation.js';
+import { validateRuleset } from '../src/hunting/rulesets/rule-validation.js';
 
 const opts = { maxBytes: 1024 * 1024 };
 

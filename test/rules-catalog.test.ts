@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { Matcher } from '../src/hunting/matcher.js';
-import { RuleCompiler } from '../src/hunting/rule-compiler.js';
-import { RulesCatalog, type RulesSnapshot } from '../src/hunting/rules-catalog.js';
+import { Matcher } from '../src/hunting/scan/matcher.js';
+import { RuleCompiler } from '../src/hunting/engine/rule-compiler.js';
+import { RulesCatalog, type RulesSnapshot } from '../src/hunting/scan/rules-catalog.js';
 import { openStore } from '../src/store/open-store.js';
 import type { Store } from '../src/store/store.js';
 

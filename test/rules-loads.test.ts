@@ -6,9 +6,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { compileToShared } from '../src/hunting/compile-worker.js';
-import { Matcher } from '../src/hunting/matcher.js';
-import type { ScanArtifact } from '../src/hunting/rules-artifact.js';
+import { compileToShared } from '../src/hunting/engine/shared-compile.js';
+import { Matcher } from '../src/hunting/scan/matcher.js';
+import type { ScanArtifact } from '../src/hunting/engine/rules-artifact.js';
 import { api, fileForm, startTestService, waitForAnalysis } from './helpers/service.js';
 
 const RULESETS = '/api/v3/intelligence/hunting_rulesets';

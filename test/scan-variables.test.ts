@@ -1,9 +1,9 @@
 // The external variables' values for one file, as the engine sees them in a scan.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileRulesets } from '../src/hunting/compiled-rules.js';
-import { EXTERNAL_VARIABLES } from '../src/hunting/engine-options.js';
-import { scanVariables } from '../src/hunting/scan-variables.js';
+import { compileRulesets } from '../src/hunting/engine/compiled-rules.js';
+import { EXTERNAL_VARIABLES } from '../src/hunting/engine/engine-options.js';
+import { scanVariables } from '../src/hunting/scan/scan-variables.js';
 import type { FileAnalysis } from '../src/store/store.js';
 
 const PE: FileAnalysis = {

@@ -1,7 +1,7 @@
 // The notification snippet format of spec 3.5, checked against the examples VirusTotal documents.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { snippet } from '../src/hunting/snippet.js';
+import { snippet } from '../src/hunting/scan/snippet.js';
 
 const B = '*begin_highlight*';
 const E = '*end_highlight*';

@@ -3,9 +3,9 @@
 // same matches.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { huntingCompilerOptions } from '../src/hunting/engine-options.js';
-import { conditionSpans, NEVER_TRUE, unconstrainedConditions } from '../src/hunting/unconstrained-conditions.js';
-import { loadYaraX } from '../src/hunting/yara-x.js';
+import { huntingCompilerOptions } from '../src/hunting/engine/engine-options.js';
+import { conditionSpans, NEVER_TRUE, unconstrainedConditions } from '../src/hunting/engine/unconstrained-conditions.js';
+import { loadYaraX } from '../src/hunting/engine/yara-x.js';
 
 /** Rule names that match `data` when `source` is compiled with the hunting options. */
 function matching(source: string, data: string): string[] {

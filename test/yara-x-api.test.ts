@@ -2,7 +2,7 @@
 // src/hunting relies on: if an upgrade changes any of them, this fails before the adapter does.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadYaraX, yaraXEngineVersion } from '../src/hunting/yara-x.js';
+import { loadYaraX, yaraXEngineVersion } from '../src/hunting/engine/yara-x.js';
 import { runCli } from './helpers/service.js';
 
 const yara = loadYaraX();

@@ -5,7 +5,7 @@ import findMyWay from 'find-my-way';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { TrawlError } from '../model/errors.js';
-import type { HuntingRulesets } from '../hunting/hunting-rulesets.js';
+import type { HuntingRulesets } from '../hunting/rulesets/hunting-rulesets.js';
 import type { Intake } from '../intake/intake.js';
 import type { HuntingNotifications } from '../stream/hunting-notifications.js';
 import type { IocStream } from '../stream/ioc-stream.js';

@@ -1,13 +1,13 @@
 // Worker-thread entry for file analysis and YARA scans: serves WorkerPool tasks by `kind`. Each
-// thread opens its own libmagic cookies and keeps its own deserialized rules (hunting/matcher.ts).
+// thread opens its own libmagic cookies and keeps its own deserialized rules (hunting/scan/matcher.ts).
 
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { identifyAndAnalyze } from '../analysis/pipeline.js';
 import { containerType, extractFile, type ExtractRequest, type Extraction } from '../extraction/extract-file.js';
-import { Matcher } from '../hunting/matcher.js';
-import type { HuntResult, HuntTask, ScanArtifact } from '../hunting/rules-artifact.js';
-import { scanVariables, type ScanContext, type ScanVariables } from '../hunting/scan-variables.js';
+import { Matcher } from '../hunting/scan/matcher.js';
+import type { HuntResult, HuntTask, ScanArtifact } from '../hunting/engine/rules-artifact.js';
+import { scanVariables, type ScanContext, type ScanVariables } from '../hunting/scan/scan-variables.js';
 import type { FileAnalysis } from '../store/store.js';
 import { serveTasks } from '../threads/worker-pool.js';
 

@@ -4,9 +4,9 @@
 import type { Logger } from 'pino';
 import { UNANALYSABLE } from '../analysis/pipeline.js';
 import type { ExtractionLimits } from '../extraction/limits.js';
-import { buildNotifications, matchedRulesets } from '../hunting/notification-builder.js';
-import { catchesUp, type CatchUp, type Hunter } from '../hunting/hunter.js';
-import { scanVariables } from '../hunting/scan-variables.js';
+import { buildNotifications, matchedRulesets } from '../hunting/scan/notification-builder.js';
+import { catchesUp, type CatchUp, type Hunter } from '../hunting/scan/hunter.js';
+import { scanVariables } from '../hunting/scan/scan-variables.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FollowUpJob, Job, Store } from '../store/store.js';
 import type { JobHandler } from './job-runner.js';

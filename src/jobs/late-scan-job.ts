@@ -10,9 +10,9 @@
 // its removal are one transaction, and a scan run twice stores nothing twice (the unique key of
 // a notification).
 import type { Logger } from 'pino';
-import { buildNotifications, matchedRulesets } from '../hunting/notification-builder.js';
-import { catchesUp, type CatchUp, type Hunter } from '../hunting/hunter.js';
-import type { HuntResult, RawMatch } from '../hunting/rules-artifact.js';
+import { buildNotifications, matchedRulesets } from '../hunting/scan/notification-builder.js';
+import { catchesUp, type CatchUp, type Hunter } from '../hunting/scan/hunter.js';
+import type { HuntResult, RawMatch } from '../hunting/engine/rules-artifact.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FollowUpJob, Job, Store } from '../store/store.js';
 import type { HuntFileTask } from './analysis-worker.js';

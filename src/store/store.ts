@@ -190,7 +190,7 @@ export interface RulesetRecord {
   lastSlowScan: SlowScan | null;
 }
 
-/** When a ruleset was rate limited (UNIX seconds); hunting/rate-limit.ts computes the ratio. */
+/** When a ruleset was rate limited (UNIX seconds); model/rate-limit.ts computes the ratio. */
 export interface RateLimitState {
   /** Start and end of the current or last period; until may lie in the future. */
   from: number | null;

@@ -6,9 +6,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { compileToShared } from '../../src/hunting/compile-worker.js';
-import { Matcher } from '../../src/hunting/matcher.js';
-import type { ScanVariables } from '../../src/hunting/scan-variables.js';
+import { compileToShared } from '../../src/hunting/engine/shared-compile.js';
+import { Matcher } from '../../src/hunting/scan/matcher.js';
+import type { ScanVariables } from '../../src/hunting/scan/scan-variables.js';
 
 const run = promisify(execFile);
 

@@ -1,5 +1,5 @@
 // /api/v3/intelligence/hunting_rulesets and /users/{id}/hunting_rulesets (spec 2.2): thin HTTP
-// glue over hunting/hunting-rulesets.ts.
+// glue over hunting/rulesets/hunting-rulesets.ts.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest } from '../../model/errors.js';
 import type { ApiDeps } from '../app.js';

@@ -126,7 +126,7 @@ export interface HuntingRulesetsTable {
   modification_date: number;
   /** Generation (ruleset_changes) of the last change to what is compiled: rules or enabled. */
   rules_generation: number;
-  /** Rate limiting (hunting/rate-limit.ts): the current or last period, and earlier ones (JSON). */
+  /** Rate limiting (model/rate-limit.ts): the current or last period, and earlier ones (JSON). */
   limited_from: number | null;
   limited_until: number | null;
   limited_log: string;

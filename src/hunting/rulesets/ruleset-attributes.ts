@@ -1,6 +1,6 @@
 // Checks the attributes a client sends for a hunting ruleset (spec 2.1, 2.4, 2.5): types,
 // unknown and read-only attributes, and the values Trawl supports.
-import { badRequest, invalidArgument } from '../model/errors.js';
+import { badRequest, invalidArgument } from '../../model/errors.js';
 
 /** Addresses one ruleset may notify: each match is one message to all of them (as Bcc). */
 export const MAX_EMAILS = 20;

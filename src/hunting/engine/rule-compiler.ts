@@ -2,10 +2,11 @@
 // work (validating a ruleset, compiling the few rulesets that just changed) and one of one thread
 // for long work (whole shards, merged deltas, hunting down slow rulesets), so a long compile
 // never delays a quick one.
-import { WorkerPool } from '../threads/worker-pool.js';
-import type { RulesetSource } from '../store/store.js';
-import type { CompileResult, InvestigateResult } from './compile-worker.js';
-import type { RulesetValidation } from './rule-validation.js';
+import { WorkerPool } from '../../threads/worker-pool.js';
+import type { RulesetSource } from '../../store/store.js';
+import type { CompileResult } from './shared-compile.js';
+import type { InvestigateResult } from '../scan/slow-ruleset-search.js';
+import type { RulesetValidation } from '../rulesets/rule-validation.js';
 
 const script = new URL('./compile-worker.js', import.meta.url);
 

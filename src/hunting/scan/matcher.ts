@@ -1,9 +1,9 @@
 // The scanning side of hunting, run inside worker threads: keeps the artifacts it was sent
 // deserialized (by digest), scans a file with each, and turns engine matches into RawMatches
 // with their snippets. Synchronous, like the engine.
-import { releaseDroppedRules } from './native-memory.js';
-import { CompiledRules, ScanTimeoutError, type Match } from './compiled-rules.js';
-import { parseVersionId, type HuntResult, type HuntTask, type RawMatch, type RulesLoad, type ScanArtifact } from './rules-artifact.js';
+import { releaseDroppedRules } from '../engine/native-memory.js';
+import { CompiledRules, ScanTimeoutError, type Match } from '../engine/compiled-rules.js';
+import { parseVersionId, type HuntResult, type HuntTask, type RawMatch, type RulesLoad, type ScanArtifact } from '../engine/rules-artifact.js';
 import type { ScanVariables } from './scan-variables.js';
 import { snippet } from './snippet.js';
 

@@ -1,7 +1,7 @@
 // The hunting ruleset list's filter and order grammar (spec 2.3): `enabled:`, `name:`, `rules:`
 // and `tag:` terms, AND-combined; whole-word matching, with a trailing `*` as a prefix wildcard.
-import { badRequest } from '../model/errors.js';
-import type { RulesetRecord } from '../store/store.js';
+import { badRequest } from '../../model/errors.js';
+import type { RulesetRecord } from '../../store/store.js';
 
 export type RulesetPredicate = (r: RulesetRecord) => boolean;
 

@@ -1,8 +1,8 @@
 // From accepted matches to the notifications to store (spec 3.1, 3.6, 4.4): one per matching rule
 // per submission, with the tags `tag:` filters search (lower-cased ruleset name, rule name, rule
 // tags and the file's sha256).
-import type { NewNotification, RulesetRecord, Store, SubmissionRecord } from '../store/store.js';
-import type { RawMatch } from './rules-artifact.js';
+import type { NewNotification, RulesetRecord, Store, SubmissionRecord } from '../../store/store.js';
+import type { RawMatch } from '../engine/rules-artifact.js';
 
 /** The tags of a notification, lower-cased and without repeats. */
 export function notificationTags(rulesetName: string, rule: string, ruleTags: readonly string[], sha256: string): string[] {

@@ -2,7 +2,7 @@
 // test them: signature-base's `filename`/`extension` conditions (often negated, to leave out
 // known-good files) and VirusTotal's legacy Livehunt `new_file`/`file_type`/`submissions`. Left
 // at their empty defaults, a negated condition matches every file.
-import type { FileAnalysis } from '../store/store.js';
+import type { FileAnalysis } from '../../store/store.js';
 
 /** What the walk knows of a file beyond its content and analysis. */
 export interface ScanContext {

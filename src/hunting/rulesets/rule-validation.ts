@@ -1,9 +1,9 @@
 // Validation of a hunting ruleset's YARA source before it is stored (spec 2.4): compiles it with the
 // hunting options and refuses what the engine, VirusTotal or Trawl's limits refuse.
-import { invalidArgument } from '../model/errors.js';
-import { formatDiagnostic, huntingCompilerOptions } from './engine-options.js';
+import { invalidArgument } from '../../model/errors.js';
+import { formatDiagnostic, huntingCompilerOptions } from '../engine/engine-options.js';
 import { includeLine, ruleDeclarations } from './rule-names.js';
-import { loadYaraX } from './yara-x.js';
+import { loadYaraX } from '../engine/yara-x.js';
 
 /** Default cap on a ruleset's source size, in UTF-8 bytes. */
 export const DEFAULT_MAX_RULESET_BYTES = 1024 * 1024;

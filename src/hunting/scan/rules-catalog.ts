@@ -13,9 +13,9 @@
 // quarantined: it is scanned alone, so it cannot hold the others up. With `watch`, changes are
 // compiled as soon as they are seen, not when the next upload asks for them.
 import type { Logger } from 'pino';
-import type { RulesetSource, Store } from '../store/store.js';
-import type { RuleCompiler } from './rule-compiler.js';
-import { forScan, type RawMatch, type RulesArtifact, type ScanArtifact } from './rules-artifact.js';
+import type { RulesetSource, Store } from '../../store/store.js';
+import type { RuleCompiler } from '../engine/rule-compiler.js';
+import { forScan, type RawMatch, type RulesArtifact, type ScanArtifact } from '../engine/rules-artifact.js';
 
 export interface CatalogOptions {
   /** Rulesets per shard. */

@@ -4,8 +4,8 @@
 // file in the shard it shares waits for it. A new or changed ruleset is compiled alone and scanned
 // over a small fixed probe corpus (random bytes, text, a PE-like and an ELF-like header, a larger
 // mixed file); it is refused, with what it took, when it does not keep MIN_MB_PER_S.
-import { invalidArgument } from '../model/errors.js';
-import { compileRulesets, ScanTimeoutError } from './compiled-rules.js';
+import { invalidArgument } from '../../model/errors.js';
+import { compileRulesets, ScanTimeoutError } from '../engine/compiled-rules.js';
 
 /**
  * The slowest scan rate a ruleset alone may have over the probes. Rulesets of public collections

@@ -1,11 +1,11 @@
 // Hunting rulesets (spec 2): who may see and change them, validation of their rules when saved,
 // and listing with the filter/order grammar. API routes and the CLI call these functions.
-import { TrawlError, badRequest, forbidden, invalidArgument, objectNotFound } from '../model/errors.js';
-import type { RulesetRecord, Store, UserRecord } from '../store/store.js';
+import { TrawlError, badRequest, forbidden, invalidArgument, objectNotFound } from '../../model/errors.js';
+import type { RulesetRecord, Store, UserRecord } from '../../store/store.js';
 import { checkRulesetAttributes } from './ruleset-attributes.js';
 import { compareRulesets, parseRulesetFilter, parseRulesetOrder, sortKey } from './ruleset-filter.js';
-import type { RuleCompiler } from './rule-compiler.js';
-import type { SharedRulesets } from '../stream/shared-rulesets.js';
+import type { RuleCompiler } from '../engine/rule-compiler.js';
+import type { SharedRulesets } from '../../stream/shared-rulesets.js';
 
 export interface HuntingRulesetOptions {
   /** Largest ruleset source accepted, in bytes. */

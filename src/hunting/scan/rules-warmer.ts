@@ -3,9 +3,9 @@
 // the last is loaded next. During a rules import the catalog publishes several snapshots a second,
 // and loading each on every thread (tens of ms to seconds apiece) kept the threads from scanning.
 import type { Logger } from 'pino';
-import type { WorkerPool } from '../threads/worker-pool.js';
+import type { WorkerPool } from '../../threads/worker-pool.js';
 import { logRulesLoads } from './hunter.js';
-import type { RulesLoad } from './rules-artifact.js';
+import type { RulesLoad } from '../engine/rules-artifact.js';
 import type { RulesSnapshot } from './rules-catalog.js';
 
 export class RulesWarmer {

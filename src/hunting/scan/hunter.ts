@@ -3,9 +3,9 @@
 // investigated (compile-worker.ts) to find the ruleset responsible, which is reported on the
 // ruleset and to its owner and quarantined; the other rulesets keep their matches for the file.
 import type { Logger } from 'pino';
-import type { RulesetRecord, SlowScan, Store } from '../store/store.js';
-import type { RuleCompiler } from './rule-compiler.js';
-import type { HuntResult, HuntTask, RawMatch, RulesLoad } from './rules-artifact.js';
+import type { RulesetRecord, SlowScan, Store } from '../../store/store.js';
+import type { RuleCompiler } from '../engine/rule-compiler.js';
+import type { HuntResult, HuntTask, RawMatch, RulesLoad } from '../engine/rules-artifact.js';
 import type { RulesCatalog, RulesSnapshot } from './rules-catalog.js';
 
 export interface HunterOptions {
