@@ -1,7 +1,7 @@
 // A ruleset's rate limiting over time (spec 2.1 `rate_limited`, `rate_limited_ratio`): periods
 // during which its matches were dropped because it had reached its `limit` for the last 24 hours.
 // Pure functions over the stored state, so the store and the API agree on one definition.
-import type { RateLimitState } from '../store/store.js';
+import type { RateLimitState } from './records.js';
 
 const DAY = 86_400;
 

@@ -3,7 +3,7 @@
 // (without the id and date, known only then) and a page splices it in instead of stringifying it
 // again, 40 times per page. That text is also the only copy of the fields it holds (ruleset name,
 // tags, rule tags, snippet, source, match_in_subfile): `recordFields` reads them back.
-import type { NewNotification } from '../store/store.js';
+import type { NewNotification } from './records.js';
 
 /** `hunting_info` as the stream shows it; an empty snippet is left out, as VirusTotal does. */
 export function huntingInfo(n: NewNotification): Record<string, unknown> {
