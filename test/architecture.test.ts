@@ -16,13 +16,38 @@ function sources(dir: string): string[] {
 
 /** module (relative to src, without extension) -> modules it imports at load time. */
 const graph = new Map<string, string[]>();
+/** The same with type-only imports and re-exports too: what a module depends on at all. */
+const allImports = new Map<string, string[]>();
 for (const file of sources(src)) {
   const text = readFileSync(file, 'utf8');
-  const deps = [...text.matchAll(/^import\s+(?!type\b)[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) =>
-    relative(src, resolve(dirname(file), m[1]!)).replace(/\.js$/, ''),
-  );
-  graph.set(relative(src, file).replace(/\.ts$/, ''), deps);
+  const resolved = (re: RegExp) => [...text.matchAll(re)].map((m) => relative(src, resolve(dirname(file), m[1]!)).replace(/\.js$/, ''));
+  const module = relative(src, file).replace(/\.ts$/, '');
+  graph.set(module, resolved(/^import\s+(?!type\b)[^'"]*?from\s+'(\.[^']+)'/gm));
+  allImports.set(module, resolved(/^(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'/gm));
 }
+
+/**
+ * The floors of the journey, lowest first: a module may import from its own floor or below, never
+ * from above. Folders of one floor must not import each other in a cycle.
+ */
+const FLOORS: readonly (readonly string[])[] = [
+  ['model', 'config', 'version', 'log'],
+  ['store'],
+  ['threads'],
+  ['analysis', 'extraction', 'hunting', 'users'],
+  ['jobs'],
+  ['stream', 'delivery', 'intake'],
+  ['api'],
+  ['cli', 'main'],
+];
+/** The folder (or top-level module) a module belongs to. */
+const roomOf = (m: string) => m.split('/')[0]!;
+const floorOf = (m: string) => FLOORS.findIndex((f) => f.includes(roomOf(m)));
+
+/**
+ * Thread entries are the composition roots of their threads: given the module that serializes the
+ * API's wire format by URL, a page thread loads it at run time, never by import.
+ */
 
 describe('architecture', () => {
   it('has no import cycles', () => {
@@ -46,6 +71,23 @@ describe('architecture', () => {
         if (d === 'store/open-store' || d === 'store/blobs/fs-blob-store') assert.ok(['main', 'cli/user', 'stream/stream-page-thread'].includes(m), `${m} imports ${d}`);
       }
     }
+  });
+
+  it('keeps every module on a floor, importing (types too) only from its floor or below', () => {
+    const wrong: string[] = [];
+    for (const [m, deps] of allImports) {
+      assert.notEqual(floorOf(m), -1, `${m} is in no floor: add its folder to FLOORS`);
+      for (const d of deps) if (floorOf(d) > floorOf(m)) wrong.push(`${m} -> ${d}`);
+    }
+    assert.deepEqual(wrong, [], 'imports running up the floors');
+  });
+
+  it('has no cycle between the folders of a floor', () => {
+    const rooms = new Map<string, Set<string>>();
+    for (const [m, deps] of allImports) {
+      for (const d of deps) if (roomOf(d) !== roomOf(m)) (rooms.get(roomOf(m)) ?? rooms.set(roomOf(m), new Set()).get(roomOf(m))!).add(roomOf(d));
+    }
+    for (const [a, to] of rooms) for (const b of to) assert.ok(!rooms.get(b)?.has(a), `${a} and ${b} import each other`);
   });
 
   it('lets data flow forward: the core never imports the API or the CLI', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openStore } from '../src/store/open-store.js';
 import type { Store } from '../src/store/store.js';
-import { SharedRulesets } from '../src/stream/shared-rulesets.js';
+import { SharedRulesets } from '../src/hunting/rulesets/shared-rulesets.js';
 
 describe('SharedRulesets', () => {
   const dir = mkdtempSync(join(tmpdir(), 'trawl-shared-'));

@@ -7,7 +7,7 @@ import { badRequest, objectNotFound } from '../model/errors.js';
 import type { NotificationPosition, NotificationQuery, NotificationRecord, Store, UserRecord } from '../store/store.js';
 import { intersect, parseDateOrder, parseDateTerm, splitTerms, type DateRange } from './filter-terms.js';
 import { deleteAllOf, NotificationCounts, pageOf } from './pages.js';
-import { SharedRulesets, type SharedRuleset } from './shared-rulesets.js';
+import { SharedRulesets, type SharedRuleset } from '../hunting/rulesets/shared-rulesets.js';
 
 export interface NotificationListRequest {
   filter?: string;

@@ -5,7 +5,7 @@ import type { RulesetRecord, Store, UserRecord } from '../../store/store.js';
 import { checkRulesetAttributes } from './ruleset-attributes.js';
 import { compareRulesets, parseRulesetFilter, parseRulesetOrder, sortKey } from './ruleset-filter.js';
 import type { RuleCompiler } from '../engine/rule-compiler.js';
-import type { SharedRulesets } from '../../stream/shared-rulesets.js';
+import type { SharedRulesets } from './shared-rulesets.js';
 
 export interface HuntingRulesetOptions {
   /** Largest ruleset source accepted, in bytes. */

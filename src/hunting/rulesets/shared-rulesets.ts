@@ -3,10 +3,10 @@
 // of a page's CPU in Trawl and in the database, for an answer that changes only when someone
 // grants, revokes, transfers or deletes. So it is kept per user for a second:
 // - a change made through this process is seen at once: `changed()` moves an epoch, and every
-//   page request carries the epoch to the page thread (stream-pages.ts), which drops what it kept;
+//   page request carries the epoch to the page thread (stream/stream-pages.ts), which drops what it kept;
 // - a change made through another API process is seen within `ttlMs`, as a disabled user or a
 //   rotated key is (auth.ts).
-import type { Store } from '../store/store.js';
+import type { Store } from '../../store/store.js';
 
 export interface SharedRuleset {
   id: number;
