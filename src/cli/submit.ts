@@ -34,7 +34,7 @@ interface Entry {
 }
 
 /** Errors after which every further request would fail the same way, so uploading stops. */
-const fatalCodes = new Set(['AuthenticationRequiredError', 'WrongCredentialsError', 'UserNotActiveError', 'QuotaExceededError', 'InsufficientStorageError']);
+const fatalCodes = new Set<string>(['AuthenticationRequiredError', 'WrongCredentialsError', 'UserNotActiveError', 'QuotaExceededError']);
 const isFatal = (e: unknown) => (e instanceof ConnectionError && e.unreachable) || (e instanceof ApiError && fatalCodes.has(e.code));
 const describe = (e: unknown) => (e instanceof ApiError ? `${e.code}: ${e.message}` : (e as Error).message);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -20,7 +20,7 @@ export interface BlobWriter {
 }
 
 export interface BlobStore {
-  /** Starts a new blob. Fails with InsufficientStorageError/TransientError when storage cannot take it. */
+  /** Starts a new blob. Fails with TransientError when storage cannot take it (full, read-only, unreachable). */
   create(): Promise<BlobWriter>;
   /** True when a committed blob with this sha256 exists. */
   has(sha256: string): Promise<boolean>;
