@@ -1,6 +1,6 @@
 // The store contract: every piece of durable state except file contents (see blobs/).
 // Two implementations share one SQL layer (sql/): SQLite (embedded default) and PostgreSQL.
-// Semantics every implementation keeps (checked by test/store-contract.test.ts):
+// Semantics every implementation keeps (checked by test/store-contract-*.test.ts, one per area):
 // - a resolved write is durable (committed and synced); a rejected one left nothing behind;
 // - "not found" is `null` (or `false`), never an exception;
 // - failures are TrawlErrors: TransientError when the database is locked or unreachable,
@@ -87,15 +87,16 @@ export interface NotificationQuery {
   signal?: AbortSignal;
 }
 
-export interface Store {
-  readonly dialect: 'sqlite' | 'postgres';
-  close(): Promise<void>;
-
+/** Server-wide settings. */
+export interface SettingsStore {
   /** Server-wide settings (e.g. the secret behind source keys). Returns the value that is stored
    * after the call: `value` if the key was absent, the existing value otherwise. */
   setSettingIfAbsent(key: string, value: string): Promise<string>;
   getSetting(key: string): Promise<string | null>;
+}
 
+/** Users and their API keys. */
+export interface UserStore {
   createUser(user: NewUser): Promise<UserRecord>;
   getUserById(id: number): Promise<UserRecord | null>;
   getUserByName(username: string): Promise<UserRecord | null>;
@@ -105,7 +106,10 @@ export interface Store {
   countUsers(): Promise<number>;
   updateUser(id: number, patch: UserPatch): Promise<UserRecord | null>;
   deleteUser(id: number): Promise<boolean>;
+}
 
+/** Uploads: submissions, files and their subfiles, the feed of changed files, one-time upload URLs. */
+export interface FileStore {
   /**
    * Records an upload whose blob is already committed, in one transaction: creates or updates the
    * file (names, submission dates, times_submitted, unique_sources), inserts the submission
@@ -116,10 +120,32 @@ export interface Store {
   getSubmission(id: number): Promise<SubmissionRecord | null>;
   getSubmissionByAnalysisId(analysisId: string): Promise<SubmissionRecord | null>;
   setSubmissionStatus(id: number, status: AnalysisStatus): Promise<void>;
-
   /** Looks a file up by sha256, sha1 or md5 (told apart by length; case-insensitive). */
   getFile(hash: string): Promise<FileRecord | null>;
+  /** Files by sha256 (unknown ones are left out). */
+  getFiles(sha256s: string[]): Promise<FileRecord[]>;
+  /**
+   * Files extracted from `sha256` (bundled_files) by child sha256, starting after `after`; with
+   * `parents`, the other way round: the containers it was extracted from (compressed_parents).
+   */
+  listFileLinks(sha256: string, direction: 'children' | 'parents', after: string | null, limit: number): Promise<FileLink[]>;
+  /**
+   * The files inserted or updated since `cursor` (from an earlier call; null: start now, with no
+   * changes), at most `max`. Every change committed before the call is either in it or was in an
+   * earlier one, whatever order writers committed in. Caches of files follow it (stream/file-documents.ts).
+   */
+  fileChangesSince(cursor: string | null, max: number): Promise<FileChanges>;
+  /** One-time upload URLs, stored by token hash. */
+  createUploadUrl(tokenHash: string, userId: number, expiresAt: number): Promise<void>;
+  /**
+   * Atomically consumes `userId`'s token: 'consumed' once; 'not-yours' (and the token stays) when
+   * it is another user's; null when unknown, used or expired.
+   */
+  consumeUploadUrl(tokenHash: string, userId: number, now: number): Promise<'consumed' | 'not-yours' | null>;
+}
 
+/** The durable job queue, and the transactions that finish a job with what it found. */
+export interface JobStore {
   /**
    * Claims up to `max` runnable jobs for `leaseMs`: queued ones, and running ones whose lease
    * expired (their worker died). Each claim increments `attempts`, and marks the submission of an
@@ -139,7 +165,6 @@ export interface Store {
   requeueRunningJobs(): Promise<number>;
   /** Number of jobs not yet finished (queued or running). */
   pendingJobs(): Promise<number>;
-
   /**
    * Finishes an `analyze` job in one transaction: stores the analysis on the file
    * (last_analysis_date = `date`), marks the submission `completed`, deletes the job, and stores
@@ -155,22 +180,22 @@ export interface Store {
     jobId: number, submissionId: number, analysis: FileAnalysis, date: number,
     notifications?: NewNotification[], opts?: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob },
   ): Promise<StoredNotifications>;
-
   /**
    * Stores the notifications a job that is not an analysis found (a late scan) and removes the
    * job, in one transaction: a crash before it leaves the job to run again, after it nothing.
    */
   completeJob(jobId: number, notifications: NewNotification[], opts?: { emails?: boolean; emailDelayMs?: number }): Promise<StoredNotifications>;
-
-  /**
-   * Files extracted from `sha256` (bundled_files) by child sha256, starting after `after`; with
-   * `parents`, the other way round: the containers it was extracted from (compressed_parents).
-   */
-  listFileLinks(sha256: string, direction: 'children' | 'parents', after: string | null, limit: number): Promise<FileLink[]>;
-
   /** Removes a finished job that is not an analysis (e.g. `email`). */
   deleteJob(jobId: number): Promise<void>;
+  /**
+   * Queues a job of `kind`; with `key`, only when no job with that key is queued or running
+   * (returns false then). Checked and inserted in one transaction.
+   */
+  enqueueJob(kind: string, payload: Record<string, unknown>, key?: string): Promise<boolean>;
+}
 
+/** Hunting rulesets, their editors, and the generations of what is compiled. */
+export interface RulesetStore {
   createRuleset(ruleset: NewRuleset): Promise<RulesetRecord>;
   getRuleset(id: number): Promise<RulesetRecord | null>;
   /** Rulesets `userId` owns or edits, by id. */
@@ -188,7 +213,6 @@ export interface Store {
   removeRulesetEditor(id: number, userId: number): Promise<boolean>;
   /** Records a scan the ruleset made slow or time out (counted, last one kept). */
   recordSlowScan(id: number, scan: SlowScan): Promise<void>;
-
   /** Generation of the latest change to any ruleset's compiled state (0 when none). */
   rulesGeneration(): Promise<number>;
   /**
@@ -198,7 +222,10 @@ export interface Store {
   rulesetChangesSince(generation: number): Promise<{ generation: number; rulesetIds: number[] } | null>;
   /** Enabled rulesets among `ids` (all enabled ones when `ids` is absent), by id. */
   enabledRulesetSources(ids?: number[]): Promise<RulesetSource[]>;
+}
 
+/** Hunting notifications: pages, counts, deletes, retention, the live feed, e-mails. */
+export interface NotificationStore {
   /** One notification by id; null when there is none. */
   getNotification(id: number): Promise<NotificationRecord | null>;
   /** A page of notifications in (date, id) order; see NotificationQuery. */
@@ -220,29 +247,14 @@ export interface Store {
   notificationsAfterId(afterId: number, max: number): Promise<NotificationRecord[]>;
   /** The highest notification id (0 when none). */
   lastNotificationId(): Promise<number>;
-  /**
-   * Queues a job of `kind`; with `key`, only when no job with that key is queued or running
-   * (returns false then). Checked and inserted in one transaction.
-   */
-  enqueueJob(kind: string, payload: Record<string, unknown>, key?: string): Promise<boolean>;
-  /** Files by sha256 (unknown ones are left out). */
-  getFiles(sha256s: string[]): Promise<FileRecord[]>;
-  /**
-   * The files inserted or updated since `cursor` (from an earlier call; null: start now, with no
-   * changes), at most `max`. Every change committed before the call is either in it or was in an
-   * earlier one, whatever order writers committed in. Caches of files follow it (stream/file-documents.ts).
-   */
-  fileChangesSince(cursor: string | null, max: number): Promise<FileChanges>;
   /** Up to `max` notifications of a ruleset waiting to be e-mailed, oldest first, and how many wait in all. */
   takePendingEmails(rulesetId: number, max: number): Promise<{ notifications: NotificationRecord[]; waiting: number }>;
   /** Marks notifications as e-mailed. */
   clearPendingEmails(notificationIds: number[]): Promise<void>;
+}
 
-  /** One-time upload URLs, stored by token hash. */
-  createUploadUrl(tokenHash: string, userId: number, expiresAt: number): Promise<void>;
-  /**
-   * Atomically consumes `userId`'s token: 'consumed' once; 'not-yours' (and the token stays) when
-   * it is another user's; null when unknown, used or expired.
-   */
-  consumeUploadUrl(tokenHash: string, userId: number, now: number): Promise<'consumed' | 'not-yours' | null>;
+/** Every piece of durable state but file contents, by area; test/store-contract-<area>.test.ts checks each. */
+export interface Store extends SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore {
+  readonly dialect: 'sqlite' | 'postgres';
+  close(): Promise<void>;
 }

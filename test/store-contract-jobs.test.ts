@@ -1,0 +1,155 @@
+// The Store contract: the job queue and the completing transactions. Run against every implementation (SQLite with and
+// without its writer thread, PostgreSQL; test/helpers/store-contract.ts).
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { submission, sleep, ruleset, note, analysed, storeContract } from './helpers/store-contract.js';
+
+storeContract('the job queue and the completing transactions', ({ kind, fresh }) => {
+  it('claimJobs never hands one job to two concurrent claimers', async () => {
+    const s = await fresh();
+    await Promise.all(Array.from({ length: 60 }, (_, i) => s.addSubmission(submission(`j${i}`))));
+    const claimer = async (w: string) => {
+      const got: number[] = [];
+      for (let jobs = await s.claimJobs(w, 3, 60_000); jobs.length > 0; jobs = await s.claimJobs(w, 3, 60_000)) {
+        for (const j of jobs) {
+          assert.equal(j.kind, 'analyze');
+          assert.equal(j.attempts, 0);
+          assert.equal(typeof j.payload.submissionId, 'number');
+          got.push(j.id);
+        }
+      }
+      return got;
+    };
+    const all = (await Promise.all(['w1', 'w2', 'w3', 'w4'].map(claimer))).flat();
+    assert.equal(all.length, 60);
+    assert.equal(new Set(all).size, 60);
+    assert.equal(await s.pendingJobs(), 60);
+    assert.deepEqual(await s.claimJobs('w5', 10, 1000), []);
+  });
+
+  it('claimJobs shares claims fairly between users: another user\'s one upload is not behind a backlog', async () => {
+    const s = await fresh();
+    const mine = [];
+    for (let i = 0; i < 30; i++) mine.push(await s.addSubmission(submission(`bulk${i}`, { userId: 1 })));
+    const theirs = await s.addSubmission(submission('other', { userId: 2 }));
+    // The bulk user's oldest job and the other user's one: the lane with none running goes first.
+    const first = await s.claimJobs('w', 2, 60_000);
+    assert.deepEqual(first.map((j) => j.payload.submissionId).sort(), [mine[0]!.id, theirs.id].sort());
+    // A third user arrives while the bulk user has a job running: theirs comes first.
+    const third = await s.addSubmission(submission('third', { userId: 3 }));
+    const [next] = await s.claimJobs('w', 1, 60_000);
+    assert.equal(next?.payload.submissionId, third.id);
+    // Alone, a lane is claimed in order, as many at once as asked.
+    const rest = await s.claimJobs('w', 5, 60_000);
+    assert.deepEqual(rest.map((j) => j.payload.submissionId), mine.slice(1, 6).map((m) => m.id));
+  });
+
+  it('makes a job claimable again when its lease expires; extendLeases and requeue', async () => {
+    const s = await fresh();
+    const sub = await s.addSubmission(submission('l'));
+    const [job] = await s.claimJobs('w1', 5, 40);
+    assert.deepEqual(job?.payload, { submissionId: sub.id });
+    assert.deepEqual(await s.claimJobs('w2', 5, 40), []);
+    await sleep(60);
+    const [again] = await s.claimJobs('w2', 5, 40);
+    assert.equal(again?.id, job?.id);
+    assert.equal(again?.attempts, 1);
+
+    await s.extendLeases('w2', 60_000);
+    await sleep(60);
+    assert.deepEqual(await s.claimJobs('w3', 5, 40), [], 'an extended lease holds');
+    assert.equal(await s.requeueRunningJobs(), 1);
+    assert.equal((await s.claimJobs('w3', 5, 40))[0]?.attempts, 2);
+  });
+
+  it('retryJob delays the job and records the error', async () => {
+    const s = await fresh();
+    await s.addSubmission(submission('r'));
+    const [job] = await s.claimJobs('w', 1, 60_000);
+    assert.ok(job);
+    await s.retryJob(job.id, 'boom', 60_000);
+    assert.deepEqual(await s.claimJobs('w', 1, 60_000), []);
+    assert.equal(await s.pendingJobs(), 1);
+    await s.retryJob(job.id, 'boom', 0);
+    assert.equal((await s.claimJobs('w', 1, 60_000))[0]?.attempts, 1);
+  });
+
+  it('completeAnalysis stores the analysis, completes the submission, removes the job', async () => {
+    const s = await fresh();
+    const sub = await s.addSubmission(submission('a'));
+    const [job] = await s.claimJobs('w', 1, 60_000);
+    assert.ok(job);
+    const analysis = {
+      magic: 'PE32', typeDescription: 'Win32 EXE', typeTag: 'peexe', typeTags: ['executable', 'windows'],
+      typeExtension: 'exe', tags: ['peexe'],
+    };
+    const submitted = (await s.getFile(sub.sha256))!.revision!;
+    await s.completeAnalysis(job.id, sub.id, analysis, 1_700_000_500);
+    const f = await s.getFile(sub.sha256);
+    assert.deepEqual(f, { ...f, ...analysis, lastAnalysisDate: 1_700_000_500 });
+    const done = await s.getSubmission(sub.id);
+    assert.equal(done?.status, 'completed');
+    assert.equal(done?.completedAt, 1_700_000_500);
+    assert.equal(await s.pendingJobs(), 0);
+    assert.ok(f!.revision! > submitted, 'every change of the file changes its revision');
+    await s.addSubmission(submission('a', { name: 'again.exe' }));
+    assert.ok((await s.getFile(sub.sha256))!.revision! > f!.revision!);
+  });
+
+  it('queues a follow-up job with the completion, and completeJob stores its notifications once and removes it', async () => {
+    const s = await fresh();
+    const now = Math.floor(Date.now() / 1000);
+    const r = await s.createRuleset(ruleset(1, 'slowpoke'));
+    const followUp = { kind: 'late-scan', payload: { files: ['f'] }, lane: 'late' };
+    const { sub } = await analysed(s, 'late1', () => [], { followUp });
+    const [late] = await s.claimJobs('w', 5, 60_000);
+    assert.equal(late?.kind, 'late-scan');
+    assert.equal(late?.lane, 'late');
+    assert.deepEqual(late?.payload, { files: ['f'] });
+    const stored = await s.completeJob(late!.id, [note(r, sub, 'late_rule', now)]);
+    assert.deepEqual(stored.stored.map((n) => n.ruleName), ['late_rule']);
+    assert.equal(await s.pendingJobs(), 0, 'the job is gone with its notifications stored');
+    // Run again (say, after a crash): nothing stored twice.
+    assert.equal((await s.completeJob(late!.id, [note(r, sub, 'late_rule', now)])).stored.length, 0);
+  });
+
+  it('completes concurrent analyses each once, with one ruleset limit across all of them', async () => {
+    const s = await fresh();
+    const now = Math.floor(Date.now() / 1000);
+    const r = await s.createRuleset(ruleset(1, 'shared', { limit: 5 }));
+    const subs = await Promise.all(Array.from({ length: 12 }, (_, i) => s.addSubmission(submission(`cc${i}`))));
+    const jobs = await s.claimJobs('w', 20, 60_000);
+    assert.equal(jobs.length, 12);
+    const analysis = { magic: 'data', typeDescription: 'unknown', typeTag: 'unknown', typeTags: [], typeExtension: '', tags: [] };
+    // Completed side by side, as the job runner does (SQLite commits them in shared transactions).
+    const results = await Promise.all(jobs.map((job) => {
+      const sub = subs.find((x) => x.id === job.payload.submissionId)!;
+      return s.completeAnalysis(job.id, sub.id, analysis, 1_700_000_700, [note(r, sub, 'x', now)]);
+    }));
+    assert.equal(results.reduce((a, x) => a + x.stored.length, 0), 5, 'the limit holds across the batch');
+    assert.equal(results.reduce((a, x) => a + (x.rateLimited[r.id] ?? 0), 0), 7);
+    assert.equal(await s.pendingJobs(), 0);
+    for (const sub of subs) assert.equal((await s.getSubmission(sub.id))?.status, 'completed');
+  });
+
+  it('queues one e-mail job per ruleset, with the notifications waiting for it', async () => {
+    const s = await fresh();
+    const r = await s.createRuleset(ruleset(1, 'mailed', { notificationEmails: ['a@example.org'] }));
+    const quiet = await s.createRuleset(ruleset(1, 'quiet'));
+    const now = Math.floor(Date.now() / 1000);
+    const emails = { emails: true, emailDelayMs: 0 };
+    await analysed(s, 'm1', (sub) => [note(r, sub, 'x', now), note(quiet, sub, 'x', now)], emails);
+    await analysed(s, 'm2', (sub) => [note(r, sub, 'x', now)], emails);
+    await analysed(s, 'm3', (sub) => [note(r, sub, 'y', now)], {});
+    const jobs = (await s.claimJobs('w', 10, 60_000)).filter((j) => j.kind === 'email');
+    assert.deepEqual(jobs.map((j) => j.payload), [{ rulesetId: r.id }]);
+    const waiting = await s.takePendingEmails(r.id, 1);
+    assert.equal(waiting.waiting, 2);
+    assert.equal(waiting.notifications.length, 1);
+    await s.clearPendingEmails(waiting.notifications.map((n) => n.id));
+    assert.equal((await s.takePendingEmails(r.id, 10)).waiting, 1);
+    assert.equal((await s.takePendingEmails(quiet.id, 10)).waiting, 0);
+    await s.deleteJob(jobs[0]!.id);
+    assert.equal(await s.pendingJobs(), 0);
+  });
+});
