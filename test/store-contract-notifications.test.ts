@@ -1,5 +1,5 @@
-// The Store contract: notifications and the live feed. Run against every implementation (SQLite with and
-// without its writer thread, PostgreSQL; test/helpers/store-contract.ts).
+// The Store contract: notifications and the live feed. Run against every implementation (SQLite
+// with and without its writer thread, PostgreSQL; test/helpers/store-contract.ts).
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { it } from 'node:test';

@@ -1,5 +1,5 @@
-// The Store contract: rulesets, editors and generations. Run against every implementation (SQLite with and
-// without its writer thread, PostgreSQL; test/helpers/store-contract.ts).
+// The Store contract: rulesets, editors and generations. Run against every implementation (SQLite
+// with and without its writer thread, PostgreSQL; test/helpers/store-contract.ts).
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { ruleset, storeContract } from './helpers/store-contract.js';
