@@ -1,6 +1,6 @@
 // The Store contract: migrations, settings and the database failing. Run against every
-// implementation (SQLite with and without its writer thread, PostgreSQL; test/helpers/store-
-// contract.ts).
+// implementation (SQLite with and without its writer thread, PostgreSQL;
+// test/helpers/store-contract.ts).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import BetterSqlite3 from 'better-sqlite3';

@@ -1,6 +1,6 @@
 // The Store contract: submissions, files, subfiles and the feed of changed files. Run against every
-// implementation (SQLite with and without its writer thread, PostgreSQL; test/helpers/store-
-// contract.ts).
+// implementation (SQLite with and without its writer thread, PostgreSQL;
+// test/helpers/store-contract.ts).
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { sql } from 'kysely';

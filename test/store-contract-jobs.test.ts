@@ -1,6 +1,6 @@
 // The Store contract: the job queue and the completing transactions. Run against every
-// implementation (SQLite with and without its writer thread, PostgreSQL; test/helpers/store-
-// contract.ts).
+// implementation (SQLite with and without its writer thread, PostgreSQL;
+// test/helpers/store-contract.ts).
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { submission, sleep, ruleset, note, analysed, storeContract } from './helpers/store-contract.js';
