@@ -11,8 +11,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractFile } from '../src/extraction/extract-file.js';
-import { corpus } from './corpus.js';
-import { MB, need, table, verdict } from './lib.js';
+import { corpus } from './corpora/corpus.js';
+import { MB, need, table, verdict } from './lib/lib.js';
 
 const DEB_MB = Number(process.env.BENCH_DEB_MB ?? 150);
 const SHARE_MB = Number(process.env.BENCH_SHARE_MB ?? 120);

@@ -12,8 +12,8 @@
 //
 //   node dist/bench/fairness.js [seconds per case=90]
 import { randomBytes } from 'node:crypto';
-import { createRulesets, latency, LATENCY_PROBE } from './hunting-lib.js';
-import { getJson, MB, pct, request, startServer, table, upload, verdict, waitCompleted, type Server } from './lib.js';
+import { createRulesets, latency, LATENCY_PROBE } from './lib/hunting-lib.js';
+import { getJson, MB, pct, request, startServer, table, upload, verdict, waitCompleted, type Server } from './lib/lib.js';
 
 const seconds = Number(process.argv[2] ?? 90);
 const rate = Number(process.env.BENCH_FAIR_RATE ?? 4);

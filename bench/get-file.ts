@@ -4,7 +4,7 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasWrk, pct, pool, request, startServer, table, upload, verdict, waitCompleted, wrk, type Server } from './lib.js';
+import { hasWrk, pct, pool, request, startServer, table, upload, verdict, waitCompleted, wrk, type Server } from './lib/lib.js';
 
 const FILES = Number(process.env.BENCH_GET_FILES ?? 3000);
 const SECONDS = Number(process.env.BENCH_GET_SECONDS ?? 10);

@@ -3,9 +3,9 @@
 // the delta compile, and the background recompile of the one shard that held the ruleset. None of
 // them should grow with the number of rulesets.
 // Env: BENCH_CHANGE_RULESETS (1000,10000), BENCH_CHANGES (5).
-import { cpuSeconds, pct, startServer, table, verdict, maxOf } from './lib.js';
-import { changeLive, createRulesets } from './hunting-lib.js';
-import { benchmarkRulesets } from './rule-corpus.js';
+import { cpuSeconds, pct, startServer, table, verdict, maxOf } from './lib/lib.js';
+import { changeLive, createRulesets } from './lib/hunting-lib.js';
+import { benchmarkRulesets } from './corpora/rule-corpus.js';
 
 const SIZES = (process.env.BENCH_CHANGE_RULESETS ?? '1000,10000').split(',').map(Number);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 5);

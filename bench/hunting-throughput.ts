@@ -12,11 +12,11 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { compileToShared } from '../src/hunting/engine/shared-compile.js';
-import { largeCorpus, smallCorpus, type CorpusFile } from './corpus.js';
+import { largeCorpus, smallCorpus, type CorpusFile } from './corpora/corpus.js';
 import { Libmagic } from '../src/analysis/analyzers/libmagic.js';
-import { cpuSeconds, ownThreadCpuSeconds, threadCpu, printThreadCpu, getJson, MB, pct, pool, startServer, table, upload, verdict, waitCompleted, type Server, maxOf } from './lib.js';
-import { changeLive, createRulesets, latency, LATENCY_PROBE } from './hunting-lib.js';
-import { benchmarkRulesets } from './rule-corpus.js';
+import { cpuSeconds, ownThreadCpuSeconds, threadCpu, printThreadCpu, getJson, MB, pct, pool, startServer, table, upload, verdict, waitCompleted, type Server, maxOf } from './lib/lib.js';
+import { changeLive, createRulesets, latency, LATENCY_PROBE } from './lib/hunting-lib.js';
+import { benchmarkRulesets } from './corpora/rule-corpus.js';
 
 const RULESETS = Number(process.env.BENCH_RULESETS ?? 1000);
 const LARGE_MB = Number(process.env.BENCH_LARGE_MB ?? 500);
@@ -41,7 +41,7 @@ function yara(compiled: string, list: string): YaraRun {
  * threads scanning the files (read from the page cache) after loading the set.
  */
 async function yaraxScan(bytes: SharedArrayBuffer, files: CorpusFile[]): Promise<EngineRun> {
-  const lanes = [0, 1].map((k) => new Worker(new URL('./scan-worker.js', import.meta.url), {
+  const lanes = [0, 1].map((k) => new Worker(new URL('./lib/scan-worker.js', import.meta.url), {
     workerData: { bytes, files: files.filter((_, i) => i % 2 === k).map((f) => f.path) },
   }));
   await Promise.all(lanes.map((w) => new Promise((r) => w.once('message', r))));

@@ -12,11 +12,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ruleCollection, smallCorpus } from './corpus.js';
-import { createRulesets, latency, LATENCY_PROBE } from './hunting-lib.js';
-import type { Server } from './lib.js';
+import { ruleCollection, smallCorpus } from './corpora/corpus.js';
+import { createRulesets, latency, LATENCY_PROBE } from './lib/hunting-lib.js';
+import type { Server } from './lib/lib.js';
 
-const lib = (await import(process.env.BENCH_BUILD ? join(process.env.BENCH_BUILD, 'dist/bench/lib.js') : './lib.js')) as typeof import('./lib.js');
+const lib = (await import(process.env.BENCH_BUILD ? join(process.env.BENCH_BUILD, 'dist/bench/lib/lib.js') : './lib/lib.js')) as typeof import('./lib/lib.js');
 const { cpuSeconds, getJson, pool, request, startServer, table, upload, verdict, waitCompleted } = lib;
 
 const dir = process.argv[2];

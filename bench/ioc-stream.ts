@@ -6,13 +6,13 @@
 // BENCH_FOLLOWERS (1000), BENCH_DELETE_WRK_SECONDS (20), BENCH_STREAM_PARTS (pages,delete,live: which
 // parts run), BENCH_STREAM_REUSE (a JSON file {flags, dir, key} of a server stopped with its
 // generated data kept: run on it instead of generating; one database then), BENCH_STREAM_KEEP (a
-// file to write that JSON to, keeping the generated data: for bench/stream-ab.ts).
+// file to write that JSON to, keeping the generated data: for bench/probes/stream-ab.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getJson, pct, request, startServer, table, upload, verdict, wrk, type Server, maxOf } from './lib.js';
-import { randomCursor, readKept, serverWithNotifications, streamPageKinds, writeKept } from './notification-corpus.js';
+import { getJson, pct, request, startServer, table, upload, verdict, wrk, type Server, maxOf } from './lib/lib.js';
+import { randomCursor, readKept, serverWithNotifications, streamPageKinds, writeKept } from './corpora/notification-corpus.js';
 
 const N = Number(process.env.BENCH_STREAM_NOTIFICATIONS ?? 10_000_000);
 const SECONDS = Number(process.env.BENCH_STREAM_SECONDS ?? 10);

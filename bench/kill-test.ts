@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getJson, request, ROOT, startServer, table, upload, waitCompleted, type Server } from './lib.js';
+import { getJson, request, ROOT, startServer, table, upload, waitCompleted, type Server } from './lib/lib.js';
 
 const TRIALS = Number(process.argv[2] ?? 20);
 const MARK = `KILL-TEST-MARK-${randomBytes(4).toString('hex')}`;

@@ -6,8 +6,8 @@
 // Env: BENCH_NOTIFICATIONS, BENCH_LIST_SECONDS (10), BENCH_LIST_DB (sqlite,postgres).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasWrk, request, table, verdict, wrk, type Server, type WrkResult } from './lib.js';
-import { randomCursor, serverWithNotifications, START, STEP } from './notification-corpus.js';
+import { hasWrk, request, table, verdict, wrk, type Server, type WrkResult } from './lib/lib.js';
+import { randomCursor, serverWithNotifications, START, STEP } from './corpora/notification-corpus.js';
 
 const N = Number(process.env.BENCH_NOTIFICATIONS ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_LIST_SECONDS ?? 10);

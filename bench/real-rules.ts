@@ -1,5 +1,5 @@
 // Issue 22's table in one run: Trawl end to end with a public rule collection, side by side with
-// the unix pipeline doing the same work (bench/unix-pipeline.sh) and with `yara -p 2` alone.
+// the unix pipeline doing the same work (bench/lib/unix-pipeline.sh) and with `yara -p 2` alone.
 // Trawl's client is `trawl submit --wait --concurrency 16`; every Trawl row starts a fresh server.
 //
 //   node dist/bench/real-rules.js DIR
@@ -13,12 +13,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { corpus, ruleCollection, type CorpusFile } from './corpus.js';
+import { corpus, ruleCollection, type CorpusFile } from './corpora/corpus.js';
 import { yaraDefines } from '../test/helpers/reference-yara.js';
-import type { Server } from './lib.js';
+import type { Server } from './lib/lib.js';
 import { EXTERNAL_VARIABLES } from '../src/hunting/engine/engine-options.js';
 
-const lib = (await import(process.env.BENCH_BUILD ? join(process.env.BENCH_BUILD, 'dist/bench/lib.js') : './lib.js')) as typeof import('./lib.js');
+const lib = (await import(process.env.BENCH_BUILD ? join(process.env.BENCH_BUILD, 'dist/bench/lib/lib.js') : './lib/lib.js')) as typeof import('./lib/lib.js');
 const { MB, need, pool, request, ROOT, startServer, table } = lib;
 
 const dir = process.argv[2];
@@ -103,7 +103,7 @@ try {
   yarac(accepted.map((f, i) => ({ ns: `n${i}`, path: join(dir, f) })), compiled);
   yarac([{ ns: 'n0', path: neverPath }], compiledNever);
   const pipeline = (list: string, rules: string) => seconds(() => {
-    const r = spawnSync('bash', [join(ROOT, 'bench/unix-pipeline.sh'), list, rules], { encoding: 'utf8' });
+    const r = spawnSync('bash', [join(ROOT, 'bench/lib/unix-pipeline.sh'), list, rules], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`unix-pipeline.sh: ${r.stderr}`);
   });
   const yaraAlone = (list: string, rules: string) => seconds(() => void spawnSync('yara', ['-C', '-p', '2', '--scan-list', rules, list], { maxBuffer: 1 << 28 }));

@@ -5,14 +5,14 @@
 //
 //   node dist/bench/rewrite-cost.js [generated | DIR] [small | large] [rounds=3]
 //
-// `generated`: bench/rule-corpus.ts's 1,000 rulesets x 10 rules (the Livehunt benchmark's);
+// `generated`: bench/corpora/rule-corpus.ts's 1,000 rulesets x 10 rules (the Livehunt benchmark's);
 // DIR: a rule collection, one ruleset per file (e.g. signature-base's yara/ folder).
 import { readFileSync } from 'node:fs';
 import { compileRulesets, type CompiledRules } from '../src/hunting/engine/compiled-rules.js';
 import { MAX_MATCHES_PER_PATTERN } from '../src/hunting/scan/matcher.js';
-import { largeCorpus, ruleCollection, smallCorpus } from './corpus.js';
-import { MB, table } from './lib.js';
-import { benchmarkRulesets } from './rule-corpus.js';
+import { largeCorpus, ruleCollection, smallCorpus } from './corpora/corpus.js';
+import { MB, table } from './lib/lib.js';
+import { benchmarkRulesets } from './corpora/rule-corpus.js';
 
 const [what = 'generated', size = 'small', roundsArg = '3'] = process.argv.slice(2);
 const rounds = Number(roundsArg);

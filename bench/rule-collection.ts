@@ -15,10 +15,10 @@ import { yaraXEngineVersion } from '../src/hunting/engine/yara-x.js';
 import type { FileAnalysis } from '../src/store/store.js';
 import { minus, referenceYaraVersion, yaraMatches, type CaseRuleset, type MatchKey } from '../test/helpers/reference-yara.js';
 import { join } from 'node:path';
-import { ruleCollection } from './corpus.js';
-import type { Server } from './lib.js';
+import { ruleCollection } from './corpora/corpus.js';
+import type { Server } from './lib/lib.js';
 
-const lib = (await import(process.env.BENCH_BUILD ? join(process.env.BENCH_BUILD, 'dist/bench/lib.js') : './lib.js')) as typeof import('./lib.js');
+const lib = (await import(process.env.BENCH_BUILD ? join(process.env.BENCH_BUILD, 'dist/bench/lib/lib.js') : './lib/lib.js')) as typeof import('./lib/lib.js');
 const { getJson, pool, request, startServer, upload, waitCompleted } = lib;
 
 const dir = process.argv[2];

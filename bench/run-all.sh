@@ -20,8 +20,6 @@ node dist/bench/hunting-change.js
 node dist/bench/notifications-list.js
 # 10M notifications generated twice (SQLite, PostgreSQL): about 40 minutes.
 node dist/bench/ioc-stream.js
-# The IoC Stream page thread on and off, 1M notifications on each database: about 10 minutes.
-node dist/bench/stream-page-thread.js
 node dist/bench/extraction-throughput.js
 node dist/bench/subfiles-zip.js
 # The engine held to Debian's yara: 100,000 generated (rule, file) cases (about 5 minutes), then a

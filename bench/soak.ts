@@ -10,9 +10,9 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { smallCorpus } from './corpus.js';
-import { getJson, request, startServer, table, upload, verdict } from './lib.js';
-import { createRulesets } from './hunting-lib.js';
+import { smallCorpus } from './corpora/corpus.js';
+import { getJson, request, startServer, table, upload, verdict } from './lib/lib.js';
+import { createRulesets } from './lib/hunting-lib.js';
 
 const minutes = Number(process.argv[2] ?? 30);
 const rate = Number(process.env.BENCH_SOAK_RATE ?? 100);

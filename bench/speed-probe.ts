@@ -3,8 +3,8 @@
 //
 //   node dist/bench/speed-probe.js DIR...
 import { probeRulesetSpeed } from '../src/hunting/rulesets/rule-speed-probe.js';
-import { ruleCollection } from './corpus.js';
-import { table } from './lib.js';
+import { ruleCollection } from './corpora/corpus.js';
+import { table } from './lib/lib.js';
 
 const rows: (string | number)[][] = [['collection', 'rulesets', 'refused as too slow', 'median ms', 'p99 ms', 'max ms', 'total s']];
 for (const dir of process.argv.slice(2)) {

@@ -7,10 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { smallCorpus } from './corpus.js';
-import { createRulesets } from './hunting-lib.js';
-import { getJson, need, startServer, table, upload, verdict, waitCompleted, type Server } from './lib.js';
-import { benchmarkRulesets } from './rule-corpus.js';
+import { smallCorpus } from './corpora/corpus.js';
+import { createRulesets } from './lib/hunting-lib.js';
+import { getJson, need, startServer, table, upload, verdict, waitCompleted, type Server } from './lib/lib.js';
+import { benchmarkRulesets } from './corpora/rule-corpus.js';
 
 const RULESETS = Number(process.env.BENCH_RULESETS ?? 1000);
 const FILES = Number(process.env.BENCH_ZIP_FILES ?? 1000);

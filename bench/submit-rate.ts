@@ -9,7 +9,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { multipart, need, pool, request, ROOT, startServer, table, verdict, type Server } from './lib.js';
+import { multipart, need, pool, request, ROOT, startServer, table, verdict, type Server } from './lib/lib.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 const CONC = Number(process.argv[3] ?? 32);

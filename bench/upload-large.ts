@@ -5,8 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { largeCorpus } from './corpus.js';
-import { MB, pool, printThreadCpu, startServer, table, threadCpu, upload, verdict, waitCompleted } from './lib.js';
+import { largeCorpus } from './corpora/corpus.js';
+import { MB, pool, printThreadCpu, startServer, table, threadCpu, upload, verdict, waitCompleted } from './lib/lib.js';
 
 const TARGET_MB = Number(process.env.BENCH_LARGE_MB ?? 500);
 const CONC = Number(process.env.BENCH_LARGE_CONC ?? 4);

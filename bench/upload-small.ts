@@ -2,7 +2,7 @@
 // keep-alive connections (bodies prebuilt); acknowledged uploads per second and latency.
 // Env: BENCH_SMALL_N (20000), BENCH_SMALL_CONC (16,32,64).
 import { randomBytes, randomInt } from 'node:crypto';
-import { multipart, pct, pool, request, startServer, table, verdict } from './lib.js';
+import { multipart, pct, pool, request, startServer, table, verdict } from './lib/lib.js';
 
 const N = Number(process.env.BENCH_SMALL_N ?? 20000);
 const CONC = (process.env.BENCH_SMALL_CONC ?? '16,32,64').split(',').map(Number);

@@ -5,8 +5,8 @@
 // (The request's own time includes the 50 ms before the cheap request is sent.)
 // Usage: node dist/bench/worst-filters.js [sqlite|postgres] [N] [server flags...]
 // e.g. `node dist/bench/worst-filters.js sqlite 1000000 --database-statement-timeout 1`
-import { getJson, request, type Server } from './lib.js';
-import { serverWithNotifications } from './notification-corpus.js';
+import { getJson, request, type Server } from './lib/lib.js';
+import { serverWithNotifications } from './corpora/notification-corpus.js';
 
 const db = process.argv[2] ?? 'sqlite';
 const N = Number(process.argv[3] ?? 1_000_000);

@@ -108,7 +108,7 @@ function withStatementCache(raw: BetterSqlite3.Database, start?: () => void): Sq
  * A statement whose rows better-sqlite3 returns as arrays, made into objects here by a function
  * compiled for its columns. better-sqlite3 builds each row object property by property through
  * V8's API; a literal of a fixed shape is JIT-compiled: a page of 41 notifications with 16
- * columns read ~40% faster (bench/page-query-cost.ts). Duplicate column names keep the last
+ * columns read ~40% faster (bench/probes/page-query-cost.ts). Duplicate column names keep the last
  * value, as better-sqlite3 does.
  */
 export function arrayRows(stmt: BetterSqlite3.Statement): SqliteStatement {

@@ -3,7 +3,7 @@
 // and the CPU seconds it took (reading the files from the page cache, and scanning them).
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CompiledRules } from '../src/hunting/engine/compiled-rules.js';
+import { CompiledRules } from '../../src/hunting/engine/compiled-rules.js';
 import { ownThreadCpuSeconds } from './lib.js';
 
 const { bytes, files } = workerData as { bytes: SharedArrayBuffer; files: string[] };

@@ -4,7 +4,7 @@
 # of each container (what `file` calls an archive or compressed data); the same over the members,
 # one level; then `yara -p 2` over files and members with rules compiled by yarac.
 #
-#   bench/unix-pipeline.sh LIST COMPILED_RULES
+#   bench/lib/unix-pipeline.sh LIST COMPILED_RULES
 set -euo pipefail
 list=$1
 rules=$2

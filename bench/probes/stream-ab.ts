@@ -1,7 +1,7 @@
 // IoC Stream pages of each kind on one kept database (bench/ioc-stream.ts with BENCH_STREAM_KEEP=
 // FILE), server variants side by side, alternated BENCH_AB_ROUNDS (2) times: pages/s, p50 and p99
 // at 16 connections, with the disk reads and the CPU of the server and of PostgreSQL per page.
-// Usage: node dist/bench/stream-ab.js KEPT.json VARIANT... where a VARIANT is
+// Usage: node dist/bench/probes/stream-ab.js KEPT.json VARIANT... where a VARIANT is
 //   [BUILD][@FLAGS.json][^NODE_ARGS]: a checkout with its own dist/ (default: this one), another
 //   {flags} file for the same data (e.g. a socket URL instead of TCP), node's options (default:
 //   those `make start` uses; "^" alone for none).
@@ -11,8 +11,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpuSeconds, ROOT, type Server, type WrkResult } from './lib.js';
-import { readKept, streamPageKinds } from './notification-corpus.js';
+import { cpuSeconds, ROOT, type Server, type WrkResult } from '../lib/lib.js';
+import { readKept, streamPageKinds } from '../corpora/notification-corpus.js';
 
 const [kept, ...variants] = process.argv.slice(2);
 if (!kept || variants.length === 0) throw new Error('usage: stream-ab.js KEPT.json VARIANT...');
@@ -51,7 +51,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const [rest, nodeArgs] = variant.split('^') as [string, string | undefined];
     const [build, flagsFile] = rest.split('@') as [string, string | undefined];
     // A variant runs its own build's server, through that build's bench library.
-    const lib = (await import(join(build || ROOT, 'dist/bench/lib.js'))) as typeof import('./lib.js');
+    const lib = (await import(join(build || ROOT, 'dist/bench/lib/lib.js'))) as typeof import('../lib/lib.js');
     if (nodeArgs === undefined) delete process.env.BENCH_NODE_ARGS;
     else process.env.BENCH_NODE_ARGS = nodeArgs;
     const serverFlags = flagsFile ? readKept(flagsFile).flags : flags;

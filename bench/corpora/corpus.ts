@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { MB } from './lib.js';
+import { MB } from '../lib/lib.js';
 
 export interface CorpusFile {
   path: string;

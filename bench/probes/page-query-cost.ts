@@ -2,10 +2,10 @@
 // an unfiltered page of 40 (41 rows at a random cursor, with the file-revision join) on 1,000,000
 // generated notifications, selecting every column or fewer, as better-sqlite3 objects (what the
 // store reads) and as arrays (`raw`). Run after a build:
-// node dist/bench/page-query-cost.js
+// node dist/bench/probes/page-query-cost.js
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { serverWithNotifications, START, STEP } from './notification-corpus.js';
+import { serverWithNotifications, START, STEP } from '../corpora/notification-corpus.js';
 
 const N = 1_000_000;
 const PAGES = 20_000;

@@ -1,7 +1,7 @@
 // Measures compileRulesets with 1,000 rulesets x 10 rules: compile, serialize, deserialize, and the
-// scan time per small file. Run: npx tsc -p tsconfig.json && node dist/bench/hunting-compile.js
+// scan time per small file. Run: npx tsc -p tsconfig.json && node dist/bench/probes/hunting-compile.js
 import { randomBytes } from 'node:crypto';
-import { compileRulesets, CompiledRules } from '../src/hunting/engine/compiled-rules.js';
+import { compileRulesets, CompiledRules } from '../../src/hunting/engine/compiled-rules.js';
 
 const rulesets = Array.from({ length: Number(process.env.RULESETS ?? 1000) }, (_, r) => ({
   id: String(1_000_000 + r),

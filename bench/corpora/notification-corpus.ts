@@ -6,10 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { storedStreamContext } from '../src/model/stream-context.js';
-import { toNotification } from '../src/store/sql/notifications.js';
-import type { NotificationRecord } from '../src/store/store.js';
-import { request, ROOT, startServer, type Server } from './lib.js';
+import { storedStreamContext } from '../../src/model/stream-context.js';
+import { toNotification } from '../../src/store/sql/notifications.js';
+import type { NotificationRecord } from '../../src/store/store.js';
+import { request, ROOT, startServer, type Server } from '../lib/lib.js';
 
 export const RULESETS = 20;
 export const FILES = 5000;

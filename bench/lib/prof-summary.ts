@@ -1,5 +1,5 @@
 // Summarises a .cpuprofile (from BENCH_PROF=DIR runs): self time per function and per package/file.
-// Usage: node dist/bench/prof-summary.js FILE.cpuprofile [topN]
+// Usage: node dist/bench/lib/prof-summary.js FILE.cpuprofile [topN]
 import { readFileSync } from 'node:fs';
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number; children?: number[] }

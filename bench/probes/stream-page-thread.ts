@@ -5,8 +5,8 @@
 // times, with the CPU the server used. Env: BENCH_PAGE_DB (sqlite,postgres), BENCH_PAGE_SECONDS (8).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpuSeconds, startServer, table, wrk, type Server } from './lib.js';
-import { randomCursor, serverWithNotifications } from './notification-corpus.js';
+import { cpuSeconds, startServer, table, wrk, type Server } from '../lib/lib.js';
+import { randomCursor, serverWithNotifications } from '../corpora/notification-corpus.js';
 
 const N = Number(process.env.BENCH_PAGE_NOTIFICATIONS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_PAGE_ROUNDS ?? 3);
