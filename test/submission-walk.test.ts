@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { SubmissionWalk } from '../src/jobs/submission-walk.js';
+import { SubmissionWalk } from '../src/extraction/submission-walk.js';
 import { WorkerPool } from '../src/threads/worker-pool.js';
 import { FsBlobStore } from '../src/store/blobs/fs-blob-store.js';
 import { makeArchive } from './helpers/archives.js';

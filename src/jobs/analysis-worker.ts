@@ -7,55 +7,9 @@ import { identifyAndAnalyze } from '../analysis/pipeline.js';
 import { containerType, extractFile, type ExtractRequest, type Extraction } from '../extraction/extract-file.js';
 import { Matcher } from '../hunting/scan/matcher.js';
 import type { HuntResult, HuntTask, ScanArtifact } from '../hunting/engine/rules-artifact.js';
-import { scanVariables, type ScanContext, type ScanVariables } from '../hunting/scan/scan-variables.js';
-import type { FileAnalysis } from '../store/store.js';
+import { scanVariables, type ScanVariables } from '../hunting/scan/scan-variables.js';
+import type { AnalyzeResult, AnalyzeTask, ExtractTask, HuntFileTask } from '../extraction/walk-tasks.js';
 import { serveTasks } from '../threads/worker-pool.js';
-
-/**
- * Analyses one stored file; with `hunt`, scans it with the hunting rules; with `probeContainer`,
- * also says whether it is a container (unpacking it is an ExtractTask of its own, which can wait
- * behind more urgent work).
- */
-export interface AnalyzeTask {
-  kind: 'analyze';
-  path: string;
-  hunt?: HuntTask;
-  /** Gives the rules' external variables (file name, new_file, ...) their values; without it they keep their defaults. */
-  context?: ScanContext;
-  probeContainer?: boolean;
-}
-
-export interface AnalyzeResult {
-  analysis: FileAnalysis;
-  hunt?: HuntResult;
-  /** Set when `probeContainer` was asked: what the extractor needs to know, if it is a container. */
-  container?: ContainerFacts;
-}
-
-/** Scans a stored file with some sets only (the late scan of quarantined sets). */
-export interface HuntFileTask {
-  kind: 'hunt';
-  path: string;
-  hunt: HuntTask;
-  variables: ScanVariables;
-}
-
-/** Unpacks a container one level (as the analysis found it). */
-export interface ExtractTask {
-  kind: 'extract';
-  path: string;
-  facts: ContainerFacts;
-  extract: ExtractRequest;
-}
-
-/** A container as its analysis found it: what its extractor is chosen by (with its header). */
-export interface ContainerFacts {
-  /** bundle_info.type of the extractor that takes it. */
-  type: string;
-  magic: string;
-  mime: string;
-  size: number;
-}
 
 /** This module's URL: pass it as WorkerPool's `script` (resolves to dist/src/jobs/ when built). */
 export const analysisWorkerScript = new URL(import.meta.url);

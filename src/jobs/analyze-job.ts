@@ -1,5 +1,5 @@
 // The `analyze` job: one submission's journey from the blob store through analysis, unpacking and
-// hunting (on worker threads, see submission-walk.ts) to its notifications and subfiles, stored
+// hunting (on worker threads, see extraction/submission-walk.ts) to its notifications and subfiles, stored
 // in the transaction that completes it.
 import type { Logger } from 'pino';
 import { UNANALYSABLE } from '../analysis/pipeline.js';
@@ -11,7 +11,7 @@ import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FollowUpJob, Job, Store } from '../store/store.js';
 import type { JobHandler } from './job-runner.js';
 import { lateScanJob } from './late-scan-job.js';
-import { SubmissionWalk, type HuntedFile } from './submission-walk.js';
+import { SubmissionWalk, type HuntedFile } from '../extraction/submission-walk.js';
 import type { WorkerPool } from '../threads/worker-pool.js';
 
 export interface AnalyzeJobOptions {

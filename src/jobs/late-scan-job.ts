@@ -15,9 +15,9 @@ import { catchesUp, type CatchUp, type Hunter } from '../hunting/scan/hunter.js'
 import type { HuntResult, RawMatch } from '../hunting/engine/rules-artifact.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FollowUpJob, Job, Store } from '../store/store.js';
-import type { HuntFileTask } from './analysis-worker.js';
+import type { HuntFileTask } from '../extraction/walk-tasks.js';
 import type { JobHandler } from './job-runner.js';
-import type { LateFile } from './submission-walk.js';
+import type { LateFile } from '../extraction/submission-walk.js';
 import type { WorkerPool } from '../threads/worker-pool.js';
 
 export const LATE_LANE = 'late';

@@ -6,16 +6,16 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { UNANALYSABLE } from '../analysis/pipeline.js';
-import { bundleInfo } from '../extraction/bundle-info.js';
-import type { ExtractRequest, Extraction } from '../extraction/extract-file.js';
-import { describeLimit, ExtractionBudget, type ExtractionLimits } from '../extraction/limits.js';
+import { bundleInfo } from './bundle-info.js';
+import type { ExtractRequest, Extraction } from './extract-file.js';
+import { describeLimit, ExtractionBudget, type ExtractionLimits } from './limits.js';
 import type { Hunter } from '../hunting/scan/hunter.js';
 import type { HuntTask, RawMatch } from '../hunting/engine/rules-artifact.js';
 import type { RulesSnapshot } from '../hunting/scan/rules-catalog.js';
 import type { ScanContext, ScanVariables } from '../hunting/scan/scan-variables.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { BundleInfo, FileAnalysis, FileRecord, NewSubfile, Store } from '../store/store.js';
-import type { AnalyzeResult, AnalyzeTask, ContainerFacts, ExtractTask } from './analysis-worker.js';
+import type { AnalyzeResult, AnalyzeTask, ContainerFacts, ExtractTask } from './walk-tasks.js';
 import type { WorkerPool } from '../threads/worker-pool.js';
 
 export interface WalkOptions {

@@ -1,0 +1,53 @@
+// The tasks a submission's walk sends to the analysis threads (jobs/analysis-worker.ts serves
+// them): analyse a file (and scan it, and say whether it is a container), unpack a container one
+// level, scan a stored file with some rule sets only.
+import type { HuntResult, HuntTask } from '../hunting/engine/rules-artifact.js';
+import type { ScanContext, ScanVariables } from '../hunting/scan/scan-variables.js';
+import type { FileAnalysis } from '../store/store.js';
+import type { ExtractRequest } from './extract-file.js';
+
+/**
+ * Analyses one stored file; with `hunt`, scans it with the hunting rules; with `probeContainer`,
+ * also says whether it is a container (unpacking it is an ExtractTask of its own, which can wait
+ * behind more urgent work).
+ */
+export interface AnalyzeTask {
+  kind: 'analyze';
+  path: string;
+  hunt?: HuntTask;
+  /** Gives the rules' external variables (file name, new_file, ...) their values; without it they keep their defaults. */
+  context?: ScanContext;
+  probeContainer?: boolean;
+}
+
+export interface AnalyzeResult {
+  analysis: FileAnalysis;
+  hunt?: HuntResult;
+  /** Set when `probeContainer` was asked: what the extractor needs to know, if it is a container. */
+  container?: ContainerFacts;
+}
+
+/** Scans a stored file with some sets only (the late scan of quarantined sets). */
+export interface HuntFileTask {
+  kind: 'hunt';
+  path: string;
+  hunt: HuntTask;
+  variables: ScanVariables;
+}
+
+/** Unpacks a container one level (as the analysis found it). */
+export interface ExtractTask {
+  kind: 'extract';
+  path: string;
+  facts: ContainerFacts;
+  extract: ExtractRequest;
+}
+
+/** A container as its analysis found it: what its extractor is chosen by (with its header). */
+export interface ContainerFacts {
+  /** bundle_info.type of the extractor that takes it. */
+  type: string;
+  magic: string;
+  mime: string;
+  size: number;
+}
