@@ -1,6 +1,6 @@
-// The `analyze` job: one submission's journey from the blob store through analysis, unpacking and
-// hunting (on worker threads, see extraction/submission-walk.ts) to its notifications and subfiles, stored
-// in the transaction that completes it.
+// The `analyze` job: one submission's journey from the blob store through analysis, unpacking
+// and hunting (on worker threads, see extraction/submission-walk.ts) to its notifications and
+// subfiles, stored in the transaction that completes it.
 import type { Logger } from 'pino';
 import { UNANALYSABLE } from '../analysis/pipeline.js';
 import type { ExtractionLimits } from '../extraction/limits.js';
