@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { ContainerFacts, ExtractOutcome } from './extractor.js';
+import type { ContainerFacts, ExtractOutcome, Extractor } from './extractor.js';
 import { HEADER_BYTES } from './extractor.js';
-import { extractorFor } from './extractors/index.js';
-import type { ExtractionCaps } from './limits.js';
+import { EXTRACTORS, extractorFor } from './extractors/index.js';
+import { capsAtStart, type ExtractionCaps } from './limits.js';
 
 /** What the main thread asks of one container (sent with the analyze task). */
 export interface ExtractRequest {
@@ -95,9 +95,18 @@ export function withoutServerPaths(message: string, outDir: string, path: string
   return out;
 }
 
-/** The bundle type of the extractor that takes the file at `path`, or null (reads its header only). */
-export function containerType(path: string, facts: Omit<ContainerFacts, 'header'>): string | null {
-  return extractorFor({ ...facts, header: readHeader(path) })?.type ?? null;
+/** A container as its analysis found it: the extractor that takes it. */
+export interface Container {
+  /** bundle_info.type. */
+  type: string;
+  /** The extractor's place in EXTRACTORS (the same in every thread): unpacking does not choose again. */
+  extractor: number;
+}
+
+/** The extractor that takes the file at `path`, or null (reads its header only). */
+export function containerOf(path: string, facts: Omit<ContainerFacts, 'header'>): Container | null {
+  const extractor = extractorFor({ ...facts, header: readHeader(path) });
+  return extractor ? { type: extractor.type, extractor: EXTRACTORS.indexOf(extractor) } : null;
 }
 
 /**
@@ -106,14 +115,24 @@ export function containerType(path: string, facts: Omit<ContainerFacts, 'header'
  */
 export async function extractFile(path: string, facts: Omit<ContainerFacts, 'header'>, req: ExtractRequest): Promise<Extraction | null> {
   const extractor = extractorFor({ ...facts, header: readHeader(path) });
-  if (!extractor) return null;
-  const caps = { ...req.caps, deadline: req.caps.deadline + Math.max(0, Date.now() - (req.requestedAt ?? Date.now())) };
+  return extractor ? extractWith(extractor, path, facts.size, req) : null;
+}
+
+/** Unpacks `path` one level with the extractor its analysis chose (containerOf). */
+export async function extractContainer(path: string, container: Container, size: number, req: ExtractRequest): Promise<Extraction> {
+  const extractor = EXTRACTORS[container.extractor];
+  if (!extractor) throw new Error(`no extractor #${container.extractor}`);
+  return extractWith(extractor, path, size, req);
+}
+
+async function extractWith(extractor: Extractor, path: string, size: number, req: ExtractRequest): Promise<Extraction> {
+  const caps = capsAtStart(req.caps, req.requestedAt);
   await mkdir(req.outDir, { recursive: true });
   // Extractors stamp files with the time stored for them, or with now when there was none.
   const started = Date.now() - 2000;
   let outcome: ExtractOutcome;
   try {
-    outcome = await extractor.extract({ path, size: facts.size, outDir: req.outDir, caps, passwords: req.passwords });
+    outcome = await extractor.extract({ path, size, outDir: req.outDir, caps, passwords: req.passwords });
   } catch (err) {
     outcome = { error: `${extractor.type} unpacking failed: ${(err as Error).message}` };
   }

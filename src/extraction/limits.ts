@@ -48,6 +48,15 @@ export function describeLimit(limit: LimitHit, limits: ExtractionLimits): string
   }
 }
 
+/**
+ * `caps` as an extraction that starts now runs under them: time it spent waiting for a thread
+ * since `requestedAt` is not unpacking time, so the deadline moves by it. The budget then moves
+ * its own deadline to the one the extraction ran under (ExtractionBudget.extendTo).
+ */
+export function capsAtStart(caps: ExtractionCaps, requestedAt: number | undefined, now = Date.now()): ExtractionCaps {
+  return { ...caps, deadline: caps.deadline + Math.max(0, now - (requestedAt ?? now)) };
+}
+
 /** The running total of one submission's unpacking. */
 export class ExtractionBudget {
   private files = 0;

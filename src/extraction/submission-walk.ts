@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { UNANALYSABLE } from '../analysis/pipeline.js';
 import { bundleInfo } from './bundle-info.js';
-import type { ExtractRequest, Extraction } from './extract-file.js';
+import type { Container, ExtractRequest, Extraction } from './extract-file.js';
 import { describeLimit, ExtractionBudget, type ExtractionLimits } from './limits.js';
 import type { Hunter } from '../hunting/scan/hunter.js';
 import type { HuntTask, RawMatch } from '../hunting/engine/rules-artifact.js';
@@ -15,7 +15,7 @@ import type { RulesSnapshot } from '../hunting/scan/rules-catalog.js';
 import type { ScanContext, ScanVariables } from '../hunting/scan/scan-variables.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { BundleInfo, FileAnalysis, FileRecord, NewSubfile, Store } from '../store/store.js';
-import type { AnalyzeResult, AnalyzeTask, ContainerFacts, ExtractTask } from './walk-tasks.js';
+import type { AnalyzeResult, AnalyzeTask, ExtractTask } from './walk-tasks.js';
 import type { WorkerPool } from '../threads/worker-pool.js';
 
 export interface WalkOptions {
@@ -185,8 +185,8 @@ export class SubmissionWalk {
    * that fails costs the unpacking only: the file's own analysis stands, and the failure is
    * written in its bundle_info.
    */
-  private async extract(node: FileNode, container: ContainerFacts, req: ExtractRequest): Promise<Extraction> {
-    const task: ExtractTask = { kind: 'extract', path: node.path, facts: container, extract: req };
+  private async extract(node: FileNode, container: Container, req: ExtractRequest): Promise<Extraction> {
+    const task: ExtractTask = { kind: 'extract', path: node.path, size: node.size, container, extract: req };
     const timeoutMs = this.opts.analysisTimeoutMs + this.opts.limits.timeoutMs;
     try {
       const ex = await this.deps.pool.run<Extraction | null>(task, [], { timeoutMs, priority: node.depth + 1, lane: this.deps.lane, heavy: node.size >= HEAVY_BYTES });

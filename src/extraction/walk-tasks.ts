@@ -4,7 +4,7 @@
 import type { HuntResult, HuntTask } from '../hunting/engine/rules-artifact.js';
 import type { ScanContext, ScanVariables } from '../hunting/scan/scan-variables.js';
 import type { FileAnalysis } from '../store/store.js';
-import type { ExtractRequest } from './extract-file.js';
+import type { Container, ExtractRequest } from './extract-file.js';
 
 /**
  * Analyses one stored file; with `hunt`, scans it with the hunting rules; with `probeContainer`,
@@ -23,8 +23,8 @@ export interface AnalyzeTask {
 export interface AnalyzeResult {
   analysis: FileAnalysis;
   hunt?: HuntResult;
-  /** Set when `probeContainer` was asked: what the extractor needs to know, if it is a container. */
-  container?: ContainerFacts;
+  /** Set when `probeContainer` was asked and the file is a container: the extractor that takes it. */
+  container?: Container;
 }
 
 /** Scans a stored file with some sets only (the late scan of quarantined sets). */
@@ -35,19 +35,11 @@ export interface HuntFileTask {
   variables: ScanVariables;
 }
 
-/** Unpacks a container one level (as the analysis found it). */
+/** Unpacks a container one level, with the extractor its analysis chose. */
 export interface ExtractTask {
   kind: 'extract';
   path: string;
-  facts: ContainerFacts;
-  extract: ExtractRequest;
-}
-
-/** A container as its analysis found it: what its extractor is chosen by (with its header). */
-export interface ContainerFacts {
-  /** bundle_info.type of the extractor that takes it. */
-  type: string;
-  magic: string;
-  mime: string;
   size: number;
+  container: Container;
+  extract: ExtractRequest;
 }

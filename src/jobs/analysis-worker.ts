@@ -4,7 +4,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { identifyAndAnalyze } from '../analysis/pipeline.js';
-import { containerType, extractFile, type ExtractRequest, type Extraction } from '../extraction/extract-file.js';
+import { containerOf, extractContainer, type Extraction } from '../extraction/extract-file.js';
 import { Matcher } from '../hunting/scan/matcher.js';
 import type { HuntResult, HuntTask, ScanArtifact } from '../hunting/engine/rules-artifact.js';
 import { scanVariables, type ScanVariables } from '../hunting/scan/scan-variables.js';
@@ -53,9 +53,8 @@ function scanStored(path: string, size: number, hunt: HuntTask, variables: ScanV
 function analyze(task: AnalyzeTask, matcher: Matcher): AnalyzeResult {
   const { result, mime, size } = analyzeAndHunt(task, matcher);
   if (!task.probeContainer) return result;
-  const facts = { magic: result.analysis.magic, mime, size };
-  const type = containerType(task.path, facts);
-  return type ? { ...result, container: { ...facts, type } } : result;
+  const container = containerOf(task.path, { magic: result.analysis.magic, mime, size });
+  return container ? { ...result, container } : result;
 }
 
 // Importing this module from the main thread (to get the URL) must not start serving.
@@ -72,10 +71,10 @@ if (!isMainThread) {
         const t = task as unknown as HuntFileTask;
         return scanStored(t.path, statSync(t.path).size, t.hunt, t.variables, matcher);
       },
-      extract: async (task): Promise<Extraction | null> => {
+      extract: async (task): Promise<Extraction> => {
         const t = task as unknown as ExtractTask;
         if (typeof t.path !== 'string') throw new TypeError('extract task needs a string `path`');
-        return extractFile(t.path, t.facts, t.extract);
+        return extractContainer(t.path, t.container, t.size, t.extract);
       },
       // Loads new rule sets ahead of the next scan, so no upload waits for the deserialization.
       warm: (task) => matcher.load((task.artifacts ?? []) as ScanArtifact[]),
