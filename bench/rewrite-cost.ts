@@ -1,5 +1,5 @@
-// What the condition rewrite (src/hunting/engine/unconstrained-conditions.ts) costs the engine: the same
-// rulesets compiled as written and rewritten, scanned over the same real files on one thread,
+// What the condition rewrite (src/hunting/engine/unconstrained-conditions.ts) costs the engine: the
+// same rulesets compiled as written and rewritten, scanned over the same real files on one thread,
 // the two sets alternated round by round. Also checks both give the same matches on these files
 // (the rewrite only takes away an optimisation) and times the compile.
 //

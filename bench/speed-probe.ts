@@ -1,5 +1,6 @@
-// What the speed probe at ruleset creation (src/hunting/rulesets/rule-speed-probe.ts) costs and refuses on
-// public rule collections: each file of each DIR probed as one ruleset, as the API does on create.
+// What the speed probe at ruleset creation (src/hunting/rulesets/rule-speed-probe.ts) costs and
+// refuses on public rule collections: each file of each DIR probed as one ruleset, as the API does
+// on create.
 //
 //   node dist/bench/speed-probe.js DIR...
 import { probeRulesetSpeed } from '../src/hunting/rulesets/rule-speed-probe.js';
