@@ -142,6 +142,9 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         // A shard's worth: below it, changes wait in deltas until they stop for shardRebuildDelay.
         maxDelta: config.rulesetsPerShard,
         onPublish: (snap) => warmer.publish(snap),
+        // Changes in a burst publish about once a second: each publication costs every scanning
+        // thread a load. A lone change still compiles at once.
+        refreshGapMs: 1000,
       }, huntLog);
       catalog = cat;
       closers.push(['rules catalog', () => cat.close()]);

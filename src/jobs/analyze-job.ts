@@ -61,7 +61,8 @@ export class AnalyzeJob implements JobHandler {
     // Read only for the rules' variables (new_file, submissions): skipped when nothing is hunted.
     const known = snap ? await this.store.getFile(submission.sha256) : null;
     const result = await walk.run({ path, sha256: submission.sha256, size: submission.size, name: submission.name }, known);
-    const catchUp: CatchUp = snap && behind ? (await this.hunter!.changedSince(snap)) ?? 'all' : [];
+    const changed = snap && behind ? await this.hunter!.changedSince(snap) : null;
+    const catchUp: CatchUp = changed?.rulesets ?? [];
     if (catchesUp(catchUp)) {
       result.matches = result.matches.filter((m) => catchUp !== 'all' && !catchUp.includes(m.rulesetId));
       log.debug({ submission: submissionId, rulesets: catchUp === 'all' ? 'all' : catchUp.length }, 'scanned before ruleset changes compiled: they scan late');
@@ -73,7 +74,7 @@ export class AnalyzeJob implements JobHandler {
       emails: this.opts.emails,
       emailDelayMs: this.opts.emailDelayMs,
       subfiles: result.subfiles,
-      ...this.lateScan(submissionId, result.hunted, catchUp),
+      ...this.lateScan(submissionId, result.hunted, catchUp, changed?.generation),
     });
     if (stored.stored.length > 0) this.opts.onNotifications?.();
     if (stored.stored.length > 0 || stored.gone > 0 || Object.keys(stored.rateLimited).length > 0) {
@@ -86,10 +87,10 @@ export class AnalyzeJob implements JobHandler {
    * have quarantined one, whose matches on these files its cut-off scan lost), and of the
    * rulesets changed after the walk's snapshot.
    */
-  private lateScan(submissionId: number, files: HuntedFile[], catchUp: CatchUp): { followUp?: FollowUpJob } {
+  private lateScan(submissionId: number, files: HuntedFile[], catchUp: CatchUp, generation?: number): { followUp?: FollowUpJob } {
     if (!this.hunter || files.length === 0 || (!this.hunter.scansLate() && !catchesUp(catchUp))) return {};
     const late = files.map((f) => ({ sha256: f.sha256, depth: f.depth, variables: scanVariables(f.context, f.analysis) }));
-    return { followUp: lateScanJob(submissionId, late, catchUp) };
+    return { followUp: lateScanJob(submissionId, late, catchUp, generation) };
   }
 
   async giveUp(job: Job, _err: unknown, _log: Logger): Promise<void> {

@@ -22,9 +22,13 @@ import type { WorkerPool } from '../threads/worker-pool.js';
 
 export const LATE_LANE = 'late';
 
-/** The follow-up job of an analysis whose files quarantined sets, and the rulesets of `catchUp`, are to scan. */
-export function lateScanJob(submissionId: number, files: LateFile[], catchUp: CatchUp = []): FollowUpJob {
-  return { kind: 'late-scan', payload: { submissionId, files, ...(catchesUp(catchUp) ? { catchUp } : {}) }, lane: LATE_LANE };
+/**
+ * The follow-up job of an analysis whose files quarantined sets, and the rulesets of `catchUp`
+ * once the changes up to `generation` are compiled, are to scan.
+ */
+export function lateScanJob(submissionId: number, files: LateFile[], catchUp: CatchUp = [], generation?: number): FollowUpJob {
+  const catching = catchesUp(catchUp) ? { catchUp, generation } : {};
+  return { kind: 'late-scan', payload: { submissionId, files, ...catching }, lane: LATE_LANE };
 }
 
 export interface LateScanOptions {
@@ -50,8 +54,10 @@ export class LateScanJob implements JobHandler {
     const submission = await this.store.getSubmission(Number(job.payload.submissionId));
     const files = (job.payload.files ?? []) as LateFile[];
     const catchUp = (job.payload.catchUp ?? []) as CatchUp;
-    // Waits for every change to compile: a caught-up ruleset scans as it is now.
-    const snap = await this.hunter.snapshot();
+    // Caught-up rulesets wait for the compile of the changes the analysis did not wait for (not
+    // for later ones: an import goes on changing rulesets); quarantined ones scan as they are now.
+    const generation = job.payload.generation;
+    const snap = typeof generation === 'number' ? await this.hunter.snapshotAt(generation) : await this.hunter.snapshot();
     // The quarantined sets as they are now: one released meanwhile scanned with the others.
     const task = this.hunter.lateTask(snap, catchUp);
     // Only quarantined sets may hold a thread for scanTimeout.

@@ -35,14 +35,19 @@ export class RuleCompiler {
     return this.slowPool;
   }
 
-  /** Validates a ruleset's source (see validateRuleset); rejects with InvalidArgumentError. */
+  /**
+   * Validates a ruleset's source (see validateRuleset); rejects with InvalidArgumentError. Queued
+   * behind the quick compiles: during an import, eight validations at a time kept the delta that
+   * publishes the rulesets already saved from starting for the whole import (12 s), and uploads
+   * matching them waited for it.
+   */
   validate(source: string, maxBytes: number): Promise<RulesetValidation> {
-    return this.quick.run({ kind: 'validate', source, maxBytes });
+    return this.quick.run({ kind: 'validate', source, maxBytes }, [], { priority: 1 });
   }
 
   /** Compiles rulesets into one set; `long` runs it on the pool for long work. */
   compile(rulesets: RulesetSource[], long: boolean): Promise<CompileResult> {
-    return (long ? this.slow : this.quick).run({ kind: 'compile', rulesets });
+    return (long ? this.slow : this.quick).run({ kind: 'compile', rulesets }, [], { priority: 0 });
   }
 
   /** Finds which of `rulesets` alone take longer than `slowMs` on the file at `path`. */

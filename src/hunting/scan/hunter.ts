@@ -61,12 +61,18 @@ export class Hunter {
 
   /**
    * After an analysis scanned with a snapshot behind the database: the rulesets changed since
-   * (null: so many that the history is gone; take every ruleset as changed). Their matches in the
+   * ('all': so many that the history is gone) and the generation they reach. Their matches in the
    * analysis are from versions no longer current, or of rulesets disabled or deleted since: they
    * are dropped, and a late scan runs the changed rulesets once compiled.
    */
-  async changedSince(snap: RulesSnapshot): Promise<number[] | null> {
-    return (await this.store.rulesetChangesSince(snap.generation))?.rulesetIds ?? null;
+  async changedSince(snap: RulesSnapshot): Promise<{ rulesets: CatchUp; generation: number }> {
+    const changes = await this.store.rulesetChangesSince(snap.generation);
+    return changes ? { rulesets: changes.rulesetIds, generation: changes.generation } : { rulesets: 'all', generation: await this.store.rulesGeneration() };
+  }
+
+  /** The rules once every change up to `generation` is compiled (see RulesCatalog.snapshotAt). */
+  snapshotAt(generation: number): Promise<RulesSnapshot> {
+    return this.catalog.snapshotAt(generation);
   }
 
   /**

@@ -17,6 +17,9 @@ import type { RulesetSource, Store } from '../../store/store.js';
 import type { RuleCompiler } from '../engine/rule-compiler.js';
 import { forScan, type RawMatch, type RulesArtifact, type ScanArtifact } from '../engine/rules-artifact.js';
 
+/** How long after an analysis gave up waiting for a compile the next ones do not wait at all. */
+const BURST_MS = 3000;
+
 export interface CatalogOptions {
   /** Rulesets per shard. */
   shardSize: number;
@@ -28,6 +31,13 @@ export interface CatalogOptions {
   maxDeltas?: number;
   /** Told of every new snapshot (e.g. to have the scanning threads load it ahead of time). */
   onPublish?: (snap: RulesSnapshot) => void;
+  /**
+   * A refresh starts at least this long after the one before ended (default 0). During an import
+   * a refresh followed every few hundred ms, each publishing a new delta that every scanning
+   * thread then loaded: the threads spent most of their time loading sets instead of scanning.
+   * Analyses do not wait for it (snapshotWithin, then a late scan of what changed).
+   */
+  refreshGapMs?: number;
 }
 
 /** An immutable view of the catalog: what to scan with and which matches count. */
@@ -68,6 +78,10 @@ export class RulesCatalog {
   private seq = 0;
   /** Numbers delta keys, which must be unique while compiles overlap. */
   private deltaSeq = 0;
+  /** When the last refresh ended (epoch ms). */
+  private lastRefresh = 0;
+  /** When an analysis last stopped waiting for a compile (snapshotWithin). */
+  private gaveUpAt = 0;
 
   constructor(
     private readonly store: Store,
@@ -99,7 +113,9 @@ export class RulesCatalog {
    * was ever published (startup).
    */
   async snapshotWithin(waitMs: number): Promise<{ snap: RulesSnapshot; behind: boolean }> {
-    const until = Date.now() + waitMs;
+    // In a burst of changes (an analysis gave up waiting lately), waiting again is time lost: the
+    // next compile is seconds away. A lone change still gets its wait.
+    const until = Date.now() + (Date.now() - this.gaveUpAt < BURST_MS ? 0 : waitMs);
     for (;;) {
       const target = await this.store.rulesGeneration();
       if (this.snap && this.generation >= target) return { snap: this.snap, behind: false };
@@ -111,8 +127,25 @@ export class RulesCatalog {
         this.refreshing.then(() => false),
         new Promise<boolean>((r) => (timer = setTimeout(() => r(true), left))),
       ]).finally(() => clearTimeout(timer));
-      if (timedOut) return { snap: this.snap, behind: this.generation < target };
+      if (timedOut) {
+        const behind = this.generation < target;
+        if (behind) this.gaveUpAt = Date.now();
+        return { snap: this.snap, behind };
+      }
     }
+  }
+
+  /**
+   * The catalog once it has compiled every change up to `generation` (a late scan catching up
+   * with the changes an analysis did not wait for). Unlike snapshot(), it does not follow changes
+   * made after: during an import those never stop, and each late scan waited for the import's end.
+   */
+  async snapshotAt(generation: number): Promise<RulesSnapshot> {
+    while (!this.snap || this.generation < generation) {
+      this.refreshing ??= this.serial(() => this.refresh()).finally(() => (this.refreshing = null));
+      await this.refreshing;
+    }
+    return this.snap;
   }
 
   /** Scans with `key` compiled alone from now on; its matches in shards no longer count. */
@@ -173,6 +206,17 @@ export class RulesCatalog {
   }
 
   private async refresh(): Promise<void> {
+    // Changes arriving meanwhile are compiled together, in one delta.
+    const wait = this.lastRefresh + (this.opts.refreshGapMs ?? 0) - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    try {
+      await this.refreshNow();
+    } finally {
+      this.lastRefresh = Date.now();
+    }
+  }
+
+  private async refreshNow(): Promise<void> {
     const changes = this.generation < 0 ? null : await this.store.rulesetChangesSince(this.generation);
     if (!changes) return this.loadAll();
     if (changes.rulesetIds.length === 0) {
