@@ -7,7 +7,7 @@ import type { Database } from '../sql/schema.js';
 import { SqlStore } from '../sql/sql-store.js';
 import { SHAPE_MARK } from '../sql/compiled-shapes.js';
 import { migrate } from '../sql/migrations.js';
-import { clientGone, querySignal } from '../sql/query-signal.js';
+import { clientGone, takeMark } from '../sql/query-signal.js';
 import { mapPostgresError, postgresDialect } from './postgres-dialect.js';
 
 /** Options of the PostgreSQL store. */
@@ -33,13 +33,14 @@ const isStalePlan = (e: unknown) =>
   (e as { code?: unknown } | null)?.code === '0A000' && /cached plan must not change result type/.test(String((e as Error).message));
 
 /**
- * The pool as Kysely sees it, with two changes to its clients' queries:
+ * The pool as Kysely sees it, with two changes to its clients' queries (and the request mark
+ * of query-signal.ts taken off their text):
  * - `prepare`: the queries of compiled shapes (SHAPE_MARK) go as named statements: each
  *   connection parses and plans them once, and PostgreSQL then keeps a generic plan, where an
  *   unnamed query was planned on every run (about half of a page's database time). Their texts
  *   are a bounded set (compiled-shapes.ts), so are the statements kept per connection.
- * - a query sent while a request's signal is set (query-signal.ts) is cancelled on the server
- *   when that signal aborts, through `cancel(pid)`. The connection is then closed, not pooled
+ * - a query marked with a request's signal (query-signal.ts) is cancelled on the server when
+ *   that signal aborts, through `cancel(pid)`. The connection is then closed, not pooled
  *   again: a cancel arriving late would otherwise hit the next query it runs.
  */
 function wrapPool(pool: Pool, opts: { prepare: boolean; cancel: (pid: number) => Promise<void> }): Pool {
@@ -71,8 +72,8 @@ function wrapPool(pool: Pool, opts: { prepare: boolean; cancel: (pid: number) =>
       opts.prepare && typeof text === 'string' && text.startsWith(SHAPE_MARK)
         ? named(text, values ?? [])
         : (client.query as (...a: unknown[]) => Promise<unknown>).call(client, text, values);
-    const query = async (text: unknown, values?: unknown[]) => {
-      const signal = querySignal();
+    const query = async (marked: unknown, values?: unknown[]) => {
+      const { text, signal } = typeof marked === 'string' ? takeMark(marked) : { text: marked, signal: undefined };
       if (!signal) return send(text, values);
       if (signal.aborted) throw clientGone();
       const onAbort = () => {

@@ -58,9 +58,9 @@ export class CompiledShapes {
    * Runs what `build(args)` builds, compiled once per `name` and shape of `args`. `build` must
    * decide the query's form only from the keys in `structural`, array lengths and which values
    * are present: every other number and string it reads is a marker, and must go into the query
-   * as a value only.
+   * as a value only. `requestMark`: a request's mark (query-signal.ts), put before the text.
    */
-  async rows<A, R>(name: string, args: A, structural: readonly string[], build: (args: A) => Compilable<R>): Promise<R[]> {
+  async rows<A, R>(name: string, args: A, structural: readonly string[], build: (args: A) => Compilable<R>, requestMark = ''): Promise<R[]> {
     const marked = mark(args, new Set(structural)) as A;
     const key = `${name} ${JSON.stringify(marked)}`;
     let shape = this.shapes.get(key);
@@ -73,7 +73,7 @@ export class CompiledShapes {
       this.shapes.set(key, shape);
     }
     const parameters = shape.parameters.map((p) => (p instanceof Marker ? at(args, p.path) : p));
-    return (await this.db.executeQuery(CompiledQuery.raw(shape.sql, parameters))).rows as R[];
+    return (await this.db.executeQuery(CompiledQuery.raw(requestMark + shape.sql, parameters))).rows as R[];
   }
 }
 

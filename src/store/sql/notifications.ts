@@ -2,7 +2,7 @@
 // under each ruleset's rate limit, and reading them in (date, id) order through the indexes of
 // migration 0003. A query's scope is a union (own notifications, shared rulesets); each part is
 // one index walk and the parts are merged here.
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { CompiledQuery, sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { limitReached } from '../../model/rate-limit.js';
 import { recordFields, storedStreamContext } from '../../model/stream-context.js';
 import type { NewNotification, NotificationQuery, NotificationRecord, RateLimitState, StoredNotifications, StreamEntry } from '../store.js';
@@ -236,13 +236,13 @@ const LEAD_PROBE = 1000;
  * none, a page walked all of the first tag's rows for nothing: 1M rows, 1.3-1.8 s. A tag's
  * newest LEAD_PROBE rows tell how rare it is: fewer rows, or the same number spread further back.
  */
-async function leadRarest(db: Kysely<Database>, q: NotificationQuery, who: Who): Promise<NotificationQuery | null> {
+async function leadRarest(db: Kysely<Database>, q: NotificationQuery, who: Who, mark: string): Promise<NotificationQuery | null> {
   if (!('ownerId' in who) || (q.tags?.length ?? 0) < 2) return q;
   const probes = await Promise.all(q.tags!.map(async (tag) => {
     const rows = await shapesOf(db).rows('tag probe', { ownerId: who.ownerId, tag }, [], (a) => db
       .selectFrom(db.selectFrom('hunting_notification_tags').select('date')
         .where('owner_id', '=', a.ownerId).where('tag', '=', a.tag).orderBy('date', 'desc').limit(sql.lit(LEAD_PROBE)).as('p'))
-      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.min('date').as('oldest')]));
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.min('date').as('oldest')]), mark);
     const row = rows[0] as { n: unknown; oldest: unknown } | undefined;
     return { n: Number(row?.n ?? 0), oldest: Number(row?.oldest ?? 0) };
   }));
@@ -254,17 +254,20 @@ async function leadRarest(db: Kysely<Database>, q: NotificationQuery, who: Who):
   return lead === 0 ? q : { ...q, tags: [q.tags![lead]!, ...q.tags!.filter((_, i) => i !== lead)] };
 }
 
-/** The page's rows: each part of the scope walked in order with its limit, then merged. */
-async function rows(db: Kysely<Database>, q: NotificationQuery, reading: Reading): Promise<Row[]> {
+/**
+ * The page's rows: each part of the scope walked in order with its limit, then merged. `mark`:
+ * the request's, before each statement (query-signal.ts).
+ */
+async function rows(db: Kysely<Database>, q: NotificationQuery, reading: Reading, mark: string): Promise<Row[]> {
   if (parts(q).length === 0 || q.limit <= 0) return [];
   const compiled = shapesOf(db);
   const dir = q.order === 'asc' ? 'asc' : 'desc';
   // A part's query depends on the scope only through `who`; the order and the reading shape it.
   const pages = await Promise.all(parts(q).map(async (who) => {
-    const led = await leadRarest(db, q, who);
+    const led = await leadRarest(db, q, who, mark);
     return led ? compiled.rows(
       'notifications', { q: { ...led, scope: NO_SCOPE }, who, reading }, ['order', 'reading', 'limit'],
-      (a) => partRows(db, a.q, a.who, a.reading),
+      (a) => partRows(db, a.q, a.who, a.reading), mark,
     ) : [];
   }));
   if (pages.length === 1) return pages[0]!;
@@ -277,24 +280,27 @@ async function rows(db: Kysely<Database>, q: NotificationQuery, reading: Reading
     .slice(0, q.limit);
 }
 
-export async function list(db: Kysely<Database>, q: NotificationQuery): Promise<NotificationRecord[]> {
-  return (await rows(db, q, 'all')).map(toNotification);
+export async function list(db: Kysely<Database>, q: NotificationQuery, mark = ''): Promise<NotificationRecord[]> {
+  return (await rows(db, q, 'all', mark)).map(toNotification);
 }
 
 /**
  * The ids of what `list` would return, in its order. Bulk deletes walk with it: reading 500 full
  * rows per batch on the event loop (and parsing them, on PostgreSQL) slowed the pages served meanwhile.
  */
-export async function listIds(db: Kysely<Database>, q: NotificationQuery): Promise<number[]> {
-  return (await rows(db, q, 'ids')).map((r) => Number(r.id));
+export async function listIds(db: Kysely<Database>, q: NotificationQuery, mark = ''): Promise<number[]> {
+  return (await rows(db, q, 'ids', mark)).map((r) => Number(r.id));
 }
 
 /** What list selects, as stream entries: the stored context as it is. */
-export async function listStream(db: Kysely<Database>, q: NotificationQuery): Promise<StreamEntry[]> {
-  return (await rows(db, q, 'stream')).map((r) => ({
+export async function listStream(db: Kysely<Database>, q: NotificationQuery, mark = ''): Promise<StreamEntry[]> {
+  return (await rows(db, q, 'stream', mark)).map((r) => ({
     id: Number(r.id), date: Number(r.date), sha256: r.sha256, context: r.stream_context,
   }));
 }
+
+/** `c` with `mark` before its text. */
+const marked = <R>(c: CompiledQuery<R>, mark: string): CompiledQuery<R> => (mark ? CompiledQuery.raw(mark + c.sql, [...c.parameters]) as CompiledQuery<R> : c);
 
 /** The count_limit defaults (of the IoC Stream and of the hunting notification lists) and the spec's maximum. */
 const SHAPED_COUNT_LIMITS = new Set([200, 1000, 10_000]);
@@ -315,19 +321,19 @@ function countQuery(db: Kysely<Database>, q: NotificationQuery, who: Who) {
  * does not reach its cap is run on every page, and building and planning it cost as much as
  * counting (a date window or an entity_id page counts every time).
  */
-export async function count(db: Kysely<Database>, q: NotificationQuery, cap: number): Promise<number> {
+export async function count(db: Kysely<Database>, q: NotificationQuery, cap: number, mark = ''): Promise<number> {
   const compiled = shapesOf(db);
   let total = 0;
   for (const who of parts(q)) {
     if (total >= cap) break;
-    const led = await leadRarest(db, q, who);
+    const led = await leadRarest(db, q, who, mark);
     if (!led) continue;
     const unpositioned = { ...led, after: undefined, scope: NO_SCOPE, limit: cap - total };
     // The limit is in the text, and clients choose count_limit: only the usual ones become
     // statements PostgreSQL keeps, so that their number stays bounded.
     const [row] = SHAPED_COUNT_LIMITS.has(unpositioned.limit)
-      ? await compiled.rows('count', { q: unpositioned, who }, ['order', 'limit'], (a) => countQuery(db, a.q, a.who))
-      : [await countQuery(db, unpositioned, who).executeTakeFirstOrThrow()];
+      ? await compiled.rows('count', { q: unpositioned, who }, ['order', 'limit'], (a) => countQuery(db, a.q, a.who), mark)
+      : (await db.executeQuery(marked(countQuery(db, unpositioned, who).compile(), mark))).rows;
     total += Number((row as { n: unknown }).n);
   }
   return Math.min(total, cap);

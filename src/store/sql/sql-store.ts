@@ -35,6 +35,8 @@ interface Completion {
 /** A Store over SQL. Create it with SqlStore.open, which brings the schema up to date first. */
 export class SqlStore implements Store {
   private readonly committer: GroupCommitter<NewSubmission, SubmissionRecord> | null;
+  /** Whether a request's statements carry its mark (query-signal.ts): where they can be cancelled. */
+  private readonly marks: boolean;
   /** Analyses completing together share a transaction (one per job cost as much as its claim). */
   private readonly completions: GroupCommitter<Completion, StoredNotifications> | null;
 
@@ -42,6 +44,7 @@ export class SqlStore implements Store {
     private readonly db: Kysely<Database>,
     private readonly d: SqlDialect,
   ) {
+    this.marks = this.d.name === 'postgres';
     this.committer = d.groupCommit
       ? new GroupCommitter((batch) => this.run(() => this.writeSubmissions(batch)))
       : null;
@@ -298,19 +301,19 @@ export class SqlStore implements Store {
   }
 
   listNotifications(q: NotificationQuery): Promise<NotificationRecord[]> {
-    return this.run(() => withQuerySignal(q.signal, () => notifications.list(this.db, withoutSignal(q))));
+    return this.run(() => withQuerySignal(q.signal, this.marks, (mark) => notifications.list(this.db, withoutSignal(q), mark)));
   }
 
   listNotificationIds(q: NotificationQuery): Promise<number[]> {
-    return this.run(() => withQuerySignal(q.signal, () => notifications.listIds(this.db, withoutSignal(q))));
+    return this.run(() => withQuerySignal(q.signal, this.marks, (mark) => notifications.listIds(this.db, withoutSignal(q), mark)));
   }
 
   listStreamEntries(q: NotificationQuery): Promise<StreamEntry[]> {
-    return this.run(() => withQuerySignal(q.signal, () => notifications.listStream(this.db, withoutSignal(q))));
+    return this.run(() => withQuerySignal(q.signal, this.marks, (mark) => notifications.listStream(this.db, withoutSignal(q), mark)));
   }
 
   countNotifications(q: NotificationQuery, cap: number): Promise<number> {
-    return this.run(() => withQuerySignal(q.signal, () => notifications.count(this.db, withoutSignal(q), cap)));
+    return this.run(() => withQuerySignal(q.signal, this.marks, (mark) => notifications.count(this.db, withoutSignal(q), cap, mark)));
   }
 
   deleteNotifications(ids: number[]): Promise<number> {
