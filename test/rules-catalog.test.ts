@@ -131,7 +131,7 @@ describe('rules catalog during a burst of changes', () => {
     store = await openStore(`sqlite:${join(dir, 'db.sqlite')}`);
     compiler = new RuleCompiler();
     // No shard rebuild during the test: what is checked is how the deltas grow and merge.
-    catalog = new RulesCatalog(store, compiler, { shardSize: 100, rebuildDelayMs: 600_000, maxDelta: 1000, maxDeltas: 3, onPublish: (s) => published.push(s) }, pino({ level: 'silent' }));
+    catalog = new RulesCatalog(store, compiler, { shardSize: 100, rebuildDelayMs: 600_000, maxDelta: 1000, maxDeltas: 3, onPublish: (s) => void published.push(s) }, pino({ level: 'silent' }));
     await catalog.snapshot();
   });
   after(async () => closeAll(catalog, compiler, store, dir));
@@ -183,5 +183,57 @@ describe('rules catalog during a burst of changes', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.deepEqual(hits(published.at(-1)!, 'BURST-6'), ['burst6']);
+  });
+});
+
+describe('rules catalog: what the scanning threads have loaded', () => {
+  let dir: string;
+  let store: Store;
+  let compiler: RuleCompiler;
+  let catalog: RulesCatalog;
+  /** Loads the threads have not finished: each publication waits until the test lets it go. */
+  const loading: (() => void)[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trawl-catalog-ready-'));
+    store = await openStore(`sqlite:${join(dir, 'db.sqlite')}`);
+    compiler = new RuleCompiler();
+    catalog = new RulesCatalog(store, compiler, {
+      shardSize: 100, rebuildDelayMs: 600_000, maxDelta: 1000,
+      onPublish: () => new Promise<void>((r) => loading.push(r)),
+    }, pino({ level: 'silent' }));
+    await catalog.snapshot();
+    for (const done of loading.splice(0)) done();
+  });
+  after(async () => closeAll(catalog, compiler, store, dir));
+
+  it('has late scans wait until the threads loaded the compile they need, and behind analyses scan with what is loaded', async () => {
+    const a = await addRuleset(store, 'loaded_a', 'MARK-A');
+    const withA = await catalog.snapshot();
+    for (const done of loading.splice(0)) done();
+    const generationA = withA.generation;
+    await catalog.snapshotAt(generationA); // loaded
+    await addRuleset(store, 'unloaded_b', 'MARK-B');
+    const withB = await catalog.snapshot(); // compiled and published, not yet loaded
+    assert.ok(withB.generation > generationA);
+
+    // An analysis that gives up waiting takes the snapshot the threads have, and says it is behind.
+    await addRuleset(store, 'uncompiled_c', 'MARK-C');
+    const { snap, behind } = await catalog.snapshotWithin(0);
+    assert.equal(behind, true);
+    assert.equal(snap.generation, generationA, 'the loaded snapshot, not the one the threads would first have to load');
+    assert.ok(snap.artifacts.some((x) => x.members.some(([id]) => id === a.id)));
+
+    // A late scan needing B waits for the threads to load it.
+    const got: { snap?: RulesSnapshot } = {};
+    const late = catalog.snapshotAt(withB.generation).then((x) => (got.snap = x));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(got.snap, undefined, 'waiting for the threads');
+    while (!got.snap) {
+      for (const done of loading.splice(0)) done();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const loaded = await late;
+    assert.ok(loaded.generation >= withB.generation);
   });
 });

@@ -161,13 +161,16 @@ export class WorkerPool {
    * Runs `task` once on every current worker (e.g. to load something each thread keeps), as a
    * priority-0 task of lane ''. A worker that dies meanwhile takes its copy with it.
    */
-  runOnEach<T>(task: object): Promise<T[]> {
+  runOnEach<T>(task: object, opts: { oneAtATime?: boolean } = {}): Promise<T[]> {
     if (this.closed) return Promise.reject(transient('worker pool is closed'));
-    return Promise.all([...this.slots].map((slot) => new Promise<T>((resolve, reject) => {
+    const on = (slot: Slot) => new Promise<T>((resolve, reject) => {
       const message = { ...task, id: this.nextId++ };
       this.enqueue(0, { message, lane: '', maxRunning: Infinity, heavy: false, queuedAt: performance.now(), timeoutMs: this.options.taskTimeoutMs, transfer: [], pinned: slot, resolve: resolve as (r: unknown) => void, reject });
       this.dispatch();
-    })));
+    });
+    if (!opts.oneAtATime) return Promise.all([...this.slots].map(on));
+    // The other threads go on with their tasks meanwhile.
+    return [...this.slots].reduce<Promise<T[]>>(async (done, slot) => [...(await done), await on(slot)], Promise.resolve([]));
   }
 
   /**

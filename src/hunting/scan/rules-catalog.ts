@@ -17,6 +17,13 @@ import type { RulesetSource, Store } from '../../store/store.js';
 import type { RuleCompiler } from '../engine/rule-compiler.js';
 import { forScan, type RawMatch, type RulesArtifact, type ScanArtifact } from '../engine/rules-artifact.js';
 
+/** A promise and what resolves it. */
+function settled(): { promise: Promise<void>; resolve(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 /** How long after an analysis gave up waiting for a compile the next ones do not wait at all. */
 const BURST_MS = 3000;
 
@@ -29,8 +36,11 @@ export interface CatalogOptions {
   maxDelta: number;
   /** More deltas than this are merged into one in the background (each costs a scan pass). */
   maxDeltas?: number;
-  /** Told of every new snapshot (e.g. to have the scanning threads load it ahead of time). */
-  onPublish?: (snap: RulesSnapshot) => void;
+  /**
+   * Told of every new snapshot, to have the scanning threads load it ahead of time; resolves once
+   * they have. Until then, analyses that may scan with the snapshot before it do (see ready).
+   */
+  onPublish?: (snap: RulesSnapshot) => void | Promise<void>;
   /**
    * A refresh starts at least this long after the one before ended (default 0). During an import
    * a refresh followed every few hundred ms, each publishing a new delta that every scanning
@@ -82,6 +92,14 @@ export class RulesCatalog {
   private lastRefresh = 0;
   /** When an analysis last stopped waiting for a compile (snapshotWithin). */
   private gaveUpAt = 0;
+  /**
+   * The newest snapshot every scanning thread has loaded (onPublish resolved). Scanning with a
+   * newer one makes each thread load its new sets before it can scan: about a second per thread
+   * for a delta during an import, in which that thread scans nothing.
+   */
+  private ready: { snap: RulesSnapshot; seq: number } | null = null;
+  private published = 0;
+  private readyChanged: { promise: Promise<void>; resolve(): void } = settled();
 
   constructor(
     private readonly store: Store,
@@ -118,6 +136,7 @@ export class RulesCatalog {
     const until = Date.now() + (Date.now() - this.gaveUpAt < BURST_MS ? 0 : waitMs);
     for (;;) {
       const target = await this.store.rulesGeneration();
+      if (this.ready && this.ready.snap.generation >= target) return { snap: this.ready.snap, behind: false };
       if (this.snap && this.generation >= target) return { snap: this.snap, behind: false };
       if (!this.snap) return { snap: await this.snapshot(), behind: false };
       this.refreshing ??= this.serial(() => this.refresh()).finally(() => (this.refreshing = null));
@@ -128,9 +147,11 @@ export class RulesCatalog {
         new Promise<boolean>((r) => (timer = setTimeout(() => r(true), left))),
       ]).finally(() => clearTimeout(timer));
       if (timedOut) {
-        const behind = this.generation < target;
+        // Behind anyway: the snapshot the threads have loaded, whatever changed since scans late.
+        const snap = this.ready?.snap ?? this.snap;
+        const behind = snap.generation < target;
         if (behind) this.gaveUpAt = Date.now();
-        return { snap: this.snap, behind };
+        return { snap, behind };
       }
     }
   }
@@ -141,11 +162,16 @@ export class RulesCatalog {
    * made after: during an import those never stop, and each late scan waited for the import's end.
    */
   async snapshotAt(generation: number): Promise<RulesSnapshot> {
-    while (!this.snap || this.generation < generation) {
-      this.refreshing ??= this.serial(() => this.refresh()).finally(() => (this.refreshing = null));
-      await this.refreshing;
+    for (;;) {
+      if (this.ready && this.ready.snap.generation >= generation) return this.ready.snap;
+      if (!this.snap || this.generation < generation) {
+        this.refreshing ??= this.serial(() => this.refresh()).finally(() => (this.refreshing = null));
+        await this.refreshing;
+      } else {
+        // Compiled; waiting for the threads to load it (they scan with it right after).
+        await this.readyChanged.promise;
+      }
     }
-    return this.snap;
   }
 
   /** Scans with `key` compiled alone from now on; its matches in shards no longer count. */
@@ -346,7 +372,19 @@ export class RulesCatalog {
       artifact: (key) => byKey.get(key),
     };
     this.log.debug({ generation: this.generation, sets: artifacts.length, rulesets: current.size }, 'rules published');
-    this.opts.onPublish?.(this.snap);
+    const snap = this.snap;
+    const seq = ++this.published;
+    const loaded = this.opts.onPublish?.(snap);
+    if (loaded) void loaded.then(() => this.markReady(snap, seq), () => this.markReady(snap, seq));
+    else this.markReady(snap, seq);
+  }
+
+  private markReady(snap: RulesSnapshot, seq: number): void {
+    if (this.ready && this.ready.seq >= seq) return;
+    this.ready = { snap, seq };
+    const changed = this.readyChanged;
+    this.readyChanged = settled();
+    changed.resolve();
   }
 
   /** Whether some shard still holds a ruleset that is now quarantined (and slows its scans). */

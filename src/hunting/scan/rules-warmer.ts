@@ -11,16 +11,26 @@ import type { RulesSnapshot } from './rules-catalog.js';
 export class RulesWarmer {
   private next: RulesSnapshot | null = null;
   private running: Promise<void> | null = null;
+  /** Publications waiting for a load, by sequence number. */
+  private waiting: { seq: number; resolve(): void }[] = [];
+  private seq = 0;
 
   constructor(
     private readonly pool: WorkerPool,
     private readonly log: Logger,
   ) {}
 
-  /** Loads `snap` on every thread once the load in progress, if any, is done. */
-  publish(snap: RulesSnapshot): void {
+  /**
+   * Loads `snap` on every thread, one thread at a time, once the load in progress, if any, is
+   * done. Resolves when it, or a newer snapshot, is loaded everywhere (or the load failed: the
+   * threads then load on demand).
+   */
+  publish(snap: RulesSnapshot): Promise<void> {
     this.next = snap;
+    const seq = ++this.seq;
+    const loaded = new Promise<void>((resolve) => this.waiting.push({ seq, resolve }));
     this.running ??= this.drain().finally(() => (this.running = null));
+    return loaded;
   }
 
   /** Loads `snap` on every thread now (startup: before the first scan). */
@@ -31,7 +41,13 @@ export class RulesWarmer {
   private async drain(): Promise<void> {
     for (let snap = this.next; snap; snap = this.next) {
       this.next = null;
-      await this.warm(snap).catch((err) => this.log.warn({ err }, 'threads could not load the new rules ahead'));
+      const upTo = this.seq;
+      // One thread at a time: the others go on scanning with what they have loaded.
+      await this.pool.runOnEach<RulesLoad[]>({ kind: 'warm', artifacts: snap.scan }, { oneAtATime: true })
+        .then((loads) => logRulesLoads(this.log, loads.flat()))
+        .catch((err) => this.log.warn({ err }, 'threads could not load the new rules ahead'));
+      for (const w of this.waiting.filter((x) => x.seq <= upTo)) w.resolve();
+      this.waiting = this.waiting.filter((x) => x.seq > upTo);
     }
   }
 }
