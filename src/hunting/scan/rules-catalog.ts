@@ -24,6 +24,9 @@ function settled(): { promise: Promise<void>; resolve(): void } {
   return { promise, resolve };
 }
 
+/** Rulesets changed for one refresh from which the next waits for refreshGapMs: a burst. */
+const BURST_RULESETS = 4;
+
 /** How long after an analysis gave up waiting for a compile the next ones do not wait at all. */
 const BURST_MS = 3000;
 
@@ -42,10 +45,10 @@ export interface CatalogOptions {
    */
   onPublish?: (snap: RulesSnapshot) => void | Promise<void>;
   /**
-   * A refresh starts at least this long after the one before ended (default 0). During an import
-   * a refresh followed every few hundred ms, each publishing a new delta that every scanning
-   * thread then loaded: the threads spent most of their time loading sets instead of scanning.
-   * Analyses do not wait for it (snapshotWithin, then a late scan of what changed).
+   * In a burst (BURST_RULESETS), a refresh starts at least this long after the one before ended
+   * (default 0). During an import a refresh followed every few hundred ms, each publishing a new
+   * delta that every scanning thread then loaded: the threads spent most of their time loading
+   * sets instead of scanning. Analyses do not wait for it (snapshotWithin, then a late scan).
    */
   refreshGapMs?: number;
 }
@@ -88,8 +91,9 @@ export class RulesCatalog {
   private seq = 0;
   /** Numbers delta keys, which must be unique while compiles overlap. */
   private deltaSeq = 0;
-  /** When the last refresh ended (epoch ms). */
+  /** When the last refresh ended (epoch ms), and how many rulesets had changed for it. */
   private lastRefresh = 0;
+  private lastRefreshSize = 0;
   /** When an analysis last stopped waiting for a compile (snapshotWithin). */
   private gaveUpAt = 0;
   /**
@@ -232,9 +236,10 @@ export class RulesCatalog {
   }
 
   private async refresh(): Promise<void> {
-    // Changes arriving meanwhile are compiled together, in one delta.
+    // In a burst (the refresh before took several rulesets), changes arriving meanwhile are
+    // compiled together, in one delta. A lone change, as a user edits a ruleset, goes at once.
     const wait = this.lastRefresh + (this.opts.refreshGapMs ?? 0) - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0 && this.lastRefreshSize >= BURST_RULESETS) await new Promise((r) => setTimeout(r, wait));
     try {
       await this.refreshNow();
     } finally {
@@ -244,6 +249,7 @@ export class RulesCatalog {
 
   private async refreshNow(): Promise<void> {
     const changes = this.generation < 0 ? null : await this.store.rulesetChangesSince(this.generation);
+    this.lastRefreshSize = changes ? changes.rulesetIds.length : 0;
     if (!changes) return this.loadAll();
     if (changes.rulesetIds.length === 0) {
       this.generation = changes.generation;
