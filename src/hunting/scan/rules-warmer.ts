@@ -8,12 +8,18 @@ import { logRulesLoads } from './hunter.js';
 import type { RulesLoad } from '../engine/rules-artifact.js';
 import type { RulesSnapshot } from './rules-catalog.js';
 
+/** Publications less than this apart are a burst (an import), loaded one thread at a time. */
+const BURST_MS = 3000;
+
 export class RulesWarmer {
   private next: RulesSnapshot | null = null;
   private running: Promise<void> | null = null;
   /** Publications waiting for a load, by sequence number. */
   private waiting: { seq: number; resolve(): void }[] = [];
   private seq = 0;
+  /** When the snapshot before the newest was published: publications this close are a burst. */
+  private lastPublishedAt = 0;
+  private burst = false;
 
   constructor(
     private readonly pool: WorkerPool,
@@ -26,6 +32,8 @@ export class RulesWarmer {
    * threads then load on demand).
    */
   publish(snap: RulesSnapshot): Promise<void> {
+    this.burst = Date.now() - this.lastPublishedAt < BURST_MS;
+    this.lastPublishedAt = Date.now();
     this.next = snap;
     const seq = ++this.seq;
     const loaded = new Promise<void>((resolve) => this.waiting.push({ seq, resolve }));
@@ -42,8 +50,9 @@ export class RulesWarmer {
     for (let snap = this.next; snap; snap = this.next) {
       this.next = null;
       const upTo = this.seq;
-      // One thread at a time: the others go on scanning with what they have loaded.
-      await this.pool.runOnEach<RulesLoad[]>({ kind: 'warm', artifacts: snap.scan }, { oneAtATime: true })
+      // In a burst, one thread at a time: the others go on scanning with what they have loaded.
+      // A lone change (or a rebuilt shard) loads on all at once, sooner.
+      await this.pool.runOnEach<RulesLoad[]>({ kind: 'warm', artifacts: snap.scan }, { oneAtATime: this.burst })
         .then((loads) => logRulesLoads(this.log, loads.flat()))
         .catch((err) => this.log.warn({ err }, 'threads could not load the new rules ahead'));
       for (const w of this.waiting.filter((x) => x.seq <= upTo)) w.resolve();
