@@ -1,6 +1,6 @@
 // Hunting one file, around the scan that runs on a worker thread: what the scan gets (the rules
 // snapshot and limits), and what happens after it. A set that made the scan slow or time out is
-// investigated (compile-worker.ts) to find the ruleset responsible, which is reported on the
+// investigated (slow-ruleset-search.ts) to find the ruleset responsible, which is reported on the
 // ruleset and to its owner and quarantined; the other rulesets keep their matches for the file.
 import type { Logger } from 'pino';
 import type { RulesetRecord, SlowScan, Store } from '../../store/store.js';
