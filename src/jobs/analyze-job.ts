@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { UNANALYSABLE } from '../analysis/pipeline.js';
 import type { ExtractionLimits } from '../extraction/limits.js';
 import { buildNotifications, matchedRulesets } from '../hunting/scan/notification-builder.js';
-import { catchesUp, type CatchUp, type Hunter } from '../hunting/scan/hunter.js';
+import { catchesUp, inCatchUp, type CatchUp, type Hunter } from '../hunting/scan/hunter.js';
 import { scanVariables } from '../hunting/scan/scan-variables.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FollowUpJob, Job, Store } from '../store/store.js';
@@ -64,7 +64,7 @@ export class AnalyzeJob implements JobHandler {
     const changed = snap && behind ? await this.hunter!.changedSince(snap) : null;
     const catchUp: CatchUp = changed?.rulesets ?? [];
     if (catchesUp(catchUp)) {
-      result.matches = result.matches.filter((m) => catchUp !== 'all' && !catchUp.includes(m.rulesetId));
+      result.matches = result.matches.filter((m) => !inCatchUp(catchUp, m.rulesetId));
       log.debug({ submission: submissionId, rulesets: catchUp === 'all' ? 'all' : catchUp.length }, 'scanned before ruleset changes compiled: they scan late');
     }
     const notifications = buildNotifications(submission, result.matches, await matchedRulesets(this.store, result.matches), now(), {

@@ -32,6 +32,9 @@ export type CatchUp = number[] | 'all';
 
 export const catchesUp = (c: CatchUp): boolean => c === 'all' || c.length > 0;
 
+/** Whether ruleset `id` is one a late scan catches up with. */
+export const inCatchUp = (c: CatchUp, id: number): boolean => c === 'all' || c.includes(id);
+
 /** Told about each ruleset found slow (after it was recorded on the ruleset). */
 export type SlowRulesetListener = (ruleset: RulesetRecord, scan: SlowScan) => Promise<void>;
 
@@ -107,7 +110,7 @@ export class Hunter {
 
   /** Whether a late scan keeps `m`: a quarantined set's, or a ruleset's of `catchUp`. */
   keepsLate(m: RawMatch, catchUp: CatchUp): boolean {
-    return this.catalog.isQuarantine(m.artifact) || catchUp === 'all' || catchUp.includes(m.rulesetId);
+    return this.catalog.isQuarantine(m.artifact) || inCatchUp(catchUp, m.rulesetId);
   }
 
   private taskOf(snap: RulesSnapshot, take: (key: string) => boolean, timeoutMs: number): HuntTask | null {

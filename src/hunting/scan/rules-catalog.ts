@@ -121,8 +121,7 @@ export class RulesCatalog {
     for (;;) {
       const target = await this.store.rulesGeneration();
       if (this.snap && this.generation >= target) return this.snap;
-      this.refreshing ??= this.serial(() => this.refresh()).finally(() => (this.refreshing = null));
-      await this.refreshing;
+      await this.refreshOnce();
       if (this.snap && this.generation >= target) return this.snap;
     }
   }
@@ -143,11 +142,11 @@ export class RulesCatalog {
       if (this.ready && this.ready.snap.generation >= target) return { snap: this.ready.snap, behind: false };
       if (this.snap && this.generation >= target) return { snap: this.snap, behind: false };
       if (!this.snap) return { snap: await this.snapshot(), behind: false };
-      this.refreshing ??= this.serial(() => this.refresh()).finally(() => (this.refreshing = null));
+      const refreshed = this.refreshOnce();
       const left = until - Date.now();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = left <= 0 || await Promise.race([
-        this.refreshing.then(() => false),
+        refreshed.then(() => false),
         new Promise<boolean>((r) => (timer = setTimeout(() => r(true), left))),
       ]).finally(() => clearTimeout(timer));
       if (timedOut) {
@@ -169,8 +168,7 @@ export class RulesCatalog {
     for (;;) {
       if (this.ready && this.ready.snap.generation >= generation) return this.ready.snap;
       if (!this.snap || this.generation < generation) {
-        this.refreshing ??= this.serial(() => this.refresh()).finally(() => (this.refreshing = null));
-        await this.refreshing;
+        await this.refreshOnce();
       } else {
         // Compiled; waiting for the threads to load it (they scan with it right after).
         await this.readyChanged.promise;
@@ -226,6 +224,12 @@ export class RulesCatalog {
     clearTimeout(this.rebuildTimer);
     clearInterval(this.watchTimer);
     await Promise.all([this.rebuilding?.catch(() => undefined), this.merging?.catch(() => undefined)]);
+  }
+
+  /** The refresh in progress, or a new one: callers asking at once share it. */
+  private refreshOnce(): Promise<void> {
+    this.refreshing ??= this.serial(() => this.refresh()).finally(() => (this.refreshing = null));
+    return this.refreshing;
   }
 
   /** Runs catalog mutations one at a time. */

@@ -27,9 +27,9 @@ export class RulesWarmer {
   ) {}
 
   /**
-   * Loads `snap` on every thread, one thread at a time, once the load in progress, if any, is
-   * done. Resolves when it, or a newer snapshot, is loaded everywhere (or the load failed: the
-   * threads then load on demand).
+   * Loads `snap` on every thread (one thread at a time in a burst) once the load in progress, if
+   * any, is done. Resolves when it, or a newer snapshot, is loaded everywhere (or the load failed:
+   * the threads then load on demand).
    */
   publish(snap: RulesSnapshot): Promise<void> {
     this.burst = Date.now() - this.lastPublishedAt < BURST_MS;
@@ -41,9 +41,9 @@ export class RulesWarmer {
     return loaded;
   }
 
-  /** Loads `snap` on every thread now (startup: before the first scan). */
-  async warm(snap: RulesSnapshot): Promise<void> {
-    logRulesLoads(this.log, (await this.pool.runOnEach<RulesLoad[]>({ kind: 'warm', artifacts: snap.scan })).flat());
+  /** Loads `snap` on every thread now (startup: before the first scan); `oneAtATime`: thread by thread. */
+  async warm(snap: RulesSnapshot, oneAtATime = false): Promise<void> {
+    logRulesLoads(this.log, (await this.pool.runOnEach<RulesLoad[]>({ kind: 'warm', artifacts: snap.scan }, { oneAtATime })).flat());
   }
 
   private async drain(): Promise<void> {
@@ -52,9 +52,7 @@ export class RulesWarmer {
       const upTo = this.seq;
       // In a burst, one thread at a time: the others go on scanning with what they have loaded.
       // A lone change (or a rebuilt shard) loads on all at once, sooner.
-      await this.pool.runOnEach<RulesLoad[]>({ kind: 'warm', artifacts: snap.scan }, { oneAtATime: this.burst })
-        .then((loads) => logRulesLoads(this.log, loads.flat()))
-        .catch((err) => this.log.warn({ err }, 'threads could not load the new rules ahead'));
+      await this.warm(snap, this.burst).catch((err) => this.log.warn({ err }, 'threads could not load the new rules ahead'));
       for (const w of this.waiting.filter((x) => x.seq <= upTo)) w.resolve();
       this.waiting = this.waiting.filter((x) => x.seq > upTo);
     }
