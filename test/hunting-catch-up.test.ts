@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { api, fileForm, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
+import { api, fileForm, pollUntil, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
 
 const RULESETS = '/api/v3/intelligence/hunting_rulesets';
 
@@ -43,15 +43,7 @@ describe('ruleset changes caught up late', () => {
   const rulesOn = async (sha256: string) =>
     ((await api(s.url, s.adminKey, 'GET', `/api/v3/intelligence/hunting_notification_files?filter=${sha256}&limit=40`)).body.data as any[])
       .map((d) => d.context_attributes.rule_name as string).sort();
-  const until = async (what: string, fn: () => Promise<string[]>, ok: (v: string[]) => boolean, ms = 30_000) => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await fn();
-      if (ok(v)) return v;
-      if (Date.now() > end) assert.fail(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const until = (what: string, fn: () => Promise<string[]>, ok: (v: string[]) => boolean) => pollUntil(what, fn, ok, 30_000, 50);
 
   it('keeps the unchanged rulesets\' matches at once, adds the changed ones\' late, and never a stale version\'s', async () => {
     await create('steady', 'rule steady { strings: $a = "STEADY-MARK" condition: $a }');

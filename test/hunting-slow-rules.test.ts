@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { api, fileForm, newUser, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
+import { api, fileForm, newUser, pollUntil, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
 
 const RULESETS = '/api/v3/intelligence/hunting_rulesets';
 // Quadratic in the file size: far beyond a one-second timeout on 300 KB. Guarded by its size so
@@ -32,15 +32,7 @@ describe('slow rulesets', () => {
   const matchesOf = async (rule: string, key = s.adminKey) =>
     (await api(s.url, key, 'GET', `/api/v3/intelligence/hunting_notifications?filter=tag:${rule}&limit=40`)).body.data as { attributes: { match_in_subfile: boolean } }[];
   const slowScans = async (id: string) => (await api(s.url, s.adminKey, 'GET', `${RULESETS}/${id}`)).body.data.attributes.slow_scans as number;
-  const until = async <T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await fn();
-      if (ok(v)) return v;
-      if (Date.now() > end) assert.fail(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const until = <T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> => pollUntil(what, fn, ok, ms);
 
   it('finds the ruleset that timed out, reports it, keeps the others\' matches, then scans it late', async () => {
     const slow = await create('slowpoke', SLOW);

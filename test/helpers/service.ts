@@ -1,4 +1,5 @@
 // Test helpers: a real Trawl service in a temporary folder, and small HTTP helpers around fetch.
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,17 @@ export async function waitForAnalysis(base: string, key: string, id: string, ms 
     if (r.body.data.attributes.status === 'completed') return r.body.data;
     if (Date.now() > until) throw new Error(`analysis ${id} still ${r.body.data.attributes.status}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Calls `fn` every `everyMs` until `ok` holds for what it returns; fails the test with the last value after `ms`. */
+export async function pollUntil<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, ms: number, everyMs = 100): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() > end) assert.fail(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
