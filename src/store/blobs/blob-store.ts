@@ -43,4 +43,6 @@ export interface BlobStore {
   dropScratch(dir: string): Promise<void>;
   /** Removes leftovers of writers that never committed and of scratch folders (after a crash). */
   sweep(): Promise<void>;
+  /** Resolves when the store is reachable and writable; throws (TransientError) with why not. For `/ready`. */
+  check(): Promise<void>;
 }

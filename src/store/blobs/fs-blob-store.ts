@@ -114,6 +114,14 @@ export class FsBlobStore implements BlobStore {
     await rm(dir, { recursive: true, force: true });
   }
 
+  async check(): Promise<void> {
+    try {
+      await access(this.root, constants.W_OK);
+    } catch (e) {
+      throw storageError(e, 'reach the blob folder');
+    }
+  }
+
   async sweep(): Promise<void> {
     const names = await readdir(this.tmp).catch(() => [] as string[]);
     await Promise.all(names.map((n) => rm(join(this.tmp, n), { recursive: true, force: true })));
