@@ -45,7 +45,35 @@ export const fields = {
     default: true,
     doc: 'Read and serialize IoC Stream pages on a thread of their own (with its own database connection; PostgreSQL: up to 4 more), beside the thread that parses requests and sends replies. Off: on that thread.',
   },
-  blobDir: { kind: 'string', default: '', doc: 'Folder for file contents. Empty means <dataDir>/blobs.' },
+  blobDir: { kind: 'string', default: '', doc: 'Folder for file contents (unless blobUrl is set). Empty means <dataDir>/blobs. In scale-out every process must reach the same folder (a shared mount).' },
+  blobUrl: {
+    kind: 'string',
+    default: '',
+    doc: 'Keep file contents in S3-compatible object storage instead of blobDir: s3://bucket[/prefix]. Every API and worker process of a deployment must use the same one. Credentials: s3AccessKeyId and s3SecretAccessKey, else the AWS SDK\'s usual sources (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws files, instance or pod roles).',
+  },
+  s3Endpoint: { kind: 'string', default: '', doc: 'Endpoint of an S3-compatible server (e.g. http://minio:9000); empty for AWS S3.' },
+  s3Region: { kind: 'string', default: '', doc: 'Region of the bucket; empty: AWS_REGION or the AWS config file, else us-east-1.' },
+  s3AddressingStyle: {
+    kind: 'enum',
+    default: 'auto',
+    values: ['auto', 'path', 'virtual'],
+    doc: 'path: https://endpoint/bucket/key (MinIO, Ceph); virtual: https://bucket.endpoint/key (AWS); auto: path when s3Endpoint is set, else virtual.',
+  },
+  s3AccessKeyId: { kind: 'string', default: '', doc: 'Access key for blobUrl; empty: the AWS SDK\'s usual sources.' },
+  s3SecretAccessKey: { kind: 'string', default: '', doc: 'Secret key for blobUrl (prefer a config file readable only by Trawl, or AWS_SECRET_ACCESS_KEY).' },
+  blobCacheBytes: {
+    kind: 'int',
+    default: 2048 * MB,
+    min: 0,
+    doc: 'With blobUrl: bytes of blobs each process keeps on local disk (under dataDir) for scanning and unpacking, least recently used out. Blobs in use are kept even over it.',
+  },
+  jobLease: {
+    kind: 'int',
+    default: 30,
+    min: 2,
+    max: 3600,
+    doc: 'Seconds a job claimed by a process stays its own without renewal. Running jobs are renewed every third of it; the jobs of a process that died are taken over by others once it lapses.',
+  },
   publicUrl: {
     kind: 'string',
     default: '',
@@ -286,6 +314,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
   const smtp = out.smtpUrl as string;
   if (smtp && !/^smtps?:\/\/[^/]+/.test(smtp)) throw new ConfigError(`invalid value ${JSON.stringify(smtp)} for "smtpUrl": expected smtp://host:port or smtps://...`);
+  const blobUrl = out.blobUrl as string;
+  if (blobUrl && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(blobUrl)) {
+    throw new ConfigError(`invalid value ${JSON.stringify(blobUrl)} for "blobUrl": expected s3://bucket[/prefix]`);
+  }
+  if (blobUrl && out.blobDir) throw new ConfigError('"blobUrl" and "blobDir" are both set: choose where file contents live');
+  const endpoint = out.s3Endpoint as string;
+  if (endpoint && !/^https?:\/\/[^/]+/.test(endpoint)) throw new ConfigError(`invalid value ${JSON.stringify(endpoint)} for "s3Endpoint": expected http(s)://host[:port]`);
+  if (Boolean(out.s3AccessKeyId) !== Boolean(out.s3SecretAccessKey)) throw new ConfigError('"s3AccessKeyId" and "s3SecretAccessKey" go together: set both or neither');
   const workers = out.workers as number;
   return Object.freeze({
     ...out,

@@ -26,6 +26,12 @@ import { JobRunner } from './jobs/job-runner.js';
 import { WorkerPool } from './threads/worker-pool.js';
 import { rootLogger } from './log.js';
 import { FsBlobStore } from './store/blobs/fs-blob-store.js';
+import { S3BlobStore, parseS3Url } from './store/blobs/s3-blob-store.js';
+import { ProcessSpace } from './store/blobs/process-space.js';
+import type { BlobStore } from './store/blobs/blob-store.js';
+import { checkBlobStoreMarker } from './deployment/blob-store-marker.js';
+import { ProcessRegistry, processId } from './deployment/process-registry.js';
+import { join } from 'node:path';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { HuntingNotifications } from './stream/hunting-notifications.js';
@@ -84,11 +90,27 @@ async function closeApi(app: FastifyInstance): Promise<void> {
 /** How often a hunting process looks for ruleset changes to compile ahead of the uploads. */
 const RULES_WATCH_MS = 500;
 
+/** The blob store the configuration names: object storage, else a folder. */
+function blobStoreOf(config: Config, id: string): BlobStore {
+  if (!config.blobUrl) return new FsBlobStore(config.blobPath, id);
+  const style = config.s3AddressingStyle === 'auto' ? (config.s3Endpoint ? 'path' : 'virtual') : config.s3AddressingStyle;
+  return new S3BlobStore({
+    ...parseS3Url(config.blobUrl),
+    endpoint: config.s3Endpoint,
+    region: config.s3Region,
+    pathStyle: style === 'path',
+    credentials: config.s3AccessKeyId ? { accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey } : null,
+    space: new ProcessSpace(join(config.dataDir, 'tmp'), id),
+    cacheBytes: config.blobCacheBytes,
+  });
+}
+
 export async function startService(config: Config, log: Logger = rootLogger(config.logLevel)): Promise<Service> {
   log.info({ ...versions(), role: config.role }, 'Trawl starting');
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, preparedStatements: config.databasePreparedStatements, statementTimeoutMs: config.databaseStatementTimeout * 1000 });
-  const blobs = new FsBlobStore(config.blobPath);
-  const closers: [string, () => Promise<void>][] = [['database', () => store.close()]];
+  const id = processId();
+  const blobs = blobStoreOf(config, id);
+  const closers: [string, () => Promise<void>][] = [['database', () => store.close()], ['blob store', async () => blobs.close()]];
   const close = async () => {
     for (const [what, c] of closers.reverse()) {
       const started = Date.now();
@@ -102,15 +124,24 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
     : null;
   void pagesThread?.catch(() => undefined); // its failure is reported where it is awaited
   closers.push(['IoC Stream page thread', async () => (await pagesThread?.catch(() => null))?.close()]);
+  // The admin created by this start: if the start then fails (say, its port is taken), it is
+  // removed again, so that the next start creates one and shows its key.
+  let first: Awaited<ReturnType<typeof ensureFirstAdmin>> = null;
   try {
-    const first = await ensureFirstAdmin(store);
+    await checkBlobStoreMarker(store, blobs, log);
+    let runner: JobRunner | null = null;
+    const registry = new ProcessRegistry(store, blobs, id, config.role as 'all' | 'api' | 'worker', () => runner?.jobsHeld ?? 0, log.child({ component: 'processes' }));
+    // Embedded mode owns the database and its blob folder: what anything else left there is dead.
+    if (store.dialect === 'sqlite') await blobs.sweep(new Set([id]));
+    await registry.start();
+    closers.push(['process registry', () => registry.stop()]);
+    first = await ensureFirstAdmin(store);
     const compiler = new RuleCompiler(undefined, config.workerNice);
     closers.push(['rule compiler', () => compiler.close()]);
     const mailer = config.smtpUrl ? new Mailer({ smtpUrl: config.smtpUrl, from: config.smtpFrom }) : null;
     const notifications = new HuntingNotifications(store);
     const stream = new IocStream(store, notifications);
     if (mailer) closers.push(['mailer', () => mailer.close()]);
-    let runner: JobRunner | null = null;
     // Set with the API; this process's analyses nudge it so followers need not wait for a poll.
     let feed: LiveFeed | undefined;
     let catalog: RulesCatalog | null = null;
@@ -121,7 +152,6 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       if (store.dialect === 'sqlite') {
         const n = await store.requeueRunningJobs();
         if (n > 0) log.info({ jobs: n }, 'resuming analyses interrupted by the last shutdown');
-        await blobs.sweep();
       }
       const pool = new WorkerPool({
         script: new URL('./jobs/analysis-worker.js', import.meta.url),
@@ -191,7 +221,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         // once; the pool queues their CPU work. A backlog stays in the database, not in memory.
         // Late scans hold only a little more than they can run: each may take scanTimeout.
         {
-          concurrency: Math.max(16, config.workerCount * 8), leaseMs: 30_000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: 5,
+          workerId: id,
+          concurrency: Math.max(16, config.workerCount * 8), leaseMs: config.jobLease * 1000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: 5,
           laneCaps: { [LATE_LANE]: lateThreads + 1 },
         },
         log.child({ component: 'jobs' }),
@@ -234,6 +265,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
     }
     return { url, adminKey: first?.apikey ?? null, store, log, catalog, routes: app ? routesOf(app) : [], close };
   } catch (e) {
+    if (first) await store.deleteUser(first.user.id).catch((err) => log.error({ err }, 'could not remove the admin this failed start created'));
     await close();
     throw e;
   }

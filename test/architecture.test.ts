@@ -36,8 +36,9 @@ const FLOORS: readonly (readonly string[])[] = [
   ['threads'],
   ['store'],
   ['analysis', 'extraction', 'hunting', 'users'],
-  // version.ts reports the engine's version.
-  ['jobs', 'version'],
+  // version.ts reports the engine's version; deployment/ is how processes of one deployment
+  // find each other (registry, blob store marker).
+  ['jobs', 'version', 'deployment'],
   ['stream', 'delivery', 'intake'],
   ['api'],
   ['cli', 'main'],

@@ -19,7 +19,7 @@ describe('SubmissionWalk, unpacking that fails', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'trawl-walk-'));
     pool = new WorkerPool({ script: new URL('./fixtures/walk-test-worker.js', import.meta.url), size: 1, taskTimeoutMs: 10_000 });
-    blobs = new FsBlobStore(join(dir, 'blobs'));
+    blobs = new FsBlobStore(join(dir, 'blobs'), 'walker');
   });
   after(async () => {
     await pool.close();
@@ -44,12 +44,12 @@ describe('SubmissionWalk, unpacking that fails', () => {
     assert.equal(r.analysis.bundleInfo?.num_children, 0);
     assert.match(r.analysis.bundleInfo?.error ?? '', /^ZIP unpacking failed: worker thread crashed/);
     assert.deepEqual(r.subfiles, []);
-    assert.deepEqual(readdirSync(join(dir, 'blobs', 'tmp')), [], 'the partial files are gone');
+    assert.deepEqual(readdirSync(join(dir, 'blobs', 'tmp', 'p-walker')), [], 'the partial files are gone');
   });
 
   it('records an unpacking past its deadline the same way', async () => {
     const r = await walk('hang.zip', 500);
     assert.match(r.analysis.bundleInfo?.error ?? '', /^ZIP unpacking failed: task did not finish within 1500 ms/);
-    assert.deepEqual(readdirSync(join(dir, 'blobs', 'tmp')), [], 'the partial files are gone');
+    assert.deepEqual(readdirSync(join(dir, 'blobs', 'tmp', 'p-walker')), [], 'the partial files are gone');
   });
 });

@@ -3,6 +3,7 @@
 import type { Writable } from 'node:stream';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, fields, flagName, loadConfig } from '../config.js';
+import { StartupRefused } from '../deployment/blob-store-marker.js';
 import { TrawlError } from '../model/errors.js';
 import { fileCommand, fileOptions, fileUsage } from './file.js';
 import { huntingCommand, huntingOptions, huntingUsage } from './hunting.js';
@@ -86,6 +87,10 @@ export async function main(argv: string[], out: Writable = process.stdout, err: 
     if (e instanceof ConfigError) {
       err.write(`trawl: ${e.message}\n`);
       return 2;
+    }
+    if (e instanceof StartupRefused) {
+      err.write(`trawl: refusing to start: ${e.message}\n`);
+      return 1;
     }
     if (e instanceof TrawlError) {
       err.write(`trawl: ${e.code}: ${e.message}\n`);

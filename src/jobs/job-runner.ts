@@ -1,12 +1,12 @@
 // The worker loop: claims jobs from the durable queue, hands each to the handler of its kind
 // (analysis, e-mail, ...) and retries failures with backoff. Leases are renewed while jobs run,
 // so a worker that dies releases its jobs within one lease to the workers of other processes.
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Job, Store } from '../store/store.js';
 
 export interface RunnerOptions {
+  /** The id this process claims jobs under (its id in the process registry). */
+  workerId: string;
   /** Jobs held at once; a little above the pool size keeps every thread busy. */
   concurrency: number;
   leaseMs: number;
@@ -31,7 +31,7 @@ export interface JobHandler {
 const STOP_GRACE_MS = 10_000;
 
 export class JobRunner {
-  readonly workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  readonly workerId: string;
   /**
    * Claims wait until a quarter of the slots are free: a claim is a transaction of its own, and
    * one per finished job cost the database writer as much as completing the jobs. The jobs still
@@ -54,6 +54,12 @@ export class JobRunner {
     private readonly log: Logger,
   ) {
     this.claimBatch = Math.max(1, Math.floor(opts.concurrency / 4));
+    this.workerId = opts.workerId;
+  }
+
+  /** Jobs in hand now. */
+  get jobsHeld(): number {
+    return this.inflight;
   }
 
   start(): void {

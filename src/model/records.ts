@@ -218,3 +218,23 @@ export interface NotificationPosition {
   date: number;
   id: number;
 }
+
+/** A running Trawl process, as it last reported itself (`trawl status`). */
+export interface ProcessRecord {
+  /** Also the id its job runner claims jobs under. */
+  id: string;
+  role: 'all' | 'api' | 'worker';
+  host: string;
+  pid: number;
+  version: string;
+  engineVersion: string;
+  startedAt: number;
+  /** Unix seconds of its last heartbeat. */
+  heartbeatAt: number;
+  /** Jobs it held at its last heartbeat. */
+  jobsHeld: number;
+  /** Its event loop's worst delay over the last heartbeat interval, in milliseconds. */
+  lagMs: number;
+  /** Where it keeps blobs (a folder or an s3:// URL). */
+  blobStore: string;
+}

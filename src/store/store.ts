@@ -11,13 +11,13 @@ import type {
   AnalysisStatus, UserRecord, NewUser, UserPatch, FileAnalysis, BundleInfo, NewSubfile, FileLink,
   FileRecord, NewSubmission, SubmissionRecord, RulesetRecord, RateLimitState, SlowScan, NewRuleset,
   RulesetPatch, RulesetSource, NewNotification, NotificationRecord, StreamEntry,
-  NotificationPosition,
+  NotificationPosition, ProcessRecord,
 } from '../model/records.js';
 export type {
   AnalysisStatus, UserRecord, NewUser, UserPatch, FileAnalysis, BundleInfo, NewSubfile, FileLink,
   FileRecord, NewSubmission, SubmissionRecord, RulesetRecord, RateLimitState, SlowScan, NewRuleset,
   RulesetPatch, RulesetSource, NewNotification, NotificationRecord, StreamEntry,
-  NotificationPosition,
+  NotificationPosition, ProcessRecord,
 } from '../model/records.js';
 
 /** What Store.fileChangesSince returns. */
@@ -144,6 +144,16 @@ export interface FileStore {
   consumeUploadUrl(tokenHash: string, userId: number, now: number): Promise<'consumed' | 'not-yours' | null>;
 }
 
+/** The registry of live processes: each reports itself every few seconds. */
+export interface ProcessStore {
+  /** Records the process as alive now (inserts or replaces its row). */
+  heartbeatProcess(p: ProcessRecord): Promise<void>;
+  /** Forgets a process (on a clean stop). */
+  removeProcess(id: string): Promise<void>;
+  /** Processes whose last heartbeat is at most `withinSeconds` old, oldest start first. */
+  listProcesses(withinSeconds: number): Promise<ProcessRecord[]>;
+}
+
 /** The durable job queue, and the transactions that finish a job with what it found. */
 export interface JobStore {
   /**
@@ -254,7 +264,7 @@ export interface NotificationStore {
 }
 
 /** Every piece of durable state but file contents, by area; test/store-contract-<area>.test.ts checks each. */
-export interface Store extends SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore {
+export interface Store extends SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore, ProcessStore {
   readonly dialect: 'sqlite' | 'postgres';
   close(): Promise<void>;
 }

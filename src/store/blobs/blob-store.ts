@@ -19,13 +19,19 @@ export interface BlobWriter {
   abort(): Promise<void>;
 }
 
+/** Bytes `start` to `end` of a blob, both included (as in HTTP's Range). */
+export interface BlobRange {
+  start: number;
+  end: number;
+}
+
 export interface BlobStore {
   /** Starts a new blob. Fails with TransientError when storage cannot take it (full, read-only, unreachable). */
   create(): Promise<BlobWriter>;
   /** True when a committed blob with this sha256 exists. */
   has(sha256: string): Promise<boolean>;
-  /** Streams a committed blob; null when it does not exist. */
-  read(sha256: string): Promise<Readable | null>;
+  /** Streams a committed blob, or a range of it; null when it does not exist. */
+  read(sha256: string, range?: BlobRange): Promise<Readable | null>;
   /** A local filesystem path to the committed blob, for analyzers that need one; null when absent. */
   localPath(sha256: string): Promise<string | null>;
   /**
@@ -41,8 +47,21 @@ export interface BlobStore {
   adopt(files: readonly { path: string; sha256: string }[]): Promise<void>;
   /** Removes a scratch folder with whatever is left in it. */
   dropScratch(dir: string): Promise<void>;
-  /** Removes leftovers of writers that never committed and of scratch folders (after a crash). */
-  sweep(): Promise<void>;
+  /**
+   * Removes what processes no longer alive left behind (blobs being written, scratch folders):
+   * every process's local work is in a folder of its own, kept while its id is in `live`.
+   */
+  sweep(live: ReadonlySet<string>): Promise<void>;
   /** Resolves when the store is reachable and writable; throws (TransientError) with why not. For `/ready`. */
   check(): Promise<void>;
+  /**
+   * The deployment marker: a token every process finds both here and in the database, so that
+   * processes that do not share one blob store refuse to start (see blobs/deployment-marker.ts).
+   */
+  readMarker(): Promise<string | null>;
+  writeMarker(token: string): Promise<void>;
+  /** Where the blobs are, for messages (a folder or an s3:// URL). */
+  describe(): string;
+  /** Releases connections. */
+  close(): void;
 }

@@ -1,33 +1,38 @@
-// Blob store on a local folder: <root>/<sha256[0:2]>/<sha256>. Writes go under <root>/tmp/ first,
-// are fsynced, then renamed into place, so a blob is either whole or absent after a crash.
+// Blob store on a folder (local, or a mount every process shares): <root>/<sha256[0:2]>/<sha256>.
+// Writes go under this process's folder in <root>/tmp/ first, are fsynced, then renamed into
+// place, so a blob is either whole or absent after a crash.
 import { constants, createReadStream } from 'node:fs';
-import { access, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { TrawlError, insufficientStorage, transient } from '../../model/errors.js';
-import type { BlobStore, BlobWriter } from './blob-store.js';
+import { storageError } from './storage-error.js';
+import type { BlobRange, BlobStore, BlobWriter } from './blob-store.js';
+import { ProcessSpace } from './process-space.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
-/** Turns a filesystem error into the client-facing error it should become. */
-export function storageError(err: unknown, action: string): TrawlError {
-  if (err instanceof TrawlError) return err;
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return insufficientStorage(`blob storage is full: cannot ${action}`);
-  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
-    return insufficientStorage(`blob storage is not writable (${code}): cannot ${action}`);
-  }
-  return transient(`blob storage failed (${code ?? 'error'}): cannot ${action}`);
-}
+const MARKER = 'trawl-marker';
 
 export class FsBlobStore implements BlobStore {
+  /** This process's folder under <root>/tmp/: on the blobs' filesystem, so commits are renames. */
+  private readonly space: ProcessSpace;
   private readonly tmp: string;
   private readonly madeDirs = new Set<string>();
 
-  constructor(private readonly root: string) {
-    this.tmp = join(root, 'tmp');
+  constructor(
+    private readonly root: string,
+    processId = `embedded-${randomBytes(4).toString('hex')}`,
+  ) {
+    this.space = new ProcessSpace(join(root, 'tmp'), processId);
+    this.tmp = this.space.dir;
   }
+
+  describe(): string {
+    return this.root;
+  }
+
+  close(): void {}
 
   private path(sha256: string): string {
     return join(this.root, sha256.slice(0, 2), sha256);
@@ -78,13 +83,14 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async read(sha256: string): Promise<Readable | null> {
+  async read(sha256: string, range?: BlobRange): Promise<Readable | null> {
     const p = await this.localPath(sha256);
-    return p ? createReadStream(p) : null;
+    return p ? createReadStream(p, range ? { start: range.start, end: range.end } : {}) : null;
   }
 
   async scratchDir(): Promise<string> {
-    // Under tmp/, so that sweep() removes what a crash left behind.
+    // In this process's folder under tmp/: on the blobs' filesystem (adopting is a rename), and
+    // removed by a sweep once this process is gone.
     return join(this.tmp, `x-${randomBytes(12).toString('hex')}`);
   }
 
@@ -122,9 +128,26 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async sweep(): Promise<void> {
-    const names = await readdir(this.tmp).catch(() => [] as string[]);
-    await Promise.all(names.map((n) => rm(join(this.tmp, n), { recursive: true, force: true })));
+  async sweep(live: ReadonlySet<string>): Promise<void> {
+    await this.space.sweep(live);
+  }
+
+  async readMarker(): Promise<string | null> {
+    try {
+      return (await readFile(join(this.root, MARKER), 'utf8')).trim();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw storageError(e, 'read the deployment marker');
+    }
+  }
+
+  async writeMarker(token: string): Promise<void> {
+    try {
+      await mkdir(this.root, { recursive: true });
+      await writeFile(join(this.root, MARKER), token + '\n');
+    } catch (e) {
+      throw storageError(await this.writeProbe(e), 'write the deployment marker');
+    }
   }
 }
 

@@ -285,6 +285,27 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         await db.schema.alterTable('jobs').dropColumn('lane').execute();
       },
     },
+    '0011_processes': {
+      // Live processes report themselves (trawl status; which scratch folders are still in use).
+      async up(db: Kysely<any>) {
+        await db.schema.createTable('processes')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('host', 'text', (c) => c.notNull())
+          .addColumn('pid', 'integer', (c) => c.notNull())
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('engine_version', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'bigint', (c) => c.notNull())
+          .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
+          .addColumn('jobs_held', 'integer', (c) => c.notNull())
+          .addColumn('lag_ms', 'integer', (c) => c.notNull())
+          .addColumn('blob_store', 'text', (c) => c.notNull())
+          .execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable('processes').execute();
+      },
+    },
   };
 }
 

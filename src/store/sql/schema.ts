@@ -193,8 +193,23 @@ export interface HuntingRulesetEditorsTable {
   user_id: number;
 }
 
+export interface ProcessesTable {
+  id: string;
+  role: string;
+  host: string;
+  pid: number;
+  version: string;
+  engine_version: string;
+  started_at: number;
+  heartbeat_at: number;
+  jobs_held: number;
+  lag_ms: number;
+  blob_store: string;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
+  processes: ProcessesTable;
   settings: SettingsTable;
   users: UsersTable;
   files: FilesTable;

@@ -5,7 +5,7 @@ import { alreadyExists, TrawlError } from '../../model/errors.js';
 import type {
   AnalysisStatus, FileAnalysis, FileLink, FollowUpJob, LaneLimits, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
   NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
-  StoredNotifications, StreamEntry, SubmissionRecord, UserPatch, UserRecord,
+  StoredNotifications, StreamEntry, SubmissionRecord, UserPatch, UserRecord, ProcessRecord,
 } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { fileChangesSince } from './file-changes.js';
@@ -13,6 +13,7 @@ import { GroupCommitter } from './group-commit.js';
 import { migrate } from './migrations.js';
 import * as jobs from './jobs.js';
 import * as notifications from './notifications.js';
+import * as processes from './processes.js';
 import * as rulesets from './rulesets.js';
 import * as subfiles from './subfiles.js';
 import { toFile, toSubmission, toUser } from './rows.js';
@@ -205,6 +206,18 @@ export class SqlStore implements Store {
 
   requeueRunningJobs(): Promise<number> {
     return this.bookkeeping((tx) => jobs.requeueRunning(tx));
+  }
+
+  heartbeatProcess(p: ProcessRecord): Promise<void> {
+    return this.bookkeeping((tx) => processes.heartbeat(tx, p));
+  }
+
+  removeProcess(id: string): Promise<void> {
+    return this.bookkeeping((tx) => processes.remove(tx, id));
+  }
+
+  listProcesses(withinSeconds: number): Promise<ProcessRecord[]> {
+    return this.bookkeeping((tx) => processes.list(tx, withinSeconds, Math.floor(Date.now() / 1000)));
   }
 
   pendingJobs(): Promise<number> {
