@@ -19,10 +19,12 @@ export class StartupRefused extends Error {}
  * the one that did to write it (they may start together).
  */
 export async function checkBlobStoreMarker(store: SettingsStore, blobs: BlobStore, log: Logger, waitMs = 10_000): Promise<void> {
-  const drawn = randomBytes(16).toString('hex');
+  // The token carries its creation time: only a process starting just after the first waits.
+  const drawn = `${randomBytes(12).toString('hex')}.${Math.floor(Date.now() / 1000)}`;
   const token = await store.setSettingIfAbsent(SETTING, drawn);
   const first = token === drawn;
-  const deadline = Date.now() + (first ? 0 : waitMs);
+  const drawnAt = Number(token.split('.')[1] ?? 0) * 1000;
+  const deadline = first ? 0 : Math.min(drawnAt + 2 * waitMs, Date.now() + waitMs);
   for (;;) {
     const found = await blobs.readMarker();
     if (found === token) return;

@@ -18,11 +18,23 @@ export interface ChildService {
  * worker threads refuse when given it explicitly); with TRAWL_TEST_SERVER_LOG=FILE its info-level
  * log is appended to FILE (for debugging a test).
  */
-export function serveChild(dataDir: string, extra: string[] = []): Promise<ChildService> {
+export function serveChild(dataDir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<ChildService> {
+  return spawnServe(dataDir, extra, env).then((s) => {
+    if (s.url === null) throw new Error('trawl serve started without an API');
+    return { ...s, url: s.url };
+  });
+}
+
+/** `trawl serve --role worker`: resolves once it has started (it has no API). */
+export function serveWorkerChild(dataDir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Omit<ChildService, 'url' | 'key'>> {
+  return spawnServe(dataDir, ['--role', 'worker', ...extra], env);
+}
+
+function spawnServe(dataDir: string, extra: string[], env: Record<string, string>): Promise<Omit<ChildService, 'url'> & { url: string | null }> {
   const logFile = process.env.TRAWL_TEST_SERVER_LOG;
   const child = spawn(process.execPath, ['--single-threaded-gc', bin, 'serve', '--data-dir', dataDir, '--port', '0', '--log-level', logFile ? 'info' : 'silent', ...extra], {
     stdio: ['ignore', logFile ? openSync(logFile, 'a') : 'ignore', 'pipe'],
-    env: { PATH: process.env.PATH },
+    env: { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
   });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -33,8 +45,8 @@ export function serveChild(dataDir: string, extra: string[] = []): Promise<Child
     let err = '';
     child.stderr!.on('data', (c) => {
       err += c;
-      const url = /listening on (http:\/\/\S+)/.exec(err)?.[1];
-      if (url) resolve({ child, url, key: /^\s+([0-9a-f]{64})$/m.exec(err)?.[1] ?? null, stop });
+      const url = /listening on (http:\/\/\S+)/.exec(err)?.[1] ?? null;
+      if (url || /Trawl worker started/.test(err)) resolve({ child, url, key: /^\s+([0-9a-f]{64})$/m.exec(err)?.[1] ?? null, stop });
     });
     child.on('exit', (code) => reject(new Error(`trawl serve exited with ${code}: ${err}`)));
   });
