@@ -14,6 +14,7 @@ const WRITES = [
   'claimJobs', 'retryJob', 'extendLeases', 'requeueRunningJobs', 'completeAnalysis', 'completeJob', 'createUploadUrl',
   'consumeUploadUrl', 'createRuleset', 'updateRuleset', 'deleteRuleset', 'addRulesetEditor', 'removeRulesetEditor',
   'recordSlowScan', 'deleteJob', 'deleteNotifications', 'clearPendingEmails', 'enqueueJob',
+  'failJob', 'failAnalysis', 'retryFailedJobs',
 ] as const satisfies readonly (keyof Store)[];
 
 type Pending = { resolve(v: unknown): void; reject(e: Error): void };
