@@ -191,7 +191,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         // once; the pool queues their CPU work. A backlog stays in the database, not in memory.
         // Late scans hold only a little more than they can run: each may take scanTimeout.
         {
-          concurrency: Math.max(16, config.workerCount * 8), leaseMs: 30_000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: 5,
+          concurrency: Math.max(16, config.workerCount * 8), leaseMs: 30_000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: config.jobMaxAttempts, retryDelayMs: config.jobRetryDelayMs,
           laneCaps: { [LATE_LANE]: lateThreads + 1 },
         },
         log.child({ component: 'jobs' }),
