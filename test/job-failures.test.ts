@@ -1,6 +1,7 @@
 // Failures that show: an analysis that cannot run (its blob deleted behind the service's back)
 // reads as failed in VirusTotal's vocabulary, its file says why, the job is kept, and
-// `trawl jobs retry` runs it again once the blob is back, clearing the failure.
+// `trawl jobs retry` runs it again once the blob is back, clearing the failure; `trawl submit
+// --wait` reports such a failure.
 // An API-only service takes the upload; a worker-only one on the same SQLite database starts
 // after the blob is gone, so the analysis cannot run before it.
 import assert from 'node:assert/strict';
@@ -9,6 +10,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Writable } from 'node:stream';
+import { submitCommand } from '../src/cli/submit.js';
 import { loadConfig } from '../src/config.js';
 import { startService, type Service } from '../src/main.js';
 import { api, fileForm, pollUntil, runCli, startTestService, type TestService } from './helpers/service.js';
@@ -19,7 +22,8 @@ describe('an analysis whose job cannot run', () => {
   let worker: Service | null = null;
   const content = `failures that show ${Date.now()}\n`;
   const sha256 = createHash('sha256').update(content).digest('hex');
-  const blob = () => join(dir, 'blobs', sha256.slice(0, 2), sha256);
+  const blobOf = (sha: string) => join(dir, 'blobs', sha.slice(0, 2), sha);
+  const blob = () => blobOf(sha256);
   const analysis = (id: string) => api(front.url, front.adminKey, 'GET', `/api/v3/analyses/${id}`);
   const file = () => api(front.url, front.adminKey, 'GET', `/api/v3/files/${sha256}`);
   const trawl = (...args: string[]) => runCli([...args, '--data-dir', dir]);
@@ -40,6 +44,18 @@ describe('an analysis whose job cannot run', () => {
     const id = up.body.data.id as string;
     assert.equal((await analysis(id)).body.data.attributes.status, 'queued');
     await rm(blob());
+    // `trawl submit --wait` of another file whose blob goes too: it reports the failure.
+    const other = join(dir, 'other.txt');
+    await writeFile(other, `${content} (other)`);
+    const otherSha = createHash('sha256').update(`${content} (other)`).digest('hex');
+    let submitErr = '';
+    const capture = new Writable({ write: (c, _e, cb) => void ((submitErr += String(c)), cb()) });
+    const submitted = submitCommand([other], {
+      config: { url: front.url, apikey: front.adminKey }, wait: true, concurrency: 1, out: new Writable({ write: (_c, _e, cb) => cb() }), err: capture, pollIntervalMs: 100,
+    });
+    // The blob is committed before the upload's file is recorded.
+    await pollUntil('the other upload is recorded', () => api(front.url, front.adminKey, 'GET', `/api/v3/files/${otherSha}`), (r) => r.status === 200, 10_000);
+    await rm(blobOf(otherSha));
 
     worker = await startService(loadConfig({
       env: {},
@@ -64,18 +80,23 @@ describe('an analysis whose job cannot run', () => {
     assert.equal(f.type_description, undefined, 'never typed `unknown`: no analysis happened');
     assert.equal(f.last_analysis_date, undefined);
 
-    assert.equal(await front.store.countFailedJobs('analyze'), 1);
+    assert.equal(await submitted, 1, 'trawl submit --wait fails');
+    assert.match(submitErr, /other\.txt: analysis \S+ failed: the file's contents are missing from the blob store/);
+    assert.match(submitErr, /0 of 1 analyses completed/);
+
+    assert.equal(await front.store.countFailedJobs('analyze'), 2);
     assert.equal(await front.store.pendingJobs(), 0);
     const listed = await trawl('jobs', 'list', '--failed');
     assert.equal(listed.code, 0, listed.err);
     const lines = listed.out.trim().split('\n');
-    assert.equal(lines.length, 1);
-    const [jobId, kind, attempts, , subject, error] = lines[0]!.split('\t');
+    assert.equal(lines.length, 2);
+    const line = lines.find((l) => l.includes(sha256));
+    const [jobId, kind, attempts, , subject, error] = line!.split('\t');
     assert.equal(kind, 'analyze');
     assert.equal(attempts, '2');
     assert.equal(subject, `analysis ${id} sha256 ${sha256}`);
     assert.match(error!, /MissingBlobError: blob [0-9a-f]{64} is missing/, 'the raw error is kept for the operator');
-    assert.match((await trawl('jobs', 'list')).out, /^pending\t0\nfailed\t1\n$/);
+    assert.match((await trawl('jobs', 'list')).out, /^pending\t0\nfailed\t2\n$/);
 
     const unknown = await trawl('jobs', 'retry', '999999');
     assert.equal(unknown.code, 1);
@@ -100,7 +121,7 @@ describe('an analysis whose job cannot run', () => {
     assert.equal(typeof g.type_description, 'string');
     assert.notEqual(g.type_description, 'unknown');
     assert.equal(typeof g.last_analysis_date, 'number');
-    assert.equal(await front.store.countFailedJobs(), 0);
-    assert.equal((await trawl('jobs', 'list', '--failed')).out, '');
+    assert.equal(await front.store.countFailedJobs(), 1, 'the job not retried stays failed');
+    assert.match((await trawl('jobs', 'list', '--failed')).out, new RegExp(`^\\d+\tanalyze\t2\t\\S+\tanalysis \\S+ sha256 ${otherSha}\t`));
   });
 });
