@@ -109,6 +109,19 @@ export const fields = {
     min: 1,
     doc: 'Seconds one analysis may take (YARA scans aside) before its worker is restarted.',
   },
+  jobMaxAttempts: {
+    kind: 'int',
+    default: 5,
+    min: 1,
+    max: 100,
+    doc: 'Runs of a job (an analysis, a late scan, an e-mail) before it is given up on. An analysis given up on reads as failed, with the reason; it and late scans are kept as failed jobs for `trawl jobs retry`.',
+  },
+  jobRetryDelayMs: {
+    kind: 'int',
+    default: 1000,
+    min: 0,
+    doc: 'Milliseconds before a failed job runs again the first time; each next retry waits twice as long (with 5 attempts: 1, 2, 4 and 8 s).',
+  },
   scanTimeout: { kind: 'int', default: 90, min: 1, doc: 'Seconds a YARA scan of one file with one rule set may take: a quarantined ruleset\'s late scan; in an analysis, scans are cut off at slowScan.' },
   maxScanBytes: { kind: 'int', default: 100 * MB, min: 1, doc: 'Files larger than this are stored and analysed but not scanned with YARA.' },
   slowScan: {

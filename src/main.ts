@@ -131,8 +131,6 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
     await checkBlobStoreMarker(store, blobs, log);
     let runner: JobRunner | null = null;
     const registry = new ProcessRegistry(store, blobs, id, config.role as 'all' | 'api' | 'worker', () => runner?.jobsHeld ?? 0, log.child({ component: 'processes' }));
-    // Embedded mode owns the database and its blob folder: what anything else left there is dead.
-    if (store.dialect === 'sqlite') await blobs.sweep(new Set([id]));
     await registry.start();
     closers.push(['process registry', () => registry.stop()]);
     first = await ensureFirstAdmin(store);
@@ -222,7 +220,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         // Late scans hold only a little more than they can run: each may take scanTimeout.
         {
           workerId: id,
-          concurrency: Math.max(16, config.workerCount * 8), leaseMs: config.jobLease * 1000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: 5,
+          concurrency: Math.max(16, config.workerCount * 8), leaseMs: config.jobLease * 1000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: config.jobMaxAttempts, retryDelayMs: config.jobRetryDelayMs,
           laneCaps: { [LATE_LANE]: lateThreads + 1 },
         },
         log.child({ component: 'jobs' }),

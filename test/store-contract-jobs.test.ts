@@ -97,6 +97,84 @@ storeContract('the job queue and the completing transactions', ({ kind, fresh })
     assert.ok((await s.getFile(sub.sha256))!.revision! > f!.revision!);
   });
 
+  it('failAnalysis keeps the job as failed, fails the submission and marks the file; nothing claims it', async () => {
+    const s = await fresh();
+    const sub = await s.addSubmission(submission('fail1'));
+    const other = await s.addSubmission(submission('fail2'));
+    const jobs = await s.claimJobs('w', 5, 60_000);
+    const job = jobs.find((j) => j.payload.submissionId === sub.id)!;
+    const rest = jobs.find((j) => j.payload.submissionId === other.id)!;
+    const before = (await s.getFile(sub.sha256))!.revision!;
+    const failure = { code: 'content_missing', message: "the file's contents are missing from the blob store", date: 1_700_000_900 };
+    await s.failAnalysis(job.id, sub.id, failure, 'Error: blob x is missing');
+    const failed = await s.getSubmission(sub.id);
+    assert.equal(failed?.status, 'failed');
+    assert.deepEqual(failed?.failure, failure);
+    assert.equal(failed?.completedAt, 1_700_000_900);
+    const f = await s.getFile(sub.sha256);
+    assert.deepEqual(f?.analysisError, failure);
+    assert.equal(f?.lastAnalysisDate, undefined, 'a failure is no analysis: no type, no analysis date');
+    assert.equal(f?.typeDescription, undefined);
+    assert.ok(f!.revision! > before, 'the file\'s cached forms are rebuilt');
+    assert.equal(await s.pendingJobs(), 1, 'a failed job is not pending (the other one is)');
+    await s.retryJob(rest.id, 'later', 0);
+    const claimed = await s.claimJobs('w2', 5, 60_000);
+    assert.deepEqual(claimed.map((j) => j.id), [rest.id], 'a failed job is never claimed');
+    assert.equal(await s.requeueRunningJobs(), 1, 'nor requeued as running');
+    assert.equal(await s.countFailedJobs(), 1);
+    assert.equal(await s.countFailedJobs('analyze'), 1);
+    assert.equal(await s.countFailedJobs('late-scan'), 0);
+    const [listed, ...none] = await s.listFailedJobs(0, 10);
+    assert.deepEqual(none, []);
+    assert.deepEqual({ ...listed, failedAt: 0 }, { id: job.id, kind: 'analyze', payload: { submissionId: sub.id }, attempts: 1, lastError: 'Error: blob x is missing', failedAt: 0 });
+    assert.ok(listed!.failedAt > Date.now() - 60_000 && listed!.failedAt <= Date.now());
+    assert.deepEqual(await s.listFailedJobs(job.id, 10), []);
+  });
+
+  it('retryFailedJobs queues failed jobs again with fresh attempts; a completed analysis clears the failure', async () => {
+    const s = await fresh();
+    const a = await s.addSubmission(submission('rf1'));
+    const b = await s.addSubmission(submission('rf2'));
+    const jobs = await s.claimJobs('w', 5, 60_000);
+    const failure = { code: 'timeout', message: 'the analysis did not finish in time', date: 1_700_000_900 };
+    for (const j of jobs) await s.failAnalysis(j.id, Number(j.payload.submissionId), failure, 'raw');
+    const [ja, jb] = [jobs.find((j) => j.payload.submissionId === a.id)!, jobs.find((j) => j.payload.submissionId === b.id)!];
+    assert.deepEqual(await s.retryFailedJobs([ja.id, 999_999]), [ja.id], 'unknown ids are skipped');
+    assert.deepEqual(await s.retryFailedJobs([ja.id]), [], 'a queued job is not failed');
+    const queued = await s.getSubmission(a.id);
+    assert.equal(queued?.status, 'queued');
+    assert.equal(queued?.failure, undefined);
+    assert.equal((await s.getSubmission(b.id))?.status, 'failed');
+    assert.deepEqual((await s.getFile(a.sha256))?.analysisError, failure, 'the file keeps it until an analysis succeeds');
+    assert.equal(await s.countFailedJobs(), 1);
+    const [again] = await s.claimJobs('w', 5, 60_000);
+    assert.equal(again?.id, ja.id);
+    assert.equal(again?.attempts, 0, 'attempts count afresh');
+    assert.equal((await s.getSubmission(a.id))?.status, 'in-progress');
+    const analysis = { magic: 'ASCII text', typeDescription: 'Text', typeTag: 'text', typeTags: ['text'], typeExtension: 'txt', tags: ['text'] };
+    await s.completeAnalysis(again!.id, a.id, analysis, 1_700_001_000);
+    const done = await s.getSubmission(a.id);
+    assert.equal(done?.status, 'completed');
+    assert.equal(done?.failure, undefined);
+    const f = await s.getFile(a.sha256);
+    assert.equal(f?.analysisError, undefined);
+    assert.equal(f?.typeDescription, 'Text');
+    assert.deepEqual(await s.retryFailedJobs(), [jb.id], 'every failed job');
+    assert.equal(await s.countFailedJobs(), 0);
+    assert.equal(await s.pendingJobs(), 1);
+  });
+
+  it('failJob keeps a job that is not an analysis as failed, and a keyed job can be queued again meanwhile', async () => {
+    const s = await fresh();
+    assert.equal(await s.enqueueJob('email', { rulesetId: 7 }, 'email:7'), true);
+    const [job] = await s.claimJobs('w', 5, 60_000);
+    await s.failJob(job!.id, 'smtp down');
+    assert.equal(await s.pendingJobs(), 0);
+    assert.deepEqual((await s.listFailedJobs(0, 10)).map((j) => [j.kind, j.lastError]), [['email', 'smtp down']]);
+    assert.equal(await s.enqueueJob('email', { rulesetId: 7 }, 'email:7'), true, 'a failed job does not hold its key');
+    assert.equal(await s.countFailedJobs('email'), 1);
+  });
+
   it('queues a follow-up job with the completion, and completeJob stores its notifications once and removes it', async () => {
     const s = await fresh();
     const now = Math.floor(Date.now() / 1000);

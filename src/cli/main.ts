@@ -8,6 +8,7 @@ import { TrawlError } from '../model/errors.js';
 import { fileCommand, fileOptions, fileUsage } from './file.js';
 import { huntingCommand, huntingOptions, huntingUsage } from './hunting.js';
 import { iocstreamCommand, iocstreamOptions, iocstreamUsage } from './iocstream.js';
+import { jobsCommand, jobsOptions, jobsUsage } from './jobs.js';
 import { serveCommand, serveUsage } from './serve.js';
 import { submitCommand, submitOptions, submitUsage } from './submit.js';
 import { userCommand, userOptions, userUsage } from './user.js';
@@ -23,6 +24,7 @@ commands:
   ${huntingUsage.split('\n').join('\n  ')}
   ${iocstreamUsage.split('\n').join('\n  ')}
   ${userUsage.split('\n').join('\n  ')}
+  ${jobsUsage.split('\n').join('\n  ')}
 
 Every setting can be given as --flag, TRAWL_* environment variable or in a JSON file (--config FILE);
 see docs/configuration.md.
@@ -36,7 +38,7 @@ const configOptions: Options = Object.fromEntries([
 
 export async function main(argv: string[], out: Writable = process.stdout, err: Writable = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
-  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, file: fileOptions, user: userOptions, hunting: huntingOptions, iocstream: iocstreamOptions };
+  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, file: fileOptions, user: userOptions, jobs: jobsOptions, hunting: huntingOptions, iocstream: iocstreamOptions };
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     out.write(usage);
     return command ? 0 : 2;
@@ -80,6 +82,8 @@ export async function main(argv: string[], out: Writable = process.stdout, err: 
           config, filter: v.filter as string | undefined, limit: v.limit as string | undefined,
           all: v.all === true, withTag: v['with-tag'] as string | undefined, out, err,
         });
+      case 'jobs':
+        return await jobsCommand(positionals, { config, failed: v.failed === true, all: v.all === true, out, err });
       default:
         return await userCommand(positionals, { config, admin: v.admin === true, email: v.email as string | undefined, rotate: v.rotate === true, out, err });
     }

@@ -140,7 +140,8 @@ export async function submitCommand(paths: string[], opts: SubmitOptions): Promi
 }
 
 /**
- * Polls until every analysis is completed; returns how many could not be seen to complete.
+ * Polls until every analysis is completed; returns how many could not be seen to complete, or
+ * failed.
  *
  * The server analyses in arrival order, so a round polls the oldest pending analyses first and
  * ends once `concurrency` of them are still pending: the later ones are almost surely pending too,
@@ -168,8 +169,14 @@ async function waitForAnalyses(client: ApiClient, analyses: { id: string; path: 
       opts.concurrency,
       async (id) => {
         try {
-          const res = await client.get<{ data?: { attributes?: { status?: string } } }>(`/analyses/${encodeURIComponent(id)}`);
-          if (res.data?.attributes?.status !== 'completed') return void stillPending++;
+          const res = await client.get<{ data?: { attributes?: { status?: string; trawl_status?: string; error?: { message?: string } } } }>(`/analyses/${encodeURIComponent(id)}`);
+          const a = res.data?.attributes;
+          if (a?.status !== 'completed') return void stillPending++;
+          // Completed, as VirusTotal clients see it, but failed (docs/api.md, "Failed analyses").
+          if (a.trawl_status === 'failed') {
+            err.write(`${pending.get(id)}: analysis ${id} failed: ${a.error?.message ?? 'see the server log'}\n`);
+            failed++;
+          }
           pending.delete(id);
           lastProgress = Date.now();
         } catch (e) {

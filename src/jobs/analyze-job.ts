@@ -9,6 +9,7 @@ import { catchesUp, inCatchUp, type CatchUp, type Hunter } from '../hunting/scan
 import { scanVariables } from '../hunting/scan/scan-variables.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FollowUpJob, Job, Store } from '../store/store.js';
+import { describeFailure, MissingBlobError, rawError } from './job-failure.js';
 import type { JobHandler } from './job-runner.js';
 import { lateScanJob } from './late-scan-job.js';
 import { SubmissionWalk, type HuntedFile } from '../extraction/submission-walk.js';
@@ -49,7 +50,7 @@ export class AnalyzeJob implements JobHandler {
       return;
     }
     const path = await this.blobs.localPath(submission.sha256);
-    if (!path) throw new Error(`blob ${submission.sha256} is missing`);
+    if (!path) throw new MissingBlobError(submission.sha256);
     // Taken after the claim, so rules changed before the upload was acknowledged apply: at once
     // if they compile in time, or through a late scan.
     const { snap, behind } = this.hunter ? await this.hunter.snapshotWithin(this.opts.catchUpAfterMs) : { snap: null, behind: false };
@@ -93,7 +94,13 @@ export class AnalyzeJob implements JobHandler {
     return { followUp: lateScanJob(submissionId, late, catchUp, generation) };
   }
 
-  async giveUp(job: Job, _err: unknown, _log: Logger): Promise<void> {
-    await this.store.completeAnalysis(job.id, Number(job.payload.submissionId), UNANALYSABLE, now());
+  /**
+   * The analysis fails, saying why, and the job is kept for `trawl jobs retry`: completing it
+   * as an `unknown` file would hide that nothing was analysed or hunted.
+   */
+  async giveUp(job: Job, err: unknown, log: Logger): Promise<void> {
+    const failure = { ...describeFailure(err), date: now() };
+    log.error({ submission: job.payload.submissionId, code: failure.code }, 'analysis failed: kept for `trawl jobs retry`');
+    await this.store.failAnalysis(job.id, Number(job.payload.submissionId), failure, rawError(err));
   }
 }

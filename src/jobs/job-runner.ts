@@ -11,7 +11,10 @@ export interface RunnerOptions {
   concurrency: number;
   leaseMs: number;
   pollMs: number;
+  /** Runs of a job before its handler gives up on it. */
   maxAttempts: number;
+  /** Wait before the first retry; each next one waits twice as long. */
+  retryDelayMs: number;
   /**
    * Jobs of one lane held at most (default: half the concurrency), and smaller caps by lane: no
    * lane takes every slot, or another's jobs would wait, unclaimed, for its slow ones to finish.
@@ -23,7 +26,10 @@ export interface RunnerOptions {
 /** Runs jobs of one kind. `run` finishes the job (removes it) itself; a throw means "retry". */
 export interface JobHandler {
   run(job: Job, log: Logger): Promise<void>;
-  /** Called instead of another retry once a job failed maxAttempts times; must finish the job. */
+  /**
+   * Called instead of another retry once a job failed maxAttempts times; must finish the job
+   * (analyses and late scans keep it as failed, for `trawl jobs retry`).
+   */
   giveUp(job: Job, err: unknown, log: Logger): Promise<void>;
 }
 
@@ -151,7 +157,7 @@ export class JobRunner {
         return;
       }
       log.warn({ err }, 'job failed; will retry');
-      const delay = 1000 * 2 ** job.attempts;
+      const delay = this.opts.retryDelayMs * 2 ** job.attempts;
       await this.store.retryJob(job.id, String(err), delay).catch((e) => log.error({ err: e }, 'could not reschedule job'));
     }
   }

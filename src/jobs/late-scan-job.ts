@@ -16,6 +16,7 @@ import type { HuntResult, RawMatch } from '../hunting/engine/rules-artifact.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FollowUpJob, Job, Store } from '../store/store.js';
 import type { HuntFileTask } from '../extraction/walk-tasks.js';
+import { rawError } from './job-failure.js';
 import type { JobHandler } from './job-runner.js';
 import type { LateFile } from '../extraction/submission-walk.js';
 import type { WorkerPool } from '../threads/worker-pool.js';
@@ -87,7 +88,12 @@ export class LateScanJob implements JobHandler {
     log.debug({ submission: submission.id, files: files.length, notifications: stored.stored.length }, 'late scan done');
   }
 
-  async giveUp(job: Job, _err: unknown, _log: Logger): Promise<void> {
-    await this.store.completeJob(job.id, []);
+  /**
+   * Kept as failed for `trawl jobs retry` (dropping it lost its rulesets' matches without a
+   * word). The analysis itself completed, so it stays completed.
+   */
+  async giveUp(job: Job, err: unknown, log: Logger): Promise<void> {
+    log.error({ submission: job.payload.submissionId }, 'late scan failed: kept for `trawl jobs retry`');
+    await this.store.failJob(job.id, rawError(err));
   }
 }

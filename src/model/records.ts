@@ -1,7 +1,19 @@
 // The domain records: users, files and their analyses, submissions, rulesets, notifications. The
 // store keeps them (store/store.ts), every stage passes them on; this module imports nothing.
 
-export type AnalysisStatus = 'queued' | 'in-progress' | 'completed';
+/** `failed`: a job that could not run was given up on (the wire says so in VT's vocabulary: docs/api.md). */
+export type AnalysisStatus = 'queued' | 'in-progress' | 'completed' | 'failed';
+
+/**
+ * Why an analysis failed, as users see it: a stable `code` and a short `message` that names no
+ * server path (the raw error stays in the log and on the job).
+ */
+export interface AnalysisFailure {
+  code: string;
+  message: string;
+  /** UNIX seconds when it was given up on. */
+  date: number;
+}
 
 export interface UserRecord {
   id: number;
@@ -95,6 +107,8 @@ export interface FileRecord extends Partial<FileAnalysis> {
   uniqueSources: number;
   /** Changes with every stored change of the file (serialized forms are cached by it). */
   revision?: number;
+  /** Set while the latest analysis of the file failed; a successful one clears it. */
+  analysisError?: AnalysisFailure;
 }
 
 export interface NewSubmission {
@@ -119,8 +133,10 @@ export interface NewSubmission {
 export interface SubmissionRecord extends NewSubmission {
   id: number;
   status: AnalysisStatus;
-  /** UNIX seconds when analysis completed. */
+  /** UNIX seconds when analysis completed (or failed). */
   completedAt?: number;
+  /** Why, when `status` is `failed`. */
+  failure?: AnalysisFailure;
 }
 
 /** A hunting ruleset (spec 2.1) as stored. */

@@ -8,13 +8,13 @@
 
 // The domain records live in model/; the store's contract speaks of them, and passes them on.
 import type {
-  AnalysisStatus, UserRecord, NewUser, UserPatch, FileAnalysis, BundleInfo, NewSubfile, FileLink,
+  AnalysisStatus, AnalysisFailure, UserRecord, NewUser, UserPatch, FileAnalysis, BundleInfo, NewSubfile, FileLink,
   FileRecord, NewSubmission, SubmissionRecord, RulesetRecord, RateLimitState, SlowScan, NewRuleset,
   RulesetPatch, RulesetSource, NewNotification, NotificationRecord, StreamEntry,
   NotificationPosition, ProcessRecord,
 } from '../model/records.js';
 export type {
-  AnalysisStatus, UserRecord, NewUser, UserPatch, FileAnalysis, BundleInfo, NewSubfile, FileLink,
+  AnalysisStatus, AnalysisFailure, UserRecord, NewUser, UserPatch, FileAnalysis, BundleInfo, NewSubfile, FileLink,
   FileRecord, NewSubmission, SubmissionRecord, RulesetRecord, RateLimitState, SlowScan, NewRuleset,
   RulesetPatch, RulesetSource, NewNotification, NotificationRecord, StreamEntry,
   NotificationPosition, ProcessRecord,
@@ -37,6 +37,19 @@ export interface Job {
   attempts: number;
   /** See claimJobs. */
   lane: string;
+}
+
+/** A job given up on after its last attempt, kept until retried (see JobStore.failJob). */
+export interface FailedJob {
+  id: number;
+  kind: string;
+  payload: Record<string, unknown>;
+  /** Claims it had when given up on. */
+  attempts: number;
+  /** The raw error of its last attempt (for operators: it may name server paths). */
+  lastError: string;
+  /** Epoch milliseconds when it was given up on. */
+  failedAt: number;
 }
 
 /** How many jobs of each lane a claimer may hold: `caps[lane]`, else `perLane`. */
@@ -173,11 +186,35 @@ export interface JobStore {
    * worker can hold a lease; returns how many jobs were released.
    */
   requeueRunningJobs(): Promise<number>;
-  /** Number of jobs not yet finished (queued or running). */
+  /** Number of jobs not yet finished (queued or running; failed ones are not counted). */
   pendingJobs(): Promise<number>;
   /**
+   * Gives up on a claimed job that is not an analysis: it is kept, `failed`, with `error` and its
+   * attempts, and is never claimed again unless retryFailedJobs queues it.
+   */
+  failJob(jobId: number, error: string): Promise<void>;
+  /**
+   * Gives up on an `analyze` job in one transaction: the job is kept as failJob does, its
+   * submission becomes `failed` with `failure` (code and message for users; `error` is the raw
+   * one), and the file carries `failure` as its analysisError (a new revision) until an analysis
+   * of it completes (completeAnalysis, or a subfile's analysis, clears it).
+   */
+  failAnalysis(jobId: number, submissionId: number, failure: AnalysisFailure, error: string): Promise<void>;
+  /** Failed jobs by id, starting after `afterId`. */
+  listFailedJobs(afterId: number, limit: number): Promise<FailedJob[]>;
+  /** How many jobs are failed (of `kind` only, when given: `analyze` counts failed analyses). */
+  countFailedJobs(kind?: string): Promise<number>;
+  /**
+   * Queues failed jobs again, to run now with their attempts counted afresh: those among `ids`
+   * (unknown and not failed ones are skipped), or every failed job when `ids` is absent. The
+   * submissions of `analyze` jobs go back to `queued` without their failure. Returns the ids
+   * queued, in order.
+   */
+  retryFailedJobs(ids?: number[]): Promise<number[]>;
+  /**
    * Finishes an `analyze` job in one transaction: stores the analysis on the file
-   * (last_analysis_date = `date`), marks the submission `completed`, deletes the job, and stores
+   * (last_analysis_date = `date`, any analysisError cleared), marks the submission `completed`
+   * (any failure cleared), deletes the job, and stores
    * the notifications. A notification is dropped when its ruleset no longer exists or is
    * disabled, or when the ruleset already has `limit` notifications in the last 24 hours (which
    * also records the rate-limited period on it); a second one for the same submission, ruleset

@@ -1,9 +1,11 @@
-// /api/v3/analyses: the state of one submission's analysis (queued -> in-progress -> completed).
+// /api/v3/analyses: the state of one submission's analysis (queued -> in-progress -> completed,
+// which a failed analysis also reads: serializers/analysis.ts).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { objectNotFound } from '../../model/errors.js';
 import type { ApiDeps } from '../app.js';
-import { absoluteUrl, originOf } from '../envelope.js';
-import { emptyAnalysisStats, fileObject } from '../serializers/file.js';
+import { originOf } from '../envelope.js';
+import { analysisObject } from '../serializers/analysis.js';
+import { fileObject } from '../serializers/file.js';
 
 export function analysisRoutes({ store, config }: ApiDeps) {
   const origin = (req: FastifyRequest) => originOf(req, config.publicUrl);
@@ -16,14 +18,8 @@ export function analysisRoutes({ store, config }: ApiDeps) {
   return async (app: FastifyInstance) => {
     app.get<{ Params: { id: string } }>('/analyses/:id', async (req) => {
       const s = await find(req.params.id);
-      const o = origin(req);
       return {
-        data: {
-          type: 'analysis',
-          id: s.analysisId,
-          links: { self: absoluteUrl(o, `/api/v3/analyses/${s.analysisId}`), item: absoluteUrl(o, `/api/v3/files/${s.sha256}`) },
-          attributes: { date: s.date, status: s.status, results: {}, stats: emptyAnalysisStats() },
-        },
+        data: analysisObject(origin(req), s),
         meta: { file_info: { sha256: s.sha256, sha1: s.sha1, md5: s.md5, size: s.size } },
       };
     });

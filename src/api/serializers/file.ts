@@ -1,6 +1,7 @@
 // File objects (spec 6.1) as clients expect them. Trawl runs no antivirus engines, so the
-// last_analysis_* attributes look like those of a file no engine scanned.
-import type { FileRecord } from '../../store/store.js';
+// last_analysis_* attributes look like those of a file no engine scanned, or, while the file's
+// latest analysis failed, like one that Trawl, as its one engine, failed on (docs/api.md).
+import type { AnalysisFailure, FileRecord } from '../../store/store.js';
 import { absoluteUrl, type VtObject } from '../envelope.js';
 
 export const emptyAnalysisStats = () => ({
@@ -14,6 +15,17 @@ export const emptyAnalysisStats = () => ({
   undetected: 0,
 });
 
+/**
+ * A failed analysis's `results` in VirusTotal's own vocabulary: one engine, Trawl, with category
+ * `failure` (an engine that could not scan). Like VirusTotal's URL results, without
+ * engine_version and engine_update: Trawl is no signature engine.
+ */
+export const failureResults = (failure: AnalysisFailure) => ({
+  Trawl: { category: 'failure', engine_name: 'Trawl', method: 'blacklist', result: failure.message },
+});
+
+export const failureStats = () => ({ ...emptyAnalysisStats(), failure: 1 });
+
 export function fileAttributes(f: FileRecord): Record<string, unknown> {
   const a: Record<string, unknown> = {
     md5: f.md5,
@@ -26,8 +38,8 @@ export function fileAttributes(f: FileRecord): Record<string, unknown> {
     times_submitted: f.timesSubmitted,
     unique_sources: f.uniqueSources,
     tags: f.tags ?? [],
-    last_analysis_results: {},
-    last_analysis_stats: emptyAnalysisStats(),
+    last_analysis_results: f.analysisError ? failureResults(f.analysisError) : {},
+    last_analysis_stats: f.analysisError ? failureStats() : emptyAnalysisStats(),
     reputation: 0,
     total_votes: { harmless: 0, malicious: 0 },
   };
@@ -43,6 +55,9 @@ export function fileAttributes(f: FileRecord): Record<string, unknown> {
     a.type_extension = f.typeExtension;
     if (f.bundleInfo) a.bundle_info = f.bundleInfo;
   }
+  // Trawl's own: why the latest analysis failed (the type attributes above, if any, are those of
+  // an earlier analysis that succeeded).
+  if (f.analysisError) a.trawl_analysis_error = { code: f.analysisError.code, message: f.analysisError.message, date: f.analysisError.date };
   return a;
 }
 

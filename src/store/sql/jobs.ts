@@ -139,9 +139,10 @@ export async function requeueRunning(db: Kysely<Database>): Promise<number> {
   return Number(r.numUpdatedRows);
 }
 
-/** Number of unfinished jobs. */
+/** Number of unfinished jobs (failed ones wait for an operator, not for a worker). */
 export async function pending(db: Kysely<Database>): Promise<number> {
-  const row = await db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  const row = await db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n'))
+    .where('state', '<>', 'failed').executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -153,15 +154,15 @@ export async function completeAnalysis(
   if (sub) {
     await tx.updateTable('files').set((eb) => ({ ...analysisColumns(a, date), revision: eb('revision', '+', 1) }))
       .where('sha256', '=', sub.sha256).execute();
-    await tx.updateTable('submissions').set({ status: 'completed', completed_at: date })
+    await tx.updateTable('submissions').set({ status: 'completed', completed_at: date, error_code: null, error_message: null })
       .where('id', '=', submissionId).execute();
   }
   await tx.deleteFrom('jobs').where('id', '=', jobId).execute();
 }
 
-/** Queues a job; with `key`, only if no job with that key exists (queued or running). */
+/** Queues a job; with `key`, only if no job with that key is queued or running. */
 export async function enqueue(db: Kysely<Database>, kind: string, payload: Record<string, unknown>, key?: string, lane = kind): Promise<boolean> {
-  if (key !== undefined && await db.selectFrom('jobs').select('id').where('job_key', '=', key).executeTakeFirst()) return false;
+  if (key !== undefined && await db.selectFrom('jobs').select('id').where('job_key', '=', key).where('state', '<>', 'failed').executeTakeFirst()) return false;
   await db.insertInto('jobs').values({
     kind, payload: JSON.stringify(payload), state: 'queued', attempts: 0, run_after: Date.now(),
     locked_by: null, locked_until: null, last_error: null, job_key: key ?? null, lane,

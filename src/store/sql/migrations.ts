@@ -285,7 +285,28 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         await db.schema.alterTable('jobs').dropColumn('lane').execute();
       },
     },
-    '0011_processes': {
+    '0011_failed_jobs': {
+      // A job given up on is kept (state `failed`) for `trawl jobs retry`, and its analysis says
+      // why it failed instead of completing as an `unknown` file (docs/architecture.md, Durability).
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('jobs').addColumn('failed_at', 'bigint').execute();
+        await db.schema.alterTable('submissions').addColumn('error_code', 'text').execute();
+        await db.schema.alterTable('submissions').addColumn('error_message', 'text').execute();
+        await db.schema.alterTable('files').addColumn('analysis_error', 'text').execute();
+        // Failed jobs are listed and counted by state; the other states are found by run_after.
+        await db.schema.createIndex('jobs_state_idx').on('jobs').columns(['state', 'id']).execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropIndex('jobs_state_idx').execute();
+        await db.deleteFrom('jobs').where('state', '=', 'failed').execute();
+        await db.updateTable('submissions').set({ status: 'completed' }).where('status', '=', 'failed').execute();
+        await db.schema.alterTable('files').dropColumn('analysis_error').execute();
+        await db.schema.alterTable('submissions').dropColumn('error_message').execute();
+        await db.schema.alterTable('submissions').dropColumn('error_code').execute();
+        await db.schema.alterTable('jobs').dropColumn('failed_at').execute();
+      },
+    },
+    '0012_processes': {
       // Live processes report themselves (trawl status; which scratch folders are still in use).
       async up(db: Kysely<any>) {
         await db.schema.createTable('processes')

@@ -1,6 +1,6 @@
 // Conversions between table rows (schema.ts) and the records of the Store contract.
 import type { Selectable } from 'kysely';
-import type { BundleInfo, FileRecord, Job, SubmissionRecord, UserRecord } from '../store.js';
+import type { AnalysisFailure, BundleInfo, FileRecord, Job, SubmissionRecord, UserRecord } from '../store.js';
 import type { FilesTable, JobsTable, SubmissionsTable, UsersTable } from './schema.js';
 
 /** A users row as a UserRecord. */
@@ -38,6 +38,7 @@ export function toFile(r: Selectable<FilesTable>): FileRecord {
   if (r.tags !== null) f.tags = JSON.parse(r.tags) as string[];
   if (r.last_analysis_date !== null) f.lastAnalysisDate = Number(r.last_analysis_date);
   if (r.bundle_info) f.bundleInfo = JSON.parse(r.bundle_info) as BundleInfo;
+  if (r.analysis_error) f.analysisError = JSON.parse(r.analysis_error) as AnalysisFailure;
   return f;
 }
 
@@ -64,6 +65,9 @@ export function toSubmission(
     status: r.status,
   };
   if (r.completed_at !== null) s.completedAt = Number(r.completed_at);
+  if (r.status === 'failed') {
+    s.failure = { code: r.error_code ?? 'analysis_failed', message: r.error_message ?? '', date: Number(r.completed_at ?? r.date) };
+  }
   return s;
 }
 

@@ -45,6 +45,8 @@ export interface FilesTable {
   unique_sources: number;
   /** JSON bundle_info (spec 6.1) of a container; null for other files. */
   bundle_info: string | null;
+  /** JSON AnalysisFailure while the latest analysis failed; null otherwise. */
+  analysis_error: string | null;
   /** Incremented by every update of the row (see FileRecord.revision). */
   revision: Generated<number>;
   /** Set by a trigger on every insert and update, for the feed of changed files (file-changes.ts). */
@@ -76,8 +78,11 @@ export interface SubmissionsTable {
   source_key: string;
   source_country: string;
   password: string | null;
-  status: 'queued' | 'in-progress' | 'completed';
+  status: 'queued' | 'in-progress' | 'completed' | 'failed';
   completed_at: number | null;
+  /** Why a `failed` submission failed (AnalysisFailure's code and message); null otherwise. */
+  error_code: string | null;
+  error_message: string | null;
 }
 
 /**
@@ -89,7 +94,8 @@ export interface JobsTable {
   kind: string;
   /** JSON object. */
   payload: string;
-  state: 'queued' | 'running';
+  /** `failed`: given up on after its last attempt, kept until retried (run_after is then FAILED_RUN_AFTER). */
+  state: 'queued' | 'running' | 'failed';
   /** Number of claims so far. */
   attempts: number;
   run_after: number;
@@ -100,6 +106,8 @@ export interface JobsTable {
   job_key: string | null;
   /** Jobs are claimed from each lane in turn: `user:<id>` for a user's analyses, `late` for late scans. */
   lane: Generated<string>;
+  /** Epoch ms when a `failed` job was given up on; null otherwise. */
+  failed_at: number | null;
 }
 
 /** One-time upload URLs, by the sha256 of their token. */

@@ -3,7 +3,7 @@
 import { sql, type Kysely, type Updateable } from 'kysely';
 import { alreadyExists, TrawlError } from '../../model/errors.js';
 import type {
-  AnalysisStatus, FileAnalysis, FileLink, FollowUpJob, LaneLimits, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
+  AnalysisFailure, AnalysisStatus, FailedJob, FileAnalysis, FileLink, FollowUpJob, LaneLimits, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
   NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
   StoredNotifications, StreamEntry, SubmissionRecord, UserPatch, UserRecord, ProcessRecord,
 } from '../store.js';
@@ -11,6 +11,7 @@ import type { SqlDialect } from './dialect.js';
 import { fileChangesSince } from './file-changes.js';
 import { GroupCommitter } from './group-commit.js';
 import { migrate } from './migrations.js';
+import * as failedJobs from './failed-jobs.js';
 import * as jobs from './jobs.js';
 import * as notifications from './notifications.js';
 import * as processes from './processes.js';
@@ -222,6 +223,26 @@ export class SqlStore implements Store {
 
   pendingJobs(): Promise<number> {
     return this.run(() => jobs.pending(this.db));
+  }
+
+  failJob(jobId: number, error: string): Promise<void> {
+    return this.bookkeeping((tx) => failedJobs.failJob(tx, jobId, error));
+  }
+
+  failAnalysis(jobId: number, submissionId: number, failure: AnalysisFailure, error: string): Promise<void> {
+    return this.bookkeeping((tx) => failedJobs.failAnalysis(tx, jobId, submissionId, failure, error));
+  }
+
+  listFailedJobs(afterId: number, limit: number): Promise<FailedJob[]> {
+    return this.run(() => failedJobs.listFailed(this.db, afterId, limit));
+  }
+
+  countFailedJobs(kind?: string): Promise<number> {
+    return this.run(() => failedJobs.countFailed(this.db, kind));
+  }
+
+  retryFailedJobs(ids?: number[]): Promise<number[]> {
+    return this.bookkeeping((tx) => failedJobs.retryFailed(tx, ids));
   }
 
   completeAnalysis(

@@ -6,13 +6,15 @@ import type { FileAnalysis, FileLink, NewSubfile } from '../store.js';
 import { toFile } from './rows.js';
 import type { Database } from './schema.js';
 
-/** The columns an analysis sets on a files row. */
+/** The columns a successful analysis sets on a files row. */
 export function analysisColumns(a: FileAnalysis, date: number) {
   return {
     magic: a.magic, type_description: a.typeDescription, type_tag: a.typeTag,
     type_tags: JSON.stringify(a.typeTags), type_extension: a.typeExtension,
     tags: JSON.stringify(a.tags), bundle_info: a.bundleInfo ? JSON.stringify(a.bundleInfo) : null,
     last_analysis_date: date,
+    // A successful analysis ends the failure of an earlier one.
+    analysis_error: null,
   };
 }
 

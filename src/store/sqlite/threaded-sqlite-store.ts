@@ -15,6 +15,7 @@ const WRITES = [
   'consumeUploadUrl', 'createRuleset', 'updateRuleset', 'deleteRuleset', 'addRulesetEditor', 'removeRulesetEditor',
   'recordSlowScan', 'deleteJob', 'deleteNotifications', 'clearPendingEmails', 'enqueueJob',
   'heartbeatProcess', 'removeProcess', 'listProcesses',
+  'failJob', 'failAnalysis', 'retryFailedJobs',
 ] as const satisfies readonly (keyof Store)[];
 
 type Pending = { resolve(v: unknown): void; reject(e: Error): void };
