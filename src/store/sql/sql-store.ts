@@ -3,7 +3,7 @@
 import { sql, type Kysely, type Updateable } from 'kysely';
 import { alreadyExists, TrawlError } from '../../model/errors.js';
 import type {
-  AnalysisStatus, FileAnalysis, FileLink, FollowUpJob, LaneLimits, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
+  AnalysisStatus, FileAnalysis, FileLink, FollowUpJob, JobQueueStats, LaneLimits, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
   NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
   StoredNotifications, StreamEntry, SubmissionRecord, UserPatch, UserRecord,
 } from '../store.js';
@@ -72,6 +72,10 @@ export class SqlStore implements Store {
 
   get dialect(): 'sqlite' | 'postgres' {
     return this.d.name;
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => sql`select 1`.execute(this.db));
   }
 
   async close(): Promise<void> {
@@ -209,6 +213,10 @@ export class SqlStore implements Store {
 
   pendingJobs(): Promise<number> {
     return this.run(() => jobs.pending(this.db));
+  }
+
+  jobQueueStats(): Promise<JobQueueStats[]> {
+    return this.run(() => jobs.queueStats(this.db));
   }
 
   completeAnalysis(
