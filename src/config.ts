@@ -219,6 +219,20 @@ export const fields = {
     min: 0,
     doc: 'Open connections one client address may hold; more are answered 429 and closed. 0: no cap. Not applied with trustProxy (every connection then comes from the proxy).',
   },
+  probePort: {
+    kind: 'int',
+    default: 0,
+    min: 0,
+    max: 65535,
+    doc: 'TCP port of a small HTTP listener serving only /api/v3/health, /api/v3/ready and /metrics, without API keys: how a worker process (--role worker, no API) is probed and scraped, or a way to keep /metrics off the API\'s port (with metrics probe-only). 0: no such listener (unlike port, 0 does not pick a free one).',
+  },
+  probeHost: { kind: 'string', default: '', doc: 'Address the probe listener (probePort) listens on. Empty: host\'s.' },
+  metrics: {
+    kind: 'enum',
+    default: 'on',
+    values: ['on', 'probe-only', 'off'],
+    doc: 'Prometheus metrics at GET /metrics, without an API key (docs/operations.md): on the API\'s port and the probe port (on), on the probe port only (probe-only), or nowhere (off). Do not expose /metrics publicly: block it at the proxy, or use probe-only with probeHost on a private address.',
+  },
   logLevel: {
     kind: 'enum',
     default: 'info',

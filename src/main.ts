@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi, routesOf, type ApiRoute } from './api/app.js';
 import { Authenticator } from './api/auth.js';
+import { startProbeServer } from './api/probe-server.js';
 import { FileDocuments } from './stream/file-documents.js';
 import { LocalStreamPages } from './stream/stream-pages.js';
 import { ThreadedStreamPages } from './stream/threaded-stream-pages.js';
@@ -25,10 +26,12 @@ import { LATE_LANE, LateScanJob } from './jobs/late-scan-job.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { WorkerPool } from './threads/worker-pool.js';
 import { rootLogger } from './log.js';
+import { Metrics } from './metrics/metrics.js';
+import type { BlobStore } from './store/blobs/blob-store.js';
 import { FsBlobStore } from './store/blobs/fs-blob-store.js';
 import { S3BlobStore, parseS3Url } from './store/blobs/s3-blob-store.js';
 import { ProcessSpace } from './store/blobs/process-space.js';
-import type { BlobStore } from './store/blobs/blob-store.js';
+import { TimedBlobStore } from './store/blobs/timed-blob-store.js';
 import { checkBlobStoreMarker } from './deployment/blob-store-marker.js';
 import { ProcessRegistry, processId } from './deployment/process-registry.js';
 import { join } from 'node:path';
@@ -39,12 +42,14 @@ import { IocDeleteJob, IocStream } from './stream/ioc-stream.js';
 import { LiveFeed } from './stream/live-feed.js';
 import { Retention } from './stream/retention.js';
 import { ensureFirstAdmin } from './users/user-admin.js';
-import { versions } from './version.js';
+import { trawlVersion, versions } from './version.js';
 import { STREAM_SERIALIZER_MODULE, streamSerializer } from './api/stream-serializer.js';
 
 export interface Service {
   /** Base URL the API listens on (null when this process runs no API). */
   url: string | null;
+  /** Base URL of the probe listener (null without probePort). */
+  probeUrl: string | null;
   /** API key of the admin user created on this first start; null otherwise. */
   adminKey: string | null;
   store: Store;
@@ -108,8 +113,16 @@ function blobStoreOf(config: Config, id: string): BlobStore {
 export async function startService(config: Config, log: Logger = rootLogger(config.logLevel)): Promise<Service> {
   log.info({ ...versions(), role: config.role }, 'Trawl starting');
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, preparedStatements: config.databasePreparedStatements, statementTimeoutMs: config.databaseStatementTimeout * 1000 });
+  // Counters cost next to nothing, so they always count; `metrics off` only stops exposing them
+  // (and Node's own metrics, and the blob store's timing, which are not free).
+  const metrics = new Metrics({
+    jobQueue: () => store.jobQueueStats(),
+    nodeMetrics: config.metrics !== 'off',
+    info: { version: trawlVersion(), role: config.role },
+  });
   const id = processId();
-  const blobs = blobStoreOf(config, id);
+  const base = blobStoreOf(config, id);
+  const blobs: BlobStore = config.metrics === 'off' ? base : new TimedBlobStore(base, metrics);
   const closers: [string, () => Promise<void>][] = [['database', () => store.close()], ['blob store', async () => blobs.close()]];
   const close = async () => {
     for (const [what, c] of closers.reverse()) {
@@ -134,7 +147,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
     await registry.start();
     closers.push(['process registry', () => registry.stop()]);
     first = await ensureFirstAdmin(store);
-    const compiler = new RuleCompiler(undefined, config.workerNice);
+    const compiler = new RuleCompiler(undefined, config.workerNice, metrics);
     closers.push(['rule compiler', () => compiler.close()]);
     const mailer = config.smtpUrl ? new Mailer({ smtpUrl: config.smtpUrl, from: config.smtpFrom }) : null;
     const notifications = new HuntingNotifications(store);
@@ -184,7 +197,11 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         const owner = await store.getUserById(r.ownerId);
         const to = [...new Set([...(owner?.email ? [owner.email] : []), ...r.notificationEmails])];
         if (mailer && to.length > 0) await mailer.send(slowRulesetMail(r, scan, to));
-      });
+      }, metrics);
+      const onNotifications = (n: number) => {
+        metrics.notificationsStored(n);
+        feed?.nudge();
+      };
       const lateThreads = Math.max(1, config.workerCount - 1);
       const handlers = {
         analyze: new AnalyzeJob(store, blobs, pool, hunter, {
@@ -200,14 +217,14 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
             timeoutMs: config.extractionTimeout * 1000,
             passwords: config.archivePasswords,
           },
-          onNotifications: () => feed?.nudge(),
+          onNotifications,
         }),
         'late-scan': new LateScanJob(store, blobs, pool, hunter, {
           // Never every thread: the other lanes keep one at least.
           maxRunning: lateThreads,
           emails: mailer !== null,
           emailDelayMs: config.emailDelay * 1000,
-          onNotifications: () => feed?.nudge(),
+          onNotifications,
         }),
         'ioc-delete': new IocDeleteJob(store, stream),
         ...(mailer ? { email: new EmailJob(store, mailer, config.publicUrl) } : {}),
@@ -224,6 +241,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
           laneCaps: { [LATE_LANE]: lateThreads + 1 },
         },
         log.child({ component: 'jobs' }),
+        metrics,
       );
       // Compile the rulesets, and have every thread load them, before the first scan.
       await warmer.warm(await catalog.snapshot());
@@ -243,14 +261,17 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       // Two digest threads: large uploads hash on the other core while this thread parses HTTP.
       const hashing = new DigestPool(2);
       closers.push(['digest threads', () => hashing.close()]);
-      const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, () => r?.wake(), intakeLoad);
+      const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, (submission) => {
+        metrics.uploadAccepted(submission.size);
+        r?.wake();
+      }, intakeLoad);
       const rulesets = new HuntingRulesets(store, compiler, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit }, notifications.sharing);
       feed = new LiveFeed(store, FEED_POLL_MS, log.child({ component: 'live-feed' }));
       const fileDocuments = new FileDocuments(store, streamSerializer);
       // An in-memory database has no second connection to give a thread.
       const streamPages = (await pagesThread) ?? new LocalStreamPages(store, streamSerializer, notifications, fileDocuments);
       app = await buildApi({
-        config, store, blobs, intake, rulesets, notifications, stream, feed, fileDocuments, streamPages, auth: new Authenticator(store), logger: log,
+        config, store, blobs, intake, rulesets, notifications, stream, feed, fileDocuments, streamPages, auth: new Authenticator(store), logger: log, metrics,
       });
       await app.listen({ host: config.host, port: config.port });
       const a = app.server.address();
@@ -261,7 +282,18 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const f = feed;
       closers.push(['live feed', async () => f.close()]);
     }
-    return { url, adminKey: first?.apikey ?? null, store, log, catalog, routes: app ? routesOf(app) : [], close };
+    let probeUrl: string | null = null;
+    if (config.probePort > 0) {
+      // Last, so that it answers once the process serves (and closes first).
+      const probes = await startProbeServer(
+        { store, blobs, role: config.role, metrics: config.metrics === 'off' ? null : metrics },
+        { host: config.probeHost || config.host, port: config.probePort },
+        log.child({ component: 'probes' }),
+      );
+      probeUrl = probes.url;
+      closers.push(['probe listener', () => probes.close()]);
+    }
+    return { url, probeUrl, adminKey: first?.apikey ?? null, store, log, catalog, routes: app ? routesOf(app) : [], close };
   } catch (e) {
     if (first) await store.deleteUser(first.user.id).catch((err) => log.error({ err }, 'could not remove the admin this failed start created'));
     await close();

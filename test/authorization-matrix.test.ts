@@ -3,10 +3,13 @@
 // running API, so a new route is covered without new code here. Asserted: the refusals of the
 // first three, that another user neither reads nor changes anything of the owner's (no secret of
 // the owner's appears in any answer, the owner's objects are intact after), what an editor may do,
-// and that the owner reads everything.
+// and that the owner reads everything. The one exception: the probes (health, readiness, metrics;
+// api/routes/probes.ts PUBLIC_ROUTES), which load balancers and scrapers call without a key; they
+// are checked to need none and to show nothing of any user's.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { PUBLIC_ROUTES } from '../src/api/routes/probes.js';
 import { api, fileForm, isVtError, newUser, startTestService, waitForAnalysis, type JsonResponse, type TestService } from './helpers/service.js';
 
 const SECRET = randomBytes(6).toString('hex');
@@ -40,6 +43,9 @@ describe('authorization over every route', () => {
     assert.equal((await api(s.url, s.adminKey, 'PATCH', '/api/v3/users/dora', { data: { type: 'user', attributes: { status: 'disabled' } } })).status, 200);
   });
   after(async () => s.stop());
+
+  /** Every route but the probes. */
+  const guarded = () => s.routes.filter((r) => !PUBLIC_ROUTES.includes(r.url));
 
   /** A route's path with the owner's objects in it. */
   const fill = (url: string) =>
@@ -76,8 +82,8 @@ describe('authorization over every route', () => {
   };
 
   it('refuses a missing key, a wrong key and a disabled user on every route', async () => {
-    assert.ok(s.routes.length > 50, `routes: ${s.routes.length}`);
-    for (const r of s.routes) {
+    assert.ok(guarded().length > 50, `routes: ${guarded().length}`);
+    for (const r of guarded()) {
       const label = `${r.method} ${r.url}`;
       assert.ok(isVtError(await call(null, r.method, r.url), 401, 'AuthenticationRequiredError'), `${label}: no key`);
       assert.ok(isVtError(await call('wrong-key', r.method, r.url), 401, 'WrongCredentialsError'), `${label}: wrong key`);
@@ -85,8 +91,18 @@ describe('authorization over every route', () => {
     }
   });
 
+  it('answers the probes without a key, and they show nothing of any user\'s', async () => {
+    const probes = s.routes.filter((r) => PUBLIC_ROUTES.includes(r.url));
+    assert.deepEqual(probes.map((r) => `${r.method} ${r.url}`).sort(), PUBLIC_ROUTES.map((u) => `GET ${u}`).sort());
+    for (const r of probes) {
+      const res = await call(null, r.method, r.url);
+      assert.equal(res.status, 200, `${r.url}: ${JSON.stringify(res.body)}`);
+      assert.deepEqual(leaks(res), [], `${r.url}: the owner's secrets in the answer`);
+    }
+  });
+
   it("lets another user neither read nor change anything of the owner's", async () => {
-    for (const r of s.routes) {
+    for (const r of guarded()) {
       const label = `${r.method} ${r.url}`;
       const res = await call(key.mallory!, r.method, r.url);
       assert.ok(res.status < 500, `${label}: ${res.status}`);
@@ -116,7 +132,7 @@ describe('authorization over every route', () => {
 
   it('lets the owner read everything of hers (administration aside)', async () => {
     const failed: string[] = [];
-    for (const r of s.routes.filter((x) => x.method === 'GET' && x.url !== '/api/v3/users')) {
+    for (const r of guarded().filter((x) => x.method === 'GET' && x.url !== '/api/v3/users')) {
       const res = await call(key.alice!, r.method, r.url);
       if (res.status !== 200) failed.push(`GET ${r.url}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
     }

@@ -83,6 +83,12 @@ storeContract('migrations, settings and the database failing', ({ kind, backend,
     }
   });
 
+  it('ping resolves while the database answers', async () => {
+    const s = await fresh();
+    await s.ping();
+    await s.ping();
+  });
+
   it('setSettingIfAbsent keeps the first value', async () => {
     const s = await fresh();
     assert.equal(await s.getSetting('secret'), null);

@@ -231,4 +231,35 @@ storeContract('the job queue and the completing transactions', ({ kind, fresh })
     await s.deleteJob(jobs[0]!.id);
     assert.equal(await s.pendingJobs(), 0);
   });
+
+  it('jobQueueStats counts queued, running and failed jobs by kind, with the oldest queued one\'s run_after', async () => {
+    const s = await fresh();
+    assert.deepEqual(await s.jobQueueStats(), []);
+    const before = Date.now();
+    for (const c of ['q1', 'q2', 'q3']) await s.addSubmission(submission(c));
+    const enqueued = Date.now();
+    const [first] = await s.claimJobs('w', 1, 60_000);
+    assert.equal(first?.kind, 'analyze');
+    let [analyze] = await s.jobQueueStats();
+    assert.equal(analyze?.kind, 'analyze');
+    assert.deepEqual([analyze?.queued, analyze?.running], [2, 1]);
+    assert.ok(analyze!.oldestQueuedAt! >= before && analyze!.oldestQueuedAt! <= enqueued, `${analyze!.oldestQueuedAt} in [${before}, ${enqueued}]`);
+    // Put back for a minute: queued again, but the oldest queued job is still one of the others.
+    await s.retryJob(first!.id, 'boom', 60_000);
+    await s.enqueueJob('email', { rulesetId: 1 });
+    const stats = await s.jobQueueStats();
+    assert.deepEqual(stats.map((k) => [k.kind, k.queued, k.running]), [['analyze', 3, 0], ['email', 1, 0]]);
+    assert.ok(stats[0]!.oldestQueuedAt! <= enqueued);
+    // Everything runnable claimed: what is left queued is the delayed retry, due in the future.
+    const claimed = await s.claimJobs('w', 10, 60_000);
+    assert.equal(claimed.length, 3);
+    [analyze] = await s.jobQueueStats();
+    assert.deepEqual([analyze?.queued, analyze?.running], [1, 2]);
+    assert.ok(analyze!.oldestQueuedAt! > Date.now() + 30_000, 'a delayed job is queued from when it may run');
+    const email = (await s.jobQueueStats()).find((k) => k.kind === 'email');
+    assert.deepEqual(email, { kind: 'email', queued: 0, running: 1, failed: 0, oldestQueuedAt: null });
+    // Given up on: counted as failed, no longer running.
+    await s.failJob(claimed.find((j) => j.kind === 'email')!.id, 'smtp down');
+    assert.deepEqual((await s.jobQueueStats()).find((k) => k.kind === 'email'), { kind: 'email', queued: 0, running: 0, failed: 1, oldestQueuedAt: null });
+  });
 });

@@ -1,9 +1,11 @@
 // The HTTP API: a fastify app serving VirusTotal API v3 under /api/v3. This file wires parsing,
-// authentication and the one error handler; each VT collection has its own routes file.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+// authentication (of every route but the probes, routes/probes.ts) and the error handler
+// (send-error.ts); each VT collection has its own routes file.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import findMyWay from 'find-my-way';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { TrawlError } from '../model/errors.js';
 import type { HuntingRulesets } from '../hunting/rulesets/hunting-rulesets.js';
 import type { Intake } from '../intake/intake.js';
@@ -15,13 +17,14 @@ import type { Store } from '../store/store.js';
 import type { Authenticator } from './auth.js';
 import type { FileDocuments } from '../stream/file-documents.js';
 import type { StreamPages } from '../stream/stream-pages.js';
-import { errorStatus } from './error-status.js';
+import { handleError, sendError } from './send-error.js';
 import { capConnectionsPerClient, clientErrorHandler } from './connection-guard.js';
 import { analysisRoutes } from './routes/analyses.js';
 import { fileRoutes } from './routes/files.js';
 import { huntingNotificationRoutes } from './routes/hunting-notifications.js';
 import { huntingRulesetRoutes } from './routes/hunting-rulesets.js';
 import { iocStreamRoutes } from './routes/ioc-stream.js';
+import { probeRoutes } from './routes/probes.js';
 import { userRoutes } from './routes/users.js';
 
 export interface ApiDeps {
@@ -39,6 +42,8 @@ export interface ApiDeps {
   streamPages: StreamPages;
   auth: Authenticator;
   logger: Logger;
+  /** This process's metrics, served at /metrics unless the `metrics` setting says otherwise. */
+  metrics: Metrics;
 }
 
 const METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'] as const;
@@ -53,24 +58,6 @@ const ROUTES = new WeakMap<FastifyInstance, ApiRoute[]>();
 /** Every route `app` registered (the authorization test walks them all, new ones included). */
 export function routesOf(app: FastifyInstance): readonly ApiRoute[] {
   return ROUTES.get(app) ?? [];
-}
-
-function sendError(reply: FastifyReply, err: TrawlError): FastifyReply {
-  return reply
-    .code(errorStatus[err.code] ?? 500)
-    .type('application/json; charset=utf-8')
-    .send({ error: { code: err.code, message: err.message } });
-}
-
-/** Fastify's own errors (bad JSON, body too large, ...) become VirusTotal-style client errors. */
-function toTrawlError(err: FastifyError): TrawlError | null {
-  if (err instanceof TrawlError) return err;
-  const status = err.statusCode ?? 500;
-  if (status >= 400 && status < 500) {
-    const msg = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'request body is too large' : err.message;
-    return new TrawlError('BadRequestError', msg);
-  }
-  return null;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
@@ -120,12 +107,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null));
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
 
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    const known = toTrawlError(err);
-    if (known) return sendError(reply, known);
-    req.log.error({ err, reqId: req.id, url: req.url }, 'unexpected error');
-    return sendError(reply, new TrawlError('InternalError', `internal error (request ${req.id})`));
-  });
+  app.setErrorHandler(handleError);
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
@@ -136,6 +118,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
     return sendError(reply, new TrawlError('NotFoundError', `no such endpoint: ${req.method} ${path}`));
   });
+
+  // Outside the authenticated scope: load balancers and scrapers have no API key.
+  await app.register(probeRoutes({
+    store: deps.store, blobs: deps.blobs, role: deps.config.role, metrics: deps.config.metrics === 'on' ? deps.metrics : null,
+  }));
 
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => deps.auth.authenticate(req));

@@ -34,8 +34,8 @@ export class Intake {
     private readonly sources: SourceKeys,
     private readonly country: CountryLookup,
     private readonly opts: IntakeOptions,
-    /** Called after each acknowledged upload, so local workers start at once. */
-    private readonly onSubmitted: () => void = () => undefined,
+    /** Called after each acknowledged upload: local workers start at once, metrics count it. */
+    private readonly onSubmitted: (submission: SubmissionRecord) => void = () => undefined,
     /** Counts received bytes, for work that gives way to bulk uploads. */
     private readonly load: IntakeLoad | null = null,
   ) {}
@@ -80,7 +80,7 @@ export class Intake {
       sourceCountry: this.country(req.ip, req.headers),
       password: file.password,
     });
-    this.onSubmitted();
+    this.onSubmitted(submission);
     return submission;
   }
 }

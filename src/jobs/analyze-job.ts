@@ -25,8 +25,8 @@ export interface AnalyzeJobOptions {
   extraction: ExtractionLimits;
   /** How long an analysis waits for ruleset changes to compile before it scans without them and they scan late (rulesCompileWaitMs). */
   catchUpAfterMs: number;
-  /** Called when an analysis stored notifications (the live feed then polls at once). */
-  onNotifications?: () => void;
+  /** Called with how many notifications an analysis stored, when any (the live feed then polls at once; metrics count them). */
+  onNotifications?: (count: number) => void;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -77,7 +77,7 @@ export class AnalyzeJob implements JobHandler {
       subfiles: result.subfiles,
       ...this.lateScan(submissionId, result.hunted, catchUp, changed?.generation),
     });
-    if (stored.stored.length > 0) this.opts.onNotifications?.();
+    if (stored.stored.length > 0) this.opts.onNotifications?.(stored.stored.length);
     if (stored.stored.length > 0 || stored.gone > 0 || Object.keys(stored.rateLimited).length > 0) {
       log.debug({ sha256: submission.sha256, notifications: stored.stored.length, gone: stored.gone, rateLimited: stored.rateLimited }, 'hunting notifications');
     }

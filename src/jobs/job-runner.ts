@@ -2,6 +2,7 @@
 // (analysis, e-mail, ...) and retries failures with backoff. Leases are renewed while jobs run,
 // so a worker that dies releases its jobs within one lease to the workers of other processes.
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Job, Store } from '../store/store.js';
 
 export interface RunnerOptions {
@@ -58,6 +59,8 @@ export class JobRunner {
     private readonly handlers: Record<string, JobHandler>,
     private readonly opts: RunnerOptions,
     private readonly log: Logger,
+    /** Counts jobs finished by kind and outcome (an analysis is kind `analyze`). */
+    private readonly metrics: Metrics | null = null,
   ) {
     this.claimBatch = Math.max(1, Math.floor(opts.concurrency / 4));
     this.workerId = opts.workerId;
@@ -150,12 +153,16 @@ export class JobRunner {
     }
     try {
       await handler.run(job, log);
+      this.metrics?.jobFinished(job.kind, 'completed');
     } catch (err) {
       if (job.attempts + 1 >= this.opts.maxAttempts) {
         log.error({ err }, 'job failed too often; giving up');
+        // Counted as failed even if giveUp cannot record it: the job's work was not done.
+        this.metrics?.jobFinished(job.kind, 'failed');
         await handler.giveUp(job, err, log).catch((e) => log.error({ err: e }, 'could not finish failed job'));
         return;
       }
+      this.metrics?.jobFinished(job.kind, 'retried');
       log.warn({ err }, 'job failed; will retry');
       const delay = this.opts.retryDelayMs * 2 ** job.attempts;
       await this.store.retryJob(job.id, String(err), delay).catch((e) => log.error({ err: e }, 'could not reschedule job'));

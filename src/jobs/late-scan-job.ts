@@ -37,7 +37,8 @@ export interface LateScanOptions {
   maxRunning: number;
   emails: boolean;
   emailDelayMs: number;
-  onNotifications?: () => void;
+  /** As AnalyzeJobOptions.onNotifications. */
+  onNotifications?: (count: number) => void;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -84,7 +85,7 @@ export class LateScanJob implements JobHandler {
     }
     const list = buildNotifications(submission, matches, await matchedRulesets(this.store, matches), now(), { matchInSubfile: (m) => inSubfile.has(m) });
     const stored = await this.store.completeJob(job.id, list, { emails: this.opts.emails, emailDelayMs: this.opts.emailDelayMs });
-    if (stored.stored.length > 0) this.opts.onNotifications?.();
+    if (stored.stored.length > 0) this.opts.onNotifications?.(stored.stored.length);
     log.debug({ submission: submission.id, files: files.length, notifications: stored.stored.length }, 'late scan done');
   }
 

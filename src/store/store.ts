@@ -68,6 +68,19 @@ export interface FollowUpJob {
   lane: string;
 }
 
+/** The jobs of one kind in the queue (JobStore.jobQueueStats). */
+export interface JobQueueStats {
+  kind: string;
+  /** Jobs waiting to run, delayed ones (a retry's backoff, an e-mail digest's wait) included. */
+  queued: number;
+  /** Jobs a worker holds (its lease may have lapsed: they are claimable again). */
+  running: number;
+  /** Jobs given up on, kept for `trawl jobs retry`. */
+  failed: number;
+  /** The smallest run_after of the queued jobs (epoch ms; in the future when all are delayed); null when none is queued. */
+  oldestQueuedAt: number | null;
+}
+
 /** What storing an analysis's notifications did. */
 export interface StoredNotifications {
   stored: NotificationRecord[];
@@ -212,6 +225,11 @@ export interface JobStore {
    */
   retryFailedJobs(ids?: number[]): Promise<number[]>;
   /**
+   * The queue by kind, for the metrics scraped every few seconds: one grouped read of the jobs
+   * table (a backlog of 100,000 jobs is read in tens of milliseconds). Kinds with no job are absent.
+   */
+  jobQueueStats(): Promise<JobQueueStats[]>;
+  /**
    * Finishes an `analyze` job in one transaction: stores the analysis on the file
    * (last_analysis_date = `date`, any analysisError cleared), marks the submission `completed`
    * (any failure cleared), deletes the job, and stores
@@ -303,5 +321,7 @@ export interface NotificationStore {
 /** Every piece of durable state but file contents, by area; test/store-contract-<area>.test.ts checks each. */
 export interface Store extends SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore, ProcessStore {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Resolves when the database answers a trivial query (readiness probes); throws TransientError otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@
 // work (validating a ruleset, compiling the few rulesets that just changed) and one of one thread
 // for long work (whole shards, merged deltas, hunting down slow rulesets), so a long compile
 // never delays a quick one.
+import type { Metrics } from '../../metrics/metrics.js';
 import { WorkerPool } from '../../threads/worker-pool.js';
 import type { RulesetSource } from '../../store/store.js';
 import type { CompileResult } from './shared-compile.js';
@@ -23,6 +24,8 @@ export class RuleCompiler {
   constructor(
     private readonly deadlineMs = 10 * 60_000,
     private readonly longNice = 0,
+    /** Counts and times compile() (trawl_rule_compiles_total, trawl_rule_compile_duration_seconds). */
+    private readonly metrics: Metrics | null = null,
   ) {
     // Two threads: ruleset changes are compiled as they are committed (RulesCatalog.watch), and a
     // validation at the API must not wait behind them (one thread doubled an import's time).
@@ -45,9 +48,20 @@ export class RuleCompiler {
     return this.quick.run({ kind: 'validate', source, maxBytes }, [], { priority: 1 });
   }
 
-  /** Compiles rulesets into one set; `long` runs it on the pool for long work. */
-  compile(rulesets: RulesetSource[], long: boolean): Promise<CompileResult> {
-    return (long ? this.slow : this.quick).run({ kind: 'compile', rulesets }, [], { priority: 0 });
+  /**
+   * Compiles rulesets into one set; `long` runs it on the pool for long work. Rulesets that do not
+   * compile are in the result (`failed`): the compile itself fails only when its thread does.
+   */
+  async compile(rulesets: RulesetSource[], long: boolean): Promise<CompileResult> {
+    const started = performance.now();
+    let ok = false;
+    try {
+      const r = await (long ? this.slow : this.quick).run<CompileResult>({ kind: 'compile', rulesets }, [], { priority: 0 });
+      ok = true;
+      return r;
+    } finally {
+      this.metrics?.ruleSetCompiled(performance.now() - started, ok);
+    }
   }
 
   /** Finds which of `rulesets` alone take longer than `slowMs` on the file at `path`. */

@@ -3,6 +3,7 @@
 // investigated (slow-ruleset-search.ts) to find the ruleset responsible, which is reported on the
 // ruleset and to its owner and quarantined; the other rulesets keep their matches for the file.
 import type { Logger } from 'pino';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { RulesetRecord, SlowScan, Store } from '../../store/store.js';
 import type { RuleCompiler } from '../engine/rule-compiler.js';
 import type { HuntResult, HuntTask, RawMatch, RulesLoad } from '../engine/rules-artifact.js';
@@ -46,6 +47,8 @@ export class Hunter {
     readonly opts: HunterOptions,
     private readonly log: Logger,
     private readonly onSlow: SlowRulesetListener = async () => undefined,
+    /** Times every scan (trawl_scan_duration_seconds). */
+    private readonly metrics: Metrics | null = null,
   ) {}
 
   /** The rules to scan with; call after the job was claimed (see RulesCatalog.snapshot). */
@@ -129,6 +132,7 @@ export class Hunter {
     logRulesLoads(this.log, result.loads);
     let matches = result.matches;
     for (const scan of result.scans) {
+      this.metrics?.scanned(scan.ms);
       if (!scan.timedOut && scan.ms <= this.opts.slowScanMs) continue;
       const artifact = snap.artifact(scan.key);
       if (!artifact) continue;

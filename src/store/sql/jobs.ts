@@ -1,7 +1,7 @@
 // The job queue and analysis completion, as queries on a Kysely database (used by sql-store.ts).
 // Job times are epoch milliseconds from this process's clock.
 import { sql, type Kysely } from 'kysely';
-import type { FileAnalysis, Job, LaneLimits } from '../store.js';
+import type { FileAnalysis, Job, JobQueueStats, LaneLimits } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { toJob } from './rows.js';
 import type { Database } from './schema.js';
@@ -144,6 +144,25 @@ export async function pending(db: Kysely<Database>): Promise<number> {
   const row = await db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n'))
     .where('state', '<>', 'failed').executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** Queued and running jobs by kind, and the oldest queued one's run_after: one grouped scan of the table. */
+export async function queueStats(db: Kysely<Database>): Promise<JobQueueStats[]> {
+  const rows = await db.selectFrom('jobs')
+    .select((eb) => ['kind', 'state', eb.fn.countAll().as('n'), eb.fn.min('run_after').as('oldest')])
+    .groupBy(['kind', 'state'])
+    .execute();
+  const byKind = new Map<string, JobQueueStats>();
+  for (const r of rows) {
+    let s = byKind.get(r.kind);
+    if (!s) byKind.set(r.kind, (s = { kind: r.kind, queued: 0, running: 0, failed: 0, oldestQueuedAt: null }));
+    if (r.state === 'queued') {
+      s.queued = Number(r.n);
+      s.oldestQueuedAt = Number(r.oldest);
+    } else if (r.state === 'running') s.running = Number(r.n);
+    else if (r.state === 'failed') s.failed = Number(r.n);
+  }
+  return [...byKind.values()].sort((a, b) => (a.kind < b.kind ? -1 : 1));
 }
 
 /** Inside transaction `tx`: stores the analysis on the file, completes the submission, drops the job. */

@@ -3,7 +3,7 @@
 import { sql, type Kysely, type Updateable } from 'kysely';
 import { alreadyExists, TrawlError } from '../../model/errors.js';
 import type {
-  AnalysisFailure, AnalysisStatus, FailedJob, FileAnalysis, FileLink, FollowUpJob, LaneLimits, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
+  AnalysisFailure, AnalysisStatus, FailedJob, FileAnalysis, FileLink, FollowUpJob, JobQueueStats, LaneLimits, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
   NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
   StoredNotifications, StreamEntry, SubmissionRecord, UserPatch, UserRecord, ProcessRecord,
 } from '../store.js';
@@ -74,6 +74,10 @@ export class SqlStore implements Store {
 
   get dialect(): 'sqlite' | 'postgres' {
     return this.d.name;
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => sql`select 1`.execute(this.db));
   }
 
   async close(): Promise<void> {
@@ -243,6 +247,10 @@ export class SqlStore implements Store {
 
   retryFailedJobs(ids?: number[]): Promise<number[]> {
     return this.bookkeeping((tx) => failedJobs.retryFailed(tx, ids));
+  }
+
+  jobQueueStats(): Promise<JobQueueStats[]> {
+    return this.run(() => jobs.queueStats(this.db));
   }
 
   completeAnalysis(
