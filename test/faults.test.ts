@@ -64,11 +64,14 @@ describe('faults', () => {
     }
   });
 
-  it('answers TransientError when blob storage is read-only', async (t) => {
+  it('answers TransientError when blob storage turns read-only', async (t) => {
     const blobDir = mkdtempSync(join(tmpdir(), 'trawl-ro-'));
-    const why = tryMount(blobDir, 'size=4m,ro');
+    const why = tryMount(blobDir, 'size=4m');
     if (why) return t.skip(why);
+    // Started on writable storage (a first start writes the deployment marker there), which
+    // then turns read-only, as a failing disk's filesystem does.
     const s = await startTestService({ blobDir });
+    execFileSync('mount', ['-o', 'remount,ro', blobDir], { stdio: 'ignore' });
     try {
       const r = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(randomBytes(1000)));
       assert.ok(isVtError(r, 503, 'TransientError'), JSON.stringify(r.body));

@@ -7,7 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { main } from '../src/cli/main.js';
 import { makeZip } from './helpers/archives.js';
 import { serveChild, serveWorkerChild } from './helpers/child-service.js';
 import { api, fileForm } from './helpers/service.js';
@@ -111,6 +113,17 @@ describe('scale-out: API and worker processes on PostgreSQL and S3', { skip: pgU
     }
     const zip = await api(apiA.url, key, 'GET', `/api/v3/files/${sha256(files[0]!)}`);
     assert.equal(zip.body.data.attributes.bundle_info?.num_children, 1);
+
+    // `trawl status` sees the deployment: both APIs and the surviving worker, the queue drained.
+    let text = '';
+    const out = new PassThrough().on('data', (c) => (text += c));
+    assert.equal(await main(['status', '--json', '--database', database], out, new PassThrough()), 0);
+    const status = JSON.parse(text) as { processes: { role: string; pid: number; blobStore: string }[]; queue: { kind: string; queued: number; running: number; failed: number }[] };
+    const pids = (role: string) => status.processes.filter((p) => p.role === role).map((p) => p.pid).sort();
+    assert.deepEqual(pids('api'), [apiA.child.pid, apiB.child.pid].sort());
+    assert.ok(pids('worker').includes(w2.child.pid!));
+    assert.ok(status.processes.every((p) => p.blobStore === 's3://trawl/deploy-1/'));
+    assert.ok(status.queue.every((q) => q.kind !== 'analyze' || (q.queued === 0 && q.running === 0 && q.failed === 0)), JSON.stringify(status.queue));
   });
 
   it('refuses to start a process whose blob store is not the deployment\'s', async () => {

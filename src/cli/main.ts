@@ -10,6 +10,7 @@ import { huntingCommand, huntingOptions, huntingUsage } from './hunting.js';
 import { iocstreamCommand, iocstreamOptions, iocstreamUsage } from './iocstream.js';
 import { jobsCommand, jobsOptions, jobsUsage } from './jobs.js';
 import { serveCommand, serveUsage } from './serve.js';
+import { statusCommand, statusOptions, statusUsage } from './status.js';
 import { submitCommand, submitOptions, submitUsage } from './submit.js';
 import { userCommand, userOptions, userUsage } from './user.js';
 import { versionLine } from '../version.js';
@@ -25,6 +26,7 @@ commands:
   ${iocstreamUsage.split('\n').join('\n  ')}
   ${userUsage.split('\n').join('\n  ')}
   ${jobsUsage.split('\n').join('\n  ')}
+  ${statusUsage}
 
 Every setting can be given as --flag, TRAWL_* environment variable or in a JSON file (--config FILE);
 see docs/configuration.md.
@@ -38,7 +40,7 @@ const configOptions: Options = Object.fromEntries([
 
 export async function main(argv: string[], out: Writable = process.stdout, err: Writable = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
-  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, file: fileOptions, user: userOptions, jobs: jobsOptions, hunting: huntingOptions, iocstream: iocstreamOptions };
+  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, file: fileOptions, user: userOptions, jobs: jobsOptions, status: statusOptions, hunting: huntingOptions, iocstream: iocstreamOptions };
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     out.write(usage);
     return command ? 0 : 2;
@@ -68,6 +70,8 @@ export async function main(argv: string[], out: Writable = process.stdout, err: 
     switch (command) {
       case 'serve':
         return await serveCommand(config, err);
+      case 'status':
+        return await statusCommand({ config, json: v.json === true, out });
       case 'submit':
         return await submitCommand(positionals, { config, wait: v.wait === true, concurrency: Number(v.concurrency), out, err });
       case 'file':

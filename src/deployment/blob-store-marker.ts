@@ -18,7 +18,7 @@ export class StartupRefused extends Error {}
  * deployment's first start. `waitMs`: how long a process that did not draw the token waits for
  * the one that did to write it (they may start together).
  */
-export async function checkBlobStoreMarker(store: SettingsStore, blobs: BlobStore, log: Logger, waitMs = 10_000): Promise<void> {
+export async function checkBlobStoreMarker(store: SettingsStore, blobs: BlobStore, log: Logger, waitMs = 5_000): Promise<void> {
   // The token carries its creation time: only a process starting just after the first waits.
   const drawn = `${randomBytes(12).toString('hex')}.${Math.floor(Date.now() / 1000)}`;
   const token = await store.setSettingIfAbsent(SETTING, drawn);
