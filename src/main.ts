@@ -95,8 +95,11 @@ async function closeApi(app: FastifyInstance): Promise<void> {
 /** How often a hunting process looks for ruleset changes to compile ahead of the uploads. */
 const RULES_WATCH_MS = 500;
 
-/** The blob store the configuration names: object storage, else a folder. */
-function blobStoreOf(config: Config, id: string): BlobStore {
+/**
+ * The blob store the configuration names: object storage, else a folder. `cacheMinAgeMs`: how
+ * long S3 blobs stay in the local cache at least (trawl migrate, which never reads them back, 0).
+ */
+export function blobStoreOf(config: Config, id: string, opts: { cacheMinAgeMs?: number } = {}): BlobStore {
   if (!config.blobUrl) return new FsBlobStore(config.blobPath, id);
   const style = config.s3AddressingStyle === 'auto' ? (config.s3Endpoint ? 'path' : 'virtual') : config.s3AddressingStyle;
   return new S3BlobStore({
@@ -107,6 +110,7 @@ function blobStoreOf(config: Config, id: string): BlobStore {
     credentials: config.s3AccessKeyId ? { accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey } : null,
     space: new ProcessSpace(join(config.dataDir, 'tmp'), id),
     cacheBytes: config.blobCacheBytes,
+    ...opts,
   });
 }
 

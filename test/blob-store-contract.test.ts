@@ -188,6 +188,32 @@ for (const kind of kinds) {
       other.close();
     });
 
+    it('lists every committed blob once, and nothing else (blobs being written, scratch files, the marker written above)', async () => {
+      const stored = [Buffer.from('listed one'), Buffer.from('listed two')];
+      const hashes = [];
+      for (const b of stored) hashes.push(await put(store, b));
+      const inFlight = await store.create();
+      await inFlight.write(Buffer.from('not committed'));
+      const dir = await store.scratchDir();
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, sha(Buffer.from('scratch'))), 'scratch');
+      try {
+        const listed: string[] = [];
+        for await (const h of store.list()) listed.push(h);
+        assert.equal(new Set(listed).size, listed.length, 'each once');
+        for (const h of hashes) assert.ok(listed.includes(h), `lists ${h}`);
+        assert.ok(!listed.includes(sha(Buffer.from('not committed'))));
+        assert.ok(!listed.includes(sha(Buffer.from('scratch'))));
+        for (const h of listed) {
+          assert.match(h, /^[0-9a-f]{64}$/);
+          assert.equal(await store.has(h), true, `${h} listed and held`);
+        }
+      } finally {
+        await inFlight.abort();
+        await store.dropScratch(dir);
+      }
+    });
+
     it('says it is reachable, and fails with TransientError or InsufficientStorageError when it is not', async () => {
       await store.check();
       const broken = kind.name === 'S3'

@@ -9,6 +9,7 @@ import { fileCommand, fileOptions, fileUsage } from './file.js';
 import { huntingCommand, huntingOptions, huntingUsage } from './hunting.js';
 import { iocstreamCommand, iocstreamOptions, iocstreamUsage } from './iocstream.js';
 import { jobsCommand, jobsOptions, jobsUsage } from './jobs.js';
+import { migrateCommand, migrateOptions, migrateUsage } from './migrate.js';
 import { serveCommand, serveUsage } from './serve.js';
 import { statusCommand, statusOptions, statusUsage } from './status.js';
 import { submitCommand, submitOptions, submitUsage } from './submit.js';
@@ -27,6 +28,7 @@ commands:
   ${userUsage.split('\n').join('\n  ')}
   ${jobsUsage.split('\n').join('\n  ')}
   ${statusUsage}
+  ${migrateUsage.split('\n').join('\n  ')}
 
 Every setting can be given as --flag, TRAWL_* environment variable or in a JSON file (--config FILE);
 see docs/configuration.md.
@@ -40,7 +42,7 @@ const configOptions: Options = Object.fromEntries([
 
 export async function main(argv: string[], out: Writable = process.stdout, err: Writable = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
-  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, file: fileOptions, user: userOptions, jobs: jobsOptions, status: statusOptions, hunting: huntingOptions, iocstream: iocstreamOptions };
+  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, file: fileOptions, user: userOptions, jobs: jobsOptions, status: statusOptions, migrate: migrateOptions, hunting: huntingOptions, iocstream: iocstreamOptions };
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     out.write(usage);
     return command ? 0 : 2;
@@ -86,6 +88,8 @@ export async function main(argv: string[], out: Writable = process.stdout, err: 
           config, filter: v.filter as string | undefined, limit: v.limit as string | undefined,
           all: v.all === true, withTag: v['with-tag'] as string | undefined, out, err,
         });
+      case 'migrate':
+        return await migrateCommand({ config, flags: v, out, err });
       case 'jobs':
         return await jobsCommand(positionals, { config, failed: v.failed === true, all: v.all === true, out, err });
       default:

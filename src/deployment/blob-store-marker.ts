@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { SettingsStore } from '../store/store.js';
 
-const SETTING = 'blob_store_marker';
+/** The setting holding the deployment's token (trawl migrate gives a new blob store the same). */
+export const MARKER_SETTING = 'blob_store_marker';
 
 /** A process that must not start: the message says what is wrong and what to do. */
 export class StartupRefused extends Error {}
@@ -21,7 +22,7 @@ export class StartupRefused extends Error {}
 export async function checkBlobStoreMarker(store: SettingsStore, blobs: BlobStore, log: Logger, waitMs = 5_000): Promise<void> {
   // The token carries its creation time: only a process starting just after the first waits.
   const drawn = `${randomBytes(12).toString('hex')}.${Math.floor(Date.now() / 1000)}`;
-  const token = await store.setSettingIfAbsent(SETTING, drawn);
+  const token = await store.setSettingIfAbsent(MARKER_SETTING, drawn);
   const first = token === drawn;
   const drawnAt = Number(token.split('.')[1] ?? 0) * 1000;
   const deadline = first ? 0 : Math.min(drawnAt + 2 * waitMs, Date.now() + waitMs);

@@ -2,7 +2,7 @@
 import { invalidArgument } from '../model/errors.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 import { openThreadedSqliteStore } from './sqlite/threaded-sqlite-store.js';
-import type { Store } from './store.js';
+import type { CopyableStore, Store } from './store.js';
 
 /** Options of openStore; each applies to one dialect and is ignored by the other. */
 export interface OpenStoreOptions {
@@ -43,6 +43,24 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
     // Imported on demand so that SQLite-only installs never load pg.
     const { openPostgresStore } = await import('./postgres/postgres-store.js');
     return openPostgresStore(url, opts);
+  }
+  throw invalidArgument(`unsupported database URL "${url.replace(/\/\/[^@/]*@/, '//***@')}"`);
+}
+
+/**
+ * Opens the store at `url` (as openStore, migrating it) for copying whole into another
+ * (`trawl migrate`): SQLite without its writer thread, which only the service's own writes need.
+ */
+export async function openCopyableStore(url: string, opts: Pick<OpenStoreOptions, 'poolSize' | 'connectTimeoutMs'> = {}): Promise<CopyableStore> {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path === '' || path === ':memory:') throw invalidArgument('trawl migrate needs a database file: sqlite:PATH');
+    return openSqliteStore(path);
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const { openPostgresStore } = await import('./postgres/postgres-store.js');
+    // Unnamed statements: the copy's queries are its own, each run once per page.
+    return openPostgresStore(url, { ...opts, preparedStatements: false });
   }
   throw invalidArgument(`unsupported database URL "${url.replace(/\/\/[^@/]*@/, '//***@')}"`);
 }

@@ -325,3 +325,29 @@ export interface Store extends SettingsStore, UserStore, FileStore, JobStore, Ru
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How copyTablesTo goes, and whom it tells how far it got. */
+export interface TableCopyOptions {
+  /** Rows read, and written in one transaction, at a time. */
+  batchSize: number;
+  /** Called once before copying, with each table to copy and its rows. */
+  onTables?(tables: { table: string; rows: number }[]): void;
+  /** Called after each batch written: rows of `table` copied so far, of `total`. */
+  onRows?(table: string, copied: number, total: number): void;
+}
+
+/**
+ * A store that can be copied whole into another (`trawl migrate`, moving an embedded install to
+ * PostgreSQL). Opened by openCopyableStore; not the service's concern, hence not in Store.
+ */
+export interface CopyableStore extends Store {
+  /** The schema migrations applied to this database, in order. */
+  migrationsApplied(): Promise<string[]>;
+  /** The tables holding the deployment's data that have rows: none in a database never used. */
+  tablesWithData(): Promise<string[]>;
+  /**
+   * Copies every table of data into `target` (empty, at this store's migration level), a batch
+   * per transaction, then sets its id sequences past the highest id this store gave.
+   */
+  copyTablesTo(target: CopyableStore, opts: TableCopyOptions): Promise<void>;
+}

@@ -60,6 +60,12 @@ export interface BlobStore {
    */
   readMarker(): Promise<string | null>;
   writeMarker(token: string): Promise<void>;
+  /**
+   * The sha256 of every committed blob, each once, in no promised order; never blobs being
+   * written, scratch files or the marker. For copying a whole store (trawl migrate): it pages
+   * through the store as it goes, so any number of blobs is listed in bounded memory.
+   */
+  list(): AsyncIterable<string>;
   /** Where the blobs are, for messages (a folder or an s3:// URL). */
   describe(): string;
   /** Releases connections. */

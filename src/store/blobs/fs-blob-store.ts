@@ -2,7 +2,7 @@
 // Writes go under this process's folder in <root>/tmp/ first, are fsynced, then renamed into
 // place, so a blob is either whole or absent after a crash.
 import { constants, createReadStream } from 'node:fs';
-import { access, mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { access, mkdir, open, opendir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -13,6 +13,8 @@ import { ProcessSpace } from './process-space.js';
 const SHA256 = /^[0-9a-f]{64}$/;
 
 const MARKER = 'trawl-marker';
+/** The folders blobs are spread over: the first two hex digits of their sha256. */
+const SHARD = /^[0-9a-f]{2}$/;
 
 export class FsBlobStore implements BlobStore {
   /** This process's folder under <root>/tmp/: on the blobs' filesystem, so commits are renames. */
@@ -130,6 +132,17 @@ export class FsBlobStore implements BlobStore {
 
   async sweep(live: ReadonlySet<string>): Promise<void> {
     await this.space.sweep(live);
+  }
+
+  async *list(): AsyncIterable<string> {
+    // opendir reads a folder in pieces: a shard of a large store holds tens of thousands of names.
+    // Only <2 hex>/<sha256> files count: tmp/ (blobs being written, scratch) and the marker do not.
+    for await (const shard of await opendir(this.root)) {
+      if (!shard.isDirectory() || !SHARD.test(shard.name)) continue;
+      for await (const e of await opendir(join(this.root, shard.name))) {
+        if (e.isFile() && SHA256.test(e.name) && e.name.startsWith(shard.name)) yield e.name;
+      }
+    }
   }
 
   async readMarker(): Promise<string | null> {

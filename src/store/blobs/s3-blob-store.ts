@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { TrawlError, transient } from '../../model/errors.js';
 import { BlobCache } from './blob-cache.js';
@@ -210,6 +210,26 @@ export class S3BlobStore implements BlobStore {
   async check(): Promise<void> {
     // A lookup of the marker: 200 and 404 both say the bucket answers and lets us in.
     await this.exists(`${this.prefix}${MARKER}`);
+  }
+
+  async *list(): AsyncIterable<string> {
+    // Keys <prefix><2 hex>/<sha256> only: a prefix may hold other things (another deployment's
+    // prefix nested in this one, the marker), none of which has that shape.
+    const blob = /^([0-9a-f]{2})\/([0-9a-f]{64})$/;
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, ContinuationToken: token }));
+      } catch (e) {
+        throw s3Error(e, 'list the stored files');
+      }
+      for (const o of page.Contents ?? []) {
+        const m = blob.exec(o.Key?.slice(this.prefix.length) ?? '');
+        if (m && m[2]!.startsWith(m[1]!)) yield m[2]!;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
   }
 
   async readMarker(): Promise<string | null> {

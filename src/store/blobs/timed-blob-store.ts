@@ -58,6 +58,11 @@ export class TimedBlobStore implements BlobStore {
     return this.timed('check', () => this.inner.check());
   }
 
+  /** Not timed: a listing is consumed at its reader's pace (trawl migrate), not the store's. */
+  list(): AsyncIterable<string> {
+    return this.inner.list();
+  }
+
   /** Not timed: once per process start. */
   readMarker(): Promise<string | null> {
     return this.inner.readMarker();

@@ -2,7 +2,6 @@
 // embedded (SQLite) install never loads it.
 import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect } from 'kysely';
-import type { Store } from '../store.js';
 import type { Database } from '../sql/schema.js';
 import { SqlStore } from '../sql/sql-store.js';
 import { SHAPE_MARK } from '../sql/compiled-shapes.js';
@@ -100,7 +99,7 @@ function wrapPool(pool: Pool, opts: { prepare: boolean; cancel: (pid: number) =>
 }
 
 /** Connects to `url`, migrates the database and returns the store. Fails with a TrawlError. */
-export async function openPostgresStore(url: string, opts: PostgresStoreOptions = {}): Promise<Store> {
+export async function openPostgresStore(url: string, opts: PostgresStoreOptions = {}): Promise<SqlStore> {
   const pg = (await import('pg')).default;
   // BIGINT columns come back as JS numbers; set on this pool only, not pg's global parsers.
   const types = {

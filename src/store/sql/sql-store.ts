@@ -3,9 +3,9 @@
 import { sql, type Kysely, type Updateable } from 'kysely';
 import { alreadyExists, TrawlError } from '../../model/errors.js';
 import type {
-  AnalysisFailure, AnalysisStatus, FailedJob, FileAnalysis, FileLink, FollowUpJob, JobQueueStats, LaneLimits, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
+  AnalysisFailure, AnalysisStatus, CopyableStore, FailedJob, FileAnalysis, FileLink, FollowUpJob, JobQueueStats, LaneLimits, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
   NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
-  StoredNotifications, StreamEntry, SubmissionRecord, UserPatch, UserRecord, ProcessRecord,
+  StoredNotifications, StreamEntry, SubmissionRecord, TableCopyOptions, UserPatch, UserRecord, ProcessRecord,
 } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { fileChangesSince } from './file-changes.js';
@@ -21,6 +21,7 @@ import { toFile, toSubmission, toUser } from './rows.js';
 import type { Database, UsersTable } from './schema.js';
 import { writeSubmission } from './submission-writer.js';
 import { withQuerySignal } from './query-signal.js';
+import { copyTables, migrationsApplied, tablesWithData } from './table-copy.js';
 
 const HASH_COLUMN = { 64: 'sha256', 40: 'sha1', 32: 'md5' } as const;
 
@@ -35,7 +36,7 @@ interface Completion {
 }
 
 /** A Store over SQL. Create it with SqlStore.open, which brings the schema up to date first. */
-export class SqlStore implements Store {
+export class SqlStore implements CopyableStore {
   private readonly committer: GroupCommitter<NewSubmission, SubmissionRecord> | null;
   /** Whether a request's statements carry its mark (query-signal.ts): where they can be cancelled. */
   private readonly marks: boolean;
@@ -84,6 +85,21 @@ export class SqlStore implements Store {
     await this.committer?.drain();
     await this.completions?.drain();
     await this.run(() => this.db.destroy());
+  }
+
+  migrationsApplied(): Promise<string[]> {
+    return this.run(() => migrationsApplied(this.db));
+  }
+
+  tablesWithData(): Promise<string[]> {
+    return this.run(() => tablesWithData(this.db));
+  }
+
+  copyTablesTo(target: CopyableStore, opts: TableCopyOptions): Promise<void> {
+    if (!(target instanceof SqlStore)) throw new Error('can only copy into another SQL store');
+    // Errors leave unmapped: either database may have raised them, and the driver's message
+    // (which row, which constraint) is what the operator needs.
+    return copyTables({ db: this.db, dialect: this.d }, { db: target.db, dialect: target.d }, opts);
   }
 
   setSettingIfAbsent(key: string, value: string): Promise<string> {

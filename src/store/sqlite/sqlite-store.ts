@@ -3,7 +3,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
-import type { Store } from '../store.js';
 import type { Database } from '../sql/schema.js';
 import { SqlStore } from '../sql/sql-store.js';
 import { mapSqliteError, sqliteDialect } from './sqlite-dialect.js';
@@ -39,7 +38,7 @@ const STATEMENT_CACHE_SIZE = 256;
  * block the very thread that must release the lock (it fails with TransientError after the busy
  * timeout). Several processes on one file are fine.
  */
-export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Promise<Store> {
+export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Promise<SqlStore> {
   const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
   let raw: BetterSqlite3.Database | undefined;
   try {
