@@ -50,6 +50,14 @@ export class JobRunner {
   private readonly held: Record<string, number> = {};
   private running = false;
   private wakeUp: (() => void) | null = null;
+  /**
+   * The last claim found fewer jobs than it asked for (the queue, or a lane's share, ran short):
+   * the next one waits until claimBatch jobs finished, a poll, or an outside wake (an upload),
+   * instead of claiming again after every job: a claim is several statements, and one per job
+   * cost the database as much as the analyses' own writes (measured on PostgreSQL).
+   */
+  private starved = false;
+  private finishedSinceClaim = 0;
   private loopDone: Promise<void> = Promise.resolve();
   private heartbeat: NodeJS.Timeout | undefined;
   private idle: (() => void)[] = [];
@@ -119,6 +127,8 @@ export class JobRunner {
         } catch (err) {
           this.log.warn({ err }, 'claiming jobs failed; retrying');
         }
+        this.starved = jobs.length < free;
+        this.finishedSinceClaim = 0;
       }
       for (const job of jobs) {
         this.inflight++;
@@ -126,11 +136,11 @@ export class JobRunner {
         void this.run(job).finally(() => {
           this.inflight--;
           if (--this.held[job.lane]! === 0) delete this.held[job.lane];
-          this.wake();
+          if (!this.starved || ++this.finishedSinceClaim >= this.claimBatch) this.wake();
           if (this.inflight === 0) this.idle.splice(0).forEach((r) => r());
         });
       }
-      if (jobs.length === 0 || this.inflight >= this.opts.concurrency) {
+      if (jobs.length === 0 || this.starved || this.inflight >= this.opts.concurrency) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, this.opts.pollMs);
           this.wakeUp = () => {
