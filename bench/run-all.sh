@@ -32,3 +32,8 @@ if [ -n "${BENCH_RULES_DIR:-}" ]; then
 fi
 node dist/bench/rewrite-cost.js generated small
 node dist/bench/rewrite-cost.js generated large
+# Scale-out (PostgreSQL: scripts/pg-test-server.sh's, or TRAWL_TEST_PG_URL's): worker processes
+# side by side, intake to S3 (s3rver) against a folder, and 20 worker kills (about 10 minutes).
+node dist/bench/scale-out-workers.js 3000
+node dist/bench/intake-s3.js 3000 300
+node dist/bench/worker-kills.js 20
