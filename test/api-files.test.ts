@@ -98,6 +98,20 @@ describe('file intake', () => {
     assert.ok(Buffer.from(await res.arrayBuffer()).equals(content));
     const anon = await fetch(`${s.url}/api/v3/files/${hashes(content).md5}/download`);
     assert.equal(anon.status, 401);
+    // One byte range resumes a download; one past the end is refused with the size.
+    const url = `${s.url}/api/v3/files/${hashes(content).md5}/download`;
+    for (const [range, start, end] of [['bytes=1000-1999', 1000, 1999], ['bytes=199990-', 199_990, 199_999], ['bytes=-10', 199_990, 199_999], ['bytes=150000-999999', 150_000, 199_999]] as const) {
+      const part = await fetch(url, { headers: { 'x-apikey': bobKey, range } });
+      assert.equal(part.status, 206, range);
+      assert.equal(part.headers.get('content-range'), `bytes ${start}-${end}/200000`);
+      assert.ok(Buffer.from(await part.arrayBuffer()).equals(content.subarray(start, end + 1)), range);
+    }
+    const past = await fetch(url, { headers: { 'x-apikey': bobKey, range: 'bytes=200000-' } });
+    assert.equal(past.status, 416);
+    assert.equal(past.headers.get('content-range'), 'bytes */200000');
+    const many = await fetch(url, { headers: { 'x-apikey': bobKey, range: 'bytes=0-1,5-6' } });
+    assert.equal(many.status, 200, 'a range list gets the whole file');
+    assert.equal((await many.arrayBuffer()).byteLength, 200_000);
   });
 
   it('hashes uploads right on both sides of the size where hashing moves to a digest thread', async () => {

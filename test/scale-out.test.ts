@@ -111,6 +111,10 @@ describe('scale-out: API and worker processes on PostgreSQL and S3', { skip: pgU
         assert.ok(Buffer.from(await res.arrayBuffer()).equals(f), `${sha256(f)} from ${via.url}`);
       }
     }
+    // A ranged download through object storage.
+    const part = await fetch(`${apiB.url}/api/v3/files/${sha256(files[1]!)}/download`, { headers: { 'x-apikey': key, range: 'bytes=10-99' } });
+    assert.equal(part.status, 206);
+    assert.ok(Buffer.from(await part.arrayBuffer()).equals(files[1]!.subarray(10, 100)));
     const zip = await api(apiA.url, key, 'GET', `/api/v3/files/${sha256(files[0]!)}`);
     assert.equal(zip.body.data.attributes.bundle_info?.num_children, 1);
 

@@ -111,13 +111,39 @@ export function fileRoutes(deps: ApiDeps) {
 
     app.get<{ Params: { id: string } }>('/files/:id/download', async (req, reply) => {
       const f = await findFile(req.params.id);
-      const stream = await blobs.read(f.sha256);
+      // One byte range (`Range: bytes=a-b`, `a-`, `-n`) resumes a large download; anything else
+      // gets the whole file, as HTTP allows.
+      const range = byteRange(req.headers.range, f.size);
+      if (range === 'unsatisfiable') {
+        return reply.code(416).header('content-range', `bytes */${f.size}`).send();
+      }
+      const stream = await blobs.read(f.sha256, range ?? undefined);
       if (!stream) throw new TrawlError('NotFoundError', `content of file "${f.sha256}" is not available`);
+      if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${f.size}`);
       return reply
         .type('application/octet-stream')
-        .header('content-length', f.size)
+        .header('accept-ranges', 'bytes')
+        .header('content-length', range ? range.end - range.start + 1 : f.size)
         .header('content-disposition', `attachment; filename="${f.sha256}"`)
         .send(stream);
     });
   };
+}
+
+/** The single byte range a Range header asks for; null for the whole file (no header, or one this does not serve). */
+function byteRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
+  const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    // The last n bytes.
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
 }
