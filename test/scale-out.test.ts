@@ -87,16 +87,20 @@ describe('scale-out: API and worker processes on PostgreSQL and S3', { skip: pgU
 
     // Every analysis completes (the killed worker's jobs are taken over).
     const deadline = Date.now() + 90_000;
-    const notified = new Map<string, number>();
-    for (;;) {
-      notified.clear();
+    const notifiedNow = async () => {
+      const counts = new Map<string, number>();
       let cursor = '';
       do {
         const page = await api(apiB.url, key, 'GET', `/api/v3/intelligence/hunting_notification_files?limit=40${cursor ? `&cursor=${cursor}` : ''}`);
         assert.equal(page.status, 200, JSON.stringify(page.body));
-        for (const d of page.body.data) notified.set(d.id, (notified.get(d.id) ?? 0) + 1);
+        for (const d of page.body.data) counts.set(d.id, (counts.get(d.id) ?? 0) + 1);
         cursor = page.body.meta?.cursor ?? '';
       } while (cursor);
+      return counts;
+    };
+    let notified = new Map<string, number>();
+    for (;;) {
+      notified = await notifiedNow();
       if (notified.size >= expected || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -118,16 +122,25 @@ describe('scale-out: API and worker processes on PostgreSQL and S3', { skip: pgU
     const zip = await api(apiA.url, key, 'GET', `/api/v3/files/${sha256(files[0]!)}`);
     assert.equal(zip.body.data.attributes.bundle_info?.num_children, 1);
 
-    // `trawl status` sees the deployment: both APIs and the surviving worker, the queue drained.
-    let text = '';
-    const out = new PassThrough().on('data', (c) => (text += c));
-    assert.equal(await main(['status', '--json', '--database', database], out, new PassThrough()), 0);
-    const status = JSON.parse(text) as { processes: { role: string; pid: number; blobStore: string }[]; queue: { kind: string; queued: number; running: number; failed: number }[] };
-    const pids = (role: string) => status.processes.filter((p) => p.role === role).map((p) => p.pid).sort();
+    // `trawl status` sees the deployment: both APIs and the surviving worker, and the queue
+    // drains (analyses of files that match nothing may still be running, or held by the killed
+    // worker until its lease lapses).
+    type Status = { processes: { role: string; pid: number; blobStore: string }[]; queue: { kind: string; queued: number; running: number; failed: number }[] };
+    const status = async (): Promise<Status> => {
+      let text = '';
+      const out = new PassThrough().on('data', (c) => (text += c));
+      assert.equal(await main(['status', '--json', '--database', database], out, new PassThrough()), 0);
+      return JSON.parse(text) as Status;
+    };
+    const busy = (st: Status) => st.queue.some((q) => q.kind === 'analyze' && q.queued + q.running > 0);
+    let st = await status();
+    for (const until = Date.now() + 30_000; busy(st) && Date.now() < until; st = await status()) await new Promise((r) => setTimeout(r, 250));
+    const pids = (role: string) => st.processes.filter((p) => p.role === role).map((p) => p.pid).sort();
     assert.deepEqual(pids('api'), [apiA.child.pid, apiB.child.pid].sort());
     assert.ok(pids('worker').includes(w2.child.pid!));
-    assert.ok(status.processes.every((p) => p.blobStore === 's3://trawl/deploy-1/'));
-    assert.ok(status.queue.every((q) => q.kind !== 'analyze' || (q.queued === 0 && q.running === 0 && q.failed === 0)), JSON.stringify(status.queue));
+    assert.ok(st.processes.every((p) => p.blobStore === 's3://trawl/deploy-1/'));
+    assert.ok(st.queue.every((q) => q.kind !== 'analyze' || (q.queued === 0 && q.running === 0 && q.failed === 0)), JSON.stringify(st.queue));
+    assert.deepEqual(await notifiedNow(), notified, 'nothing notified again once every analysis is done');
   });
 
   it('refuses to start a process whose blob store is not the deployment\'s', async () => {
