@@ -57,6 +57,8 @@ export class JobRunner {
    * cost the database as much as the analyses' own writes (measured on PostgreSQL).
    */
   private starved = false;
+  /** wake() was called while the loop was not waiting. */
+  private woken = false;
   private finishedSinceClaim = 0;
   private loopDone: Promise<void> = Promise.resolve();
   private heartbeat: NodeJS.Timeout | undefined;
@@ -90,7 +92,10 @@ export class JobRunner {
 
   /** Tells the loop that work may be waiting (called after each local upload). */
   wake(): void {
-    this.wakeUp?.();
+    // A wake while the loop is claiming is kept for when it would wait: lost, an upload arriving
+    // during a claim would wait for the next poll.
+    if (this.wakeUp) this.wakeUp();
+    else this.woken = true;
   }
 
   /**
@@ -140,9 +145,12 @@ export class JobRunner {
           if (this.inflight === 0) this.idle.splice(0).forEach((r) => r());
         });
       }
-      if (jobs.length === 0 || this.starved || this.inflight >= this.opts.concurrency) {
+      if ((jobs.length === 0 || this.starved || this.inflight >= this.opts.concurrency) && !this.woken) {
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, this.opts.pollMs);
+          const t = setTimeout(() => {
+            this.wakeUp = null;
+            resolve();
+          }, this.opts.pollMs);
           this.wakeUp = () => {
             clearTimeout(t);
             this.wakeUp = null;
@@ -150,6 +158,7 @@ export class JobRunner {
           };
         });
       }
+      this.woken = false;
     }
   }
 
