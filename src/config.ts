@@ -52,7 +52,7 @@ export const fields = {
     doc: 'Keep file contents in S3-compatible object storage instead of blobDir: s3://bucket[/prefix]. Every API and worker process of a deployment must use the same one. Credentials: s3AccessKeyId and s3SecretAccessKey, else the AWS SDK\'s usual sources (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws files, instance or pod roles).',
   },
   s3Endpoint: { kind: 'string', default: '', doc: 'Endpoint of an S3-compatible server (e.g. http://minio:9000); empty for AWS S3.' },
-  s3Region: { kind: 'string', default: '', doc: 'Region of the bucket; empty: AWS_REGION or the AWS config file, else us-east-1.' },
+  s3Region: { kind: 'string', default: '', doc: 'Region of the bucket; empty: AWS_REGION (or AWS_DEFAULT_REGION), else us-east-1.' },
   s3AddressingStyle: {
     kind: 'enum',
     default: 'auto',
@@ -357,6 +357,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     url: (out.url as string).replace(/\/+$/, ''),
     databaseUrl: database,
     blobPath: resolve((out.blobDir as string) || resolve(dataDir, 'blobs')),
+    // The AWS variables every S3 tool reads (credentials are left to the SDK's own chain).
+    s3Region: (out.s3Region as string) || env.AWS_REGION || env.AWS_DEFAULT_REGION || '',
     workerCount: workers > 0 ? workers : availableParallelism(),
   }) as unknown as Config;
 }

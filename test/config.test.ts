@@ -42,6 +42,16 @@ describe('config', () => {
     assert.throws(() => loadConfig({ configFile: file, env: {} }), /config file .*trawl\.json/);
   });
 
+  it('checks object storage settings, and takes the region from AWS_REGION when none is set', () => {
+    const s3 = { blobUrl: 's3://trawl-blobs/prod' };
+    assert.equal(loadConfig({ env: { AWS_REGION: 'eu-west-1' }, flags: s3 }).s3Region, 'eu-west-1');
+    assert.equal(loadConfig({ env: { AWS_REGION: 'eu-west-1' }, flags: { ...s3, s3Region: 'us-west-2' } }).s3Region, 'us-west-2');
+    assert.throws(() => loadConfig({ env: {}, flags: { blobUrl: 'http://bucket' } }), /"blobUrl": expected s3:\/\/bucket/);
+    assert.throws(() => loadConfig({ env: {}, flags: { ...s3, blobDir: '/srv/blobs' } }), /both set/);
+    assert.throws(() => loadConfig({ env: {}, flags: { ...s3, s3AccessKeyId: 'AKIA' } }), /set both or neither/);
+    assert.throws(() => loadConfig({ env: {}, flags: { ...s3, s3AddressingStyle: 'dns' } }), /s3AddressingStyle/);
+  });
+
   it('documents every setting with its flag and variable', () => {
     const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
     for (const k of Object.keys(fields)) {
