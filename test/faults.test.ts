@@ -132,6 +132,11 @@ describe('faults', () => {
       assert.ok(isVtError(r, 503, 'TransientError'), JSON.stringify(r.body));
       const g = await api(s.url, s.adminKey, 'GET', `/api/v3/files/${sha256(content)}`);
       assert.ok(isVtError(g, 503, 'TransientError') || isVtError(g, 401, 'WrongCredentialsError') === false, JSON.stringify(g.body));
+      // A load balancer's readiness probe says so, naming the database; liveness still answers.
+      const ready = await api(s.url, null, 'GET', '/api/v3/ready');
+      assert.ok(isVtError(ready, 503, 'TransientError'), JSON.stringify(ready.body));
+      assert.match(ready.body.error.message, /^database unreachable/);
+      assert.equal((await api(s.url, null, 'GET', '/api/v3/health')).status, 200);
       up = true;
       let again;
       for (let i = 0; i < 50; i++) {
@@ -140,6 +145,7 @@ describe('faults', () => {
         await new Promise((res) => setTimeout(res, 100));
       }
       assert.equal(again!.status, 200, 'works again once the database is back');
+      assert.equal((await api(s.url, null, 'GET', '/api/v3/ready')).status, 200, 'and is ready again');
       await waitForAnalysis(s.url, s.adminKey, again!.body.data.id);
     } finally {
       await s.stop();
