@@ -26,6 +26,8 @@ export interface RetrohuntJobOptions {
   maxScanBytes: number;
   /** Files per batch (one progress transaction each). */
   batchSize: number;
+  /** How often a running job looks for an abort or a delete (default 1 s). */
+  watchMs?: number;
 }
 
 /** Below every analysis task's (their priority is their depth): retrohunt scans take the threads left over. */
@@ -63,27 +65,40 @@ export class RetrohuntJob implements JobHandler {
     if (!task) return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
     const runStarted = Date.now();
     const filesAtRunStart = j.scannedFiles;
-    for (;;) {
-      const files = await this.store.retrohuntCorpus(j.timeRange, j.cursor, this.opts.batchSize);
-      if (files.length === 0) break;
-      const found = (await Promise.all(files.map((f) => this.scan(f, task, log)))).flat();
-      const scannedFiles = j.scannedFiles + files.length;
-      const total = Math.max(j.totalFiles, scannedFiles);
-      const perFileMs = (Date.now() - runStarted) / Math.max(1, scannedFiles - filesAtRunStart);
-      const next: RetrohuntJobRecord | null = await this.store.recordRetrohuntProgress(id, {
-        cursor: files[files.length - 1]!.sha256,
-        scannedFiles,
-        scannedBytes: j.scannedBytes + files.reduce((n, f) => n + f.size, 0),
-        progress: (scannedFiles / total) * 100,
-        etaSeconds: Math.ceil(((total - scannedFiles) * perFileMs) / 1000),
-        matches: found,
-      });
-      if (!next) return void await this.store.deleteJob(job.id); // deleted meanwhile
-      if (next.status === 'aborting') {
-        log.info({ retrohunt: id, files: scannedFiles }, 'retrohunt job aborted');
-        return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
+    // An abort or delete is seen within a second, not only at the end of a batch.
+    let stop = false;
+    const watch = setInterval(() => {
+      this.store.getRetrohuntJob(id).then((cur) => { if (!cur || cur.status === 'aborting') stop = true; }, () => undefined);
+    }, this.opts.watchMs ?? 1000);
+    try {
+      for (;;) {
+        const batch = await this.store.retrohuntCorpus(j.timeRange, j.cursor, this.opts.batchSize);
+        if (batch.length === 0) break;
+        const { files, found } = await this.scanBatch(batch, task, () => stop, log);
+        if (files.length === 0) break;
+        const scannedFiles = j.scannedFiles + files.length;
+        const total = Math.max(j.totalFiles, scannedFiles);
+        const perFileMs = (Date.now() - runStarted) / Math.max(1, scannedFiles - filesAtRunStart);
+        const next: RetrohuntJobRecord | null = await this.store.recordRetrohuntProgress(id, {
+          cursor: files[files.length - 1]!.sha256,
+          scannedFiles,
+          scannedBytes: j.scannedBytes + files.reduce((n, f) => n + f.size, 0),
+          progress: (scannedFiles / total) * 100,
+          etaSeconds: Math.ceil(((total - scannedFiles) * perFileMs) / 1000),
+          matches: found,
+        });
+        if (!next) return void await this.store.deleteJob(job.id); // deleted meanwhile
+        j = next;
+        if (j.status === 'aborting') break;
       }
-      j = next;
+    } finally {
+      clearInterval(watch);
+    }
+    if (j.status === 'aborting' || stop) {
+      // Deleted meanwhile: the row is gone and only the durable job is left to remove.
+      if (!(await this.store.getRetrohuntJob(id))) return void await this.store.deleteJob(job.id);
+      log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job aborted');
+      return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
     }
     await this.store.finishRetrohuntJob(id, job.id, 'finished', now());
     log.info({ retrohunt: id, files: j.scannedFiles, matches: j.numMatches }, 'retrohunt job finished');
@@ -99,6 +114,23 @@ export class RetrohuntJob implements JobHandler {
     // Threads keep compiled sets by digest: each run of the job loads its rules once per thread.
     const digest = createHash('sha256').update(`retrohunt\0${j.id}\0${j.rules}`).digest('hex');
     return { artifacts: [{ key: `retrohunt:${j.id}`, digest, bytes: compiled.bytes }], timeoutMs: this.opts.scanTimeoutMs, maxBytes: this.opts.maxScanBytes };
+  }
+
+  /**
+   * Scans `batch` in order, a few files at a time (the lane's threads and one more queued), until
+   * `stopped`: the files scanned are always a prefix of the batch, so the last is a cursor.
+   */
+  private async scanBatch(batch: FileRecord[], task: HuntTask, stopped: () => boolean, log: Logger): Promise<{ files: FileRecord[]; found: RetrohuntMatch[] }> {
+    const results: RetrohuntMatch[][] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < batch.length && !stopped()) {
+        const i = next++;
+        results[i] = await this.scan(batch[i]!, task, log);
+      }
+    };
+    await Promise.all(Array.from({ length: this.opts.maxRunning + 1 }, worker));
+    return { files: batch.slice(0, next), found: results.slice(0, next).flat() };
   }
 
   /** One file's matches; a file gone from the blob store, or whose scan failed, has none (logged). */
