@@ -210,6 +210,12 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         feed?.nudge();
       };
       const lateThreads = Math.max(1, config.workerCount - 1);
+      const retrohunt = new RetrohuntJob(store, blobs, pool, compiler, {
+        maxRunning: lateThreads,
+        scanTimeoutMs: config.scanTimeout * 1000,
+        maxScanBytes: config.maxScanBytes,
+        batchSize: config.retrohuntBatch,
+      });
       const handlers = {
         analyze: new AnalyzeJob(store, blobs, pool, hunter, {
           analysisTimeoutMs: config.analysisTimeout * 1000,
@@ -234,12 +240,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
           onNotifications,
         }),
         // Retrohunt scans, like late scans, never take every thread.
-        [RETROHUNT_JOB_KIND]: new RetrohuntJob(store, blobs, pool, compiler, {
-          maxRunning: lateThreads,
-          scanTimeoutMs: config.scanTimeout * 1000,
-          maxScanBytes: config.maxScanBytes,
-          batchSize: 100,
-        }),
+        [RETROHUNT_JOB_KIND]: retrohunt,
         'ioc-delete': new IocDeleteJob(store, stream),
         ...(mailer ? { email: new EmailJob(store, mailer, config.publicUrl) } : {}),
       };
@@ -263,7 +264,11 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       catalog.watch(RULES_WATCH_MS);
       runner.start();
       const r = runner;
-      closers.push(['job runner', () => r.stop()]);
+      closers.push(['job runner', async () => {
+        // Retrohunt jobs may run for hours: they pause (and resume at the next start) rather than hold the shutdown.
+        retrohunt.stop();
+        await r.stop();
+      }]);
       const retention = new Retention(store, config.notificationRetention, log.child({ component: 'retention' }));
       retention.start();
       closers.push(['retention', () => retention.stop()]);

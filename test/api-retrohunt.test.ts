@@ -3,7 +3,9 @@
 // owner-only access, validation at the door, and the shapes vt-cli reads.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { startService } from '../src/main.js';
 import { makeZip } from './helpers/archives.js';
 import { api, fileForm, isVtError, newUser, pollUntil, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
 
@@ -180,5 +182,45 @@ describe('retrohunt jobs', () => {
     assert.equal(mine.body.meta.count, all.body.meta.count);
     const descriptors = await api(s.url, alice, 'GET', '/api/v3/users/alice/relationships/retrohunt_jobs');
     assert.deepEqual(descriptors.body.data[0], { type: 'retrohunt_job', id: all.body.data[0].id });
+  });
+});
+
+describe('retrohunt jobs across a restart', () => {
+  it('a job running at shutdown resumes at the next start and finishes with exactly its matches', async () => {
+    // Three files a batch: progress is recorded (with its cursor) several times before the restart.
+    const first = await startTestService({ retrohuntBatch: '3' });
+    let second: Awaited<ReturnType<typeof startService>> | null = null;
+    try {
+      const carol = await newUser(first, 'carol');
+      const files = Array.from({ length: 12 }, (_, i) => Buffer.concat([Buffer.alloc(2 * 1024 * 1024, i + 1), Buffer.from(i % 3 === 0 ? `RESTART_MARK ${i}` : `other ${i}`)]));
+      await Promise.all(files.map(async (f, i) => {
+        const r = await api(first.url, carol, 'POST', '/api/v3/files', fileForm(f, `f${i}.bin`));
+        await waitForAnalysis(first.url, carol, r.body.data.id, 30_000);
+      }));
+      const expected = files.filter((f) => f.includes('RESTART_MARK')).map((f) => sha256(f)).sort();
+      // The loop first, so that every file takes its time (about 0.2 s each on one thread).
+      const rules = 'import "math"\nrule marked { strings: $a = "RESTART_MARK" condition: for all i in (0..filesize \\ 16) : (math.entropy(i * 16, 4096) >= 0) and $a }';
+      const r = await api(first.url, carol, 'POST', base, { data: { type: 'retrohunt_job', attributes: { rules } } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const id = r.body.data.id;
+      const get = async (url: string) => (await api(url, carol, 'GET', `${base}/${id}`)).body.data.attributes;
+      const before = await pollUntil('a batch done', () => get(first.url), (a) => a.scanned_bytes > 0, 15_000, 25);
+      assert.equal(before.status, 'running');
+      await first.close(); // the data folder stays
+      second = await startService(first.config);
+      const url = second.url!;
+      const resumed = await get(url);
+      assert.ok(resumed.scanned_bytes >= before.scanned_bytes, 'progress is kept across the restart');
+      const done = await pollUntil('finished', () => get(url), (a) => a.status === 'finished', 30_000, 50);
+      assert.equal(done.num_matches, expected.length);
+      // Every file counted once: the job went on after its last batch, not from the start.
+      assert.equal(done.scanned_bytes, files.reduce((n, f) => n + f.length, 0));
+      assert.equal(done.progress, 100);
+      const m = await api(url, carol, 'GET', `${base}/${id}/matching_files?limit=40`);
+      assert.deepEqual(m.body.data.map((i: any) => i.id), expected);
+    } finally {
+      await second?.close();
+      await rm(first.dir, { recursive: true, force: true });
+    }
   });
 });

@@ -44,6 +44,9 @@ function variablesOf(f: FileRecord) {
 }
 
 export class RetrohuntJob implements JobHandler {
+  /** Set at shutdown: running jobs record the files scanned so far and leave their job queued. */
+  private stopping = false;
+
   constructor(
     private readonly store: Store,
     private readonly blobs: BlobStore,
@@ -74,8 +77,12 @@ export class RetrohuntJob implements JobHandler {
       for (;;) {
         const batch = await this.store.retrohuntCorpus(j.timeRange, j.cursor, this.opts.batchSize);
         if (batch.length === 0) break;
-        const { files, found } = await this.scanBatch(batch, task, () => stop, log);
-        if (files.length === 0) break;
+        const { files, found } = await this.scanBatch(batch, task, () => stop || this.stopping, log);
+        if (files.length === 0) {
+          if (stop) break;
+          log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job paused by shutdown');
+          return; // this.stopping: as below
+        }
         const scannedFiles = j.scannedFiles + files.length;
         const total = Math.max(j.totalFiles, scannedFiles);
         const perFileMs = (Date.now() - runStarted) / Math.max(1, scannedFiles - filesAtRunStart);
@@ -90,6 +97,11 @@ export class RetrohuntJob implements JobHandler {
         if (!next) return void await this.store.deleteJob(job.id); // deleted meanwhile
         j = next;
         if (j.status === 'aborting') break;
+        if (this.stopping) {
+          // The job stays claimed: the next start (or, when its lease lapses, another worker) resumes it.
+          log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job paused by shutdown');
+          return;
+        }
       }
     } finally {
       clearInterval(watch);
@@ -102,6 +114,14 @@ export class RetrohuntJob implements JobHandler {
     }
     await this.store.finishRetrohuntJob(id, job.id, 'finished', now());
     log.info({ retrohunt: id, files: j.scannedFiles, matches: j.numMatches }, 'retrohunt job finished');
+  }
+
+  /**
+   * Makes running jobs stop after the scans in hand (at shutdown, before the runner's grace
+   * period): they keep their progress and resume at the next start.
+   */
+  stop(): void {
+    this.stopping = true;
   }
 
   /** The job's rules as a scan task; null (logged) when they no longer compile. */
