@@ -153,7 +153,10 @@ export class RetrohuntJob implements JobHandler {
     return { files: batch.slice(0, next), found: results.slice(0, next).flat() };
   }
 
-  /** One file's matches; a file gone from the blob store, or whose scan failed, has none (logged). */
+  /**
+   * One file's matches; a file gone from the blob store, or whose scan failed (a thread past its
+   * deadline), has none (logged). Throws only at shutdown.
+   */
   private async scan(f: FileRecord, hunt: HuntTask, log: Logger): Promise<RetrohuntMatch[]> {
     const path = await this.blobs.localPath(f.sha256);
     if (!path) return [];
@@ -166,6 +169,8 @@ export class RetrohuntJob implements JobHandler {
       // A file never submitted itself is known only as a member of containers.
       return result.matches.map((m) => ({ sha256: f.sha256, rule: m.rule, snippet: m.snippet, matchInSubfile: f.timesSubmitted === 0 }));
     } catch (err) {
+      // At shutdown the pool may close under the scan: the batch is not recorded, and runs again.
+      if (this.stopping) throw err;
       log.warn({ sha256: f.sha256, err }, 'retrohunt scan failed: no matches for this file');
       return [];
     }
