@@ -123,6 +123,7 @@ export const fields = {
     doc: 'Milliseconds before a failed job runs again the first time; each next retry waits twice as long (with 5 attempts: 1, 2, 4 and 8 s).',
   },
   scanTimeout: { kind: 'int', default: 90, min: 1, doc: 'Seconds a YARA scan of one file with one rule set may take: a quarantined ruleset\'s late scan; in an analysis, scans are cut off at slowScan.' },
+  retrohuntBatch: { kind: 'int', default: 100, min: 1, doc: 'Files a Retrohunt job scans between two records of its progress and matches (each one transaction; a restarted job resumes after the last).' },
   maxScanBytes: { kind: 'int', default: 100 * MB, min: 1, doc: 'Files larger than this are stored and analysed but not scanned with YARA.' },
   slowScan: {
     kind: 'int',

@@ -15,6 +15,7 @@ import { Mailer } from './delivery/mailer.js';
 import { Hunter } from './hunting/scan/hunter.js';
 import { RulesWarmer } from './hunting/scan/rules-warmer.js';
 import { HuntingRulesets } from './hunting/rulesets/hunting-rulesets.js';
+import { RetrohuntJobs } from './hunting/retrohunt/retrohunt-jobs.js';
 import { RuleCompiler } from './hunting/engine/rule-compiler.js';
 import { RulesCatalog } from './hunting/scan/rules-catalog.js';
 import { DigestPool } from './intake/digests.js';
@@ -23,6 +24,8 @@ import { IntakeLoad } from './intake/intake-load.js';
 import { SourceKeys, countryLookup, headerCountry, maxmindCountry, type CountryLookup } from './intake/source.js';
 import { AnalyzeJob } from './jobs/analyze-job.js';
 import { LATE_LANE, LateScanJob } from './jobs/late-scan-job.js';
+import { RetrohuntJob } from './jobs/retrohunt-job.js';
+import { RETROHUNT_JOB_KIND, RETROHUNT_LANE } from './model/retrohunt.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { WorkerPool } from './threads/worker-pool.js';
 import { rootLogger } from './log.js';
@@ -207,6 +210,12 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         feed?.nudge();
       };
       const lateThreads = Math.max(1, config.workerCount - 1);
+      const retrohunt = new RetrohuntJob(store, blobs, pool, compiler, {
+        maxRunning: lateThreads,
+        scanTimeoutMs: config.scanTimeout * 1000,
+        maxScanBytes: config.maxScanBytes,
+        batchSize: config.retrohuntBatch,
+      });
       const handlers = {
         analyze: new AnalyzeJob(store, blobs, pool, hunter, {
           analysisTimeoutMs: config.analysisTimeout * 1000,
@@ -230,6 +239,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
           emailDelayMs: config.emailDelay * 1000,
           onNotifications,
         }),
+        // Retrohunt scans, like late scans, never take every thread.
+        [RETROHUNT_JOB_KIND]: retrohunt,
         'ioc-delete': new IocDeleteJob(store, stream),
         ...(mailer ? { email: new EmailJob(store, mailer, config.publicUrl) } : {}),
       };
@@ -242,7 +253,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         {
           workerId: id,
           concurrency: Math.max(16, config.workerCount * 8), leaseMs: config.jobLease * 1000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: config.jobMaxAttempts, retryDelayMs: config.jobRetryDelayMs,
-          laneCaps: { [LATE_LANE]: lateThreads + 1 },
+          laneCaps: { [LATE_LANE]: lateThreads + 1, [RETROHUNT_LANE]: lateThreads + 1 },
         },
         log.child({ component: 'jobs' }),
         metrics,
@@ -253,7 +264,11 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       catalog.watch(RULES_WATCH_MS);
       runner.start();
       const r = runner;
-      closers.push(['job runner', () => r.stop()]);
+      closers.push(['job runner', async () => {
+        // Retrohunt jobs may run for hours: they pause (and resume at the next start) rather than hold the shutdown.
+        retrohunt.stop();
+        await r.stop();
+      }]);
       const retention = new Retention(store, config.notificationRetention, log.child({ component: 'retention' }));
       retention.start();
       closers.push(['retention', () => retention.stop()]);
@@ -270,12 +285,13 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         r?.wake();
       }, intakeLoad);
       const rulesets = new HuntingRulesets(store, compiler, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit }, notifications.sharing);
+      const retrohunts = new RetrohuntJobs(store, compiler, { maxRulesBytes: config.maxRulesetBytes });
       feed = new LiveFeed(store, FEED_POLL_MS, log.child({ component: 'live-feed' }));
       const fileDocuments = new FileDocuments(store, streamSerializer);
       // An in-memory database has no second connection to give a thread.
       const streamPages = (await pagesThread) ?? new LocalStreamPages(store, streamSerializer, notifications, fileDocuments);
       app = await buildApi({
-        config, store, blobs, intake, rulesets, notifications, stream, feed, fileDocuments, streamPages, auth: new Authenticator(store), logger: log, metrics,
+        config, store, blobs, intake, rulesets, retrohunts, notifications, stream, feed, fileDocuments, streamPages, auth: new Authenticator(store), logger: log, metrics,
       });
       await app.listen({ host: config.host, port: config.port });
       const a = app.server.address();

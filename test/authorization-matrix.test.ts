@@ -39,6 +39,11 @@ describe('authorization over every route', () => {
     ids.file = createHash('sha256').update(content).digest('hex');
     const n = await api(s.url, key.alice!, 'GET', `/api/v3/intelligence/hunting_notifications?filter=tag:${RULE_NAME}`);
     ids.notification = n.body.data[0].id;
+    const rh = await api(s.url, key.alice!, 'POST', '/api/v3/intelligence/retrohunt_jobs', {
+      data: { type: 'retrohunt_job', attributes: { rules: `rule ${RULE_NAME} { meta: note = "${SECRET}" strings: $a = "${MARK}" condition: $a }` } },
+    });
+    assert.equal(rh.status, 200, JSON.stringify(rh.body));
+    ids.retrohunt = rh.body.data.id;
     ids.token = new URL((await api(s.url, key.alice!, 'GET', '/api/v3/files/upload_url')).body.data).pathname.split('/').pop()!;
     assert.equal((await api(s.url, s.adminKey, 'PATCH', '/api/v3/users/dora', { data: { type: 'user', attributes: { status: 'disabled' } } })).status, 200);
   });
@@ -55,6 +60,7 @@ describe('authorization over every route', () => {
       .replace('/users/:id', '/users/alice')
       .replace('/hunting_rulesets/:id', `/hunting_rulesets/${ids.ruleset}`)
       .replace('/hunting_notifications/:id', `/hunting_notifications/${ids.notification}`)
+      .replace('/retrohunt_jobs/:id', `/retrohunt_jobs/${ids.retrohunt}`)
       .replace('/ioc_stream_notifications/:id', `/ioc_stream_notifications/${ids.notification}`)
       .replace(':token', ids.token!)
       .replace(':user', 'ed');
@@ -64,7 +70,7 @@ describe('authorization over every route', () => {
    * object is the exception: like VirusTotal, Trawl shows anyone a user's public profile.
    */
   const ownersOnly = (method: string, url: string) =>
-    !(method === 'GET' && url === '/api/v3/users/:id') && /\/(hunting_rulesets|hunting_notifications|ioc_stream_notifications|users)\/:id|:token/.test(url);
+    !(method === 'GET' && url === '/api/v3/users/:id') && /\/(hunting_rulesets|hunting_notifications|ioc_stream_notifications|retrohunt_jobs|users)\/:id|:token/.test(url);
 
   const call = (who: string | null, method: string, url: string): Promise<JsonResponse> => {
     const path = fill(url);

@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { TrawlError } from '../model/errors.js';
 import type { HuntingRulesets } from '../hunting/rulesets/hunting-rulesets.js';
+import type { RetrohuntJobs } from '../hunting/retrohunt/retrohunt-jobs.js';
 import type { Intake } from '../intake/intake.js';
 import type { HuntingNotifications } from '../stream/hunting-notifications.js';
 import type { IocStream } from '../stream/ioc-stream.js';
@@ -25,6 +26,7 @@ import { huntingNotificationRoutes } from './routes/hunting-notifications.js';
 import { huntingRulesetRoutes } from './routes/hunting-rulesets.js';
 import { iocStreamRoutes } from './routes/ioc-stream.js';
 import { probeRoutes } from './routes/probes.js';
+import { retrohuntJobRoutes } from './routes/retrohunt-jobs.js';
 import { userRoutes } from './routes/users.js';
 
 export interface ApiDeps {
@@ -33,6 +35,7 @@ export interface ApiDeps {
   blobs: BlobStore;
   intake: Intake;
   rulesets: HuntingRulesets;
+  retrohunts: RetrohuntJobs;
   notifications: HuntingNotifications;
   stream: IocStream;
   feed: LiveFeed;
@@ -132,6 +135,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(huntingRulesetRoutes(deps));
     await api.register(huntingNotificationRoutes(deps));
     await api.register(iocStreamRoutes(deps));
+    await api.register(retrohuntJobRoutes(deps));
   }, { prefix: '/api/v3' });
 
   return app;

@@ -13,6 +13,8 @@ import type {
   RulesetPatch, RulesetSource, NewNotification, NotificationRecord, StreamEntry,
   NotificationPosition, ProcessRecord,
 } from '../model/records.js';
+import type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
+export type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
 export type {
   AnalysisStatus, AnalysisFailure, UserRecord, NewUser, UserPatch, FileAnalysis, BundleInfo, NewSubfile, FileLink,
   FileRecord, NewSubmission, SubmissionRecord, RulesetRecord, RateLimitState, SlowScan, NewRuleset,
@@ -318,8 +320,51 @@ export interface NotificationStore {
   clearPendingEmails(notificationIds: number[]): Promise<void>;
 }
 
+/**
+ * Retrohunt jobs (spec 5) and their matches. At most MAX_ACTIVE_RETROHUNT_JOBS jobs of a user
+ * have a durable `retrohunt` job (key `retrohunt:<id>`, lane `retrohunt`, payload `{retrohuntId}`)
+ * at once; the others wait (`starting`, not dispatched) and are queued, oldest first, by the
+ * transaction that ends an earlier one (finish, abort of a job never queued, delete).
+ */
+export interface RetrohuntStore {
+  /**
+   * Creates a job (status `starting`, progress 0) with id `<username>-<creationDate>`, or with
+   * `-2`, `-3`, ... appended when that is taken; queues it when its owner has room.
+   */
+  createRetrohuntJob(job: NewRetrohuntJob): Promise<RetrohuntJobRecord>;
+  getRetrohuntJob(id: string): Promise<RetrohuntJobRecord | null>;
+  /** Jobs of `ownerId`, newest first (creation date, then id), starting after `after`. */
+  listRetrohuntJobs(ownerId: number, q: { status?: RetrohuntStatus; after?: { date: number; id: string }; limit: number }): Promise<RetrohuntJobRecord[]>;
+  countRetrohuntJobs(ownerId: number, status?: RetrohuntStatus): Promise<number>;
+  /** Removes a job, its matches and its queued durable job; false when there was none. */
+  deleteRetrohuntJob(id: string): Promise<boolean>;
+  /**
+   * Asks a job to stop: `aborting` when it is queued or running (its runner makes it `aborted`),
+   * `aborted` at once when it was never queued; a job that ended is left as it is. Null when none.
+   */
+  abortRetrohuntJob(id: string, now: number): Promise<RetrohuntJobRecord | null>;
+  /** Marks a `starting` job `running` with its start date and corpus size; returns it as it is now (null when deleted). */
+  startRetrohuntJob(id: string, now: number, totalFiles: number): Promise<RetrohuntJobRecord | null>;
+  /**
+   * Stores a batch's matches (a match stored before is not stored again) and progress in one
+   * transaction; returns the job as it is now (its status says whether it is being aborted),
+   * null when it was deleted.
+   */
+  recordRetrohuntProgress(id: string, progress: RetrohuntProgress): Promise<RetrohuntJobRecord | null>;
+  /**
+   * Ends a job: `status`, finish date (progress 100 when finished), removes the durable job
+   * `jobId` and queues the owner's next waiting job, in one transaction.
+   */
+  finishRetrohuntJob(id: string, jobId: number, status: 'finished' | 'aborted', now: number): Promise<void>;
+  /** Matches of a job by (sha256, rule), starting after `after`. */
+  listRetrohuntMatches(id: string, after: { sha256: string; rule: string } | undefined, limit: number): Promise<RetrohuntMatch[]>;
+  /** Files whose first_submission_date is within `range`, by sha256, after `after`. */
+  retrohuntCorpus(range: { start: number; end: number }, after: string | null, limit: number): Promise<FileRecord[]>;
+  retrohuntCorpusSize(range: { start: number; end: number }): Promise<number>;
+}
+
 /** Every piece of durable state but file contents, by area; test/store-contract-<area>.test.ts checks each. */
-export interface Store extends SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore, ProcessStore {
+export interface Store extends SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore, ProcessStore, RetrohuntStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** Resolves when the database answers a trivial query (readiness probes); throws TransientError otherwise. */
   ping(): Promise<void>;

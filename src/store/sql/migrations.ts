@@ -327,6 +327,45 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         await db.schema.dropTable('processes').execute();
       },
     },
+    '0013_retrohunt_jobs': {
+      // Retrohunt jobs (spec 5) and their matches; the job itself runs as a durable `retrohunt` job.
+      async up(db: Kysely<any>) {
+        await db.schema.createTable('retrohunt_jobs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('owner_id', 'integer', (c) => c.notNull())
+          .addColumn('rules', 'text', (c) => c.notNull())
+          .addColumn('notification_email', 'text')
+          .addColumn('corpus', 'text', (c) => c.notNull())
+          .addColumn('range_start', 'bigint', (c) => c.notNull())
+          .addColumn('range_end', 'bigint', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('progress', 'double precision', (c) => c.notNull())
+          .addColumn('eta_seconds', 'bigint', (c) => c.notNull())
+          .addColumn('scanned_bytes', 'bigint', (c) => c.notNull())
+          .addColumn('scanned_files', 'bigint', (c) => c.notNull())
+          .addColumn('total_files', 'bigint', (c) => c.notNull())
+          .addColumn('num_matches', 'bigint', (c) => c.notNull())
+          .addColumn('creation_date', 'bigint', (c) => c.notNull())
+          .addColumn('start_date', 'bigint')
+          .addColumn('finish_date', 'bigint')
+          .addColumn('cursor', 'text')
+          .addColumn('dispatched', 'integer', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('retrohunt_jobs_owner_idx').on('retrohunt_jobs').columns(['owner_id', 'creation_date', 'id']).execute();
+        await db.schema.createTable('retrohunt_matches')
+          .addColumn('job_id', 'text', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('rule_name', 'text', (c) => c.notNull())
+          .addColumn('snippet', 'text')
+          .addColumn('match_in_subfile', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('retrohunt_matches_pk', ['job_id', 'sha256', 'rule_name'])
+          .execute();
+      },
+      async down(db: Kysely<any>) {
+        await sql`drop table if exists retrohunt_matches`.execute(db);
+        await sql`drop table if exists retrohunt_jobs`.execute(db);
+      },
+    },
   };
 }
 

@@ -215,6 +215,41 @@ export interface ProcessesTable {
   blob_store: string;
 }
 
+/** Retrohunt jobs (model/retrohunt.ts); the durable job that runs one is a `retrohunt` row of jobs. */
+export interface RetrohuntJobsTable {
+  id: string;
+  owner_id: number;
+  rules: string;
+  notification_email: string | null;
+  corpus: string;
+  range_start: number;
+  range_end: number;
+  status: string;
+  progress: number;
+  eta_seconds: number;
+  scanned_bytes: number;
+  scanned_files: number;
+  total_files: number;
+  num_matches: number;
+  creation_date: number;
+  start_date: number | null;
+  finish_date: number | null;
+  /** The last sha256 scanned (files are walked in sha256 order). */
+  cursor: string | null;
+  /** 0/1: a `retrohunt` job was queued for it. */
+  dispatched: number;
+}
+
+/** One rule of a retrohunt job that matched one file. */
+export interface RetrohuntMatchesTable {
+  job_id: string;
+  sha256: string;
+  rule_name: string;
+  snippet: string | null;
+  /** 0/1 */
+  match_in_subfile: number;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   processes: ProcessesTable;
@@ -233,4 +268,6 @@ export interface Database {
   hunting_notifications: HuntingNotificationsTable;
   hunting_notification_tags: HuntingNotificationTagsTable;
   pending_emails: PendingEmailsTable;
+  retrohunt_jobs: RetrohuntJobsTable;
+  retrohunt_matches: RetrohuntMatchesTable;
 }

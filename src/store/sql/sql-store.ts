@@ -6,6 +6,7 @@ import type {
   AnalysisFailure, AnalysisStatus, CopyableStore, FailedJob, FileAnalysis, FileLink, FollowUpJob, JobQueueStats, LaneLimits, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
   NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
   StoredNotifications, StreamEntry, SubmissionRecord, TableCopyOptions, UserPatch, UserRecord, ProcessRecord,
+  NewRetrohuntJob, RetrohuntJobRecord, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus,
 } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { fileChangesSince } from './file-changes.js';
@@ -15,6 +16,7 @@ import * as failedJobs from './failed-jobs.js';
 import * as jobs from './jobs.js';
 import * as notifications from './notifications.js';
 import * as processes from './processes.js';
+import * as retrohunt from './retrohunt.js';
 import * as rulesets from './rulesets.js';
 import * as subfiles from './subfiles.js';
 import { toFile, toSubmission, toUser } from './rows.js';
@@ -352,6 +354,54 @@ export class SqlStore implements CopyableStore {
 
   enabledRulesetSources(ids?: number[]): Promise<RulesetSource[]> {
     return this.run(() => rulesets.enabledSources(this.db, ids));
+  }
+
+  createRetrohuntJob(job: NewRetrohuntJob): Promise<RetrohuntJobRecord> {
+    return this.run(() => this.d.transaction(this.db, (tx) => retrohunt.create(tx, job)));
+  }
+
+  getRetrohuntJob(id: string): Promise<RetrohuntJobRecord | null> {
+    return this.run(() => retrohunt.get(this.db, id));
+  }
+
+  listRetrohuntJobs(ownerId: number, q: { status?: RetrohuntStatus; after?: { date: number; id: string }; limit: number }): Promise<RetrohuntJobRecord[]> {
+    return this.run(() => retrohunt.list(this.db, ownerId, q));
+  }
+
+  countRetrohuntJobs(ownerId: number, status?: RetrohuntStatus): Promise<number> {
+    return this.run(() => retrohunt.count(this.db, ownerId, status));
+  }
+
+  deleteRetrohuntJob(id: string): Promise<boolean> {
+    return this.run(() => this.d.transaction(this.db, (tx) => retrohunt.remove(tx, id)));
+  }
+
+  abortRetrohuntJob(id: string, now: number): Promise<RetrohuntJobRecord | null> {
+    return this.run(() => this.d.transaction(this.db, (tx) => retrohunt.abort(tx, id, now)));
+  }
+
+  startRetrohuntJob(id: string, now: number, totalFiles: number): Promise<RetrohuntJobRecord | null> {
+    return this.bookkeeping((tx) => retrohunt.start(tx, id, now, totalFiles));
+  }
+
+  recordRetrohuntProgress(id: string, progress: RetrohuntProgress): Promise<RetrohuntJobRecord | null> {
+    return this.run(() => this.d.transaction(this.db, (tx) => retrohunt.progress(tx, id, progress)));
+  }
+
+  finishRetrohuntJob(id: string, jobId: number, status: 'finished' | 'aborted', now: number): Promise<void> {
+    return this.run(() => this.d.transaction(this.db, (tx) => retrohunt.finish(tx, id, jobId, status, now)));
+  }
+
+  listRetrohuntMatches(id: string, after: { sha256: string; rule: string } | undefined, limit: number): Promise<RetrohuntMatch[]> {
+    return this.run(() => retrohunt.matches(this.db, id, after, limit));
+  }
+
+  retrohuntCorpus(range: { start: number; end: number }, after: string | null, limit: number): Promise<FileRecord[]> {
+    return this.run(() => retrohunt.corpus(this.db, range, after, limit));
+  }
+
+  retrohuntCorpusSize(range: { start: number; end: number }): Promise<number> {
+    return this.run(() => retrohunt.corpusSize(this.db, range));
   }
 
   getNotification(id: number): Promise<NotificationRecord | null> {

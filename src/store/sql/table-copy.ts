@@ -44,6 +44,8 @@ const COPIED: readonly CopiedTable[] = [
   { name: 'hunting_notifications', key: ['id'], serial: true },
   { name: 'hunting_notification_tags', key: ['owner_id', 'tag', 'date', 'notification_id'] },
   { name: 'pending_emails', key: ['notification_id'] },
+  { name: 'retrohunt_jobs', key: ['id'] },
+  { name: 'retrohunt_matches', key: ['job_id', 'sha256', 'rule_name'] },
 ];
 
 /**

@@ -16,6 +16,7 @@ const WRITES = [
   'recordSlowScan', 'deleteJob', 'deleteNotifications', 'clearPendingEmails', 'enqueueJob',
   'heartbeatProcess', 'removeProcess', 'listProcesses',
   'failJob', 'failAnalysis', 'retryFailedJobs',
+  'createRetrohuntJob', 'deleteRetrohuntJob', 'abortRetrohuntJob', 'startRetrohuntJob', 'recordRetrohuntProgress', 'finishRetrohuntJob',
 ] as const satisfies readonly (keyof Store)[];
 
 type Pending = { resolve(v: unknown): void; reject(e: Error): void };

@@ -1,0 +1,184 @@
+// The `retrohunt` job: one retrohunt job's rules over the stored files (spec 5), brute force.
+// Files first submitted within the job's time range are walked in sha256 order, a batch at a
+// time; each batch's matches and progress (with the last sha256, the cursor) are one transaction,
+// so a restarted job resumes after its last batch. The scans run on the analysis pool in a lane of
+// their own that never takes every thread (like late scans), at the lowest priority, so uploads
+// keep their latency. The rules are compiled once per run, with Livehunt's options and condition
+// rewrite (shared-compile.ts), so a job matches what Livehunt would.
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { RuleCompiler } from '../hunting/engine/rule-compiler.js';
+import type { HuntResult, HuntTask } from '../hunting/engine/rules-artifact.js';
+import { scanVariables } from '../hunting/scan/scan-variables.js';
+import type { HuntFileTask } from '../extraction/walk-tasks.js';
+import type { BlobStore } from '../store/blobs/blob-store.js';
+import type { FileRecord, Job, RetrohuntJobRecord, RetrohuntMatch, Store } from '../store/store.js';
+import type { WorkerPool } from '../threads/worker-pool.js';
+import { RETROHUNT_LANE } from '../model/retrohunt.js';
+import type { JobHandler } from './job-runner.js';
+import { rawError } from './job-failure.js';
+
+export interface RetrohuntJobOptions {
+  /** Scans of retrohunt jobs running at once; below the pool's size, so other work always has a thread. */
+  maxRunning: number;
+  /** Livehunt's per-scan timeout and size cap. */
+  scanTimeoutMs: number;
+  maxScanBytes: number;
+  /** Files per batch (one progress transaction each). */
+  batchSize: number;
+  /** How often a running job looks for an abort or a delete (default 1 s). */
+  watchMs?: number;
+}
+
+/** Below every analysis task's (their priority is their depth): retrohunt scans take the threads left over. */
+const PRIORITY = 1000;
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/** The facts a stored file gives the external variables (no upload name context: its first name). */
+function variablesOf(f: FileRecord) {
+  return scanVariables({ name: f.names[0] ?? null, newFile: false, submissions: f.timesSubmitted }, {
+    magic: f.magic ?? '', typeDescription: f.typeDescription ?? '', typeTag: f.typeTag ?? 'unknown',
+    typeTags: f.typeTags ?? [], typeExtension: f.typeExtension ?? '', tags: f.tags ?? [],
+  });
+}
+
+export class RetrohuntJob implements JobHandler {
+  /** Set at shutdown: running jobs record the files scanned so far and leave their job queued. */
+  private stopping = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly blobs: BlobStore,
+    private readonly pool: WorkerPool,
+    private readonly compiler: RuleCompiler,
+    private readonly opts: RetrohuntJobOptions,
+  ) {}
+
+  async run(job: Job, log: Logger): Promise<void> {
+    const id = String(job.payload.retrohuntId);
+    let j = await this.store.getRetrohuntJob(id);
+    if (!j || j.status === 'finished' || j.status === 'aborted') return void await this.store.deleteJob(job.id);
+    if (j.status === 'aborting') return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
+    if (j.status === 'starting') {
+      j = await this.store.startRetrohuntJob(id, now(), await this.store.retrohuntCorpusSize(j.timeRange));
+      if (!j) return void await this.store.deleteJob(job.id);
+    }
+    const task = await this.compile(j, log);
+    if (!task) return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
+    const runStarted = Date.now();
+    const filesAtRunStart = j.scannedFiles;
+    // An abort or delete is seen within a second, not only at the end of a batch.
+    let stop = false;
+    const watch = setInterval(() => {
+      this.store.getRetrohuntJob(id).then((cur) => { if (!cur || cur.status === 'aborting') stop = true; }, () => undefined);
+    }, this.opts.watchMs ?? 1000);
+    try {
+      for (;;) {
+        const batch = await this.store.retrohuntCorpus(j.timeRange, j.cursor, this.opts.batchSize);
+        if (batch.length === 0) break;
+        const { files, found } = await this.scanBatch(batch, task, () => stop || this.stopping, log);
+        if (files.length === 0) {
+          if (stop) break;
+          log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job paused by shutdown');
+          return; // this.stopping: as below
+        }
+        const scannedFiles = j.scannedFiles + files.length;
+        const total = Math.max(j.totalFiles, scannedFiles);
+        const perFileMs = (Date.now() - runStarted) / Math.max(1, scannedFiles - filesAtRunStart);
+        const next: RetrohuntJobRecord | null = await this.store.recordRetrohuntProgress(id, {
+          cursor: files[files.length - 1]!.sha256,
+          scannedFiles,
+          scannedBytes: j.scannedBytes + files.reduce((n, f) => n + f.size, 0),
+          progress: (scannedFiles / total) * 100,
+          etaSeconds: Math.ceil(((total - scannedFiles) * perFileMs) / 1000),
+          matches: found,
+        });
+        if (!next) return void await this.store.deleteJob(job.id); // deleted meanwhile
+        j = next;
+        if (j.status === 'aborting') break;
+        if (this.stopping) {
+          // The job stays claimed: the next start (or, when its lease lapses, another worker) resumes it.
+          log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job paused by shutdown');
+          return;
+        }
+      }
+    } finally {
+      clearInterval(watch);
+    }
+    if (j.status === 'aborting' || stop) {
+      // Deleted meanwhile: the row is gone and only the durable job is left to remove.
+      if (!(await this.store.getRetrohuntJob(id))) return void await this.store.deleteJob(job.id);
+      log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job aborted');
+      return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
+    }
+    await this.store.finishRetrohuntJob(id, job.id, 'finished', now());
+    log.info({ retrohunt: id, files: j.scannedFiles, matches: j.numMatches }, 'retrohunt job finished');
+  }
+
+  /**
+   * Makes running jobs stop after the scans in hand (at shutdown, before the runner's grace
+   * period): they keep their progress and resume at the next start.
+   */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** The job's rules as a scan task; null (logged) when they no longer compile. */
+  private async compile(j: RetrohuntJobRecord, log: Logger): Promise<HuntTask | null> {
+    const compiled = await this.compiler.compile([{ id: 0, generation: 0, rules: j.rules }], true);
+    if (compiled.failed.length > 0) {
+      log.warn({ retrohunt: j.id, error: compiled.failed[0]!.error }, 'retrohunt rules no longer compile: job aborted');
+      return null;
+    }
+    // Threads keep compiled sets by digest: each run of the job loads its rules once per thread.
+    const digest = createHash('sha256').update(`retrohunt\0${j.id}\0${j.rules}`).digest('hex');
+    return { artifacts: [{ key: `retrohunt:${j.id}`, digest, bytes: compiled.bytes }], timeoutMs: this.opts.scanTimeoutMs, maxBytes: this.opts.maxScanBytes };
+  }
+
+  /**
+   * Scans `batch` in order, a few files at a time (the lane's threads and one more queued), until
+   * `stopped`: the files scanned are always a prefix of the batch, so the last is a cursor.
+   */
+  private async scanBatch(batch: FileRecord[], task: HuntTask, stopped: () => boolean, log: Logger): Promise<{ files: FileRecord[]; found: RetrohuntMatch[] }> {
+    const results: RetrohuntMatch[][] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < batch.length && !stopped()) {
+        const i = next++;
+        results[i] = await this.scan(batch[i]!, task, log);
+      }
+    };
+    await Promise.all(Array.from({ length: this.opts.maxRunning + 1 }, worker));
+    return { files: batch.slice(0, next), found: results.slice(0, next).flat() };
+  }
+
+  /**
+   * One file's matches; a file gone from the blob store, or whose scan failed (a thread past its
+   * deadline), has none (logged). Throws only at shutdown.
+   */
+  private async scan(f: FileRecord, hunt: HuntTask, log: Logger): Promise<RetrohuntMatch[]> {
+    const path = await this.blobs.localPath(f.sha256);
+    if (!path) return [];
+    const task: HuntFileTask = { kind: 'hunt', path, hunt, variables: variablesOf(f) };
+    try {
+      const result = await this.pool.run<HuntResult>(task, [], {
+        timeoutMs: (Math.ceil(hunt.timeoutMs / 1000) + 1) * 1000, lane: RETROHUNT_LANE, maxRunning: this.opts.maxRunning, priority: PRIORITY,
+      });
+      if (result.scans.some((s) => s.timedOut)) log.warn({ sha256: f.sha256 }, 'retrohunt scan timed out: no matches for this file');
+      // A file never submitted itself is known only as a member of containers.
+      return result.matches.map((m) => ({ sha256: f.sha256, rule: m.rule, snippet: m.snippet, matchInSubfile: f.timesSubmitted === 0 }));
+    } catch (err) {
+      // At shutdown the pool may close under the scan: the batch is not recorded, and runs again.
+      if (this.stopping) throw err;
+      log.warn({ sha256: f.sha256, err }, 'retrohunt scan failed: no matches for this file');
+      return [];
+    }
+  }
+
+  /** After its last attempt a job is kept as failed (for `trawl jobs retry`); it stays `running` meanwhile. */
+  async giveUp(job: Job, err: unknown, log: Logger): Promise<void> {
+    log.error({ retrohunt: job.payload.retrohuntId }, 'retrohunt job failed: kept for `trawl jobs retry`');
+    await this.store.failJob(job.id, rawError(err));
+  }
+}
