@@ -177,8 +177,12 @@ export class RetrohuntJob implements JobHandler {
   }
 
   /** After its last attempt a job is kept as failed (for `trawl jobs retry`); it stays `running` meanwhile. */
+  /**
+   * A job that failed every attempt is aborted (never left `running`, holding one of its owner's
+   * slots): the next waiting job of the owner starts. The reason is in the log.
+   */
   async giveUp(job: Job, err: unknown, log: Logger): Promise<void> {
-    log.error({ retrohunt: job.payload.retrohuntId }, 'retrohunt job failed: kept for `trawl jobs retry`');
-    await this.store.failJob(job.id, rawError(err));
+    log.error({ retrohunt: job.payload.retrohuntId, err: rawError(err) }, 'retrohunt job failed every attempt: aborted');
+    await this.store.finishRetrohuntJob(String(job.payload.retrohuntId), job.id, 'aborted', now());
   }
 }
