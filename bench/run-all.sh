@@ -29,6 +29,7 @@ if [ -n "${BENCH_RULES_DIR:-}" ]; then
   node dist/bench/rule-collection.js "$BENCH_RULES_DIR"
   node dist/bench/rewrite-cost.js "$BENCH_RULES_DIR" small
   node dist/bench/rewrite-cost.js "$BENCH_RULES_DIR" large
+  node dist/bench/retrohunt-brute.js 3000
 fi
 node dist/bench/rewrite-cost.js generated small
 node dist/bench/rewrite-cost.js generated large
