@@ -12,7 +12,7 @@
 //
 //   node dist/bench/fairness.js [seconds per case=90]
 import { randomBytes } from 'node:crypto';
-import { createRulesets, latency, LATENCY_PROBE } from './lib/hunting-lib.js';
+import { createRulesets, latency, LATENCY_PROBE, newUser } from './lib/hunting-lib.js';
 import { getJson, MB, pct, request, startServer, table, upload, verdict, waitCompleted, type Server } from './lib/lib.js';
 
 const seconds = Number(process.argv[2] ?? 90);
@@ -81,12 +81,6 @@ async function unseenSlow(b: Server): Promise<void> {
   await remove(id!);
 }
 
-async function newUser(srv: Server, name: string): Promise<string> {
-  const body = Buffer.from(JSON.stringify({ data: { type: 'user', id: name, attributes: {} } }));
-  const r = await request('POST', `${srv.url}/api/v3/users`, { 'x-apikey': srv.key, 'content-type': 'application/json' }, [body]);
-  if (r.status !== 200) throw new Error(`create user: ${r.status} ${r.body}`);
-  return JSON.parse(r.body.toString()).data.attributes.apikey as string;
-}
 
 /** Creates one of A's rulesets; null when it is refused (by the speed probe). */
 async function tryCreate(name: string, rules: string): Promise<string | null> {

@@ -211,7 +211,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       };
       const lateThreads = Math.max(1, config.workerCount - 1);
       const retrohunt = new RetrohuntJob(store, blobs, pool, compiler, {
-        maxRunning: lateThreads,
+        maxRunning: config.workerCount,
         scanTimeoutMs: config.scanTimeout * 1000,
         maxScanBytes: config.maxScanBytes,
         batchSize: config.retrohuntBatch,
@@ -239,7 +239,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
           emailDelayMs: config.emailDelay * 1000,
           onNotifications,
         }),
-        // Retrohunt scans, like late scans, never take every thread.
+        // Retrohunt scans run on every thread at the lowest priority; their large files leave one free while uploads have work.
         [RETROHUNT_JOB_KIND]: retrohunt,
         'ioc-delete': new IocDeleteJob(store, stream),
         ...(mailer ? { email: new EmailJob(store, mailer, config.publicUrl) } : {}),

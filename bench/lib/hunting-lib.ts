@@ -98,3 +98,11 @@ export async function latency(s: Server, rate: number, seconds: number): Promise
   const lat = Float64Array.from(samples.map((x) => x.ms));
   return { n, p50: pct(lat, 50), p99: pct(lat, 99), max: maxOf(lat), missing: n - lat.length, samples };
 }
+
+/** Creates a user through the API (as the server's admin); returns its API key. */
+export async function newUser(srv: Server, name: string): Promise<string> {
+  const body = Buffer.from(JSON.stringify({ data: { type: 'user', id: name, attributes: {} } }));
+  const r = await request('POST', `${srv.url}/api/v3/users`, { 'x-apikey': srv.key, 'content-type': 'application/json' }, [body]);
+  if (r.status !== 200) throw new Error(`create user: ${r.status} ${r.body}`);
+  return JSON.parse(r.body.toString()).data.attributes.apikey as string;
+}

@@ -11,6 +11,7 @@ import type { RuleCompiler } from '../hunting/engine/rule-compiler.js';
 import type { HuntResult, HuntTask } from '../hunting/engine/rules-artifact.js';
 import { scanVariables } from '../hunting/scan/scan-variables.js';
 import type { HuntFileTask } from '../extraction/walk-tasks.js';
+import { HEAVY_BYTES } from '../extraction/submission-walk.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FileRecord, Job, RetrohuntJobRecord, RetrohuntMatch, Store } from '../store/store.js';
 import type { WorkerPool } from '../threads/worker-pool.js';
@@ -164,6 +165,8 @@ export class RetrohuntJob implements JobHandler {
     try {
       const result = await this.pool.run<HuntResult>(task, [], {
         timeoutMs: (Math.ceil(hunt.timeoutMs / 1000) + 1) * 1000, lane: RETROHUNT_LANE, maxRunning: this.opts.maxRunning, priority: PRIORITY,
+        // Large files leave one thread free while other lanes (uploads) have work, as Livehunt's do.
+        heavy: f.size >= HEAVY_BYTES,
       });
       if (result.scans.some((s) => s.timedOut)) log.warn({ sha256: f.sha256 }, 'retrohunt scan timed out: no matches for this file');
       // A file never submitted itself is known only as a member of containers.
