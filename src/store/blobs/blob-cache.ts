@@ -2,7 +2,8 @@
 // on disk, and a blob scanned once is often read again soon (a late scan, an archive's members).
 // Least recently used first out; one download per blob however many ask at once.
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { blobKey } from './blob-store.js';
 
 /**
  * Entries used within this long are never evicted, even over the bound: the path handed out may
@@ -30,7 +31,7 @@ export class BlobCache {
   ) {}
 
   private path(sha256: string): string {
-    return join(this.dir, sha256.slice(0, 2), sha256);
+    return join(this.dir, blobKey(sha256));
   }
 
   /** The cached path, or null (without fetching). */
@@ -77,7 +78,7 @@ export class BlobCache {
       return this.peek(sha256)!;
     }
     const { size } = await stat(from);
-    await mkdir(join(this.dir, sha256.slice(0, 2)), { recursive: true });
+    await mkdir(dirname(dest), { recursive: true });
     await rename(from, dest);
     this.entries.set(sha256, { size, usedAt: Date.now() });
     this.bytes += size;

@@ -19,6 +19,20 @@ export interface BlobWriter {
   abort(): Promise<void>;
 }
 
+/** A blob's name: its sha256 in lowercase hex. Anything else is no blob of any store. */
+export const BLOB_NAME = /^[0-9a-f]{64}$/;
+
+/** The deployment marker's name at the top of every store (deployment/blob-store-marker.ts). */
+export const MARKER_NAME = 'trawl-marker';
+
+/**
+ * Where a blob lies in every store: `<sha256[0:2]>/<sha256>` under the store's folder or key
+ * prefix (256 folders, so that none holds every blob).
+ */
+export function blobKey(sha256: string): string {
+  return `${sha256.slice(0, 2)}/${sha256}`;
+}
+
 /** Bytes `start` to `end` of a blob, both included (as in HTTP's Range). */
 export interface BlobRange {
   start: number;

@@ -7,12 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { storageError } from './storage-error.js';
-import type { BlobRange, BlobStore, BlobWriter } from './blob-store.js';
+import { BLOB_NAME, MARKER_NAME, blobKey, type BlobRange, type BlobStore, type BlobWriter } from './blob-store.js';
 import { ProcessSpace } from './process-space.js';
 
-const SHA256 = /^[0-9a-f]{64}$/;
 
-const MARKER = 'trawl-marker';
 /** The folders blobs are spread over: the first two hex digits of their sha256. */
 const SHARD = /^[0-9a-f]{2}$/;
 
@@ -37,7 +35,7 @@ export class FsBlobStore implements BlobStore {
   close(): void {}
 
   private path(sha256: string): string {
-    return join(this.root, sha256.slice(0, 2), sha256);
+    return join(this.root, blobKey(sha256));
   }
 
   private async ensureDir(dir: string): Promise<void> {
@@ -76,7 +74,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async localPath(sha256: string): Promise<string | null> {
-    if (!SHA256.test(sha256)) return null;
+    if (!BLOB_NAME.test(sha256)) return null;
     const p = this.path(sha256);
     try {
       return (await stat(p)).isFile() ? p : null;
@@ -102,7 +100,7 @@ export class FsBlobStore implements BlobStore {
       // fsync side by side: the filesystem folds concurrent syncs into few journal commits,
       // which matters for the thousand small files of one archive.
       await inBatches(files, ADOPT_CONCURRENCY, async (f) => {
-        if (!SHA256.test(f.sha256)) throw new Error(`not a sha256: ${f.sha256}`);
+        if (!BLOB_NAME.test(f.sha256)) throw new Error(`not a sha256: ${f.sha256}`);
         if (await this.has(f.sha256)) return rm(f.path, { force: true });
         await syncPath(f.path);
         const dest = this.path(f.sha256);
@@ -140,14 +138,14 @@ export class FsBlobStore implements BlobStore {
     for await (const shard of await opendir(this.root)) {
       if (!shard.isDirectory() || !SHARD.test(shard.name)) continue;
       for await (const e of await opendir(join(this.root, shard.name))) {
-        if (e.isFile() && SHA256.test(e.name) && e.name.startsWith(shard.name)) yield e.name;
+        if (e.isFile() && BLOB_NAME.test(e.name) && blobKey(e.name) === `${shard.name}/${e.name}`) yield e.name;
       }
     }
   }
 
   async readMarker(): Promise<string | null> {
     try {
-      return (await readFile(join(this.root, MARKER), 'utf8')).trim();
+      return (await readFile(join(this.root, MARKER_NAME), 'utf8')).trim();
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw storageError(e, 'read the deployment marker');
@@ -157,7 +155,7 @@ export class FsBlobStore implements BlobStore {
   async writeMarker(token: string): Promise<void> {
     try {
       await mkdir(this.root, { recursive: true });
-      await writeFile(join(this.root, MARKER), token + '\n');
+      await writeFile(join(this.root, MARKER_NAME), token + '\n');
     } catch (e) {
       throw storageError(await this.writeProbe(e), 'write the deployment marker');
     }
@@ -195,7 +193,7 @@ class FsBlobWriter implements BlobWriter {
   }
 
   async commit(sha256: string): Promise<void> {
-    if (!SHA256.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
+    if (!BLOB_NAME.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
     try {
       await this.flush();
       await this.fh.close();

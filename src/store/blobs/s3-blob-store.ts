@@ -14,12 +14,10 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { Upload } from '@aws-sdk/lib-storage';
 import { TrawlError, transient } from '../../model/errors.js';
 import { BlobCache } from './blob-cache.js';
-import type { BlobRange, BlobStore, BlobWriter } from './blob-store.js';
+import { BLOB_NAME, MARKER_NAME, blobKey, type BlobRange, type BlobStore, type BlobWriter } from './blob-store.js';
 import { storageError } from './storage-error.js';
 import { ProcessSpace } from './process-space.js';
 
-const SHA256 = /^[0-9a-f]{64}$/;
-const MARKER = 'trawl-marker';
 /** Blobs from this size up go as multipart uploads (a single PUT takes up to 5 GB). */
 const MULTIPART_BYTES = 64 * 1024 * 1024;
 /** Parts of a multipart upload: S3's minimum is 5 MiB; larger parts mean fewer requests. */
@@ -46,7 +44,7 @@ export function parseS3Url(url: string): S3Location {
 export interface S3BlobStoreOptions extends S3Location {
   /** Endpoint URL for S3-compatible servers (MinIO, Ceph); empty for AWS. */
   endpoint: string;
-  /** Empty: the SDK's default (AWS_REGION, the shared config file), else us-east-1. */
+  /** Empty: us-east-1 (config.ts has already looked in AWS_REGION). */
   region: string;
   /** Path-style addressing (bucket in the path): MinIO and Ceph need it. */
   pathStyle: boolean;
@@ -88,7 +86,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   private key(sha256: string): string {
-    return `${this.prefix}${sha256.slice(0, 2)}/${sha256}`;
+    return this.prefix + blobKey(sha256);
   }
 
   /** Where this store's blobs are, for messages. */
@@ -109,7 +107,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async has(sha256: string): Promise<boolean> {
-    if (!SHA256.test(sha256)) return false;
+    if (!BLOB_NAME.test(sha256)) return false;
     if (this.cache.peek(sha256)) return true;
     return this.exists(this.key(sha256));
   }
@@ -125,7 +123,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async read(sha256: string, range?: BlobRange): Promise<Readable | null> {
-    if (!SHA256.test(sha256)) return null;
+    if (!BLOB_NAME.test(sha256)) return null;
     const cached = this.cache.peek(sha256);
     if (cached) return createReadStream(cached, range ? { start: range.start, end: range.end } : {});
     try {
@@ -140,7 +138,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async localPath(sha256: string): Promise<string | null> {
-    if (!SHA256.test(sha256)) return null;
+    if (!BLOB_NAME.test(sha256)) return null;
     return this.cache.get(sha256, async (tmp) => {
       const body = await this.read(sha256);
       if (!body) return false;
@@ -163,7 +161,7 @@ export class S3BlobStore implements BlobStore {
 
   /** Uploads a local file as this blob unless it is stored already, then keeps it in the cache. */
   async store(sha256: string, path: string): Promise<void> {
-    if (!SHA256.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
+    if (!BLOB_NAME.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
     const key = this.key(sha256);
     try {
       // Content-addressed: whoever stored it first stored the same bytes. Looking first costs a
@@ -209,13 +207,12 @@ export class S3BlobStore implements BlobStore {
 
   async check(): Promise<void> {
     // A lookup of the marker: 200 and 404 both say the bucket answers and lets us in.
-    await this.exists(`${this.prefix}${MARKER}`);
+    await this.exists(`${this.prefix}${MARKER_NAME}`);
   }
 
   async *list(): AsyncIterable<string> {
-    // Keys <prefix><2 hex>/<sha256> only: a prefix may hold other things (another deployment's
-    // prefix nested in this one, the marker), none of which has that shape.
-    const blob = /^([0-9a-f]{2})\/([0-9a-f]{64})$/;
+    // Keys <prefix><blobKey> only: a prefix may hold other things (another deployment's prefix
+    // nested in this one, the marker), none of which has that shape.
     let token: string | undefined;
     do {
       let page;
@@ -225,8 +222,9 @@ export class S3BlobStore implements BlobStore {
         throw s3Error(e, 'list the stored files');
       }
       for (const o of page.Contents ?? []) {
-        const m = blob.exec(o.Key?.slice(this.prefix.length) ?? '');
-        if (m && m[2]!.startsWith(m[1]!)) yield m[2]!;
+        const key = o.Key?.slice(this.prefix.length) ?? '';
+        const name = key.slice(3);
+        if (BLOB_NAME.test(name) && blobKey(name) === key) yield name;
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -234,7 +232,7 @@ export class S3BlobStore implements BlobStore {
 
   async readMarker(): Promise<string | null> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${MARKER}` }));
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${MARKER_NAME}` }));
       return (await out.Body!.transformToString()).trim();
     } catch (e) {
       if (isNotFound(e)) return null;
@@ -244,7 +242,7 @@ export class S3BlobStore implements BlobStore {
 
   async writeMarker(token: string): Promise<void> {
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${MARKER}`, Body: token }));
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${MARKER_NAME}`, Body: token }));
     } catch (e) {
       throw s3Error(e, 'write the deployment marker');
     }
