@@ -3,21 +3,11 @@
 // collide. The hot paths get counters and histogram children bound once here: counting an upload or
 // a scan is a field update, no label lookup and no allocation.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-
-/** One kind of job in the durable queue, as the queue gauges read it on each scrape. */
-export interface QueueReading {
-  kind: string;
-  queued: number;
-  running: number;
-  /** Jobs given up on, kept for `trawl jobs retry`. */
-  failed: number;
-  /** Epoch ms since which the oldest queued job may run (in the future for delayed ones); null when none is queued. */
-  oldestQueuedAt: number | null;
-}
+import type { JobQueueStats } from '../model/records.js';
 
 export interface MetricsOptions {
   /** Reads the job queue (the whole database's, so every process reports the same); called on each scrape. */
-  jobQueue?: () => Promise<readonly QueueReading[]>;
+  jobQueue?: () => Promise<readonly JobQueueStats[]>;
   /** Node's own metrics (CPU, memory, GC, event-loop lag): off when nothing will ever scrape them. */
   nodeMetrics?: boolean;
   /** Labels of trawl_build_info. */
@@ -52,7 +42,7 @@ export class Metrics {
   private readonly compileOk: Child;
   private readonly compileError: Child;
   /** The queue read of the scrape under way, shared by the three gauges it fills. */
-  private queueRead: Promise<readonly QueueReading[] | null> | null = null;
+  private queueRead: Promise<readonly JobQueueStats[] | null> | null = null;
   /** Kinds seen in the queue before: reported as 0 once empty rather than vanishing. */
   private readonly kindsSeen = new Set<string>(['analyze']);
 
@@ -138,7 +128,7 @@ export class Metrics {
   private queueGauges(): void {
     const registers = [this.registry];
     const read = () => (this.queueRead ??= this.readQueue().finally(() => (this.queueRead = null)));
-    const gauge = (name: string, help: string, value: (r: QueueReading, now: number) => number) => new Gauge({
+    const gauge = (name: string, help: string, value: (r: JobQueueStats, now: number) => number) => new Gauge({
       name, help, labelNames: ['kind'], registers,
       async collect() {
         const readings = await read();
@@ -155,7 +145,7 @@ export class Metrics {
       (r, now) => (r.oldestQueuedAt === null ? 0 : Math.max(0, now - r.oldestQueuedAt) / 1000));
   }
 
-  private async readQueue(): Promise<readonly QueueReading[] | null> {
+  private async readQueue(): Promise<readonly JobQueueStats[] | null> {
     if (!this.opts.jobQueue) return null;
     let timer: NodeJS.Timeout | undefined;
     try {

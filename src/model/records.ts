@@ -254,3 +254,16 @@ export interface ProcessRecord {
   /** Where it keeps blobs (a folder or an s3:// URL). */
   blobStore: string;
 }
+
+/** The jobs of one kind in the queue (the store's jobQueueStats; the metrics' queue gauges). */
+export interface JobQueueStats {
+  kind: string;
+  /** Jobs waiting to run, delayed ones (a retry's backoff, an e-mail digest's wait) included. */
+  queued: number;
+  /** Jobs a worker holds (its lease may have lapsed: they are claimable again). */
+  running: number;
+  /** Jobs given up on, kept for `trawl jobs retry`. */
+  failed: number;
+  /** The smallest run_after of the queued jobs (epoch ms; in the future when all are delayed); null when none is queued. */
+  oldestQueuedAt: number | null;
+}

@@ -11,7 +11,7 @@ import type {
   AnalysisStatus, AnalysisFailure, UserRecord, NewUser, UserPatch, FileAnalysis, BundleInfo, NewSubfile, FileLink,
   FileRecord, NewSubmission, SubmissionRecord, RulesetRecord, RateLimitState, SlowScan, NewRuleset,
   RulesetPatch, RulesetSource, NewNotification, NotificationRecord, StreamEntry,
-  NotificationPosition, ProcessRecord,
+  NotificationPosition, ProcessRecord, JobQueueStats,
 } from '../model/records.js';
 import type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
 export type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
@@ -19,7 +19,7 @@ export type {
   AnalysisStatus, AnalysisFailure, UserRecord, NewUser, UserPatch, FileAnalysis, BundleInfo, NewSubfile, FileLink,
   FileRecord, NewSubmission, SubmissionRecord, RulesetRecord, RateLimitState, SlowScan, NewRuleset,
   RulesetPatch, RulesetSource, NewNotification, NotificationRecord, StreamEntry,
-  NotificationPosition, ProcessRecord,
+  NotificationPosition, ProcessRecord, JobQueueStats,
 } from '../model/records.js';
 
 /** What Store.fileChangesSince returns. */
@@ -70,18 +70,6 @@ export interface FollowUpJob {
   lane: string;
 }
 
-/** The jobs of one kind in the queue (JobStore.jobQueueStats). */
-export interface JobQueueStats {
-  kind: string;
-  /** Jobs waiting to run, delayed ones (a retry's backoff, an e-mail digest's wait) included. */
-  queued: number;
-  /** Jobs a worker holds (its lease may have lapsed: they are claimable again). */
-  running: number;
-  /** Jobs given up on, kept for `trawl jobs retry`. */
-  failed: number;
-  /** The smallest run_after of the queued jobs (epoch ms; in the future when all are delayed); null when none is queued. */
-  oldestQueuedAt: number | null;
-}
 
 /** What storing an analysis's notifications did. */
 export interface StoredNotifications {
