@@ -2,8 +2,8 @@
 // Files first submitted within the job's time range are walked in sha256 order, a batch at a
 // time; each batch's matches and progress (with the last sha256, the cursor) are one transaction,
 // so a restarted job resumes after its last batch. The scans run on the analysis pool in a lane of
-// their own that never takes every thread (like late scans), at the lowest priority, so uploads
-// keep their latency. The rules are compiled once per run, with Livehunt's options and condition
+// their own, at the lowest priority, their large files marked heavy so that the pool keeps a
+// thread for uploads while they come: uploads keep their latency. The rules are compiled once per run, with Livehunt's options and condition
 // rewrite (shared-compile.ts), so a job matches what Livehunt would.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -20,7 +20,7 @@ import type { JobHandler } from './job-runner.js';
 import { rawError } from './job-failure.js';
 
 export interface RetrohuntJobOptions {
-  /** Scans of retrohunt jobs running at once; below the pool's size, so other work always has a thread. */
+  /** Scans of retrohunt jobs running at once (the pool's size: the pool's reserve keeps a thread for uploads). */
   maxRunning: number;
   /** Livehunt's per-scan timeout and size cap. */
   scanTimeoutMs: number;
@@ -179,7 +179,6 @@ export class RetrohuntJob implements JobHandler {
     }
   }
 
-  /** After its last attempt a job is kept as failed (for `trawl jobs retry`); it stays `running` meanwhile. */
   /**
    * A job that failed every attempt is aborted (never left `running`, holding one of its owner's
    * slots): the next waiting job of the owner starts. The reason is in the log.
