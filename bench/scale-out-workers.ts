@@ -10,8 +10,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { blobFlags, drained, pgClient, serve, type Proc } from './lib/deployment.js';
-import { spawnSync } from 'node:child_process';
-import { cpuSeconds, pool, request, table, threadCpu, upload, type Server } from './lib/lib.js';
+import { pool, postgresCpu, request, table, threadCpu, upload, type Server } from './lib/lib.js';
 import { freshPostgres } from './corpora/notification-corpus.js';
 import { ruleCollection, smallCorpus } from './corpora/corpus.js';
 import { benchmarkRulesets } from './corpora/rule-corpus.js';
@@ -33,20 +32,6 @@ interface Run {
   label: string; processes: number; threads: number; seconds: number; rate: number;
   /** CPU seconds over the drain: the workers' main threads, their analysis threads, PostgreSQL. */
   workerMain: number; workerThreads: number; postgres: number;
-}
-
-/** CPU seconds of every PostgreSQL process on this machine (the test server's). */
-function postgresCpu(): number {
-  const pids = spawnSync('pgrep', ['-x', 'postgres'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
-  let sum = 0;
-  for (const pid of pids) {
-    try {
-      sum += cpuSeconds(pid);
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return sum;
 }
 
 /** A worker process's CPU seconds: its main thread, and all its other threads. */

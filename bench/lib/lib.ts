@@ -84,6 +84,20 @@ export function cpuSeconds(pid: number): number {
   return statCpuSeconds(`/proc/${pid}/stat`);
 }
 
+/** CPU seconds of every PostgreSQL process on this machine (a backend that ends meanwhile counts 0). */
+export function postgresCpu(): number {
+  const pids = spawnSync('pgrep', ['-x', 'postgres'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      sum += cpuSeconds(pid);
+    } catch {
+      // ended between pgrep and the read
+    }
+  }
+  return sum;
+}
+
 /** CPU seconds (user + system) the calling thread has used so far (10 ms resolution). */
 export function ownThreadCpuSeconds(): number {
   return statCpuSeconds('/proc/thread-self/stat');

@@ -8,10 +8,9 @@
 // Env: BENCH_STREAM_NOTIFICATIONS (10,000,000: what was generated), BENCH_AB_KINDS (comma-
 // separated prefixes of the kinds' names; default all), BENCH_AB_SECONDS (8), BENCH_AB_ROUNDS (2),
 // BENCH_AB_EXTRA (appended to every path, e.g. "&count_limit=10000").
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpuSeconds, ROOT, type Server, type WrkResult } from '../lib/lib.js';
+import { cpuSeconds, postgresCpu, ROOT, type Server, type WrkResult } from '../lib/lib.js';
 import { readKept, streamPageKinds } from '../corpora/notification-corpus.js';
 
 const [kept, ...variants] = process.argv.slice(2);
@@ -31,10 +30,6 @@ function cpuOf(pid: number): number {
     return 0;
   }
 }
-const postgresCpu = () => {
-  const pids = execFileSync('sh', ['-c', 'pgrep -x postgres || true'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  return pids.reduce((a, p) => a + cpuOf(Number(p)), 0);
-};
 const diskReadMb = () => Number(/pgpgin (\d+)/.exec(readFileSync('/proc/vmstat', 'utf8'))![1]) / 1024;
 
 // One set of random paths per kind for the whole run, so every variant gets the same requests.
