@@ -35,18 +35,10 @@ export function makeStoredZip(list: readonly RawZipEntry[], opts: { zip64?: bool
       localExtra.writeBigUInt64LE(BigInt(data.length), 4); // original size
       localExtra.writeBigUInt64LE(BigInt(data.length), 12); // compressed size
     }
+    const fields = { version, flags, time, date, crc, size: z64 ? 0xffffffff : data.length, nameLength: name.length };
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(version, 4);
-    local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(0, 8); // stored
-    local.writeUInt16LE(time, 10);
-    local.writeUInt16LE(date, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(z64 ? 0xffffffff : data.length, 18);
-    local.writeUInt32LE(z64 ? 0xffffffff : data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(localExtra.length, 28);
+    writeEntryFields(local, 4, { ...fields, extraLength: localExtra.length });
     const centralExtra = z64 ? Buffer.alloc(28) : Buffer.alloc(0);
     if (z64) {
       centralExtra.writeUInt16LE(0x0001, 0);
@@ -58,16 +50,7 @@ export function makeStoredZip(list: readonly RawZipEntry[], opts: { zip64?: bool
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(version, 4); // made by (MS-DOS)
-    central.writeUInt16LE(version, 6); // needed
-    central.writeUInt16LE(flags, 8);
-    central.writeUInt16LE(0, 10);
-    central.writeUInt16LE(time, 12);
-    central.writeUInt16LE(date, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(z64 ? 0xffffffff : data.length, 20);
-    central.writeUInt32LE(z64 ? 0xffffffff : data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt16LE(centralExtra.length, 30);
+    writeEntryFields(central, 6, { ...fields, extraLength: centralExtra.length });
     central.writeUInt32LE(0x20, 38); // external attributes: archive
     central.writeUInt32LE(z64 ? 0xffffffff : offset, 42);
     const l = Buffer.concat([local, name, localExtra, data]);
@@ -100,4 +83,21 @@ export function makeStoredZip(list: readonly RawZipEntry[], opts: { zip64?: bool
   end.writeUInt32LE(z64 ? 0xffffffff : cd.length, 12);
   end.writeUInt32LE(z64 ? 0xffffffff : offset, 16);
   return Buffer.concat([...locals, cd, ...tail, end]);
+}
+
+/**
+ * The 26 bytes a local header (at 4) and a central directory header (at 6) share: version needed,
+ * flags, method (stored), time, date, crc-32, compressed and original size, name and extra lengths.
+ */
+function writeEntryFields(h: Buffer, at: number, f: { version: number; flags: number; time: number; date: number; crc: number; size: number; nameLength: number; extraLength: number }): void {
+  h.writeUInt16LE(f.version, at);
+  h.writeUInt16LE(f.flags, at + 2);
+  h.writeUInt16LE(0, at + 4); // stored
+  h.writeUInt16LE(f.time, at + 6);
+  h.writeUInt16LE(f.date, at + 8);
+  h.writeUInt32LE(f.crc, at + 10);
+  h.writeUInt32LE(f.size, at + 14);
+  h.writeUInt32LE(f.size, at + 18);
+  h.writeUInt16LE(f.nameLength, at + 22);
+  h.writeUInt16LE(f.extraLength, at + 24);
 }
