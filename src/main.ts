@@ -99,10 +99,11 @@ async function closeApi(app: FastifyInstance): Promise<void> {
 const RULES_WATCH_MS = 500;
 
 /**
- * The blob store the configuration names: object storage, else a folder. `cacheMinAgeMs`: how
- * long S3 blobs stay in the local cache at least (trawl migrate, which never reads them back, 0).
+ * The blob store the configuration names: object storage, else a folder. `cacheBytes` and
+ * `cacheMinAgeMs` override the S3 store's local cache (trawl migrate, which never reads back what
+ * it writes, keeps none).
  */
-export function blobStoreOf(config: Config, id: string, opts: { cacheMinAgeMs?: number } = {}): BlobStore {
+export function blobStoreOf(config: Config, id: string, opts: { cacheBytes?: number; cacheMinAgeMs?: number } = {}): BlobStore {
   if (!config.blobUrl) return new FsBlobStore(config.blobPath, id);
   const style = config.s3AddressingStyle === 'auto' ? (config.s3Endpoint ? 'path' : 'virtual') : config.s3AddressingStyle;
   return new S3BlobStore({

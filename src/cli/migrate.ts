@@ -93,7 +93,7 @@ export async function migrateCommand(o: MigrateCommandOptions): Promise<number> 
     if (blobConfig) {
       const fromBlobs = blobStoreOf(config, id);
       // Blobs written through it are uploaded and dropped at once, not kept in a local cache.
-      toBlobs = blobStoreOf(blobConfig, id, { cacheMinAgeMs: 0 });
+      toBlobs = blobStoreOf(blobConfig, id, { cacheBytes: 0, cacheMinAgeMs: 0 });
       blobStores.push(fromBlobs, toBlobs);
       if (toBlobs.describe() === fromBlobs.describe() && blobConfig.s3Endpoint === config.s3Endpoint) {
         throw new ConfigError(`--to-blob-${blobConfig.blobUrl ? 'url' : 'dir'} is the blob store the configuration already uses`);
