@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { Agent as HttpAgent } from 'node:http';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3RVER_CREDENTIALS } from '../test/helpers/s3-server.js';
 import { blobFlags, serve, startS3Process } from './lib/deployment.js';
 import { MB, pct, pool, table, upload, verdict, type Server } from './lib/lib.js';
 import { largeCorpus, smallCorpus, type CorpusFile } from './corpora/corpus.js';
@@ -41,7 +42,7 @@ async function intake(kind: 'folder' | 's3', files: CorpusFile[], data: Buffer[]
 async function rawPuts(data: Buffer[]): Promise<Result> {
   const s3 = await startS3Process();
   const client = new S3Client({
-    endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS,
     requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED', requestHandler: { httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }) },
   });
   try {

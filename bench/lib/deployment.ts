@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { S3RVER_CREDENTIALS } from '../../test/helpers/s3-server.js';
 import { ROOT } from './lib.js';
 
 export interface Proc {
@@ -68,8 +69,8 @@ export function startS3Process(bucket = 'trawl'): Promise<{ endpoint: string; st
 export async function blobFlags(kind = process.env.BENCH_BLOBS ?? 'folder'): Promise<{ flags: string[]; close(): Promise<void>; endpoint: string | null }> {
   if (kind === 's3') {
     const s3 = await startS3Process();
-    // s3rver's fixed credentials.
-    return { flags: ['--blob-url', 's3://trawl/bench', '--s3-endpoint', s3.endpoint, '--s3-access-key-id', 'S3RVER', '--s3-secret-access-key', 'S3RVER'], endpoint: s3.endpoint, close: () => s3.stop() };
+    const { accessKeyId, secretAccessKey } = S3RVER_CREDENTIALS;
+    return { flags: ['--blob-url', 's3://trawl/bench', '--s3-endpoint', s3.endpoint, '--s3-access-key-id', accessKeyId, '--s3-secret-access-key', secretAccessKey], endpoint: s3.endpoint, close: () => s3.stop() };
   }
   const dir = mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), 'trawl-shared-blobs-'));
   return { flags: ['--blob-dir', dir], endpoint: null, close: async () => rmSync(dir, { recursive: true, force: true }) };

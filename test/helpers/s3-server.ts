@@ -16,14 +16,15 @@ export interface TestS3 {
   close(): Promise<void>;
 }
 
+/** s3rver's fixed credentials. */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
 export async function startS3(bucket = 'trawl'): Promise<TestS3> {
   const dir = await mkdtemp(join(tmpdir(), 'trawl-s3-'));
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: bucket }] });
   const { port } = (await server.run()) as { port: number };
   const endpoint = `http://127.0.0.1:${port}`;
-  // s3rver's fixed credentials.
-  const accessKeyId = 'S3RVER';
-  const secretAccessKey = 'S3RVER';
+  const { accessKeyId, secretAccessKey } = S3RVER_CREDENTIALS;
   return {
     endpoint, bucket, accessKeyId, secretAccessKey,
     flags: (prefix) => ({ blobUrl: `s3://${bucket}/${prefix}`, s3Endpoint: endpoint, s3AccessKeyId: accessKeyId, s3SecretAccessKey: secretAccessKey }),
