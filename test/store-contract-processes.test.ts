@@ -5,7 +5,9 @@ import { it } from 'node:test';
 import type { ProcessRecord } from '../src/store/store.js';
 import { storeContract } from './helpers/store-contract.js';
 
-const now = () => Math.floor(Date.now() / 1000);
+// One clock reading for the whole file: a record rebuilt for comparison must not cross a second.
+const T0 = Math.floor(Date.now() / 1000);
+const now = () => T0;
 
 function proc(id: string, over: Partial<ProcessRecord> = {}): ProcessRecord {
   return {
