@@ -155,6 +155,26 @@ for (const kind of kinds) {
       }
     });
 
+    it('deletes a blob (its local copy too): gone for this process and for one that never held it; a second delete is no error', async () => {
+      // Another process's cached copy of the same immutable content may outlive the delete: only
+      // blobs nobody reads any more are deleted (retired index segments).
+      const content = Buffer.from('a retired index segment');
+      const h = await put(store, content);
+      assert.ok(await store.localPath(h));
+      await store.delete(h);
+      assert.equal(await store.has(h), false);
+      assert.equal(await store.localPath(h), null);
+      assert.equal(await bytesOf(await store.read(h)), null);
+      const other = kind.open('proc-c');
+      try {
+        assert.equal(await other.has(h), false);
+        await other.delete(h);
+        await store.delete('../../etc/passwd');
+      } finally {
+        other.close();
+      }
+    });
+
     it('sweeps the local work of processes no longer alive, and only theirs', async () => {
       const live = kind.open('proc-live');
       const dead = kind.open('proc-dead');

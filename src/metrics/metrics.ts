@@ -15,7 +15,7 @@ export interface MetricsOptions {
 }
 
 /** Blob store operations timed by TimedBlobStore (store/blobs/timed-blob-store.ts). */
-export const BLOB_OPERATIONS = ['create', 'commit', 'flush', 'abort', 'has', 'read', 'local_path', 'adopt', 'drop_scratch', 'sweep', 'check'] as const;
+export const BLOB_OPERATIONS = ['create', 'commit', 'flush', 'abort', 'has', 'read', 'local_path', 'adopt', 'drop_scratch', 'sweep', 'check', 'delete'] as const;
 export type BlobOperation = (typeof BLOB_OPERATIONS)[number];
 
 export type JobOutcome = 'completed' | 'failed' | 'retried';

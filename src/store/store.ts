@@ -15,6 +15,8 @@ import type {
 } from '../model/records.js';
 import type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
 export type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
+import type { ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams } from '../model/content-index.js';
+export type { ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams } from '../model/content-index.js';
 export type {
   AnalysisStatus, AnalysisFailure, UserRecord, NewUser, UserPatch, FileAnalysis, BundleInfo, NewSubfile, FileLink,
   FileRecord, NewSubmission, SubmissionRecord, RulesetRecord, RateLimitState, SlowScan, NewRuleset,
@@ -229,11 +231,11 @@ export interface JobStore {
    * and rule is ignored. With `emails`, notifications of rulesets that have notification_emails
    * are queued for e-mail (see takePendingEmails) with an `email` job per ruleset. `subfiles`
    * are stored as files (analysed, not counted as submitted) linked to their containers;
-   * `followUp` is queued.
+   * `followUp` is queued; `indexed` go into the content index (as indexFiles).
    */
   completeAnalysis(
     jobId: number, submissionId: number, analysis: FileAnalysis, date: number,
-    notifications?: NewNotification[], opts?: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob },
+    notifications?: NewNotification[], opts?: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob; indexed?: FileGrams[] },
   ): Promise<StoredNotifications>;
   /**
    * Stores the notifications a job that is not an analysis found (a late scan) and removes the
@@ -352,7 +354,31 @@ export interface RetrohuntStore {
 }
 
 /** Every piece of durable state but file contents, by area; test/store-contract-<area>.test.ts checks each. */
-export interface Store extends SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore, ProcessStore, RetrohuntStore {
+/**
+ * The content index's rows (content-index/). A file is not indexed (stored before the index, or
+ * not analysed yet), indexed (its trigrams pending, then in a segment), or not indexable. Every
+ * search scans the files not in the index; a reader lists them, then the pending rows, then the
+ * segments, in that order, to see every file at least once.
+ */
+export interface ContentIndexStore {
+  /** Records trigrams of files not indexed yet (null: not indexable); returns how many were recorded. */
+  indexFiles(files: FileGrams[]): Promise<number>;
+  /** Files not indexed or not indexable, sha256 ascending after `after`. */
+  listUnindexedFiles(after: string | null, limit: number): Promise<string[]>;
+  /** Files never indexed (neither indexed nor found not indexable), sha256 ascending after `after`. */
+  listFilesToIndex(after: string | null, limit: number): Promise<{ sha256: string; size: number }[]>;
+  /** Pending files' trigrams, oldest first, after `afterSeq`. */
+  listPendingGrams(afterSeq: number, limit: number): Promise<PendingGrams[]>;
+  countPendingGrams(): Promise<{ files: number; bytes: number }>;
+  /** Live segments, oldest first; with `retiredBefore`, those retired before that date instead. */
+  listIndexSegments(retiredBefore?: number): Promise<ContentIndexSegment[]>;
+  /** Adds a segment holding the pending rows `seqs` and the segments `replaces` (retired), in one transaction. */
+  addIndexSegment(segment: NewContentIndexSegment, seqs: number[], replaces: number[], now: number): Promise<ContentIndexSegment>;
+  /** Forgets retired segments (their blobs are the caller's to remove). */
+  dropIndexSegments(ids: number[]): Promise<void>;
+}
+
+export interface Store extends SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore, ProcessStore, RetrohuntStore, ContentIndexStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** Resolves when the database answers a trivial query (readiness probes); throws TransientError otherwise. */
   ping(): Promise<void>;

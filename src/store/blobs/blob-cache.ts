@@ -86,6 +86,15 @@ export class BlobCache {
     return dest;
   }
 
+  /** Forgets a blob (deleted from its store) and removes its copy. */
+  async remove(sha256: string): Promise<void> {
+    const e = this.entries.get(sha256);
+    if (!e) return;
+    this.entries.delete(sha256);
+    this.bytes -= e.size;
+    await rm(this.path(sha256), { force: true });
+  }
+
   private async evict(): Promise<void> {
     if (this.bytes <= this.maxBytes) return;
     const now = Date.now();

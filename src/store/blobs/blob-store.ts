@@ -46,6 +46,11 @@ export interface BlobStore {
   has(sha256: string): Promise<boolean>;
   /** Streams a committed blob, or a range of it; null when it does not exist. */
   read(sha256: string, range?: BlobRange): Promise<Readable | null>;
+  /**
+   * Removes a committed blob; nothing when there is none. Only for blobs no file refers to (the
+   * content index's retired segments): stored files are never deleted.
+   */
+  delete(sha256: string): Promise<void>;
   /** A local filesystem path to the committed blob, for analyzers that need one; null when absent. */
   localPath(sha256: string): Promise<string | null>;
   /**

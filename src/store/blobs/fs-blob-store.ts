@@ -73,6 +73,11 @@ export class FsBlobStore implements BlobStore {
     return (await this.localPath(sha256)) !== null;
   }
 
+  async delete(sha256: string): Promise<void> {
+    if (!BLOB_NAME.test(sha256)) return;
+    await rm(this.path(sha256), { force: true });
+  }
+
   async localPath(sha256: string): Promise<string | null> {
     if (!BLOB_NAME.test(sha256)) return null;
     const p = this.path(sha256);

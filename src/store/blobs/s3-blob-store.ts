@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { TrawlError, transient } from '../../model/errors.js';
 import { BlobCache } from './blob-cache.js';
@@ -134,6 +134,16 @@ export class S3BlobStore implements BlobStore {
     } catch (e) {
       if (isNotFound(e)) return null;
       throw s3Error(e, 'read a file');
+    }
+  }
+
+  async delete(sha256: string): Promise<void> {
+    if (!BLOB_NAME.test(sha256)) return;
+    await this.cache.remove(sha256);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(sha256) }));
+    } catch (e) {
+      if (!isNotFound(e)) throw s3Error(e, 'delete a blob');
     }
   }
 

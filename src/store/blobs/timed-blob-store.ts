@@ -33,6 +33,10 @@ export class TimedBlobStore implements BlobStore {
     return this.timed('read', () => this.inner.read(sha256, range));
   }
 
+  delete(sha256: string): Promise<void> {
+    return this.timed('delete', () => this.inner.delete(sha256));
+  }
+
   localPath(sha256: string): Promise<string | null> {
     return this.timed('local_path', () => this.inner.localPath(sha256));
   }

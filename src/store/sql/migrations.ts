@@ -366,6 +366,35 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         await sql`drop table if exists retrohunt_jobs`.execute(db);
       },
     },
+    '0015_content_index': {
+      // The content index (content-index.ts): each file's state in it, the trigrams of files not
+      // yet in a segment, and the segments (blobs of the blob store). Files stored before stay
+      // at 0 (never indexed: always scanned) until the index job reaches them.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('files').addColumn('content_index', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await sql`create index files_not_indexed_idx on files (sha256) where content_index <> 1`.execute(db);
+        await db.schema.createTable('content_index_pending')
+          .addColumn('id', idType, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('grams', dialect === 'postgres' ? 'bytea' : 'blob', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('content_index_segments')
+          .addColumn('id', idType, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('blob', 'text', (c) => c.notNull())
+          .addColumn('files', 'bigint', (c) => c.notNull())
+          .addColumn('bytes', 'bigint', (c) => c.notNull())
+          .addColumn('level', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('retired_at', 'bigint')
+          .execute();
+      },
+      async down(db: Kysely<any>) {
+        await sql`drop table if exists content_index_segments`.execute(db);
+        await sql`drop table if exists content_index_pending`.execute(db);
+        await sql`drop index if exists files_not_indexed_idx`.execute(db);
+        await db.schema.alterTable('files').dropColumn('content_index').execute();
+      },
+    },
   };
 }
 

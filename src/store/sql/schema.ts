@@ -51,6 +51,8 @@ export interface FilesTable {
   revision: Generated<number>;
   /** Set by a trigger on every insert and update, for the feed of changed files (file-changes.ts). */
   change_mark: Generated<number | string>;
+  /** In the content index: 0 not yet, 1 indexed (pending or in a segment), 2 not indexable (content-index.ts). */
+  content_index: Generated<number>;
 }
 
 /** Subfiles: which files were extracted from which (bundled_files / compressed_parents). */
@@ -250,6 +252,26 @@ export interface RetrohuntMatchesTable {
   match_in_subfile: number;
 }
 
+/** A file's trigrams, indexed but not yet in a segment (content-index.ts). */
+export interface ContentIndexPendingTable {
+  id: Generated<number>;
+  sha256: string;
+  grams: Uint8Array;
+}
+
+/** A segment of the content index: a blob of the blob store, named by its sha256. */
+export interface ContentIndexSegmentsTable {
+  id: Generated<number>;
+  blob: string;
+  files: number;
+  bytes: number;
+  /** 0 for a segment of pending files; a merge of segments of level n is at n + 1. */
+  level: number;
+  created_at: number;
+  /** Set when merged into another: readers that listed it before may still read it for a while. */
+  retired_at: number | null;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   processes: ProcessesTable;
@@ -270,4 +292,6 @@ export interface Database {
   pending_emails: PendingEmailsTable;
   retrohunt_jobs: RetrohuntJobsTable;
   retrohunt_matches: RetrohuntMatchesTable;
+  content_index_pending: ContentIndexPendingTable;
+  content_index_segments: ContentIndexSegmentsTable;
 }

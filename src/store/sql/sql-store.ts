@@ -7,6 +7,7 @@ import type {
   NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
   StoredNotifications, StreamEntry, SubmissionRecord, TableCopyOptions, UserPatch, UserRecord, ProcessRecord,
   NewRetrohuntJob, RetrohuntJobRecord, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus,
+  ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams,
 } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { fileChangesSince } from './file-changes.js';
@@ -17,6 +18,7 @@ import * as jobs from './jobs.js';
 import * as notifications from './notifications.js';
 import * as processes from './processes.js';
 import * as retrohunt from './retrohunt.js';
+import * as contentIndex from './content-index.js';
 import * as rulesets from './rulesets.js';
 import * as subfiles from './subfiles.js';
 import { toFile, toSubmission, toUser } from './rows.js';
@@ -34,7 +36,7 @@ interface Completion {
   analysis: FileAnalysis;
   date: number;
   list: NewNotification[];
-  opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob };
+  opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob; indexed?: FileGrams[] };
 }
 
 /** A Store over SQL. Create it with SqlStore.open, which brings the schema up to date first. */
@@ -273,7 +275,7 @@ export class SqlStore implements CopyableStore {
 
   completeAnalysis(
     jobId: number, submissionId: number, analysis: FileAnalysis, date: number,
-    list: NewNotification[] = [], opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob } = {},
+    list: NewNotification[] = [], opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob; indexed?: FileGrams[] } = {},
   ): Promise<StoredNotifications> {
     const c: Completion = { jobId, submissionId, analysis, date, list, opts };
     return this.completions ? this.completions.submit(c) : this.bookkeeping((tx) => this.complete(tx, c));
@@ -282,6 +284,7 @@ export class SqlStore implements CopyableStore {
   private async complete(tx: Kysely<Database>, c: Completion): Promise<StoredNotifications> {
     await jobs.completeAnalysis(tx, c.jobId, c.submissionId, c.analysis, c.date);
     if (c.opts.subfiles?.length) await subfiles.storeSubfiles(tx, c.opts.subfiles, c.date);
+    if (c.opts.indexed?.length) await contentIndex.indexFiles(tx, c.opts.indexed);
     const f = c.opts.followUp;
     if (f) await jobs.enqueue(tx, f.kind, f.payload, undefined, f.lane);
     return notifications.insertNotifications(tx, this.d, c.list, c.opts);
@@ -391,6 +394,38 @@ export class SqlStore implements CopyableStore {
   finishRetrohuntJob(id: string, jobId: number, status: 'finished' | 'aborted', now: number): Promise<void> {
     return this.run(() => this.d.transaction(this.db, (tx) => retrohunt.finish(tx, id, jobId, status, now)));
   }
+  indexFiles(files: FileGrams[]): Promise<number> {
+    return this.bookkeeping((tx) => contentIndex.indexFiles(tx, files));
+  }
+
+  listUnindexedFiles(after: string | null, limit: number): Promise<string[]> {
+    return this.run(() => contentIndex.unindexed(this.db, after, limit));
+  }
+
+  listFilesToIndex(after: string | null, limit: number): Promise<{ sha256: string; size: number }[]> {
+    return this.run(() => contentIndex.toIndex(this.db, after, limit));
+  }
+
+  listPendingGrams(afterSeq: number, limit: number): Promise<PendingGrams[]> {
+    return this.run(() => contentIndex.pending(this.db, afterSeq, limit));
+  }
+
+  countPendingGrams(): Promise<{ files: number; bytes: number }> {
+    return this.run(() => contentIndex.countPending(this.db));
+  }
+
+  listIndexSegments(retiredBefore?: number): Promise<ContentIndexSegment[]> {
+    return this.run(() => contentIndex.segments(this.db, retiredBefore));
+  }
+
+  addIndexSegment(segment: NewContentIndexSegment, seqs: number[], replaces: number[], now: number): Promise<ContentIndexSegment> {
+    return this.bookkeeping((tx) => contentIndex.addSegment(tx, segment, seqs, replaces, now));
+  }
+
+  dropIndexSegments(ids: number[]): Promise<void> {
+    return this.bookkeeping((tx) => contentIndex.dropSegments(tx, ids));
+  }
+
 
   listRetrohuntMatches(id: string, after: { sha256: string; rule: string } | undefined, limit: number): Promise<RetrohuntMatch[]> {
     return this.run(() => retrohunt.matches(this.db, id, after, limit));

@@ -46,6 +46,8 @@ const COPIED: readonly CopiedTable[] = [
   { name: 'pending_emails', key: ['notification_id'] },
   { name: 'retrohunt_jobs', key: ['id'] },
   { name: 'retrohunt_matches', key: ['job_id', 'sha256', 'rule_name'] },
+  { name: 'content_index_pending', key: ['id'], serial: true },
+  { name: 'content_index_segments', key: ['id'], serial: true },
 ];
 
 /**
