@@ -28,6 +28,8 @@ import { RetrohuntJob } from './jobs/retrohunt-job.js';
 import { RETROHUNT_JOB_KIND, RETROHUNT_LANE } from './model/retrohunt.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { WorkerPool } from './threads/worker-pool.js';
+import { ContentIndex } from './content-index/content-index.js';
+import { CONTENT_INDEX_JOB_KIND, ContentIndexer, ContentIndexJob } from './jobs/content-index-job.js';
 import { rootLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import type { BlobStore } from './store/blobs/blob-store.js';
@@ -211,12 +213,14 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         feed?.nudge();
       };
       const lateThreads = Math.max(1, config.workerCount - 1);
+      const contentIndex = config.contentIndex ? new ContentIndex(store, blobs) : null;
+      if (contentIndex) closers.push(['content index', async () => contentIndex.close()]);
       const retrohunt = new RetrohuntJob(store, blobs, pool, compiler, {
         maxRunning: config.workerCount,
         scanTimeoutMs: config.scanTimeout * 1000,
         maxScanBytes: config.maxScanBytes,
         batchSize: config.retrohuntBatch,
-      });
+      }, contentIndex);
       const handlers = {
         analyze: new AnalyzeJob(store, blobs, pool, hunter, {
           analysisTimeoutMs: config.analysisTimeout * 1000,
@@ -232,6 +236,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
             passwords: config.archivePasswords,
           },
           onNotifications,
+          ...(config.contentIndex ? { indexMaxBytes: config.maxScanBytes } : {}),
         }),
         'late-scan': new LateScanJob(store, blobs, pool, hunter, {
           // Never every thread: the other lanes keep one at least.
@@ -243,6 +248,11 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         // Retrohunt scans run on every thread at the lowest priority; their large files leave one free while uploads have work.
         [RETROHUNT_JOB_KIND]: retrohunt,
         'ioc-delete': new IocDeleteJob(store, stream),
+        // Index upkeep: one at a time in the deployment, on one thread at most.
+        [CONTENT_INDEX_JOB_KIND]: new ContentIndexJob(store, blobs, pool, {
+          maxIndexBytes: config.maxScanBytes, segmentFiles: 4096, mergeFanIn: 4, maxSegmentFiles: 1 << 20,
+          retiredGraceSeconds: 600, backfillBatch: 256, runMs: 30_000,
+        }),
         ...(mailer ? { email: new EmailJob(store, mailer, config.publicUrl) } : {}),
       };
       runner = new JobRunner(
@@ -265,6 +275,11 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       catalog.watch(RULES_WATCH_MS);
       runner.start();
       const r = runner;
+      if (config.contentIndex) {
+        const indexer = new ContentIndexer(store, config.contentIndexInterval * 1000, log.child({ component: 'content-index' }), () => r.wake());
+        indexer.start();
+        closers.push(['content index upkeep', async () => indexer.stop()]);
+      }
       closers.push(['job runner', async () => {
         // Retrohunt jobs may run for hours: they pause (and resume at the next start) rather than hold the shutdown.
         retrohunt.stop();

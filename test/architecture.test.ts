@@ -36,7 +36,8 @@ const FLOORS: readonly (readonly string[])[] = [
   // Infrastructure: the SQLite store writes from a thread of its own.
   ['threads'],
   ['store'],
-  ['analysis', 'extraction', 'hunting', 'users'],
+  // content-index: trigram sets of files, segments, and plans of rules and searches over them.
+  ['analysis', 'extraction', 'hunting', 'users', 'content-index'],
   // version.ts reports the engine's version; deployment/ is how processes of one deployment
   // find each other (registry, blob store marker).
   ['jobs', 'version', 'deployment'],

@@ -14,7 +14,7 @@ import type { HuntTask, RawMatch } from '../hunting/engine/rules-artifact.js';
 import type { RulesSnapshot } from '../hunting/scan/rules-catalog.js';
 import type { ScanContext, ScanVariables } from '../hunting/scan/scan-variables.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
-import type { BundleInfo, FileAnalysis, FileRecord, NewSubfile, Store } from '../store/store.js';
+import type { BundleInfo, FileAnalysis, FileGrams, FileRecord, NewSubfile, Store } from '../store/store.js';
 import type { AnalyzeResult, AnalyzeTask, ExtractTask } from './walk-tasks.js';
 import type { WorkerPool } from '../threads/worker-pool.js';
 
@@ -22,6 +22,8 @@ export interface WalkOptions {
   limits: ExtractionLimits;
   /** Deadline of the analysis part of a task (the scan and the unpacking add their own). */
   analysisTimeoutMs: number;
+  /** Set: each file's trigrams are taken for the content index, when it is at most this many bytes. */
+  indexMaxBytes?: number;
 }
 
 interface FileNode {
@@ -68,6 +70,8 @@ export interface WalkResult {
   subfiles: NewSubfile[];
   /** What a late scan (of quarantined sets) would scan: every file hunted. */
   hunted: HuntedFile[];
+  /** Trigrams of the files walked, for the content index (when asked). */
+  indexed: FileGrams[];
 }
 
 /** A file the walk hunted, with what its scan variables come from. */
@@ -94,6 +98,7 @@ export class SubmissionWalk {
   private readonly topMatches: RawMatch[] = [];
   private readonly subMatches: RawMatch[] = [];
   private readonly hunted: HuntedFile[] = [];
+  private readonly indexed: FileGrams[] = [];
   private readonly hunt: HuntTask | null;
   private readonly passwords: string[];
   private scratch: string | null = null;
@@ -135,6 +140,7 @@ export class SubmissionWalk {
         inSubfile: new Set(this.subMatches),
         subfiles: [...this.subfiles.values()],
         hunted: this.hunted,
+        indexed: this.indexed,
       };
     } finally {
       if (this.scratch && this.scratchUsed) await this.deps.blobs.dropScratch(this.scratch).catch(() => undefined);
@@ -152,12 +158,16 @@ export class SubmissionWalk {
     const hunt = this.hunt;
     const context: ScanContext = { name: node.name, newFile: node.newFile, submissions: node.submissions };
     const probeContainer = this.opts.limits.maxDepth > 0;
-    const task: AnalyzeTask = { kind: 'analyze', path: node.path, ...(hunt ? { hunt, context } : {}), ...(probeContainer ? { probeContainer } : {}) };
+    const task: AnalyzeTask = {
+      kind: 'analyze', path: node.path, ...(hunt ? { hunt, context } : {}), ...(probeContainer ? { probeContainer } : {}),
+      ...(this.opts.indexMaxBytes !== undefined ? { indexMaxBytes: this.opts.indexMaxBytes } : {}),
+    };
     const timeoutMs = this.opts.analysisTimeoutMs + (hunter?.deadlineMs(hunt) ?? 0);
     // Deeper files wait for shallower ones: an archive's thousands of members do not delay the
     // files uploaded after it (their own analysis, hunting and notifications).
     const result = await pool.run<AnalyzeResult>(task, [], { timeoutMs, priority: node.depth, lane: this.deps.lane, heavy: node.size >= HEAVY_BYTES });
     this.types.set(node.sha256, result.analysis.typeDescription);
+    if (result.grams !== undefined) this.indexed.push({ sha256: node.sha256, grams: result.grams });
     // Kept for a late scan: a ruleset quarantined during this walk, or before it, scans them later.
     if (hunter) this.hunted.push({ sha256: node.sha256, depth: node.depth, context, analysis: result.analysis });
     if (snap && hunter && result.hunt) {

@@ -18,11 +18,15 @@ export interface AnalyzeTask {
   /** Gives the rules' external variables (file name, new_file, ...) their values; without it they keep their defaults. */
   context?: ScanContext;
   probeContainer?: boolean;
+  /** Set: also the file's trigrams for the content index, when it is at most this many bytes. */
+  indexMaxBytes?: number;
 }
 
 export interface AnalyzeResult {
   analysis: FileAnalysis;
   hunt?: HuntResult;
+  /** With `indexMaxBytes`: the file's encoded trigrams; null when it is too large to index. */
+  grams?: Uint8Array | null;
   /** Set when `probeContainer` was asked and the file is a container: the extractor that takes it. */
   container?: Container;
 }

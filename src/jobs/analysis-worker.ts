@@ -10,6 +10,7 @@ import type { HuntResult, HuntTask, ScanArtifact } from '../hunting/engine/rules
 import { scanVariables, type ScanVariables } from '../hunting/scan/scan-variables.js';
 import type { AnalyzeResult, AnalyzeTask, ExtractTask, HuntFileTask } from '../extraction/walk-tasks.js';
 import { serveTasks } from '../threads/worker-pool.js';
+import { gramsOf, runBuild, runMerge, type BuildSegmentTask, type GramsTask, type MergeSegmentsTask } from '../content-index/index-tasks.js';
 
 /** This module's URL: pass it as WorkerPool's `script` (resolves to dist/src/jobs/ when built). */
 export const analysisWorkerScript = new URL(import.meta.url);
@@ -39,9 +40,14 @@ function readWhole(path: string, size: number): Buffer {
 function analyzeAndHunt(task: AnalyzeTask, matcher: Matcher): { result: AnalyzeResult; mime: string; size: number } {
   const { analysis, mime } = identifyAndAnalyze(task.path);
   const { size } = statSync(task.path);
-  if (!task.hunt || task.hunt.artifacts.length === 0) return { result: { analysis }, mime, size };
-  const variables = task.context ? scanVariables(task.context, analysis) : undefined;
-  return { result: { analysis, hunt: scanStored(task.path, size, task.hunt, variables, matcher) }, mime, size };
+  const result: AnalyzeResult = { analysis };
+  if (task.hunt && task.hunt.artifacts.length > 0) {
+    const variables = task.context ? scanVariables(task.context, analysis) : undefined;
+    result.hunt = scanStored(task.path, size, task.hunt, variables, matcher);
+  }
+  // The content index's trigrams (the file is read again: from the page cache, the scan just read it).
+  if (task.indexMaxBytes !== undefined) result.grams = size > task.indexMaxBytes ? null : gramsOf(readWhole(task.path, size));
+  return { result, mime, size };
 }
 
 /** Scans a stored file of `size` bytes; checked before reading: a file over the limit is never loaded whole. */
@@ -76,6 +82,14 @@ if (!isMainThread) {
         if (typeof t.path !== 'string') throw new TypeError('extract task needs a string `path`');
         return extractContainer(t.path, t.container, t.size, t.extract);
       },
+      grams: (task) => {
+        const t = task as unknown as GramsTask;
+        if (typeof t.path !== 'string') throw new TypeError('grams task needs a string `path`');
+        const { size } = statSync(t.path);
+        return size > t.maxBytes ? null : gramsOf(readWhole(t.path, size));
+      },
+      'index-build': (task) => runBuild(task as unknown as BuildSegmentTask),
+      'index-merge': (task) => runMerge(task as unknown as MergeSegmentsTask),
       // Loads new rule sets ahead of the next scan, so no upload waits for the deserialization.
       warm: (task) => matcher.load((task.artifacts ?? []) as ScanArtifact[]),
     },

@@ -25,6 +25,8 @@ export interface AnalyzeJobOptions {
   extraction: ExtractionLimits;
   /** How long an analysis waits for ruleset changes to compile before it scans without them and they scan late (rulesCompileWaitMs). */
   catchUpAfterMs: number;
+  /** Set: files are indexed (content index) when at most this many bytes. */
+  indexMaxBytes?: number;
   /** Called with how many notifications an analysis stored, when any (the live feed then polls at once; metrics count them). */
   onNotifications?: (count: number) => void;
 }
@@ -56,7 +58,7 @@ export class AnalyzeJob implements JobHandler {
     const { snap, behind } = this.hunter ? await this.hunter.snapshotWithin(this.opts.catchUpAfterMs) : { snap: null, behind: false };
     const walk = new SubmissionWalk(
       { pool: this.pool, blobs: this.blobs, store: this.store, hunter: this.hunter, snap, log, lane: `user:${submission.userId}` },
-      { limits: this.opts.extraction, analysisTimeoutMs: this.opts.analysisTimeoutMs },
+      { limits: this.opts.extraction, analysisTimeoutMs: this.opts.analysisTimeoutMs, ...(this.opts.indexMaxBytes !== undefined ? { indexMaxBytes: this.opts.indexMaxBytes } : {}) },
       submission.password,
     );
     // Read only for the rules' variables (new_file, submissions): skipped when nothing is hunted.
@@ -75,6 +77,7 @@ export class AnalyzeJob implements JobHandler {
       emails: this.opts.emails,
       emailDelayMs: this.opts.emailDelayMs,
       subfiles: result.subfiles,
+      indexed: result.indexed,
       ...this.lateScan(submissionId, result.hunted, catchUp, changed?.generation),
     });
     if (stored.stored.length > 0) this.opts.onNotifications?.(stored.stored.length);

@@ -1,10 +1,12 @@
-// The `retrohunt` job: one retrohunt job's rules over the stored files (spec 5), brute force.
-// Files first submitted within the job's time range are walked in sha256 order, a batch at a
-// time; each batch's matches and progress (with the last sha256, the cursor) are one transaction,
-// so a restarted job resumes after its last batch. The scans run on the analysis pool in a lane of
-// their own, at the lowest priority, their large files marked heavy so that the pool keeps a
-// thread for uploads while they come: uploads keep their latency. The rules are compiled once per run, with Livehunt's options and condition
-// rewrite (shared-compile.ts), so a job matches what Livehunt would.
+// The `retrohunt` job: one retrohunt job's rules over the stored files (spec 5). Files first
+// submitted within the job's time range are walked in sha256 order, a batch at a time: every
+// file, or only those the content index cannot rule out when the rules' literals bound them
+// (content-index/rule-grams.ts). Each batch's matches and progress (with the last sha256, the
+// cursor) are one transaction, so a restarted job resumes after its last batch. The scans run on
+// the analysis pool in a lane of their own, at the lowest priority, their large files marked
+// heavy so that the pool keeps a thread for uploads while they come: uploads keep their latency.
+// The rules are compiled once per run, with Livehunt's options and condition rewrite
+// (shared-compile.ts), so a job matches what Livehunt would.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RuleCompiler } from '../hunting/engine/rule-compiler.js';
@@ -18,6 +20,8 @@ import type { WorkerPool } from '../threads/worker-pool.js';
 import { RETROHUNT_LANE } from '../model/retrohunt.js';
 import type { JobHandler } from './job-runner.js';
 import { rawError } from './job-failure.js';
+import type { ContentIndex } from '../content-index/content-index.js';
+import { rulesQuery } from '../content-index/rule-grams.js';
 
 export interface RetrohuntJobOptions {
   /** Scans of retrohunt jobs running at once (the pool's size: the pool's reserve keeps a thread for uploads). */
@@ -44,6 +48,16 @@ function variablesOf(f: FileRecord) {
   });
 }
 
+/** The files of a job's corpus, a batch at a time after a cursor (see RetrohuntJob.walk). */
+interface CorpusWalk {
+  /** Files the walk may visit in all; null: every file of the corpus (the store counts them). */
+  total: number | null;
+  /** With `total`: how many of them come up to `sha256` included. */
+  position(sha256: string | null): number;
+  /** The next batch to scan, and the last sha256 it covers (files may be fewer: filtered); last null: the walk is over. */
+  next(cursor: string | null): Promise<{ files: FileRecord[]; last: string | null }>;
+}
+
 export class RetrohuntJob implements JobHandler {
   /** Set at shutdown: running jobs record the files scanned so far and leave their job queued. */
   private stopping = false;
@@ -54,6 +68,8 @@ export class RetrohuntJob implements JobHandler {
     private readonly pool: WorkerPool,
     private readonly compiler: RuleCompiler,
     private readonly opts: RetrohuntJobOptions,
+    /** Null: no content index (every job scans every file). */
+    private readonly index: ContentIndex | null = null,
   ) {}
 
   async run(job: Job, log: Logger): Promise<void> {
@@ -61,12 +77,13 @@ export class RetrohuntJob implements JobHandler {
     let j = await this.store.getRetrohuntJob(id);
     if (!j || j.status === 'finished' || j.status === 'aborted') return void await this.store.deleteJob(job.id);
     if (j.status === 'aborting') return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
-    if (j.status === 'starting') {
-      j = await this.store.startRetrohuntJob(id, now(), await this.store.retrohuntCorpusSize(j.timeRange));
-      if (!j) return void await this.store.deleteJob(job.id);
-    }
     const task = await this.compile(j, log);
     if (!task) return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
+    const walk = await this.walk(j, log);
+    if (j.status === 'starting') {
+      j = await this.store.startRetrohuntJob(id, now(), walk.total ?? (await this.store.retrohuntCorpusSize(j.timeRange)));
+      if (!j) return void await this.store.deleteJob(job.id);
+    }
     const runStarted = Date.now();
     const filesAtRunStart = j.scannedFiles;
     // An abort or delete is seen within a second, not only at the end of a batch.
@@ -76,10 +93,11 @@ export class RetrohuntJob implements JobHandler {
     }, this.opts.watchMs ?? 1000);
     try {
       for (;;) {
-        const batch = await this.store.retrohuntCorpus(j.timeRange, j.cursor, this.opts.batchSize);
-        if (batch.length === 0) break;
-        const { files, found } = await this.scanBatch(batch, task, () => stop || this.stopping, log);
-        if (files.length === 0) {
+        const batch = await walk.next(j.cursor);
+        if (batch.last === null) break;
+        const { files, found } = await this.scanBatch(batch.files, task, () => stop || this.stopping, log);
+        const whole = files.length === batch.files.length;
+        if (!whole && files.length === 0) {
           if (stop) break;
           log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job paused by shutdown');
           return; // this.stopping: as below
@@ -87,12 +105,13 @@ export class RetrohuntJob implements JobHandler {
         const scannedFiles = j.scannedFiles + files.length;
         const total = Math.max(j.totalFiles, scannedFiles);
         const perFileMs = (Date.now() - runStarted) / Math.max(1, scannedFiles - filesAtRunStart);
+        const done = walk.total === null ? scannedFiles : walk.position(whole ? batch.last : files[files.length - 1]!.sha256);
         const next: RetrohuntJobRecord | null = await this.store.recordRetrohuntProgress(id, {
-          cursor: files[files.length - 1]!.sha256,
+          cursor: whole ? batch.last : files[files.length - 1]!.sha256,
           scannedFiles,
           scannedBytes: j.scannedBytes + files.reduce((n, f) => n + f.size, 0),
-          progress: (scannedFiles / total) * 100,
-          etaSeconds: Math.ceil(((total - scannedFiles) * perFileMs) / 1000),
+          progress: (done / Math.max(1, walk.total ?? total)) * 100,
+          etaSeconds: Math.ceil(((Math.max(0, (walk.total ?? total) - done)) * perFileMs) / 1000),
           matches: found,
         });
         if (!next) return void await this.store.deleteJob(job.id); // deleted meanwhile
@@ -115,6 +134,50 @@ export class RetrohuntJob implements JobHandler {
     }
     await this.store.finishRetrohuntJob(id, job.id, 'finished', now());
     log.info({ retrohunt: id, files: j.scannedFiles, matches: j.numMatches }, 'retrohunt job finished');
+  }
+
+  /**
+   * How the job walks the corpus, in sha256 order: every file (total null: the store counts
+   * them), or, when the content index can bound the rules, only its candidates.
+   */
+  private async walk(j: RetrohuntJobRecord, log: Logger): Promise<CorpusWalk> {
+    const plan = this.index ? rulesQuery(j.rules) : null;
+    if (!plan || !this.index) {
+      return {
+        total: null,
+        position: () => 0,
+        next: async (cursor) => {
+          const files = await this.store.retrohuntCorpus(j.timeRange, cursor, this.opts.batchSize);
+          return { files, last: files.length > 0 ? files[files.length - 1]!.sha256 : null };
+        },
+      };
+    }
+    const started = performance.now();
+    const found = await this.index.candidates(plan);
+    const list = found.sha256s;
+    log.info({ retrohunt: j.id, candidates: list.length, unindexed: found.unindexed, indexed: found.indexedFiles, ms: Math.round(performance.now() - started) }, 'retrohunt job narrowed by the content index');
+    /** Candidates up to and including `sha256` (the cursor): how far the walk is. */
+    const position = (sha256: string | null) => {
+      if (sha256 === null) return 0;
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (list[mid]! <= sha256) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    return {
+      total: list.length,
+      position,
+      next: async (cursor) => {
+        const from = position(cursor);
+        const shas = list.slice(from, from + this.opts.batchSize);
+        if (shas.length === 0) return { files: [], last: null };
+        return { files: await this.store.retrohuntCandidates(j.timeRange, shas), last: shas[shas.length - 1]! };
+      },
+    };
   }
 
   /**

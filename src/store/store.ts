@@ -351,6 +351,8 @@ export interface RetrohuntStore {
   /** Files whose first_submission_date is within `range`, by sha256, after `after`. */
   retrohuntCorpus(range: { start: number; end: number }, after: string | null, limit: number): Promise<FileRecord[]>;
   retrohuntCorpusSize(range: { start: number; end: number }): Promise<number>;
+  /** Of the files `sha256s` (the content index's candidates), those retrohuntCorpus would walk, by sha256. */
+  retrohuntCandidates(range: { start: number; end: number }, sha256s: string[]): Promise<FileRecord[]>;
 }
 
 /** Every piece of durable state but file contents, by area; test/store-contract-<area>.test.ts checks each. */
@@ -365,7 +367,7 @@ export interface ContentIndexStore {
   indexFiles(files: FileGrams[]): Promise<number>;
   /** Files not indexed or not indexable, sha256 ascending after `after`. */
   listUnindexedFiles(after: string | null, limit: number): Promise<string[]>;
-  /** Files never indexed (neither indexed nor found not indexable), sha256 ascending after `after`. */
+  /** Analysed files never indexed (neither indexed nor found not indexable), sha256 ascending after `after`. */
   listFilesToIndex(after: string | null, limit: number): Promise<{ sha256: string; size: number }[]>;
   /** Pending files' trigrams, oldest first, after `afterSeq`. */
   listPendingGrams(afterSeq: number, limit: number): Promise<PendingGrams[]>;

@@ -42,9 +42,13 @@ export async function unindexed(db: Kysely<Database>, after: string | null, limi
   return (await q.orderBy('sha256').limit(limit).execute()).map((r) => r.sha256);
 }
 
-/** Files the index never looked at (for the job that indexes files stored before it). */
+/**
+ * Files analysed that the index never looked at: stored before it, or analysed by a process
+ * that does not index (for the job that indexes them). Files waiting for their analysis are
+ * left to it.
+ */
 export async function toIndex(db: Kysely<Database>, after: string | null, limit: number): Promise<{ sha256: string; size: number }[]> {
-  let q = db.selectFrom('files').select(['sha256', 'size']).where('content_index', '=', NOT_INDEXED);
+  let q = db.selectFrom('files').select(['sha256', 'size']).where('content_index', '=', NOT_INDEXED).where('last_analysis_date', 'is not', null);
   if (after) q = q.where('sha256', '>', after);
   return (await q.orderBy('sha256').limit(limit).execute()).map((r) => ({ sha256: r.sha256, size: Number(r.size) }));
 }

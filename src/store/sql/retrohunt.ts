@@ -157,6 +157,17 @@ export async function corpus(db: Kysely<Database>, range: Range, after: string |
   return (await sel.orderBy('sha256').limit(limit).execute()).map(toFile);
 }
 
+/** The files among `sha256s` that corpus() would walk, by sha256. */
+export async function candidates(db: Kysely<Database>, range: Range, sha256s: readonly string[]): Promise<FileRecord[]> {
+  const out: FileRecord[] = [];
+  for (let i = 0; i < sha256s.length; i += 500) {
+    const rows = await db.selectFrom('files').selectAll().where('sha256', 'in', sha256s.slice(i, i + 500))
+      .where('first_submission_date', '>=', range.start).where('first_submission_date', '<=', range.end).execute();
+    out.push(...rows.map(toFile));
+  }
+  return out.sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
+}
+
 export async function corpusSize(db: Kysely<Database>, range: Range): Promise<number> {
   const r = await db.selectFrom('files').select((eb) => eb.fn.countAll<number | string>().as('n'))
     .where('first_submission_date', '>=', range.start).where('first_submission_date', '<=', range.end).executeTakeFirstOrThrow();

@@ -435,6 +435,10 @@ export class SqlStore implements CopyableStore {
     return this.run(() => retrohunt.corpus(this.db, range, after, limit));
   }
 
+  retrohuntCandidates(range: { start: number; end: number }, sha256s: string[]): Promise<FileRecord[]> {
+    return this.run(() => retrohunt.candidates(this.db, range, sha256s));
+  }
+
   retrohuntCorpusSize(range: { start: number; end: number }): Promise<number> {
     return this.run(() => retrohunt.corpusSize(this.db, range));
   }
