@@ -62,7 +62,7 @@ export class RetrohuntJob implements JobHandler {
     if (!j || j.status === 'finished' || j.status === 'aborted') return void await this.store.deleteJob(job.id);
     if (j.status === 'aborting') return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
     if (j.status === 'starting') {
-      j = await this.store.startRetrohuntJob(id, now(), await this.store.retrohuntCorpusSize(j.timeRange));
+      j = await this.store.startRetrohuntJob(id, now(), await this.store.retrohuntCorpusSize(j.timeRange, j.corpus));
       if (!j) return void await this.store.deleteJob(job.id);
     }
     const task = await this.compile(j, log);
@@ -76,7 +76,7 @@ export class RetrohuntJob implements JobHandler {
     }, this.opts.watchMs ?? 1000);
     try {
       for (;;) {
-        const batch = await this.store.retrohuntCorpus(j.timeRange, j.cursor, this.opts.batchSize);
+        const batch = await this.store.retrohuntCorpus(j.timeRange, j.cursor, this.opts.batchSize, j.corpus);
         if (batch.length === 0) break;
         const { files, found } = await this.scanBatch(batch, task, () => stop || this.stopping, log);
         if (files.length === 0) {

@@ -51,6 +51,10 @@ export interface FilesTable {
   revision: Generated<number>;
   /** Set by a trigger on every insert and update, for the feed of changed files (file-changes.ts). */
   change_mark: Generated<number | string>;
+  /** 0/1: in the main corpus (records.ts Corpus): a user's submission brought it (1 by default). */
+  in_main: Generated<number>;
+  /** 0/1: in the goodware corpus: the goodware intake brought it (0 by default). */
+  in_goodware: Generated<number>;
 }
 
 /** Subfiles: which files were extracted from which (bundled_files / compressed_parents). */
@@ -83,6 +87,8 @@ export interface SubmissionsTable {
   /** Why a `failed` submission failed (AnalysisFailure's code and message); null otherwise. */
   error_code: string | null;
   error_message: string | null;
+  /** `main` or `goodware` (records.ts Corpus). */
+  corpus: Generated<'main' | 'goodware'>;
 }
 
 /**
