@@ -220,6 +220,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         scanTimeoutMs: config.scanTimeout * 1000,
         maxScanBytes: config.maxScanBytes,
         batchSize: config.retrohuntBatch,
+        verifyIndex: config.retrohuntVerifyIndex,
       }, contentIndex);
       const handlers = {
         analyze: new AnalyzeJob(store, blobs, pool, hunter, {

@@ -148,7 +148,7 @@ describe('retrohunt jobs', () => {
     assert.ok(isVtError(await api(s.url, alice, 'GET', `${base}/${id}/matching_files`), 404, 'NotFoundError'));
   });
 
-  it('refuses what it cannot run: bad rules (with the engine\'s message), over 300 rules, goodware, bad time ranges', async () => {
+  it('refuses what it cannot run: bad rules (with the engine\'s message), over 300 rules, an unknown corpus, bad time ranges', async () => {
     const bad = await create(alice, { rules: 'rule broken { condition: no_such_thing }' });
     assert.equal(bad.status, 400, JSON.stringify(bad.body));
     assert.match(bad.body.error.message, /Invalid YARA ruleset: .*no_such_thing/s);
@@ -156,9 +156,9 @@ describe('retrohunt jobs', () => {
     const tooMany = await create(alice, { rules: many });
     assert.ok(isVtError(tooMany, 400, 'BadRequestError'), JSON.stringify(tooMany.body));
     assert.match(tooMany.body.error.message, /at most 300 rules/);
-    const goodware = await create(alice, { rules: RULE, corpus: 'goodware' });
-    assert.ok(isVtError(goodware, 400, 'BadRequestError'));
-    assert.match(goodware.body.error.message, /goodware corpus is not available yet/);
+    const unknown = await create(alice, { rules: RULE, corpus: 'nsrl' });
+    assert.ok(isVtError(unknown, 400, 'BadRequestError'));
+    assert.match(unknown.body.error.message, /invalid corpus "nsrl": expected "main" or "goodware"/);
     assert.ok(isVtError(await create(alice, {}), 400, 'BadRequestError'));
     assert.ok(isVtError(await create(alice, { rules: RULE, time_range: { start: 10, end: 5 } }), 400, 'BadRequestError'));
     assert.ok(isVtError(await create(alice, { rules: RULE, time_range: { start: 'yesterday' } }), 400, 'BadRequestError'));

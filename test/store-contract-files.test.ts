@@ -35,7 +35,7 @@ storeContract('submissions, files, subfiles and the feed of changed files', ({ k
     const s = await fresh();
     const input = submission('y', { name: 'y.bin', password: 'infected', sourceCountry: '' });
     const rec = await s.addSubmission(input);
-    assert.deepEqual(rec, { ...input, id: rec.id, status: 'queued' });
+    assert.deepEqual(rec, { ...input, id: rec.id, status: 'queued', corpus: 'main' });
     assert.deepEqual(await s.getSubmission(rec.id), rec);
     assert.deepEqual(await s.getSubmissionByAnalysisId(input.analysisId), rec);
     assert.equal(await s.getSubmission(rec.id + 100), null);

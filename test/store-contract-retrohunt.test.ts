@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { MAX_ACTIVE_RETROHUNT_JOBS } from '../src/model/retrohunt.js';
 import type { NewRetrohuntJob, Store } from '../src/store/store.js';
-import { storeContract, submission } from './helpers/store-contract.js';
+import { hashes, storeContract, submission } from './helpers/store-contract.js';
 
 const T = 1_700_000_000;
 const newJob = (over: Partial<NewRetrohuntJob> = {}): NewRetrohuntJob => ({
@@ -133,11 +133,58 @@ storeContract('retrohunt jobs', ({ fresh }) => {
     for (let i = 0; i < 5; i++) subs.push(await s.addSubmission(submission(`file ${i}`, { date: T + i * 10 })));
     const inRange = subs.filter((x) => x.date >= T + 10 && x.date <= T + 30).map((x) => x.sha256).sort();
     const range = { start: T + 10, end: T + 30 };
-    assert.equal(await s.retrohuntCorpusSize(range), 3);
-    const first = await s.retrohuntCorpus(range, null, 2);
+    assert.equal(await s.retrohuntCorpusSize(range, 'main'), 3);
+    const first = await s.retrohuntCorpus(range, null, 2, 'main');
     assert.deepEqual(first.map((f) => f.sha256), inRange.slice(0, 2));
     assert.equal(first[0]!.timesSubmitted, 1);
-    assert.deepEqual((await s.retrohuntCorpus(range, first[1]!.sha256, 2)).map((f) => f.sha256), inRange.slice(2));
-    assert.deepEqual(await s.retrohuntCorpus({ start: T + 100, end: T + 200 }, null, 10), []);
+    assert.deepEqual((await s.retrohuntCorpus(range, first[1]!.sha256, 2, 'main')).map((f) => f.sha256), inRange.slice(2));
+    assert.deepEqual(await s.retrohuntCorpus({ start: T + 100, end: T + 200 }, null, 10, 'main'), []);
+    assert.equal(await s.retrohuntCorpusSize(range, 'goodware'), 0);
+  });
+
+  it('walks the main or the goodware corpus: each file in the corpora its submissions and containers brought it to', async () => {
+    const s = await fresh();
+    const plain = { magic: 'data', typeDescription: 'unknown', typeTag: 'unknown', typeTags: [], typeExtension: '', tags: [] };
+    const sha = (content: string) => hashes(content).sha256;
+    /** Submits `content` to `corpus` and completes its analysis with `members` unpacked from it. */
+    const add = async (content: string, corpus: 'main' | 'goodware', members: string[] = []) => {
+      const sub = await s.addSubmission(submission(content, { corpus, date: T }));
+      assert.equal(sub.corpus, corpus);
+      assert.equal((await s.getSubmission(sub.id))!.corpus, corpus);
+      const claimed = await s.claimJobs('w', 10, 60_000);
+      const job = claimed.find((j) => j.payload.submissionId === sub.id)!;
+      // The goodware intake has a lane of its own; a user's uploads are in the user's.
+      assert.equal(job.lane, corpus === 'goodware' ? 'goodware' : 'user:1');
+      for (const other of claimed) if (other !== job) await s.retryJob(other.id, 'not this one', 0);
+      const subfiles = members.map((m) => ({ ...hashes(m), analysis: plain, parents: [{ sha256: sub.sha256, name: `${m}.txt` }] }));
+      await s.completeAnalysis(job.id, sub.id, plain, T, [], { subfiles });
+    };
+    await add('user upload', 'main', ['member of an upload']);
+    await add('known good', 'goodware', ['member of goodware', 'member of both']);
+    await add('user zip', 'main', ['member of both']);
+    // The same content submitted both ways, in either order, is in both corpora.
+    await add('both, user first', 'main');
+    await add('both, user first', 'goodware');
+    await add('both, goodware first', 'goodware');
+    await add('both, goodware first', 'main');
+    // Goodware added again, itself this time, stays out of the main corpus.
+    await add('member of goodware', 'goodware');
+    const range = { start: 0, end: T };
+    const walk = async (corpus: 'main' | 'goodware') => {
+      const seen: string[] = [];
+      for (let after: string | null = null; ;) {
+        const page = await s.retrohuntCorpus(range, after, 2, corpus);
+        if (page.length === 0) return seen;
+        seen.push(...page.map((f) => f.sha256));
+        after = page[page.length - 1]!.sha256;
+      }
+    };
+    const main = ['user upload', 'member of an upload', 'user zip', 'member of both', 'both, user first', 'both, goodware first'].map(sha).sort();
+    const goodware = ['known good', 'member of goodware', 'member of both', 'both, user first', 'both, goodware first'].map(sha).sort();
+    assert.deepEqual(await walk('main'), main);
+    assert.deepEqual(await walk('goodware'), goodware);
+    assert.equal(await s.retrohuntCorpusSize(range, 'main'), main.length);
+    assert.equal(await s.retrohuntCorpusSize(range, 'goodware'), goodware.length);
+    assert.equal(await s.retrohuntCorpusSize({ start: T + 1, end: T + 2 }, 'goodware'), 0);
   });
 });

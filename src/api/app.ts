@@ -22,6 +22,7 @@ import { handleError, sendError } from './send-error.js';
 import { capConnectionsPerClient, clientErrorHandler } from './connection-guard.js';
 import { analysisRoutes } from './routes/analyses.js';
 import { fileRoutes } from './routes/files.js';
+import { goodwareCorpusRoutes } from './routes/goodware-corpus.js';
 import { huntingNotificationRoutes } from './routes/hunting-notifications.js';
 import { huntingRulesetRoutes } from './routes/hunting-rulesets.js';
 import { iocStreamRoutes } from './routes/ioc-stream.js';
@@ -136,6 +137,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(huntingNotificationRoutes(deps));
     await api.register(iocStreamRoutes(deps));
     await api.register(retrohuntJobRoutes(deps));
+    await api.register(goodwareCorpusRoutes(deps));
   }, { prefix: '/api/v3' });
 
   return app;

@@ -182,12 +182,13 @@ export class ApiClient {
   /**
    * Uploads one file as multipart part `file`, streaming it from disk and hashing it on the way.
    * Small files use POST /files, larger ones a one-time upload URL, as vt-go does; the size limit
-   * itself is the server's to enforce since it is configurable there.
+   * itself is the server's to enforce since it is configurable there. With `to`, every file goes
+   * to that path instead (the goodware corpus's route, which takes large files directly).
    */
-  async uploadFile(path: string, name: string, onBytes?: (n: number) => void, knownSize?: number): Promise<UploadResult> {
+  async uploadFile(path: string, name: string, onBytes?: (n: number) => void, knownSize?: number, to?: string): Promise<UploadResult> {
     const size = knownSize ?? (await stat(path)).size;
-    let target = this.url('/files');
-    if (size > directUploadLimit) {
+    let target = this.url(to ?? '/files');
+    if (to === undefined && size > directUploadLimit) {
       const res = (await this.get('/files/upload_url')) as Envelope;
       if (typeof res.data !== 'string') throw new ApiError('ClientError', 'upload_url response has no URL', 200);
       target = res.data;

@@ -4,9 +4,11 @@ import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Config } from '../config.js';
 import { ApiClient, ApiError } from './api-client.js';
+import { preflight } from './ruleset-preflight.js';
 
 export const huntingUsage = `trawl hunting ruleset list [--filter F] [--limit N]   list your rulesets
 trawl hunting ruleset add NAME FILE|-                  create a ruleset (disabled) from a YARA file
+trawl hunting ruleset add --preflight [--yes] NAME FILE|-   tried on the goodware corpus first, then enabled
 trawl hunting ruleset get ID...                        show rulesets
 trawl hunting ruleset enable|disable ID...             switch matching on or off
 trawl hunting ruleset update ID FILE|-                 replace a ruleset's rules
@@ -20,6 +22,8 @@ export const huntingOptions = {
   limit: { type: 'string', short: 'n' },
   all: { type: 'boolean', short: 'a' },
   'with-tag': { type: 'string', short: 't' },
+  preflight: { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
 } as const;
 
 export interface HuntingOptions {
@@ -28,10 +32,16 @@ export interface HuntingOptions {
   limit?: string;
   all?: boolean;
   withTag?: string;
+  /** `add`: try the rules on the goodware corpus first (ruleset-preflight.ts), then create the ruleset enabled. */
+  preflight?: boolean;
+  /** With `preflight`: enable it whatever matched. */
+  yes?: boolean;
   out: Writable;
   err: Writable;
-  /** Where `-` reads rules from. */
+  /** Where `-` reads rules from, and `--preflight` its answer (when a terminal). */
   stdin?: NodeJS.ReadableStream;
+  /** How often `--preflight` looks at its job (default 500 ms). */
+  pollMs?: number;
 }
 
 const PATH = '/intelligence/hunting_rulesets';
@@ -78,8 +88,15 @@ export async function huntingCommand(args: string[], o: HuntingOptions): Promise
       case 'add': {
         const [name, file] = rest;
         if (!name || !file) return usage('add needs NAME and FILE');
-        const rules = await readRules(file, o.stdin ?? process.stdin);
-        print((await client.post<{ data: unknown }>(PATH, { data: { type: 'hunting_ruleset', attributes: { name, rules } } })).data);
+        const stdin = o.stdin ?? process.stdin;
+        const rules = await readRules(file, stdin);
+        if (o.preflight) {
+          // Nobody can answer on a stdin the rules came from.
+          const input = file === '-' ? null : stdin;
+          if (!(await preflight(client, rules, { err: o.err, yes: o.yes === true, input, ...(o.pollMs ? { pollMs: o.pollMs } : {}) }))) return 1;
+        }
+        const attributes = { name, rules, ...(o.preflight ? { enabled: true } : {}) };
+        print((await client.post<{ data: unknown }>(PATH, { data: { type: 'hunting_ruleset', attributes } })).data);
         return 0;
       }
       case 'update': {

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, fields, flagName, loadConfig } from '../config.js';
 import { StartupRefused } from '../deployment/blob-store-marker.js';
 import { TrawlError } from '../model/errors.js';
+import { corpusCommand, corpusOptions, corpusUsage } from './corpus.js';
 import { fileCommand, fileOptions, fileUsage } from './file.js';
 import { huntingCommand, huntingOptions, huntingUsage } from './hunting.js';
 import { iocstreamCommand, iocstreamOptions, iocstreamUsage } from './iocstream.js';
@@ -22,6 +23,7 @@ commands:
   trawl --version                      Trawl's version and its YARA-X engine's
   ${serveUsage}
   ${submitUsage}
+  ${corpusUsage}
   ${fileUsage}
   ${huntingUsage.split('\n').join('\n  ')}
   ${iocstreamUsage.split('\n').join('\n  ')}
@@ -42,7 +44,7 @@ const configOptions: Options = Object.fromEntries([
 
 export async function main(argv: string[], out: Writable = process.stdout, err: Writable = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
-  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, file: fileOptions, user: userOptions, jobs: jobsOptions, status: statusOptions, migrate: migrateOptions, hunting: huntingOptions, iocstream: iocstreamOptions };
+  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, corpus: corpusOptions, file: fileOptions, user: userOptions, jobs: jobsOptions, status: statusOptions, migrate: migrateOptions, hunting: huntingOptions, iocstream: iocstreamOptions };
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     out.write(usage);
     return command ? 0 : 2;
@@ -76,6 +78,8 @@ export async function main(argv: string[], out: Writable = process.stdout, err: 
         return await statusCommand({ config, json: v.json === true, out });
       case 'submit':
         return await submitCommand(positionals, { config, wait: v.wait === true, concurrency: Number(v.concurrency), out, err });
+      case 'corpus':
+        return await corpusCommand(positionals, { config, wait: v.wait === true, concurrency: Number(v.concurrency), out, err });
       case 'file':
         return await fileCommand(positionals, { config, out, err });
       case 'iocstream':
@@ -86,7 +90,7 @@ export async function main(argv: string[], out: Writable = process.stdout, err: 
       case 'hunting':
         return await huntingCommand(positionals, {
           config, filter: v.filter as string | undefined, limit: v.limit as string | undefined,
-          all: v.all === true, withTag: v['with-tag'] as string | undefined, out, err,
+          all: v.all === true, withTag: v['with-tag'] as string | undefined, preflight: v.preflight === true, yes: v.yes === true, out, err,
         });
       case 'migrate':
         return await migrateCommand({ config, flags: v, out, err });

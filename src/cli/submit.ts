@@ -1,5 +1,6 @@
 // `trawl submit`: uploads files and directory trees to a Trawl server, N at a time, and
 // optionally waits until their analyses complete. Prints `<sha256>  <analysis id>  <path>` per file.
+// `trawl corpus add goodware` (corpus.ts) is the same upload to another route.
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -18,6 +19,10 @@ export const submitOptions = {
 
 export interface SubmitOptions {
   config: Pick<Config, 'url' | 'apikey'>;
+  /** The API path every file is posted to (default: POST /files, or an upload URL when large). */
+  target?: string;
+  /** The command named in messages (`trawl submit`), and what its summary says was done (`submitted`). */
+  command?: { name: string; usage: string; done: string };
   wait: boolean;
   concurrency: number;
   out: Writable;
@@ -34,7 +39,7 @@ interface Entry {
 }
 
 /** Errors after which every further request would fail the same way, so uploading stops. */
-const fatalCodes = new Set<string>(['AuthenticationRequiredError', 'WrongCredentialsError', 'UserNotActiveError', 'QuotaExceededError']);
+const fatalCodes = new Set<string>(['AuthenticationRequiredError', 'WrongCredentialsError', 'UserNotActiveError', 'QuotaExceededError', 'ForbiddenError']);
 const isFatal = (e: unknown) => (e instanceof ConnectionError && e.unreachable) || (e instanceof ApiError && fatalCodes.has(e.code));
 const describe = (e: unknown) => (e instanceof ApiError ? `${e.code}: ${e.message}` : (e as Error).message);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -88,7 +93,8 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>, st
 
 export async function submitCommand(paths: string[], opts: SubmitOptions): Promise<number> {
   const { config, out, err } = opts;
-  const usage = (why: string) => (err.write(`trawl submit: ${why}\nusage: ${submitUsage}\n`), 2);
+  const command = opts.command ?? { name: 'trawl submit', usage: submitUsage, done: 'submitted' };
+  const usage = (why: string) => (err.write(`${command.name}: ${why}\nusage: ${command.usage}\n`), 2);
   if (paths.length === 0) return usage('no files or directories given');
   if (!config.apikey) return usage('no API key: pass --apikey or set TRAWL_APIKEY');
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) return usage('--concurrency must be a positive integer');
@@ -112,7 +118,7 @@ export async function submitCommand(paths: string[], opts: SubmitOptions): Promi
     async (f) => {
       attempted++;
       try {
-        const r = await client.uploadFile(f.path, basename(f.path), (n) => progress.addBytes(n), f.size);
+        const r = await client.uploadFile(f.path, basename(f.path), (n) => progress.addBytes(n), f.size, opts.target);
         sentBytes += r.size;
         analyses.push({ id: r.analysisId, path: f.path });
         progress.fileDone(true);
@@ -130,7 +136,7 @@ export async function submitCommand(paths: string[], opts: SubmitOptions): Promi
   if (fatal) err.write(`error: ${describe(fatal)}\n`);
   const skipped = files.length - attempted;
   err.write(
-    `${analyses.length} files, ${formatMB(sentBytes)} MB submitted in ${progress.elapsed().toFixed(1)} s ` +
+    `${analyses.length} files, ${formatMB(sentBytes)} MB ${command.done} in ${progress.elapsed().toFixed(1)} s ` +
       `(${formatMB(progress.rate())} MB/s); ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`,
   );
   if (opts.wait && analyses.length > 0 && !fatal) {

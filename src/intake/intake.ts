@@ -1,9 +1,11 @@
 // Accepting files: an upload becomes a durable blob plus a durable submission record (with an
-// `analyze` job) before it is acknowledged. Also issues and redeems one-time upload URLs.
+// `analyze` job) before it is acknowledged. Also issues and redeems one-time upload URLs, and
+// takes an operator's files for the goodware corpus.
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { TrawlError } from '../model/errors.js';
+import { forbidden, TrawlError } from '../model/errors.js';
+import type { Corpus } from '../model/records.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { Store, SubmissionRecord, UserRecord } from '../store/store.js';
 import type { DigestPool } from './digests.js';
@@ -45,6 +47,16 @@ export class Intake {
     return this.receive(user, req, this.opts.maxUploadBytes);
   }
 
+  /**
+   * An operator's file for the goodware corpus (records.ts Corpus), up to maxLargeUploadBytes:
+   * stored, analysed and unpacked like an upload, never hunted. Administrators only: anyone else
+   * is refused (ForbiddenError) before the body is read.
+   */
+  async uploadGoodware(user: UserRecord, req: UploadRequest): Promise<SubmissionRecord> {
+    if (!user.isAdmin) throw forbidden('only administrators can add files to the goodware corpus');
+    return this.receive(user, req, this.opts.maxLargeUploadBytes, 'goodware');
+  }
+
   /** Issues a one-time upload token for `user`, valid for uploadUrlTtl seconds. */
   async newUploadToken(user: UserRecord): Promise<string> {
     const token = randomBytes(24).toString('base64url');
@@ -64,7 +76,7 @@ export class Intake {
     return this.receive(user, req, this.opts.maxLargeUploadBytes);
   }
 
-  private async receive(user: UserRecord, req: UploadRequest, maxBytes: number): Promise<SubmissionRecord> {
+  private async receive(user: UserRecord, req: UploadRequest, maxBytes: number, corpus: Corpus = 'main'): Promise<SubmissionRecord> {
     const file = await receiveMultipart(req.headers, req.body, this.blobs, this.hashing, maxBytes, (n) => this.load?.add(n));
     const date = now();
     const submission = await this.store.addSubmission({
@@ -79,6 +91,7 @@ export class Intake {
       sourceKey: this.sources.keyOf(user.id),
       sourceCountry: this.country(req.ip, req.headers),
       password: file.password,
+      corpus,
     });
     this.onSubmitted(submission);
     return submission;

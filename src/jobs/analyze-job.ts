@@ -1,8 +1,9 @@
 // The `analyze` job: one submission's journey from the blob store through analysis, unpacking
 // and hunting (on worker threads, see extraction/submission-walk.ts) to its notifications and
-// subfiles, stored in the transaction that completes it.
+// subfiles, stored in the transaction that completes it. Goodware is not hunted.
 import type { Logger } from 'pino';
 import { UNANALYSABLE } from '../analysis/pipeline.js';
+import { analysisLane } from '../model/records.js';
 import type { ExtractionLimits } from '../extraction/limits.js';
 import { buildNotifications, matchedRulesets } from '../hunting/scan/notification-builder.js';
 import { catchesUp, inCatchUp, type CatchUp, type Hunter } from '../hunting/scan/hunter.js';
@@ -53,18 +54,21 @@ export class AnalyzeJob implements JobHandler {
     }
     const path = await this.blobs.localPath(submission.sha256);
     if (!path) throw new MissingBlobError(submission.sha256);
+    // The goodware corpus is analysed and unpacked but never hunted by Livehunt: no scan, no
+    // notification, no late scan (records.ts Corpus); retrohunt jobs over it find its matches.
+    const hunter = submission.corpus === 'goodware' ? null : this.hunter;
     // Taken after the claim, so rules changed before the upload was acknowledged apply: at once
     // if they compile in time, or through a late scan.
-    const { snap, behind } = this.hunter ? await this.hunter.snapshotWithin(this.opts.catchUpAfterMs) : { snap: null, behind: false };
+    const { snap, behind } = hunter ? await hunter.snapshotWithin(this.opts.catchUpAfterMs) : { snap: null, behind: false };
     const walk = new SubmissionWalk(
-      { pool: this.pool, blobs: this.blobs, store: this.store, hunter: this.hunter, snap, log, lane: `user:${submission.userId}` },
+      { pool: this.pool, blobs: this.blobs, store: this.store, hunter, snap, log, lane: analysisLane(submission) },
       { limits: this.opts.extraction, analysisTimeoutMs: this.opts.analysisTimeoutMs, ...(this.opts.indexMaxBytes !== undefined ? { indexMaxBytes: this.opts.indexMaxBytes } : {}) },
       submission.password,
     );
     // Read only for the rules' variables (new_file, submissions): skipped when nothing is hunted.
     const known = snap ? await this.store.getFile(submission.sha256) : null;
     const result = await walk.run({ path, sha256: submission.sha256, size: submission.size, name: submission.name }, known);
-    const changed = snap && behind ? await this.hunter!.changedSince(snap) : null;
+    const changed = snap && behind ? await hunter!.changedSince(snap) : null;
     const catchUp: CatchUp = changed?.rulesets ?? [];
     if (catchesUp(catchUp)) {
       result.matches = result.matches.filter((m) => !inCatchUp(catchUp, m.rulesetId));
@@ -78,7 +82,7 @@ export class AnalyzeJob implements JobHandler {
       emailDelayMs: this.opts.emailDelayMs,
       subfiles: result.subfiles,
       indexed: result.indexed,
-      ...this.lateScan(submissionId, result.hunted, catchUp, changed?.generation),
+      ...this.lateScan(hunter, submissionId, result.hunted, catchUp, changed?.generation),
     });
     if (stored.stored.length > 0) this.opts.onNotifications?.(stored.stored.length);
     if (stored.stored.length > 0 || stored.gone > 0 || Object.keys(stored.rateLimited).length > 0) {
@@ -91,8 +95,8 @@ export class AnalyzeJob implements JobHandler {
    * have quarantined one, whose matches on these files its cut-off scan lost), and of the
    * rulesets changed after the walk's snapshot.
    */
-  private lateScan(submissionId: number, files: HuntedFile[], catchUp: CatchUp, generation?: number): { followUp?: FollowUpJob } {
-    if (!this.hunter || files.length === 0 || (!this.hunter.scansLate() && !catchesUp(catchUp))) return {};
+  private lateScan(hunter: Hunter | null, submissionId: number, files: HuntedFile[], catchUp: CatchUp, generation?: number): { followUp?: FollowUpJob } {
+    if (!hunter || files.length === 0 || (!hunter.scansLate() && !catchesUp(catchUp))) return {};
     const late = files.map((f) => ({ sha256: f.sha256, depth: f.depth, variables: scanVariables(f.context, f.analysis) }));
     return { followUp: lateScanJob(submissionId, late, catchUp, generation) };
   }

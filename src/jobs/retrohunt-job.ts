@@ -33,6 +33,11 @@ export interface RetrohuntJobOptions {
   batchSize: number;
   /** How often a running job looks for an abort or a delete (default 1 s). */
   watchMs?: number;
+  /**
+   * Check the content index against brute force: jobs scan every file, and fail (the job ends
+   * aborted) if one matches that the index had ruled out. For tests and for doubt.
+   */
+  verifyIndex?: boolean;
 }
 
 /** Below every analysis task's (their priority is their depth): retrohunt scans take the threads left over. */
@@ -56,6 +61,8 @@ interface CorpusWalk {
   position(sha256: string | null): number;
   /** The next batch to scan, and the last sha256 it covers (files may be fewer: filtered); last null: the walk is over. */
   next(cursor: string | null): Promise<{ files: FileRecord[]; last: string | null }>;
+  /** With verifyIndex: the content index's candidates, which every match must be among. */
+  check?: ReadonlySet<string>;
 }
 
 export class RetrohuntJob implements JobHandler {
@@ -81,7 +88,7 @@ export class RetrohuntJob implements JobHandler {
     if (!task) return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
     const walk = await this.walk(j, log);
     if (j.status === 'starting') {
-      j = await this.store.startRetrohuntJob(id, now(), walk.total ?? (await this.store.retrohuntCorpusSize(j.timeRange)));
+      j = await this.store.startRetrohuntJob(id, now(), walk.total ?? (await this.store.retrohuntCorpusSize(j.timeRange, j.corpus)));
       if (!j) return void await this.store.deleteJob(job.id);
     }
     const runStarted = Date.now();
@@ -96,6 +103,8 @@ export class RetrohuntJob implements JobHandler {
         const batch = await walk.next(j.cursor);
         if (batch.last === null) break;
         const { files, found } = await this.scanBatch(batch.files, task, () => stop || this.stopping, log);
+        const missed = walk.check ? found.filter((m) => !walk.check!.has(m.sha256)) : [];
+        if (missed.length > 0) throw new Error(`the content index ruled out a file the rules match: ${missed[0]!.sha256} (${missed[0]!.rule})`);
         const whole = files.length === batch.files.length;
         if (!whole && files.length === 0) {
           if (stop) break;
@@ -142,12 +151,13 @@ export class RetrohuntJob implements JobHandler {
    */
   private async walk(j: RetrohuntJobRecord, log: Logger): Promise<CorpusWalk> {
     const plan = this.index ? rulesQuery(j.rules) : null;
-    if (!plan || !this.index) {
+    if (!plan || !this.index || this.opts.verifyIndex) {
       return {
         total: null,
+        ...(plan && this.index ? { check: new Set((await this.index.candidates(plan)).sha256s) } : {}),
         position: () => 0,
         next: async (cursor) => {
-          const files = await this.store.retrohuntCorpus(j.timeRange, cursor, this.opts.batchSize);
+          const files = await this.store.retrohuntCorpus(j.timeRange, cursor, this.opts.batchSize, j.corpus);
           return { files, last: files.length > 0 ? files[files.length - 1]!.sha256 : null };
         },
       };
@@ -175,7 +185,7 @@ export class RetrohuntJob implements JobHandler {
         const from = position(cursor);
         const shas = list.slice(from, from + this.opts.batchSize);
         if (shas.length === 0) return { files: [], last: null };
-        return { files: await this.store.retrohuntCandidates(j.timeRange, shas), last: shas[shas.length - 1]! };
+        return { files: await this.store.retrohuntCandidates(j.timeRange, shas, j.corpus), last: shas[shas.length - 1]! };
       },
     };
   }

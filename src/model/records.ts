@@ -111,6 +111,22 @@ export interface FileRecord extends Partial<FileAnalysis> {
   analysisError?: AnalysisFailure;
 }
 
+/**
+ * The corpora of stored files (spec 5.1): `main`, what users submit and the files unpacked from
+ * it, hunted by Livehunt; `goodware`, what an operator adds to try rules for false positives
+ * (`trawl corpus add goodware`), and the files unpacked from it, never hunted. A file brought
+ * both ways is in both.
+ */
+export type Corpus = 'main' | 'goodware';
+
+/**
+ * The job-queue and pool lane of a submission's analysis: its user's (`user:<id>`), or one lane
+ * for the goodware intake, so an operator's bulk import takes one lane's share of the workers.
+ */
+export function analysisLane(s: { userId: number; corpus?: Corpus }): string {
+  return s.corpus === 'goodware' ? 'goodware' : `user:${s.userId}`;
+}
+
 export interface NewSubmission {
   /** Opaque id handed back to the client as the analysis id. Unique. */
   analysisId: string;
@@ -128,11 +144,14 @@ export interface NewSubmission {
   sourceCountry: string;
   /** Password given with the upload (for encrypted archives); null when none. */
   password: string | null;
+  /** The corpus it adds its file (and the subfiles unpacked from it) to; `main` when absent. */
+  corpus?: Corpus;
 }
 
 export interface SubmissionRecord extends NewSubmission {
   id: number;
   status: AnalysisStatus;
+  corpus: Corpus;
   /** UNIX seconds when analysis completed (or failed). */
   completedAt?: number;
   /** Why, when `status` is `failed`. */

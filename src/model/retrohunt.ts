@@ -1,5 +1,6 @@
 // Retrohunt jobs (spec 5): a user's rules run once over the stored files, as records the store
 // keeps and the API serializes.
+import type { Corpus } from './records.js';
 
 /** spec 5.1 statuses. A job waits as `starting` until it runs (queued past the per-user limit too). */
 export type RetrohuntStatus = 'starting' | 'running' | 'aborting' | 'aborted' | 'finished';
@@ -25,7 +26,8 @@ export interface NewRetrohuntJob {
   username: string;
   rules: string;
   notificationEmail: string | null;
-  corpus: 'main';
+  /** The files it scans (records.ts Corpus). */
+  corpus: Corpus;
   /** Files whose first_submission_date is within [start, end] (UNIX seconds) are scanned. */
   timeRange: { start: number; end: number };
   creationDate: number;
@@ -36,7 +38,7 @@ export interface RetrohuntJobRecord {
   ownerId: number;
   rules: string;
   notificationEmail: string | null;
-  corpus: string;
+  corpus: Corpus;
   timeRange: { start: number; end: number };
   status: RetrohuntStatus;
   /** Percent of the corpus scanned (0-100). */

@@ -11,7 +11,7 @@ import type {
   AnalysisStatus, AnalysisFailure, UserRecord, NewUser, UserPatch, FileAnalysis, BundleInfo, NewSubfile, FileLink,
   FileRecord, NewSubmission, SubmissionRecord, RulesetRecord, RateLimitState, SlowScan, NewRuleset,
   RulesetPatch, RulesetSource, NewNotification, NotificationRecord, StreamEntry,
-  NotificationPosition, ProcessRecord, JobQueueStats,
+  NotificationPosition, ProcessRecord, JobQueueStats, Corpus,
 } from '../model/records.js';
 import type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
 export type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
@@ -21,7 +21,7 @@ export type {
   AnalysisStatus, AnalysisFailure, UserRecord, NewUser, UserPatch, FileAnalysis, BundleInfo, NewSubfile, FileLink,
   FileRecord, NewSubmission, SubmissionRecord, RulesetRecord, RateLimitState, SlowScan, NewRuleset,
   RulesetPatch, RulesetSource, NewNotification, NotificationRecord, StreamEntry,
-  NotificationPosition, ProcessRecord, JobQueueStats,
+  NotificationPosition, ProcessRecord, JobQueueStats, Corpus,
 } from '../model/records.js';
 
 /** What Store.fileChangesSince returns. */
@@ -130,9 +130,10 @@ export interface UserStore {
 export interface FileStore {
   /**
    * Records an upload whose blob is already committed, in one transaction: creates or updates the
-   * file (names, submission dates, times_submitted, unique_sources), inserts the submission
-   * (status `queued`) and enqueues an `analyze` job with payload `{submissionId}`. Durable when
-   * it resolves. Concurrent calls may be committed together (group commit).
+   * file (names, submission dates, times_submitted, unique_sources; it joins the submission's
+   * corpus, keeping any other it was in), inserts the submission (status `queued`) and enqueues an
+   * `analyze` job with payload `{submissionId}` in the submission's lane (model analysisLane).
+   * Durable when it resolves. Concurrent calls may be committed together (group commit).
    */
   addSubmission(submission: NewSubmission): Promise<SubmissionRecord>;
   getSubmission(id: number): Promise<SubmissionRecord | null>;
@@ -230,8 +231,9 @@ export interface JobStore {
    * also records the rate-limited period on it); a second one for the same submission, ruleset
    * and rule is ignored. With `emails`, notifications of rulesets that have notification_emails
    * are queued for e-mail (see takePendingEmails) with an `email` job per ruleset. `subfiles`
-   * are stored as files (analysed, not counted as submitted) linked to their containers;
-   * `followUp` is queued; `indexed` go into the content index (as indexFiles).
+   * are stored as files (analysed, not counted as submitted) linked to their containers, and join
+   * the submission's corpus as its file did; `followUp` is queued; `indexed` go into the content
+   * index (as indexFiles).
    */
   completeAnalysis(
     jobId: number, submissionId: number, analysis: FileAnalysis, date: number,
@@ -348,11 +350,16 @@ export interface RetrohuntStore {
   finishRetrohuntJob(id: string, jobId: number, status: 'finished' | 'aborted', now: number): Promise<void>;
   /** Matches of a job by (sha256, rule), starting after `after`. */
   listRetrohuntMatches(id: string, after: { sha256: string; rule: string } | undefined, limit: number): Promise<RetrohuntMatch[]>;
-  /** Files whose first_submission_date is within `range`, by sha256, after `after`. */
-  retrohuntCorpus(range: { start: number; end: number }, after: string | null, limit: number): Promise<FileRecord[]>;
-  retrohuntCorpusSize(range: { start: number; end: number }): Promise<number>;
+  /**
+   * Files of `corpus` whose first_submission_date is within `range`, by sha256, after `after`.
+   * `main` holds every file but those only the goodware intake brought (and what was unpacked
+   * from them); `goodware` holds those and no other: a file in both is walked in both.
+   */
+  retrohuntCorpus(range: { start: number; end: number }, after: string | null, limit: number, corpus: Corpus): Promise<FileRecord[]>;
+  /** How many files retrohuntCorpus walks for `range` and `corpus`. */
+  retrohuntCorpusSize(range: { start: number; end: number }, corpus: Corpus): Promise<number>;
   /** Of the files `sha256s` (the content index's candidates), those retrohuntCorpus would walk, by sha256. */
-  retrohuntCandidates(range: { start: number; end: number }, sha256s: string[]): Promise<FileRecord[]>;
+  retrohuntCandidates(range: { start: number; end: number }, sha256s: string[], corpus: Corpus): Promise<FileRecord[]>;
 }
 
 /** Every piece of durable state but file contents, by area; test/store-contract-<area>.test.ts checks each. */

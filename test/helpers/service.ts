@@ -26,7 +26,10 @@ export async function startTestService(flags: Record<string, string> = {}, log?:
   // Analyses wait for ruleset changes to compile however long it takes (production: 500 ms, then
   // the changes scan late): tests read notifications as soon as an analysis completes, on a
   // machine running other tests. test/hunting-catch-up.test.ts covers the late path.
-  const config = loadConfig({ env: {}, flags: { dataDir: dir, port: '0', logLevel: 'silent', workers: '2', rulesCompileWaitMs: '600000', ...flags } });
+  // Every Retrohunt job of the suite is held to brute force: it scans every file and fails if
+  // the content index had ruled out one that matches (test/content-index-jobs.test.ts runs
+  // jobs through the index alone).
+  const config = loadConfig({ env: {}, flags: { dataDir: dir, port: '0', logLevel: 'silent', workers: '2', rulesCompileWaitMs: '600000', retrohuntVerifyIndex: 'true', ...flags } });
   const s = await startService(config, ...(log ? [log] : []));
   if (!s.url || !s.adminKey) throw new Error('service did not start with an API and a new admin');
   return {

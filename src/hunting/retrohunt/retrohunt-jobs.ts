@@ -40,16 +40,16 @@ export class RetrohuntJobs {
   /**
    * Creates a job from `{rules, notification_email?, corpus?, time_range?}`. The rules are
    * validated as a ruleset's are (the engine's errors, InvalidArgumentError); at most
-   * MAX_RETROHUNT_RULES rules; corpus `main` only; `time_range` defaults to every file first
-   * submitted up to now.
+   * MAX_RETROHUNT_RULES rules; corpus `main` (the default: what users submitted) or `goodware`
+   * (what administrators added to it, records.ts Corpus); `time_range` defaults to every file of
+   * the corpus first stored up to now.
    */
   async create(user: UserRecord, attributes: unknown): Promise<RetrohuntJobRecord> {
     if (!isObject(attributes)) throw badRequest('expected a body {"data": {"type": "retrohunt_job", "attributes": {"rules": ...}}}');
     const a = attributes;
     if (typeof a.rules !== 'string' || a.rules.trim() === '') throw badRequest('"rules" is required: a string of YARA rules');
     const corpus = a.corpus ?? 'main';
-    if (corpus === 'goodware') throw badRequest('the goodware corpus is not available yet on this server: use corpus "main"');
-    if (corpus !== 'main') throw badRequest(`invalid corpus ${JSON.stringify(corpus)}: expected "main"`);
+    if (corpus !== 'main' && corpus !== 'goodware') throw badRequest(`invalid corpus ${JSON.stringify(corpus)}: expected "main" or "goodware"`);
     if (a.notification_email !== undefined && a.notification_email !== null && typeof a.notification_email !== 'string') {
       throw badRequest('"notification_email" must be a string');
     }
@@ -74,7 +74,7 @@ export class RetrohuntJobs {
     }
     return this.store.createRetrohuntJob({
       ownerId: user.id, username: user.username, rules: a.rules, notificationEmail: (a.notification_email as string | undefined) || null,
-      corpus: 'main', timeRange: range, creationDate: created,
+      corpus, timeRange: range, creationDate: created,
     });
   }
 

@@ -1,7 +1,7 @@
 // The job queue and analysis completion, as queries on a Kysely database (used by sql-store.ts).
 // Job times are epoch milliseconds from this process's clock.
 import { sql, type Kysely } from 'kysely';
-import type { FileAnalysis, Job, JobQueueStats, LaneLimits } from '../store.js';
+import type { Corpus, FileAnalysis, Job, JobQueueStats, LaneLimits } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { toJob } from './rows.js';
 import type { Database } from './schema.js';
@@ -165,11 +165,14 @@ export async function queueStats(db: Kysely<Database>): Promise<JobQueueStats[]>
   return [...byKind.values()].sort((a, b) => (a.kind < b.kind ? -1 : 1));
 }
 
-/** Inside transaction `tx`: stores the analysis on the file, completes the submission, drops the job. */
+/**
+ * Inside transaction `tx`: stores the analysis on the file, completes the submission, drops the
+ * job. Returns the submission's corpus, which its subfiles join (`main` when it is gone).
+ */
 export async function completeAnalysis(
   tx: Kysely<Database>, jobId: number, submissionId: number, a: FileAnalysis, date: number,
-): Promise<void> {
-  const sub = await tx.selectFrom('submissions').select('sha256').where('id', '=', submissionId).executeTakeFirst();
+): Promise<Corpus> {
+  const sub = await tx.selectFrom('submissions').select(['sha256', 'corpus']).where('id', '=', submissionId).executeTakeFirst();
   if (sub) {
     await tx.updateTable('files').set((eb) => ({ ...analysisColumns(a, date), revision: eb('revision', '+', 1) }))
       .where('sha256', '=', sub.sha256).execute();
@@ -177,6 +180,7 @@ export async function completeAnalysis(
       .where('id', '=', submissionId).execute();
   }
   await tx.deleteFrom('jobs').where('id', '=', jobId).execute();
+  return sub?.corpus ?? 'main';
 }
 
 /** Queues a job; with `key`, only if no job with that key is queued or running. */

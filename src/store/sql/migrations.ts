@@ -366,6 +366,24 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         await sql`drop table if exists retrohunt_jobs`.execute(db);
       },
     },
+    '0014_goodware_corpus': {
+      // The goodware corpus (records.ts Corpus): which corpora each file is in, and which one each
+      // submission adds to. Every file stored before is in the main corpus only.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('files').addColumn('in_main', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+        await db.schema.alterTable('files').addColumn('in_goodware', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('submissions').addColumn('corpus', 'text', (c) => c.notNull().defaultTo('main')).execute();
+        // A retrohunt job over goodware walks these alone, not every file (retrohunt.ts).
+        await db.schema.createIndex('files_goodware_idx').on('files').column('sha256').where(sql.ref('in_goodware'), '=', 1).execute();
+      },
+      // Going back forgets which files were goodware: they are main files again.
+      async down(db: Kysely<any>) {
+        await db.schema.dropIndex('files_goodware_idx').execute();
+        await db.schema.alterTable('submissions').dropColumn('corpus').execute();
+        await db.schema.alterTable('files').dropColumn('in_goodware').execute();
+        await db.schema.alterTable('files').dropColumn('in_main').execute();
+      },
+    },
     '0015_content_index': {
       // The content index (content-index.ts): each file's state in it, the trigrams of files not
       // yet in a segment, and the segments (blobs of the blob store). Files stored before stay

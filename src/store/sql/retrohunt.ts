@@ -4,7 +4,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import { alreadyExists } from '../../model/errors.js';
 import { MAX_ACTIVE_RETROHUNT_JOBS, RETROHUNT_JOB_KIND, RETROHUNT_LANE, type NewRetrohuntJob, type RetrohuntJobRecord, type RetrohuntMatch, type RetrohuntProgress, type RetrohuntStatus } from '../../model/retrohunt.js';
-import type { FileRecord } from '../../model/records.js';
+import type { Corpus, FileRecord } from '../../model/records.js';
+import { inCorpus } from './corpus.js';
 import * as jobs from './jobs.js';
 import { toFile } from './rows.js';
 import type { Database, RetrohuntJobsTable } from './schema.js';
@@ -14,7 +15,7 @@ const jobKey = (id: string) => `retrohunt:${id}`;
 
 function toRecord(r: Selectable<RetrohuntJobsTable>): RetrohuntJobRecord {
   return {
-    id: r.id, ownerId: Number(r.owner_id), rules: r.rules, notificationEmail: r.notification_email, corpus: r.corpus,
+    id: r.id, ownerId: Number(r.owner_id), rules: r.rules, notificationEmail: r.notification_email, corpus: r.corpus as Corpus,
     timeRange: { start: Number(r.range_start), end: Number(r.range_end) }, status: r.status as RetrohuntStatus,
     progress: Number(r.progress), etaSeconds: Number(r.eta_seconds), scannedBytes: Number(r.scanned_bytes),
     scannedFiles: Number(r.scanned_files), totalFiles: Number(r.total_files), numMatches: Number(r.num_matches),
@@ -150,26 +151,29 @@ export async function matches(db: Kysely<Database>, id: string, after: { sha256:
 
 type Range = { start: number; end: number };
 
-/** Files first submitted within `range`, in sha256 order after `after`. */
-export async function corpus(db: Kysely<Database>, range: Range, after: string | null, limit: number): Promise<FileRecord[]> {
-  let sel = db.selectFrom('files').selectAll().where('first_submission_date', '>=', range.start).where('first_submission_date', '<=', range.end);
+/** The files of `corpus` first submitted within `range` (corpus.ts). */
+const inRange = (db: Kysely<Database>, range: Range, corpus: Corpus) =>
+  db.selectFrom('files').where(inCorpus(corpus))
+    .where('first_submission_date', '>=', range.start).where('first_submission_date', '<=', range.end);
+
+/** Files of `corpus` first submitted within `range`, in sha256 order after `after`. */
+export async function corpus(db: Kysely<Database>, range: Range, after: string | null, limit: number, which: Corpus): Promise<FileRecord[]> {
+  let sel = inRange(db, range, which).selectAll();
   if (after !== null) sel = sel.where('sha256', '>', after);
   return (await sel.orderBy('sha256').limit(limit).execute()).map(toFile);
 }
 
 /** The files among `sha256s` that corpus() would walk, by sha256. */
-export async function candidates(db: Kysely<Database>, range: Range, sha256s: readonly string[]): Promise<FileRecord[]> {
+export async function candidates(db: Kysely<Database>, range: Range, sha256s: readonly string[], which: Corpus): Promise<FileRecord[]> {
   const out: FileRecord[] = [];
   for (let i = 0; i < sha256s.length; i += 500) {
-    const rows = await db.selectFrom('files').selectAll().where('sha256', 'in', sha256s.slice(i, i + 500))
-      .where('first_submission_date', '>=', range.start).where('first_submission_date', '<=', range.end).execute();
+    const rows = await inRange(db, range, which).selectAll().where('sha256', 'in', sha256s.slice(i, i + 500)).execute();
     out.push(...rows.map(toFile));
   }
   return out.sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
 }
 
-export async function corpusSize(db: Kysely<Database>, range: Range): Promise<number> {
-  const r = await db.selectFrom('files').select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .where('first_submission_date', '>=', range.start).where('first_submission_date', '<=', range.end).executeTakeFirstOrThrow();
+export async function corpusSize(db: Kysely<Database>, range: Range, which: Corpus): Promise<number> {
+  const r = await inRange(db, range, which).select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
   return Number(r.n);
 }

@@ -63,6 +63,7 @@ export function toSubmission(
     sourceCountry: r.source_country,
     password: r.password,
     status: r.status,
+    corpus: r.corpus,
   };
   if (r.completed_at !== null) s.completedAt = Number(r.completed_at);
   if (r.status === 'failed') {

@@ -53,6 +53,10 @@ export interface FilesTable {
   change_mark: Generated<number | string>;
   /** In the content index: 0 not yet, 1 indexed (pending or in a segment), 2 not indexable (content-index.ts). */
   content_index: Generated<number>;
+  /** 0/1: in the main corpus (records.ts Corpus): a user's submission brought it (1 by default). */
+  in_main: Generated<number>;
+  /** 0/1: in the goodware corpus: the goodware intake brought it (0 by default). */
+  in_goodware: Generated<number>;
 }
 
 /** Subfiles: which files were extracted from which (bundled_files / compressed_parents). */
@@ -85,6 +89,8 @@ export interface SubmissionsTable {
   /** Why a `failed` submission failed (AnalysisFailure's code and message); null otherwise. */
   error_code: string | null;
   error_message: string | null;
+  /** `main` or `goodware` (records.ts Corpus). */
+  corpus: Generated<'main' | 'goodware'>;
 }
 
 /**

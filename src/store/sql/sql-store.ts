@@ -3,7 +3,7 @@
 import { sql, type Kysely, type Updateable } from 'kysely';
 import { alreadyExists, TrawlError } from '../../model/errors.js';
 import type {
-  AnalysisFailure, AnalysisStatus, CopyableStore, FailedJob, FileAnalysis, FileLink, FollowUpJob, JobQueueStats, LaneLimits, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
+  AnalysisFailure, AnalysisStatus, CopyableStore, Corpus, FailedJob, FileAnalysis, FileLink, FollowUpJob, JobQueueStats, LaneLimits, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
   NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
   StoredNotifications, StreamEntry, SubmissionRecord, TableCopyOptions, UserPatch, UserRecord, ProcessRecord,
   NewRetrohuntJob, RetrohuntJobRecord, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus,
@@ -282,8 +282,8 @@ export class SqlStore implements CopyableStore {
   }
 
   private async complete(tx: Kysely<Database>, c: Completion): Promise<StoredNotifications> {
-    await jobs.completeAnalysis(tx, c.jobId, c.submissionId, c.analysis, c.date);
-    if (c.opts.subfiles?.length) await subfiles.storeSubfiles(tx, c.opts.subfiles, c.date);
+    const corpus = await jobs.completeAnalysis(tx, c.jobId, c.submissionId, c.analysis, c.date);
+    if (c.opts.subfiles?.length) await subfiles.storeSubfiles(tx, c.opts.subfiles, c.date, corpus);
     if (c.opts.indexed?.length) await contentIndex.indexFiles(tx, c.opts.indexed);
     const f = c.opts.followUp;
     if (f) await jobs.enqueue(tx, f.kind, f.payload, undefined, f.lane);
@@ -431,16 +431,16 @@ export class SqlStore implements CopyableStore {
     return this.run(() => retrohunt.matches(this.db, id, after, limit));
   }
 
-  retrohuntCorpus(range: { start: number; end: number }, after: string | null, limit: number): Promise<FileRecord[]> {
-    return this.run(() => retrohunt.corpus(this.db, range, after, limit));
+  retrohuntCorpus(range: { start: number; end: number }, after: string | null, limit: number, corpus: Corpus): Promise<FileRecord[]> {
+    return this.run(() => retrohunt.corpus(this.db, range, after, limit, corpus));
   }
 
-  retrohuntCandidates(range: { start: number; end: number }, sha256s: string[]): Promise<FileRecord[]> {
-    return this.run(() => retrohunt.candidates(this.db, range, sha256s));
+  retrohuntCandidates(range: { start: number; end: number }, sha256s: string[], corpus: Corpus): Promise<FileRecord[]> {
+    return this.run(() => retrohunt.candidates(this.db, range, sha256s, corpus));
   }
 
-  retrohuntCorpusSize(range: { start: number; end: number }): Promise<number> {
-    return this.run(() => retrohunt.corpusSize(this.db, range));
+  retrohuntCorpusSize(range: { start: number; end: number }, corpus: Corpus): Promise<number> {
+    return this.run(() => retrohunt.corpusSize(this.db, range, corpus));
   }
 
   getNotification(id: number): Promise<NotificationRecord | null> {

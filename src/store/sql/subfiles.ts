@@ -2,7 +2,8 @@
 // analysis that found them, and the parent/child links behind bundled_files and
 // compressed_parents (spec 6.2).
 import type { Kysely } from 'kysely';
-import type { FileAnalysis, FileLink, NewSubfile } from '../store.js';
+import type { Corpus, FileAnalysis, FileLink, NewSubfile } from '../store.js';
+import { corpusFlags, joinCorpus } from './corpus.js';
 import { toFile } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -24,22 +25,23 @@ const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
  * Inside transaction `tx`: creates or updates the files row of each subfile and links it to its
  * parents. A subfile seen for the first time was never submitted: times_submitted and
  * unique_sources stay 0 until someone uploads it; its submission dates are those of the upload
- * that contained it. Its names are the base names it had inside its containers.
+ * that contained it. Its names are the base names it had inside its containers. Each joins
+ * `corpus`, the submission's, and stays in any other it was in.
  */
-export async function storeSubfiles(tx: Kysely<Database>, subfiles: readonly NewSubfile[], date: number): Promise<void> {
+export async function storeSubfiles(tx: Kysely<Database>, subfiles: readonly NewSubfile[], date: number, corpus: Corpus): Promise<void> {
   for (const s of subfiles) {
     const names = [...new Set(s.parents.map((p) => baseName(p.name)).filter(Boolean))];
     const row = await tx.selectFrom('files').select('names').where('sha256', '=', s.sha256).executeTakeFirst();
     if (row) {
       const known = JSON.parse(row.names) as string[];
       const merged = [...known, ...names.filter((n) => !known.includes(n))];
-      await tx.updateTable('files').set((eb) => ({ ...analysisColumns(s.analysis, date), names: JSON.stringify(merged), revision: eb('revision', '+', 1) }))
+      await tx.updateTable('files').set((eb) => ({ ...analysisColumns(s.analysis, date), names: JSON.stringify(merged), revision: eb('revision', '+', 1), ...joinCorpus(corpus) }))
         .where('sha256', '=', s.sha256).execute();
     } else {
       await tx.insertInto('files').values({
         sha256: s.sha256, sha1: s.sha1, md5: s.md5, size: s.size, names: JSON.stringify(names),
         first_submission_date: date, last_submission_date: date, times_submitted: 0, unique_sources: 0,
-        ...analysisColumns(s.analysis, date),
+        ...analysisColumns(s.analysis, date), ...corpusFlags(corpus),
       }).execute();
     }
     for (const p of s.parents) {

@@ -1,8 +1,10 @@
 // The body of addSubmission's transaction: file upsert, source bookkeeping, submission row and
 // analyze job. Kept apart from sql-store.ts because group commit runs it many times per transaction.
 import type { Kysely } from 'kysely';
+import { analysisLane } from '../../model/records.js';
 import type { NewSubmission, SubmissionRecord } from '../store.js';
 import type { SqlDialect } from './dialect.js';
+import { corpusFlags, joinCorpus } from './corpus.js';
 import type { Database } from './schema.js';
 
 /**
@@ -15,7 +17,7 @@ export async function writeSubmission(
   input: NewSubmission,
   nowMs: number,
 ): Promise<SubmissionRecord> {
-  const s = { ...input, sha256: input.sha256.toLowerCase(), sha1: input.sha1.toLowerCase(), md5: input.md5.toLowerCase() };
+  const s = { ...input, sha256: input.sha256.toLowerCase(), sha1: input.sha1.toLowerCase(), md5: input.md5.toLowerCase(), corpus: input.corpus ?? 'main' };
   const lockFile = () =>
     dialect
       .lockFileRow(
@@ -34,7 +36,7 @@ export async function writeSubmission(
         type_extension: null, tags: null, last_analysis_date: null,
         names: JSON.stringify(s.name === null ? [] : [s.name]),
         first_submission_date: s.date, last_submission_date: s.date,
-        times_submitted: 1, unique_sources: 1,
+        times_submitted: 1, unique_sources: 1, ...corpusFlags(s.corpus),
       })
       .onConflict((oc) => oc.column('sha256').doNothing())
       .executeTakeFirst();
@@ -61,6 +63,7 @@ export async function writeSubmission(
         times_submitted: eb('times_submitted', '+', 1),
         unique_sources: eb('unique_sources', '+', newSource),
         revision: eb('revision', '+', 1),
+        ...joinCorpus(s.corpus),
       }))
       .where('sha256', '=', s.sha256)
       .execute();
@@ -70,7 +73,7 @@ export async function writeSubmission(
     .values({
       analysis_id: s.analysisId, sha256: s.sha256, user_id: s.userId, date: s.date, name: s.name,
       source_key: s.sourceKey, source_country: s.sourceCountry, password: s.password,
-      status: 'queued', completed_at: null,
+      status: 'queued', completed_at: null, corpus: s.corpus,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -78,7 +81,7 @@ export async function writeSubmission(
     .values({
       kind: 'analyze', payload: JSON.stringify({ submissionId: Number(id) }), state: 'queued',
       attempts: 0, run_after: nowMs, locked_by: null, locked_until: null, last_error: null, job_key: null,
-      lane: `user:${s.userId}`,
+      lane: analysisLane(s),
     })
     .execute();
   return { ...s, id: Number(id), status: 'queued' };
