@@ -1,11 +1,16 @@
 // A retrohunt job's notification_email, through a real SMTP server on loopback: the message when
 // a job finishes (counts, the first 20 matches), when it is aborted (with its reason, also shown
 // as trawl_abort_reason), sent again when the mail server was down, and skipped (logged) when no
-// SMTP server is configured.
+// SMTP server is configured; a job whose run failed every attempt is aborted saying so.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
+import { RetrohuntJob } from '../src/jobs/retrohunt-job.js';
+import { openStore } from '../src/store/open-store.js';
 import { api, fileForm, newUser, pollUntil, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
 import { mailText, smtpSink, type SmtpSink } from './helpers/smtp-sink.js';
 
@@ -120,6 +125,32 @@ describe('retrohunt notification_email without an SMTP server', () => {
       await pollUntil('no e-mail job left', () => s.store.jobQueueStats(), (q) => !q.some((k) => k.kind === 'retrohunt-email' && k.queued + k.running > 0), 5_000, 25);
     } finally {
       await s.stop();
+    }
+  });
+});
+
+describe('a retrohunt job whose run failed every attempt', () => {
+  it('is aborted with the error (server paths elided) as its reason, and its e-mail queued', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trawl-rh-'));
+    const store = await openStore(`sqlite:${join(dir, 'db')}`);
+    try {
+      const j = await store.createRetrohuntJob({
+        ownerId: 1, username: 'gil', rules: 'rule r { condition: true }', notificationEmail: 'gil@example.org',
+        corpus: 'main', timeRange: { start: 0, end: 1 }, creationDate: 1_700_000_000,
+      });
+      const [durable] = await store.claimJobs('w', 10, 60_000);
+      assert.equal(durable!.kind, 'retrohunt');
+      // Giving up needs the store only: the pool, blobs and compiler of a run are not involved.
+      const handler = new RetrohuntJob(store, {} as never, {} as never, {} as never, { maxRunning: 1, scanTimeoutMs: 1000, maxScanBytes: 1, batchSize: 1 });
+      await handler.giveUp(durable!, new Error("ENOENT: no such file or directory, open '/var/lib/trawl/blobs/ab/abcdef'"), pino({ level: 'silent' }));
+      const after = await store.getRetrohuntJob(j.id);
+      assert.equal(after!.status, 'aborted');
+      assert.equal(after!.abortReason, "failed every attempt: Error: ENOENT: no such file or directory, open '<path>'");
+      const queued = await store.claimJobs('w', 10, 60_000);
+      assert.deepEqual(queued.map((q) => [q.kind, q.payload.retrohuntId]), [['retrohunt-email', j.id]]);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
