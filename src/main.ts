@@ -12,6 +12,7 @@ import type { Config } from './config.js';
 import { EmailJob } from './delivery/email-job.js';
 import { slowRulesetMail } from './delivery/email-messages.js';
 import { Mailer } from './delivery/mailer.js';
+import { RetrohuntEmailJob } from './delivery/retrohunt-email-job.js';
 import { Hunter } from './hunting/scan/hunter.js';
 import { RulesWarmer } from './hunting/scan/rules-warmer.js';
 import { HuntingRulesets } from './hunting/rulesets/hunting-rulesets.js';
@@ -25,7 +26,7 @@ import { SourceKeys, countryLookup, headerCountry, maxmindCountry, type CountryL
 import { AnalyzeJob } from './jobs/analyze-job.js';
 import { LATE_LANE, LateScanJob } from './jobs/late-scan-job.js';
 import { RetrohuntJob } from './jobs/retrohunt-job.js';
-import { RETROHUNT_JOB_KIND, RETROHUNT_LANE } from './model/retrohunt.js';
+import { RETROHUNT_EMAIL_JOB_KIND, RETROHUNT_JOB_KIND, RETROHUNT_LANE } from './model/retrohunt.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { WorkerPool } from './threads/worker-pool.js';
 import { ContentIndex } from './content-index/content-index.js';
@@ -255,6 +256,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
           retiredGraceSeconds: 600, backfillBatch: 256, runMs: 30_000,
         }),
         ...(mailer ? { email: new EmailJob(store, mailer, config.publicUrl) } : {}),
+        // Always handled: without an SMTP server the job's e-mail is skipped with a log line.
+        [RETROHUNT_EMAIL_JOB_KIND]: new RetrohuntEmailJob(store, mailer, config.publicUrl),
       };
       runner = new JobRunner(
         store,

@@ -76,6 +76,7 @@ describe('retrohunt jobs', () => {
     }
     assert.equal(a.rules, RULE);
     assert.equal(a.corpus, 'main');
+    assert.ok(!('trawl_abort_reason' in a), 'only an aborted job has an abort reason');
     const m = await api(s.url, alice, 'GET', `${base}/${job.id}/matching_files?limit=2`);
     assert.equal(m.status, 200, JSON.stringify(m.body));
     assert.equal(m.body.data.length, 2);
@@ -123,6 +124,8 @@ describe('retrohunt jobs', () => {
     assert.equal(done.attributes.status, 'aborted');
     assert.ok(done.attributes.progress < 100, `aborted after ${Date.now() - started} ms at ${done.attributes.progress} %`);
     assert.equal(typeof done.attributes.finish_date, 'number');
+    // Trawl's own attribute: why it stopped.
+    assert.equal(done.attributes.trawl_abort_reason, 'aborted by user');
   });
 
   it('is owner-only: another user\'s job is not found', async () => {

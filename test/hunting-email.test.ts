@@ -2,37 +2,9 @@
 // single match, a digest when several arrive together, and a report to the owner of a slow ruleset.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { SMTPServer } from 'smtp-server';
 import { api, fileForm, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
-
-interface Received {
-  from: string;
-  to: string[];
-  raw: string;
-}
-
-/** A real SMTP server that keeps every message it accepts. */
-async function smtpSink(): Promise<{ port: number; messages: Received[]; close(): Promise<void> }> {
-  const messages: Received[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, session, done) {
-      let raw = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (c: string) => (raw += c));
-      stream.on('end', () => {
-        messages.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw });
-        done();
-      });
-    },
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.server.address() as AddressInfo).port;
-  return { port, messages, close: () => new Promise((r) => server.close(() => r())) };
-}
+import { mailText as text, smtpSink } from './helpers/smtp-sink.js';
 
 const until = async (what: string, ok: () => boolean, ms = 15_000) => {
   const end = Date.now() + ms;
@@ -41,10 +13,6 @@ const until = async (what: string, ok: () => boolean, ms = 15_000) => {
     await new Promise((r) => setTimeout(r, 50));
   }
 };
-
-/** The text of a message, long headers unfolded and quoted-printable decoded. */
-const text = (m: Received) =>
-  m.raw.replace(/\r\n[ \t]+/g, ' ').replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 
 describe('notification e-mail', () => {
   let smtp: Awaited<ReturnType<typeof smtpSink>>;

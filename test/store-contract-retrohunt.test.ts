@@ -7,6 +7,7 @@ import type { NewRetrohuntJob, Store } from '../src/store/store.js';
 import { hashes, storeContract, submission } from './helpers/store-contract.js';
 
 const T = 1_700_000_000;
+const USER = 'aborted by user';
 const newJob = (over: Partial<NewRetrohuntJob> = {}): NewRetrohuntJob => ({
   ownerId: 1, username: 'alice', rules: 'rule a { condition: true }', notificationEmail: null, corpus: 'main',
   timeRange: { start: 0, end: T }, creationDate: T, ...over,
@@ -57,7 +58,7 @@ storeContract('retrohunt jobs', ({ fresh }) => {
     queued = await dispatched(s);
     assert.ok(queued.has(ids[10]!) && !queued.has(ids[0]!) && !queued.has(ids[11]!));
     // A waiting one aborted ends at once; a deleted queued one makes room too.
-    assert.equal((await s.abortRetrohuntJob(ids[11]!, T + 70))!.status, 'aborted');
+    assert.equal((await s.abortRetrohuntJob(ids[11]!, T + 70, USER))!.status, 'aborted');
     const twelfth = await s.createRetrohuntJob(newJob({ creationDate: T + 100 }));
     assert.equal(twelfth.dispatched, false);
     assert.equal(await s.deleteRetrohuntJob(ids[1]!), true);
@@ -97,17 +98,81 @@ storeContract('retrohunt jobs', ({ fresh }) => {
   it('aborting a queued or running job asks its runner to stop; ended jobs stay as they are', async () => {
     const s = await fresh();
     const j = await s.createRetrohuntJob(newJob());
-    assert.equal((await s.abortRetrohuntJob(j.id, T + 1))!.status, 'aborting');
+    assert.equal((await s.abortRetrohuntJob(j.id, T + 1, USER))!.status, 'aborting');
     const r = await s.createRetrohuntJob(newJob());
     await s.startRetrohuntJob(r.id, T + 2, 10);
-    assert.equal((await s.abortRetrohuntJob(r.id, T + 3))!.status, 'aborting');
+    assert.equal((await s.abortRetrohuntJob(r.id, T + 3, USER))!.status, 'aborting');
     // startRetrohuntJob only starts `starting` jobs.
     assert.equal((await s.startRetrohuntJob(j.id, T + 4, 1))!.status, 'aborting');
     const q = await dispatched(s);
     await s.finishRetrohuntJob(r.id, q.get(r.id)!, 'aborted', T + 5);
-    const ended = await s.abortRetrohuntJob(r.id, T + 6);
+    const ended = await s.abortRetrohuntJob(r.id, T + 6, USER);
     assert.deepEqual([ended!.status, ended!.finishDate], ['aborted', T + 5]);
-    assert.equal(await s.abortRetrohuntJob('alice-1', T), null);
+    assert.equal(await s.abortRetrohuntJob('alice-1', T, USER), null);
+  });
+
+  it('records why a job was aborted: the first reason stands, a job that finished anyway has none', async () => {
+    const s = await fresh();
+    const fresh1 = await s.createRetrohuntJob(newJob());
+    assert.equal(fresh1.abortReason, null);
+    // Asked by its owner, then failing while it stops: the owner's reason stays.
+    const byUser = await s.abortRetrohuntJob(fresh1.id, T + 1, USER);
+    assert.deepEqual([byUser!.status, byUser!.abortReason], ['aborting', USER]);
+    const noCompile = await s.createRetrohuntJob(newJob());
+    const late = await s.createRetrohuntJob(newJob());
+    const q = await dispatched(s);
+    await s.finishRetrohuntJob(fresh1.id, q.get(fresh1.id)!, 'aborted', T + 2, 'failed every attempt: boom');
+    assert.equal((await s.getRetrohuntJob(fresh1.id))!.abortReason, USER);
+    // Stopped by its runner: the runner's reason.
+    await s.startRetrohuntJob(noCompile.id, T + 3, 1);
+    await s.finishRetrohuntJob(noCompile.id, q.get(noCompile.id)!, 'aborted', T + 4, 'rules no longer compile: oops');
+    const stopped = await s.getRetrohuntJob(noCompile.id);
+    assert.deepEqual([stopped!.status, stopped!.abortReason], ['aborted', 'rules no longer compile: oops']);
+    // An ended job keeps its reason.
+    assert.equal((await s.abortRetrohuntJob(noCompile.id, T + 5, USER))!.abortReason, 'rules no longer compile: oops');
+    // An abort that came after the last file: the job finished, and was not aborted.
+    await s.abortRetrohuntJob(late.id, T + 6, USER);
+    await s.finishRetrohuntJob(late.id, q.get(late.id)!, 'finished', T + 7);
+    const finished = await s.getRetrohuntJob(late.id);
+    assert.deepEqual([finished!.status, finished!.abortReason], ['finished', null]);
+  });
+
+  it('queues the e-mail of a job with a notification_email in the transaction that ends it', async () => {
+    const s = await fresh();
+    /** Ids of the retrohunt jobs whose e-mail is queued (taken off the queue). */
+    const emails = async () => {
+      const out: string[] = [];
+      for (const j of await s.claimJobs('w', 100, 60_000)) {
+        if (j.kind === 'retrohunt-email') {
+          assert.equal(j.lane, 'email');
+          out.push(String(j.payload.retrohuntId));
+          await s.deleteJob(j.id);
+        } else await s.retryJob(j.id, 'peeked', 0);
+      }
+      return out.sort();
+    };
+    const mail = { notificationEmail: 'soc@example.org' };
+    const done = await s.createRetrohuntJob(newJob(mail));
+    const silent = await s.createRetrohuntJob(newJob());
+    const stopping = await s.createRetrohuntJob(newJob(mail));
+    let q = await dispatched(s);
+    assert.deepEqual(await emails(), [], 'none before a job ends');
+    await s.finishRetrohuntJob(done.id, q.get(done.id)!, 'finished', T + 1);
+    await s.finishRetrohuntJob(silent.id, q.get(silent.id)!, 'finished', T + 1);
+    assert.deepEqual(await emails(), [done.id]);
+    // Aborting is not the end yet; the runner's finish is.
+    await s.abortRetrohuntJob(stopping.id, T + 2, USER);
+    assert.deepEqual(await emails(), []);
+    q = await dispatched(s);
+    await s.finishRetrohuntJob(stopping.id, q.get(stopping.id)!, 'aborted', T + 3);
+    assert.deepEqual(await emails(), [stopping.id]);
+    // A job never queued (past its owner's limit) is aborted at once, and mailed at once.
+    for (let i = 0; i < MAX_ACTIVE_RETROHUNT_JOBS; i++) await s.createRetrohuntJob(newJob({ ownerId: 3, username: 'carol', creationDate: T + i }));
+    const waiting = await s.createRetrohuntJob(newJob({ ownerId: 3, username: 'carol', creationDate: T + 50, ...mail }));
+    assert.equal(waiting.dispatched, false);
+    const aborted = await s.abortRetrohuntJob(waiting.id, T + 60, USER);
+    assert.deepEqual([aborted!.status, aborted!.abortReason], ['aborted', USER]);
+    assert.deepEqual(await emails(), [waiting.id]);
   });
 
   it('lists a user\'s jobs newest first, by status, with a position and a count', async () => {
@@ -115,8 +180,8 @@ storeContract('retrohunt jobs', ({ fresh }) => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await s.createRetrohuntJob(newJob({ creationDate: T + i }))).id);
     await s.createRetrohuntJob(newJob({ ownerId: 2, username: 'bob' }));
-    await s.abortRetrohuntJob(ids[1]!, T);
-    await s.abortRetrohuntJob(ids[3]!, T);
+    await s.abortRetrohuntJob(ids[1]!, T, USER);
+    await s.abortRetrohuntJob(ids[3]!, T, USER);
     const page = await s.listRetrohuntJobs(1, { limit: 3 });
     assert.deepEqual(page.map((j) => j.id), [ids[4], ids[3], ids[2]]);
     const next = await s.listRetrohuntJobs(1, { limit: 3, after: { date: page[2]!.creationDate, id: page[2]!.id } });

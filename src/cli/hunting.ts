@@ -47,7 +47,8 @@ export interface HuntingOptions {
 const PATH = '/intelligence/hunting_rulesets';
 const NOTIFICATIONS = '/intelligence/hunting_notifications';
 
-async function readRules(file: string, stdin: NodeJS.ReadableStream): Promise<string> {
+/** The rules in `file`, or on `stdin` for `-` (shared with `trawl retrohunt start`). */
+export async function readRules(file: string, stdin: NodeJS.ReadableStream): Promise<string> {
   if (file !== '-') return readFile(file, 'utf8');
   let text = '';
   for await (const chunk of stdin) text += chunk;

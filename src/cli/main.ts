@@ -11,6 +11,7 @@ import { huntingCommand, huntingOptions, huntingUsage } from './hunting.js';
 import { iocstreamCommand, iocstreamOptions, iocstreamUsage } from './iocstream.js';
 import { jobsCommand, jobsOptions, jobsUsage } from './jobs.js';
 import { migrateCommand, migrateOptions, migrateUsage } from './migrate.js';
+import { retrohuntCommand, retrohuntOptions, retrohuntUsage } from './retrohunt.js';
 import { serveCommand, serveUsage } from './serve.js';
 import { statusCommand, statusOptions, statusUsage } from './status.js';
 import { submitCommand, submitOptions, submitUsage } from './submit.js';
@@ -27,6 +28,7 @@ commands:
   ${fileUsage}
   ${huntingUsage.split('\n').join('\n  ')}
   ${iocstreamUsage.split('\n').join('\n  ')}
+  ${retrohuntUsage.split('\n').join('\n  ')}
   ${userUsage.split('\n').join('\n  ')}
   ${jobsUsage.split('\n').join('\n  ')}
   ${statusUsage}
@@ -44,7 +46,7 @@ const configOptions: Options = Object.fromEntries([
 
 export async function main(argv: string[], out: Writable = process.stdout, err: Writable = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
-  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, corpus: corpusOptions, file: fileOptions, user: userOptions, jobs: jobsOptions, status: statusOptions, migrate: migrateOptions, hunting: huntingOptions, iocstream: iocstreamOptions };
+  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, corpus: corpusOptions, file: fileOptions, user: userOptions, jobs: jobsOptions, status: statusOptions, migrate: migrateOptions, hunting: huntingOptions, iocstream: iocstreamOptions, retrohunt: retrohuntOptions };
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     out.write(usage);
     return command ? 0 : 2;
@@ -91,6 +93,11 @@ export async function main(argv: string[], out: Writable = process.stdout, err: 
         return await huntingCommand(positionals, {
           config, filter: v.filter as string | undefined, limit: v.limit as string | undefined,
           all: v.all === true, withTag: v['with-tag'] as string | undefined, preflight: v.preflight === true, yes: v.yes === true, out, err,
+        });
+      case 'retrohunt':
+        return await retrohuntCommand(positionals, {
+          config, timeRange: v['time-range'] as string | undefined, email: v.email as string | undefined, corpus: v.corpus as string | undefined,
+          wait: v.wait === true, filter: v.filter as string | undefined, limit: v.limit as string | undefined, json: v.json === true, out, err,
         });
       case 'migrate':
         return await migrateCommand({ config, flags: v, out, err });

@@ -1,5 +1,6 @@
 // A one-line progress bar for long CLI transfers: files done/total, bytes, rate and ETA.
 // Draws only on a TTY and at most ~10 times a second, so piped or logged stderr stays clean.
+// Its pieces (bar, durations, sizes) serve the other progress displays (trawl retrohunt --wait).
 import type { Writable } from 'node:stream';
 
 const MB = 1024 * 1024;
@@ -7,12 +8,19 @@ const redrawMs = 100;
 
 export const formatMB = (bytes: number) => (bytes / MB).toFixed(1);
 
-function formatDuration(seconds: number): string {
+/** `h:mm:ss` or `m:ss`; `--:--` when unknown (infinite). */
+export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--';
   const s = Math.round(seconds);
   const hms = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
   const parts = hms[0] ? hms : hms.slice(1);
   return parts.map((n, i) => (i === 0 ? String(n) : String(n).padStart(2, '0'))).join(':');
+}
+
+/** `[#####-------]`: the fraction `frac` (0 to 1) of `width` cells filled. */
+export function drawBar(frac: number, width = 24): string {
+  const filled = Math.round(Math.min(1, Math.max(0, frac)) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 }
 
 export class Progress {
@@ -75,12 +83,9 @@ export class Progress {
     const rate = this.rate();
     const eta = rate > 0 ? (this.totalBytes - this.bytes) / rate : Infinity;
     const frac = this.totalBytes > 0 ? Math.min(1, this.bytes / this.totalBytes) : this.files / Math.max(1, this.totalFiles);
-    const width = 24;
-    const filled = Math.round(frac * width);
-    const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
     const failed = this.failed ? `, ${this.failed} failed` : '';
     this.stream.write(
-      `\r\x1b[2K[${bar}] ${this.files}/${this.totalFiles} files${failed}  ` +
+      `\r\x1b[2K${drawBar(frac)} ${this.files}/${this.totalFiles} files${failed}  ` +
         `${formatMB(this.bytes)}/${formatMB(this.totalBytes)} MB  ${formatMB(rate)} MB/s  ETA ${formatDuration(eta)}`,
     );
     this.drawn = true;

@@ -5,15 +5,11 @@ import type { Writable } from 'node:stream';
 import type { Config } from '../config.js';
 import { LIVE_SECONDS } from '../deployment/process-registry.js';
 import { openStore } from '../store/open-store.js';
+import { table } from './table.js';
 
 export const statusUsage = 'trawl status [--json]                  the live processes and the job queue';
 
 export const statusOptions = { json: { type: 'boolean', default: false } } as const;
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
-}
 
 export async function statusCommand(o: { config: Config; json: boolean; out: Writable }): Promise<number> {
   const store = await openStore(o.config.databaseUrl, { poolSize: 2, preparedStatements: o.config.databasePreparedStatements });

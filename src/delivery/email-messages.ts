@@ -1,5 +1,6 @@
-// The text of Trawl's e-mails: one notification, a digest of several, and a slow-ruleset report.
-import type { NotificationRecord, RulesetRecord, SlowScan } from '../store/store.js';
+// The text of Trawl's e-mails: one notification, a digest of several, a slow-ruleset report, and
+// the end of a retrohunt job.
+import type { NotificationRecord, RetrohuntJobRecord, RetrohuntMatch, RulesetRecord, SlowScan } from '../store/store.js';
 import type { Mail } from './mailer.js';
 
 const iso = (unix: number) => new Date(unix * 1000).toISOString().replace('.000Z', 'Z');
@@ -42,4 +43,28 @@ export function slowRulesetMail(r: RulesetRecord, scan: SlowScan, to: string[]):
       `with short or common strings, unbounded loops or regular expressions without a fixed part ` +
       `are the usual cause.\n`,
   };
+}
+
+/** Matches a retrohunt job's e-mail lists; the rest are read through the API. */
+export const RETROHUNT_MAIL_MATCHES = 20;
+
+/**
+ * A retrohunt job that ended: what it scanned, how many matches, the first few as
+ * `rule sha256`, and why it stopped when it was aborted.
+ */
+export function retrohuntMail(j: RetrohuntJobRecord, first: RetrohuntMatch[], origin: string): Mail {
+  const lines = [
+    `Retrohunt job ${j.id} ${j.status}${j.finishDate !== null ? ` at ${iso(j.finishDate)}` : ''}.`,
+    '',
+    ...(j.status === 'aborted' ? [`reason:   ${j.abortReason ?? 'unknown'}`] : []),
+    `scanned:  ${j.scannedFiles} files, ${j.scannedBytes} bytes`,
+    `matches:  ${j.numMatches}`,
+  ];
+  if (origin) lines.push(`details:  ${origin}/api/v3/intelligence/retrohunt_jobs/${encodeURIComponent(j.id)}/matching_files`);
+  if (first.length > 0) {
+    const more = j.numMatches - first.length;
+    lines.push('', `${more > 0 ? `First ${first.length} matches` : 'Matches'} (rule sha256):`, ...first.map((m) => `${m.rule} ${m.sha256}`));
+    if (more > 0) lines.push(`(${more} more: trawl retrohunt matches ${j.id})`);
+  }
+  return { to: [j.notificationEmail!], subject: `[Trawl] retrohunt job ${j.id} ${j.status}`, text: lines.join('\n') + '\n' };
 }

@@ -17,7 +17,7 @@ import { HEAVY_BYTES } from '../extraction/submission-walk.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FileRecord, Job, RetrohuntJobRecord, RetrohuntMatch, Store } from '../store/store.js';
 import type { WorkerPool } from '../threads/worker-pool.js';
-import { RETROHUNT_LANE } from '../model/retrohunt.js';
+import { RETROHUNT_LANE, abortReasons } from '../model/retrohunt.js';
 import type { JobHandler } from './job-runner.js';
 import { rawError } from './job-failure.js';
 import type { ContentIndex } from '../content-index/content-index.js';
@@ -85,7 +85,7 @@ export class RetrohuntJob implements JobHandler {
     if (!j || j.status === 'finished' || j.status === 'aborted') return void await this.store.deleteJob(job.id);
     if (j.status === 'aborting') return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
     const task = await this.compile(j, log);
-    if (!task) return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
+    if (typeof task === 'string') return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now(), abortReasons.rulesDoNotCompile(task));
     const walk = await this.walk(j, log);
     if (j.status === 'starting') {
       j = await this.store.startRetrohuntJob(id, now(), walk.total ?? (await this.store.retrohuntCorpusSize(j.timeRange, j.corpus)));
@@ -198,12 +198,12 @@ export class RetrohuntJob implements JobHandler {
     this.stopping = true;
   }
 
-  /** The job's rules as a scan task; null (logged) when they no longer compile. */
-  private async compile(j: RetrohuntJobRecord, log: Logger): Promise<HuntTask | null> {
+  /** The job's rules as a scan task; the engine's error (logged) when they no longer compile. */
+  private async compile(j: RetrohuntJobRecord, log: Logger): Promise<HuntTask | string> {
     const compiled = await this.compiler.compile([{ id: 0, generation: 0, rules: j.rules }], true);
     if (compiled.failed.length > 0) {
       log.warn({ retrohunt: j.id, error: compiled.failed[0]!.error }, 'retrohunt rules no longer compile: job aborted');
-      return null;
+      return compiled.failed[0]!.error;
     }
     // Threads keep compiled sets by digest: each run of the job loads its rules once per thread.
     const digest = createHash('sha256').update(`retrohunt\0${j.id}\0${j.rules}`).digest('hex');
@@ -254,10 +254,12 @@ export class RetrohuntJob implements JobHandler {
 
   /**
    * A job that failed every attempt is aborted (never left `running`, holding one of its owner's
-   * slots): the next waiting job of the owner starts. The reason is in the log.
+   * slots): the next waiting job of the owner starts. The raw error is in the log; the job's
+   * reason says what failed without naming server paths.
    */
   async giveUp(job: Job, err: unknown, log: Logger): Promise<void> {
     log.error({ retrohunt: job.payload.retrohuntId, err: rawError(err) }, 'retrohunt job failed every attempt: aborted');
-    await this.store.finishRetrohuntJob(String(job.payload.retrohuntId), job.id, 'aborted', now());
+    const why = rawError(err).replace(/(?:[A-Za-z]:)?(?:[\\/][\w.@+-]+){2,}/g, '<path>');
+    await this.store.finishRetrohuntJob(String(job.payload.retrohuntId), job.id, 'aborted', now(), abortReasons.failedEveryAttempt(why));
   }
 }

@@ -18,6 +18,24 @@ export const MAX_RETROHUNT_RULES = 300;
 export const RETROHUNT_JOB_KIND = 'retrohunt';
 export const RETROHUNT_LANE = 'retrohunt';
 
+/**
+ * The durable job that e-mails a job's notification_email once it ended (finished or aborted),
+ * queued by the transaction that ends it; it runs in the lane of the hunting e-mails.
+ */
+export const RETROHUNT_EMAIL_JOB_KIND = 'retrohunt-email';
+export const EMAIL_LANE = 'email';
+
+/** Longest abort reason kept: an engine's compile errors can run to pages. */
+const MAX_REASON = 1000;
+const bounded = (text: string) => (text.length > MAX_REASON ? `${text.slice(0, MAX_REASON)}...` : text);
+
+/** Why a job was aborted, as `trawl_abort_reason` tells it (docs/api.md lists them). */
+export const abortReasons = {
+  user: 'aborted by user',
+  rulesDoNotCompile: (error: string) => bounded(`rules no longer compile: ${error}`),
+  failedEveryAttempt: (error: string) => bounded(`failed every attempt: ${error}`),
+} as const;
+
 export const RETROHUNT_STATUSES: readonly RetrohuntStatus[] = ['starting', 'running', 'aborting', 'aborted', 'finished'];
 
 export interface NewRetrohuntJob {
@@ -58,6 +76,8 @@ export interface RetrohuntJobRecord {
   cursor: string | null;
   /** Whether a durable `retrohunt` job was queued for it (jobs past the per-user limit wait without one). */
   dispatched: boolean;
+  /** Why it was aborted (abortReasons); null unless it is aborting or aborted. */
+  abortReason: string | null;
 }
 
 /** One rule that matched one file. */

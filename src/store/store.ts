@@ -316,7 +316,9 @@ export interface NotificationStore {
  * Retrohunt jobs (spec 5) and their matches. At most MAX_ACTIVE_RETROHUNT_JOBS jobs of a user
  * have a durable `retrohunt` job (key `retrohunt:<id>`, lane `retrohunt`, payload `{retrohuntId}`)
  * at once; the others wait (`starting`, not dispatched) and are queued, oldest first, by the
- * transaction that ends an earlier one (finish, abort of a job never queued, delete).
+ * transaction that ends an earlier one (finish, abort of a job never queued, delete). The
+ * transaction that makes a job with a notification_email `finished` or `aborted` queues a
+ * durable `retrohunt-email` job (key `retrohunt-email:<id>`, lane `email`, payload `{retrohuntId}`).
  */
 export interface RetrohuntStore {
   /**
@@ -331,10 +333,11 @@ export interface RetrohuntStore {
   /** Removes a job, its matches and its queued durable job; false when there was none. */
   deleteRetrohuntJob(id: string): Promise<boolean>;
   /**
-   * Asks a job to stop: `aborting` when it is queued or running (its runner makes it `aborted`),
-   * `aborted` at once when it was never queued; a job that ended is left as it is. Null when none.
+   * Asks a job to stop, for `reason`: `aborting` when it is queued or running (its runner makes
+   * it `aborted`), `aborted` at once when it was never queued; a job that ended is left as it is
+   * (its reason too). Null when none.
    */
-  abortRetrohuntJob(id: string, now: number): Promise<RetrohuntJobRecord | null>;
+  abortRetrohuntJob(id: string, now: number, reason: string): Promise<RetrohuntJobRecord | null>;
   /** Marks a `starting` job `running` with its start date and corpus size; returns it as it is now (null when deleted). */
   startRetrohuntJob(id: string, now: number, totalFiles: number): Promise<RetrohuntJobRecord | null>;
   /**
@@ -345,9 +348,11 @@ export interface RetrohuntStore {
   recordRetrohuntProgress(id: string, progress: RetrohuntProgress): Promise<RetrohuntJobRecord | null>;
   /**
    * Ends a job: `status`, finish date (progress 100 when finished), removes the durable job
-   * `jobId` and queues the owner's next waiting job, in one transaction.
+   * `jobId`, queues the owner's next waiting job and the job's e-mail, in one transaction. An
+   * aborted job keeps the reason it was asked to stop for, else takes `reason`; a finished one
+   * has none.
    */
-  finishRetrohuntJob(id: string, jobId: number, status: 'finished' | 'aborted', now: number): Promise<void>;
+  finishRetrohuntJob(id: string, jobId: number, status: 'finished' | 'aborted', now: number, reason?: string): Promise<void>;
   /** Matches of a job by (sha256, rule), starting after `after`. */
   listRetrohuntMatches(id: string, after: { sha256: string; rule: string } | undefined, limit: number): Promise<RetrohuntMatch[]>;
   /**

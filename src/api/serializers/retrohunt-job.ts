@@ -22,6 +22,8 @@ export function retrohuntJobAttributes(j: RetrohuntJobRecord): Record<string, un
     num_matches: j.numMatches,
     // Trawl has no per-user lookback window: every match is inside the job's time range.
     num_matches_outside_time_range: 0,
+    // Trawl's own: why an aborted (or aborting) job stopped (docs/api.md).
+    ...(j.abortReason !== null ? { trawl_abort_reason: j.abortReason } : {}),
   };
 }
 

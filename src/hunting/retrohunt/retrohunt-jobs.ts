@@ -2,7 +2,7 @@
 // spec's limits), reading, listing, aborting and deleting one's own. Owner-only: another user's
 // job is "not found", like a missing one. Running them is jobs/retrohunt-job.ts's.
 import { badRequest, objectNotFound } from '../../model/errors.js';
-import { MAX_RETROHUNT_RULES, RETROHUNT_STATUSES, type RetrohuntStatus } from '../../model/retrohunt.js';
+import { MAX_RETROHUNT_RULES, RETROHUNT_STATUSES, abortReasons, type RetrohuntStatus } from '../../model/retrohunt.js';
 import type { FileRecord, RetrohuntJobRecord, RetrohuntMatch, Store, UserRecord } from '../../store/store.js';
 import type { RuleCompiler } from '../engine/rule-compiler.js';
 
@@ -98,7 +98,7 @@ export class RetrohuntJobs {
 
   async abort(user: UserRecord, id: string): Promise<RetrohuntJobRecord> {
     await this.visible(user, id);
-    const j = await this.store.abortRetrohuntJob(id, now());
+    const j = await this.store.abortRetrohuntJob(id, now(), abortReasons.user);
     if (!j) throw objectNotFound('retrohunt_job', id);
     return j;
   }

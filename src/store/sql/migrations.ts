@@ -413,6 +413,16 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         await db.schema.alterTable('files').dropColumn('content_index').execute();
       },
     },
+    '0016_retrohunt_abort_reason': {
+      // Why an aborted retrohunt job stopped (by its owner, rules that no longer compile, a run
+      // that failed every attempt), shown as trawl_abort_reason.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('retrohunt_jobs').addColumn('abort_reason', 'text').execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.alterTable('retrohunt_jobs').dropColumn('abort_reason').execute();
+      },
+    },
   };
 }
 

@@ -1,9 +1,9 @@
 // Retrohunt jobs and their matches (RetrohuntStore). A job past its owner's limit of running jobs
 // waits without a durable job; each job that ends (finished, aborted, deleted) queues the owner's
-// oldest waiting one in the same transaction.
+// oldest waiting one in the same transaction, and one that finishes or is aborted its e-mail.
 import type { Kysely, Selectable } from 'kysely';
 import { alreadyExists } from '../../model/errors.js';
-import { MAX_ACTIVE_RETROHUNT_JOBS, RETROHUNT_JOB_KIND, RETROHUNT_LANE, type NewRetrohuntJob, type RetrohuntJobRecord, type RetrohuntMatch, type RetrohuntProgress, type RetrohuntStatus } from '../../model/retrohunt.js';
+import { EMAIL_LANE, MAX_ACTIVE_RETROHUNT_JOBS, RETROHUNT_EMAIL_JOB_KIND, RETROHUNT_JOB_KIND, RETROHUNT_LANE, type NewRetrohuntJob, type RetrohuntJobRecord, type RetrohuntMatch, type RetrohuntProgress, type RetrohuntStatus } from '../../model/retrohunt.js';
 import type { Corpus, FileRecord } from '../../model/records.js';
 import { inCorpus } from './corpus.js';
 import * as jobs from './jobs.js';
@@ -21,6 +21,7 @@ function toRecord(r: Selectable<RetrohuntJobsTable>): RetrohuntJobRecord {
     scannedFiles: Number(r.scanned_files), totalFiles: Number(r.total_files), numMatches: Number(r.num_matches),
     creationDate: Number(r.creation_date), startDate: r.start_date === null ? null : Number(r.start_date),
     finishDate: r.finish_date === null ? null : Number(r.finish_date), cursor: r.cursor, dispatched: r.dispatched === 1,
+    abortReason: r.abort_reason,
   };
 }
 
@@ -55,7 +56,7 @@ export async function create(tx: Kysely<Database>, j: NewRetrohuntJob): Promise<
     id, owner_id: j.ownerId, rules: j.rules, notification_email: j.notificationEmail, corpus: j.corpus,
     range_start: j.timeRange.start, range_end: j.timeRange.end, status: 'starting', progress: 0, eta_seconds: 0,
     scanned_bytes: 0, scanned_files: 0, total_files: 0, num_matches: 0, creation_date: j.creationDate,
-    start_date: null, finish_date: null, cursor: null, dispatched: 0,
+    start_date: null, finish_date: null, cursor: null, dispatched: 0, abort_reason: null,
   }).execute();
   await dispatch(tx, j.ownerId);
   return (await get(tx, id))!;
@@ -92,14 +93,24 @@ export async function remove(tx: Kysely<Database>, id: string): Promise<boolean>
   return true;
 }
 
-export async function abort(tx: Kysely<Database>, id: string, now: number): Promise<RetrohuntJobRecord | null> {
+/**
+ * Queues the e-mail of a job that just ended, when it has a notification_email: in the
+ * transaction that ends it, so that a crash between the two cannot lose it.
+ */
+async function queueEmail(tx: Kysely<Database>, j: RetrohuntJobRecord): Promise<void> {
+  if (!j.notificationEmail) return;
+  await jobs.enqueue(tx, RETROHUNT_EMAIL_JOB_KIND, { retrohuntId: j.id }, `${RETROHUNT_EMAIL_JOB_KIND}:${j.id}`, EMAIL_LANE);
+}
+
+export async function abort(tx: Kysely<Database>, id: string, now: number, reason: string): Promise<RetrohuntJobRecord | null> {
   const j = await get(tx, id);
   if (!j) return null;
   if (j.status === 'starting' && !j.dispatched) {
     // Never queued: nothing runs it, so it is aborted at once.
-    await tx.updateTable('retrohunt_jobs').set({ status: 'aborted', finish_date: now }).where('id', '=', id).execute();
+    await tx.updateTable('retrohunt_jobs').set({ status: 'aborted', finish_date: now, abort_reason: reason }).where('id', '=', id).execute();
+    await queueEmail(tx, j);
   } else if (j.status === 'starting' || j.status === 'running') {
-    await tx.updateTable('retrohunt_jobs').set({ status: 'aborting' }).where('id', '=', id).execute();
+    await tx.updateTable('retrohunt_jobs').set({ status: 'aborting', abort_reason: reason }).where('id', '=', id).execute();
   }
   return get(tx, id);
 }
@@ -127,14 +138,18 @@ export async function progress(tx: Kysely<Database>, id: string, p: RetrohuntPro
   return get(tx, id);
 }
 
-export async function finish(tx: Kysely<Database>, id: string, jobId: number, status: 'finished' | 'aborted', now: number): Promise<void> {
+export async function finish(tx: Kysely<Database>, id: string, jobId: number, status: 'finished' | 'aborted', now: number, reason?: string): Promise<void> {
   await tx.deleteFrom('jobs').where('id', '=', jobId).execute();
   const j = await get(tx, id);
   if (!j) return;
   await tx.updateTable('retrohunt_jobs').set({
-    status, finish_date: now, eta_seconds: 0, ...(status === 'finished' ? { progress: 100 } : {}),
+    status, finish_date: now, eta_seconds: 0,
+    // The first reason stands (an owner's abort, then a failure while stopping, stays the owner's);
+    // a job that finished anyway (an abort came after its last file) was not aborted.
+    ...(status === 'finished' ? { progress: 100, abort_reason: null } : { abort_reason: j.abortReason ?? reason ?? null }),
   }).where('id', '=', id).execute();
   await dispatch(tx, j.ownerId);
+  await queueEmail(tx, j);
 }
 
 export async function matches(db: Kysely<Database>, id: string, after: { sha256: string; rule: string } | undefined, limit: number): Promise<RetrohuntMatch[]> {

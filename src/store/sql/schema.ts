@@ -246,6 +246,8 @@ export interface RetrohuntJobsTable {
   cursor: string | null;
   /** 0/1: a `retrohunt` job was queued for it. */
   dispatched: number;
+  /** Why it was aborted (model/retrohunt.ts's abortReasons); null unless aborting or aborted. */
+  abort_reason: string | null;
 }
 
 /** One rule of a retrohunt job that matched one file. */

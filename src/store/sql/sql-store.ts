@@ -379,8 +379,8 @@ export class SqlStore implements CopyableStore {
     return this.run(() => this.d.transaction(this.db, (tx) => retrohunt.remove(tx, id)));
   }
 
-  abortRetrohuntJob(id: string, now: number): Promise<RetrohuntJobRecord | null> {
-    return this.run(() => this.d.transaction(this.db, (tx) => retrohunt.abort(tx, id, now)));
+  abortRetrohuntJob(id: string, now: number, reason: string): Promise<RetrohuntJobRecord | null> {
+    return this.run(() => this.d.transaction(this.db, (tx) => retrohunt.abort(tx, id, now, reason)));
   }
 
   startRetrohuntJob(id: string, now: number, totalFiles: number): Promise<RetrohuntJobRecord | null> {
@@ -391,8 +391,8 @@ export class SqlStore implements CopyableStore {
     return this.run(() => this.d.transaction(this.db, (tx) => retrohunt.progress(tx, id, progress)));
   }
 
-  finishRetrohuntJob(id: string, jobId: number, status: 'finished' | 'aborted', now: number): Promise<void> {
-    return this.run(() => this.d.transaction(this.db, (tx) => retrohunt.finish(tx, id, jobId, status, now)));
+  finishRetrohuntJob(id: string, jobId: number, status: 'finished' | 'aborted', now: number, reason?: string): Promise<void> {
+    return this.run(() => this.d.transaction(this.db, (tx) => retrohunt.finish(tx, id, jobId, status, now, reason)));
   }
   indexFiles(files: FileGrams[]): Promise<number> {
     return this.bookkeeping((tx) => contentIndex.indexFiles(tx, files));
