@@ -126,6 +126,7 @@ export const fields = {
   retrohuntBatch: { kind: 'int', default: 100, min: 1, doc: 'Files a Retrohunt job scans between two records of its progress and matches (each one transaction; a restarted job resumes after the last).' },
   maxScanBytes: { kind: 'int', default: 100 * MB, min: 1, doc: 'Files larger than this are stored and analysed but not scanned with YARA.' },
   contentIndex: { kind: 'bool', default: true, doc: 'Keep the content index (trigrams of every stored file and subfile, taken at analysis): Retrohunt jobs scan only the files their rules\' literals can be in, and `content:` searches answer from it. Off: every job scans every file, and content searches are refused.' },
+  contentIndexGrace: { kind: 'int', default: 600, min: 0, doc: 'Seconds a content index segment merged into a larger one is kept before its blob is deleted (searches that listed it just before may still be reading it).' },
   retrohuntVerifyIndex: { kind: 'bool', default: false, doc: 'Check the content index against brute force: Retrohunt jobs scan every file and end aborted if one matches that the index had ruled out (the test suite runs with it on).' },
   contentIndexInterval: { kind: 'int', default: 5, min: 1, doc: 'Seconds between two upkeeps of the content index (files indexed since the last turned into a segment, segments merged).' },
   slowScan: {

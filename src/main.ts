@@ -253,7 +253,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         // Index upkeep: one at a time in the deployment, on one thread at most.
         [CONTENT_INDEX_JOB_KIND]: new ContentIndexJob(store, blobs, pool, {
           maxIndexBytes: config.maxScanBytes, segmentFiles: 4096, mergeFanIn: 4, maxSegmentFiles: 1 << 20,
-          retiredGraceSeconds: 600, backfillBatch: 256, runMs: 30_000,
+          retiredGraceSeconds: config.contentIndexGrace, backfillBatch: 256, runMs: 30_000,
         }),
         ...(mailer ? { email: new EmailJob(store, mailer, config.publicUrl) } : {}),
         // Always handled: without an SMTP server the job's e-mail is skipped with a log line.
