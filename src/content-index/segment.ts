@@ -4,50 +4,102 @@
 // ordinals of the files holding it, ascending, as varint gaps (grams.ts).
 //
 // Layout, little-endian:
-//   0    "TRWLIX01", u32 files, u32 grams present, u32 postings bytes, 12 bytes zero
+//   0    "TRWLIX02", u32 files, u32 grams present, u32 bytes of the bucket regions, 12 bytes zero
 //   32   files x 32 bytes: each file's sha256, by ordinal
-//   A    65,537 x u32: per first two bytes of a trigram (its bucket), the index of its first
-//        present trigram; the next entry ends it
-//   B    grams x u8: each present trigram's third byte, ascending within its bucket
-//   C    (grams + 1) x u32, 4-aligned: where each present trigram's postings start (and end)
-//   D    the postings
-// A lookup reads the bucket table (256 KB, kept), then a bucket's third bytes (<= 256), two
-// offsets and the postings: three small reads, whatever the segment's size.
+//   A    65,537 x u32: where each bucket's region starts in R (the next entry ends it). A bucket
+//        holds the trigrams sharing their first two bytes.
+//   R    per bucket with trigrams: a 32-byte bitmap of the third bytes present, then the length
+//        in bytes of each present trigram's postings (varints, in third-byte order), then the
+//        postings themselves, in the same order.
+// A lookup reads the bucket table (256 KB, kept), then the bucket's bitmap and lengths (under a
+// kilobyte) and the postings: two small reads, whatever the segment's size. The directory costs
+// about a byte per present trigram: an offset table (5 bytes each) was 40% of a segment.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { forEachAscending, GRAM_SPACE, varintLength, writeVarint } from './grams.js';
 
-const MAGIC = Buffer.from('TRWLIX01');
+const MAGIC = Buffer.from('TRWLIX02');
 const HEADER = 32;
 const BUCKETS = 1 << 16;
+const BITMAP = 32;
 
-/** Layout positions of a segment of `files` files and `grams` present trigrams. */
-function layout(files: number, grams: number) {
+/** Where the bucket table and the regions start, for `files` files. */
+function layout(files: number) {
   const a = HEADER + files * 32;
-  const b = a + (BUCKETS + 1) * 4;
-  const c = b + grams + ((4 - (grams % 4)) % 4);
-  const d = c + (grams + 1) * 4;
-  return { a, b, c, d };
+  return { a, r: a + (BUCKETS + 1) * 4 };
 }
 
-/** Writes the tables around `postings`: `present` ascending, `offsets` one longer. */
+const popcount8 = (x: number) => {
+  x -= (x >>> 1) & 0x55;
+  x = (x & 0x33) + ((x >>> 2) & 0x33);
+  return (x + (x >>> 4)) & 0x0f;
+};
+
+/** Writes the tables around the postings: `present` ascending, `offsets` (into `postings`) one longer. */
 function assemble(sha256s: readonly string[], present: Uint32Array, offsets: Uint32Array, postings: Uint8Array): Buffer {
   const grams = present.length;
-  const { a, b, c, d } = layout(sha256s.length, grams);
-  if (d + postings.length > 0xffffffff) throw new RangeError('segment over 4 GiB');
-  const out = Buffer.alloc(d + postings.length);
+  const { a, r } = layout(sha256s.length);
+  // Sizes first: each non-empty bucket's bitmap, lengths and postings.
+  let regions = 0;
+  for (let i = 0; i < grams;) {
+    const bucket = present[i]! >>> 8;
+    regions += BITMAP;
+    for (; i < grams && present[i]! >>> 8 === bucket; i++) {
+      const len = offsets[i + 1]! - offsets[i]!;
+      regions += varintLength(len) + len;
+    }
+  }
+  if (r + regions > 0xffffffff) throw new RangeError('segment over 4 GiB');
+  const out = Buffer.alloc(r + regions);
   MAGIC.copy(out, 0);
   out.writeUInt32LE(sha256s.length, 8);
   out.writeUInt32LE(grams, 12);
-  out.writeUInt32LE(postings.length, 16);
-  sha256s.forEach((s, i) => out.write(s, HEADER + i * 32, 32, 'hex'));
-  let k = 0;
-  for (let bucket = 0; bucket <= BUCKETS; bucket++) {
-    while (k < grams && present[k]! >>> 8 < bucket) k++;
-    out.writeUInt32LE(k, a + bucket * 4);
+  out.writeUInt32LE(regions, 16);
+  sha256s.forEach((h, i) => out.write(h, HEADER + i * 32, 32, 'hex'));
+  let at = 0; // within R
+  let i = 0;
+  for (let bucket = 0; bucket < BUCKETS; bucket++) {
+    out.writeUInt32LE(at, a + bucket * 4);
+    if (i >= grams || present[i]! >>> 8 !== bucket) continue;
+    const first = i;
+    while (i < grams && present[i]! >>> 8 === bucket) i++;
+    const base = r + at;
+    for (let k = first; k < i; k++) {
+      const third = present[k]! & 0xff;
+      out[base + (third >>> 3)] = out[base + (third >>> 3)]! | (1 << (third & 7));
+    }
+    let w = base + BITMAP;
+    for (let k = first; k < i; k++) w = writeVarint(out, w, offsets[k + 1]! - offsets[k]!);
+    out.set(postings.subarray(offsets[first]!, offsets[i]!), w);
+    at = w + (offsets[i]! - offsets[first]!) - r;
   }
-  for (let i = 0; i < grams; i++) out[b + i] = present[i]! & 0xff;
-  Buffer.from(offsets.buffer, offsets.byteOffset, offsets.byteLength).copy(out, c);
-  out.set(postings, d);
+  out.writeUInt32LE(at, a + BUCKETS * 4);
+  return out;
+}
+
+/** Reads varints from `buf` at `at`: `count` of them. */
+function readLengths(buf: Uint8Array, at: number, count: number): { lengths: number[]; end: number } {
+  const lengths: number[] = [];
+  for (let k = 0; k < count; k++) {
+    let v = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = buf[at++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    lengths.push(v);
+  }
+  return { lengths, end: at };
+}
+
+/** The present third bytes of a bucket's bitmap, ascending. */
+function thirds(bitmap: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let byte = 0; byte < BITMAP; byte++) {
+    const bits = bitmap[byte]!;
+    if (bits) for (let b = 0; b < 8; b++) if (bits & (1 << b)) out.push((byte << 3) | b);
+  }
   return out;
 }
 
@@ -96,24 +148,39 @@ export function buildSegment(files: readonly IndexedFile[]): Buffer {
   return assemble(files.map((f) => f.sha256), present, offsets, postings);
 }
 
-/** A segment held in memory (for merging). */
+/** A segment held in memory (for merging): its present trigrams and their postings, in order. */
 class SegmentBytes {
   readonly files: number;
-  readonly grams: number;
-  private readonly at: ReturnType<typeof layout>;
+  readonly grams: Uint32Array;
+  /** Start and end in `buf` of each present trigram's postings. */
+  private readonly spans: Uint32Array;
   constructor(readonly buf: Buffer) {
     if (!buf.subarray(0, 8).equals(MAGIC)) throw new Error('not a content index segment');
     this.files = buf.readUInt32LE(8);
-    this.grams = buf.readUInt32LE(12);
-    this.at = layout(this.files, this.grams);
+    const count = buf.readUInt32LE(12);
+    this.grams = new Uint32Array(count);
+    this.spans = new Uint32Array(count * 2);
+    const { a, r } = layout(this.files);
+    let k = 0;
+    for (let bucket = 0; bucket < BUCKETS; bucket++) {
+      const start = buf.readUInt32LE(a + bucket * 4);
+      if (start === buf.readUInt32LE(a + (bucket + 1) * 4)) continue;
+      const present = thirds(buf.subarray(r + start, r + start + BITMAP));
+      const { lengths, end } = readLengths(buf, r + start + BITMAP, present.length);
+      let at = end;
+      present.forEach((third, j) => {
+        this.grams[k] = (bucket << 8) | third;
+        this.spans[2 * k] = at;
+        this.spans[2 * k + 1] = at += lengths[j]!;
+        k++;
+      });
+    }
   }
   sha256(o: number): string {
     return this.buf.toString('hex', HEADER + o * 32, HEADER + o * 32 + 32);
   }
   postings(i: number): Uint8Array {
-    const start = this.buf.readUInt32LE(this.at.c + i * 4);
-    const end = this.buf.readUInt32LE(this.at.c + i * 4 + 4);
-    return this.buf.subarray(this.at.d + start, this.at.d + end);
+    return this.buf.subarray(this.spans[2 * i]!, this.spans[2 * i + 1]!);
   }
 }
 
@@ -131,18 +198,8 @@ export function mergeSegments(segments: readonly Buffer[]): Buffer {
   }
   const sha256s: string[] = [];
   for (const p of parts) for (let o = 0; o < p.files; o++) sha256s.push(p.sha256(o));
-  // Each input's present trigrams, decoded once, ascending.
-  const gramLists = parts.map((p) => {
-    const out = new Uint32Array(p.grams);
-    const { a, b } = layout(p.files, p.grams);
-    let bucket = 0;
-    for (let i = 0; i < p.grams; i++) {
-      while (p.buf.readUInt32LE(a + (bucket + 1) * 4) <= i) bucket++;
-      out[i] = (bucket << 8) | p.buf[b + i]!;
-    }
-    return out;
-  });
-  let capacity = parts.reduce((n, p) => n + p.buf.readUInt32LE(16) + p.grams * 5, 0);
+  const gramLists = parts.map((p) => p.grams);
+  let capacity = parts.reduce((n, p) => n + p.buf.length + 5 * p.grams.length, 0);
   let postings = new Uint8Array(capacity);
   const present: number[] = [];
   const offsets: number[] = [];
@@ -179,7 +236,7 @@ export function mergeSegments(segments: readonly Buffer[]): Buffer {
 export class SegmentReader {
   readonly files: number;
   readonly grams: number;
-  private readonly at: ReturnType<typeof layout>;
+  private readonly r: number;
   private readonly buckets: Uint32Array;
   private shas: Buffer | null = null;
 
@@ -187,8 +244,9 @@ export class SegmentReader {
     if (!header.subarray(0, 8).equals(MAGIC)) throw new Error('not a content index segment');
     this.files = header.readUInt32LE(8);
     this.grams = header.readUInt32LE(12);
-    this.at = layout(this.files, this.grams);
-    const table = this.read(this.at.a, (BUCKETS + 1) * 4);
+    const { a, r } = layout(this.files);
+    this.r = r;
+    const table = this.read(a, (BUCKETS + 1) * 4);
     this.buckets = new Uint32Array(table.buffer, table.byteOffset, BUCKETS + 1);
   }
 
@@ -219,15 +277,23 @@ export class SegmentReader {
   /** The ordinals of the files holding trigram `g`, ascending (empty when none does). */
   postings(g: number): Uint32Array {
     const bucket = g >>> 8;
-    const lo = this.buckets[bucket]!;
-    const hi = this.buckets[bucket + 1]!;
-    if (lo === hi) return new Uint32Array(0);
-    const thirds = this.read(this.at.b + lo, hi - lo);
-    const k = thirds.indexOf(g & 0xff);
-    if (k < 0) return new Uint32Array(0);
-    const bounds = this.read(this.at.c + (lo + k) * 4, 8);
-    const start = bounds.readUInt32LE(0);
-    const list = this.read(this.at.d + start, bounds.readUInt32LE(4) - start);
+    const start = this.buckets[bucket]!;
+    const end = this.buckets[bucket + 1]!;
+    if (start === end) return new Uint32Array(0);
+    const third = g & 0xff;
+    // The bitmap and up to 256 lengths of 5 bytes at most: one read covers them.
+    const head = this.read(this.r + start, Math.min(end - start, BITMAP + 256 * 5));
+    if (!(head[third >>> 3]! & (1 << (third & 7)))) return new Uint32Array(0);
+    let before = 0;
+    for (let byte = 0; byte < third >>> 3; byte++) before += popcount8(head[byte]!);
+    before += popcount8(head[third >>> 3]! & ((1 << (third & 7)) - 1));
+    let count = before + 1;
+    for (let byte = (third >>> 3) + 1; byte < BITMAP; byte++) count += popcount8(head[byte]!);
+    count += popcount8(head[third >>> 3]! >>> ((third & 7) + 1));
+    const { lengths, end: lengthsEnd } = readLengths(head, BITMAP, count);
+    let offset = lengthsEnd;
+    for (let k = 0; k < before; k++) offset += lengths[k]!;
+    const list = this.read(this.r + start + offset, lengths[before]!);
     const out: number[] = [];
     forEachAscending(list, (o) => out.push(o));
     return Uint32Array.from(out);

@@ -25,12 +25,21 @@ function toSegment(r: Selectable<ContentIndexSegmentsTable>): ContentIndexSegmen
  */
 export async function indexFiles(tx: Kysely<Database>, files: readonly FileGrams[]): Promise<number> {
   let n = 0;
-  for (const f of files) {
-    const r = await tx.updateTable('files').set({ content_index: f.grams ? INDEXED : NOT_INDEXABLE })
-      .where('sha256', '=', f.sha256).where('content_index', '=', NOT_INDEXED).executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) continue;
-    n++;
-    if (f.grams) await tx.insertInto('content_index_pending').values({ sha256: f.sha256, grams: f.grams }).execute();
+  // Two statements per state whatever the number of files: an analysis stores a file and its
+  // subfiles (thousands for some archives) in one transaction.
+  for (const state of [INDEXED, NOT_INDEXABLE]) {
+    const of = files.filter((f) => (f.grams !== null) === (state === INDEXED));
+    for (let i = 0; i < of.length; i += 500) {
+      const chunk = of.slice(i, i + 500);
+      const taken = new Set((await tx.updateTable('files').set({ content_index: state })
+        .where('sha256', 'in', chunk.map((f) => f.sha256)).where('content_index', '=', NOT_INDEXED)
+        .returning('sha256').execute()).map((r) => r.sha256));
+      n += taken.size;
+      const rows = chunk.filter((f) => taken.has(f.sha256) && f.grams).map((f) => ({ sha256: f.sha256, grams: f.grams! }));
+      // A file walked twice in one analysis (the same member in two places) is recorded once.
+      const once = [...new Map(rows.map((r) => [r.sha256, r])).values()];
+      for (let j = 0; j < once.length; j += 100) await tx.insertInto('content_index_pending').values(once.slice(j, j + 100)).execute();
+    }
   }
   return n;
 }
