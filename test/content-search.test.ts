@@ -4,13 +4,18 @@
 // content search, another user's view, vt-cli's exact URLs, and the search's own page budget.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../src/config.js';
 import { ContentIndex } from '../src/content-index/content-index.js';
 import { ContentSearch } from '../src/content-index/content-search.js';
-import { blobStoreOf } from '../src/main.js';
+import { blobStoreOf, startService, type Service } from '../src/main.js';
 import { makeZip } from './helpers/archives.js';
 import { makeStoredZip } from './helpers/archive-writers.js';
-import { api, fileForm, isVtError, newUser, startTestService, waitForAnalysis, type JsonResponse, type TestService } from './helpers/service.js';
+import { api, fileForm, isVtError, newUser, pollUntil, startTestService, waitForAnalysis, type JsonResponse, type TestService } from './helpers/service.js';
+import { postgresBackend } from './helpers/store-contract.js';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const latin1 = (b: Buffer) => b.toString('latin1');
@@ -318,5 +323,52 @@ describe('content search without the content index', () => {
     assert.match(r.body.error.message, /needs the content index \(the contentIndex setting is off\)/);
     const general = await api(s.url, s.adminKey, 'GET', `${SEARCH}?query=eicar`);
     assert.ok(isVtError(general, 400, 'BadRequestError'));
+  });
+});
+
+const pgUrl = process.env.TRAWL_TEST_PG_URL;
+
+describe('content search in an API process, the index kept by a worker process (PostgreSQL)', { skip: pgUrl ? false : 'needs TRAWL_TEST_PG_URL' }, () => {
+  const pg = postgresBackend(pgUrl ?? '');
+  let root: string;
+  let apiSvc: Service;
+  let worker: Service;
+  let key: string;
+  const contents = new Map<string, Buffer>();
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'trawl-search-'));
+    const shared = { database: await pg.freshUrl(), blobDir: join(root, 'blobs'), logLevel: 'silent', contentIndexInterval: '1', rulesCompileWaitMs: '600000' };
+    apiSvc = await startService(loadConfig({ env: {}, flags: { ...shared, role: 'api', port: '0', dataDir: join(root, 'api') } }));
+    worker = await startService(loadConfig({ env: {}, flags: { ...shared, role: 'worker', workers: '1', dataDir: join(root, 'worker') } }));
+    key = apiSvc.adminKey!;
+    const inner = Buffer.from(`zipped: SPLIT-ROLE-MARK ${randomBytes(8).toString('hex')}`);
+    const files = [Buffer.from('one SPLIT-ROLE-MARK here'), Buffer.from('two SPLIT-ROLE-MARK there'), Buffer.from('none here'), makeZip({ 'in.txt': inner })];
+    contents.set(sha256(inner), inner);
+    for (const f of files) {
+      const r = await api(apiSvc.url!, key, 'POST', '/api/v3/files', fileForm(f));
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      await waitForAnalysis(apiSvc.url!, key, r.body.data.id, 30_000);
+      contents.set(sha256(f), f);
+    }
+  });
+  after(async () => {
+    await worker?.close();
+    await apiSvc?.close();
+    await pg.cleanup();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('reads the segments the worker wrote, and finds exactly the matching files', async () => {
+    // Every file in a segment, none pending: the search reads segments from the blob store.
+    await pollUntil('segments', async () => ({ pending: (await apiSvc.store.countPendingGrams()).files, segments: (await apiSvc.store.listIndexSegments()).length }),
+      (v) => v.pending === 0 && v.segments > 0, 20_000);
+    const r = await api(apiSvc.url!, key, 'GET', `${SEARCH}?query=${encodeURIComponent('content:SPLIT-ROLE-MARK')}`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const want = [...contents].filter(([, c]) => c.includes('SPLIT-ROLE-MARK')).map(([h]) => h).sort();
+    assert.equal(want.length, 3);
+    assert.deepEqual(r.body.data.map((i: any) => i.id), want);
+    const sn = await api(apiSvc.url!, key, 'GET', `${SEARCH}/snippets/${r.body.data[0].context_attributes.snippet}`);
+    assert.ok(sn.body.data[0].includes('\x1c53 50 4C 49 54'), JSON.stringify(sn.body)); // "SPLIT" highlighted
   });
 });
