@@ -30,6 +30,7 @@ import { RETROHUNT_EMAIL_JOB_KIND, RETROHUNT_JOB_KIND, RETROHUNT_LANE } from './
 import { JobRunner } from './jobs/job-runner.js';
 import { WorkerPool } from './threads/worker-pool.js';
 import { ContentIndex } from './content-index/content-index.js';
+import { ContentSearch } from './content-index/content-search.js';
 import { CONTENT_INDEX_JOB_KIND, ContentIndexer, ContentIndexJob } from './jobs/content-index-job.js';
 import { rootLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
@@ -167,6 +168,9 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
     // Set with the API; this process's analyses nudge it so followers need not wait for a poll.
     let feed: LiveFeed | undefined;
     let catalog: RulesCatalog | null = null;
+    // Read by Retrohunt jobs (workers) and content searches (the API): one per process, its segments opened once.
+    const contentIndex = config.contentIndex ? new ContentIndex(store, blobs) : null;
+    if (contentIndex) closers.push(['content index', async () => contentIndex.close()]);
     // Uploads and analysis share this process's cores only when it runs both.
     const intakeLoad = config.role === 'all' ? new IntakeLoad(BULK_INTAKE_BYTES_PER_SECOND) : null;
     if (config.role !== 'api') {
@@ -214,8 +218,6 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         feed?.nudge();
       };
       const lateThreads = Math.max(1, config.workerCount - 1);
-      const contentIndex = config.contentIndex ? new ContentIndex(store, blobs) : null;
-      if (contentIndex) closers.push(['content index', async () => contentIndex.close()]);
       const retrohunt = new RetrohuntJob(store, blobs, pool, compiler, {
         maxRunning: config.workerCount,
         scanTimeoutMs: config.scanTimeout * 1000,
@@ -310,8 +312,9 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const fileDocuments = new FileDocuments(store, streamSerializer);
       // An in-memory database has no second connection to give a thread.
       const streamPages = (await pagesThread) ?? new LocalStreamPages(store, streamSerializer, notifications, fileDocuments);
+      const contentSearch = new ContentSearch(store, blobs, contentIndex, { maxScanBytes: config.maxScanBytes });
       app = await buildApi({
-        config, store, blobs, intake, rulesets, retrohunts, notifications, stream, feed, fileDocuments, streamPages, auth: new Authenticator(store), logger: log, metrics,
+        config, store, blobs, intake, rulesets, retrohunts, notifications, contentSearch, stream, feed, fileDocuments, streamPages, auth: new Authenticator(store), logger: log, metrics,
       });
       await app.listen({ host: config.host, port: config.port });
       const a = app.server.address();

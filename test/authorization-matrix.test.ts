@@ -45,6 +45,9 @@ describe('authorization over every route', () => {
     assert.equal(rh.status, 200, JSON.stringify(rh.body));
     ids.retrohunt = rh.body.data.id;
     ids.token = new URL((await api(s.url, key.alice!, 'GET', '/api/v3/files/upload_url')).body.data).pathname.split('/').pop()!;
+    const found = await api(s.url, key.alice!, 'GET', `/api/v3/intelligence/search?query=${encodeURIComponent(`content:"${MARK}"`)}`);
+    assert.equal(found.body.data?.[0]?.id, ids.file, JSON.stringify(found.body));
+    ids.snippet = found.body.data[0].context_attributes.snippet;
     assert.equal((await api(s.url, s.adminKey, 'PATCH', '/api/v3/users/dora', { data: { type: 'user', attributes: { status: 'disabled' } } })).status, 200);
   });
   after(async () => s.stop());
@@ -62,6 +65,8 @@ describe('authorization over every route', () => {
       .replace('/hunting_notifications/:id', `/hunting_notifications/${ids.notification}`)
       .replace('/retrohunt_jobs/:id', `/retrohunt_jobs/${ids.retrohunt}`)
       .replace('/ioc_stream_notifications/:id', `/ioc_stream_notifications/${ids.notification}`)
+      .replace(/\/intelligence\/search$/, `/intelligence/search?query=${encodeURIComponent(`content:"${MARK}"`)}`)
+      .replace('/search/snippets/:id', `/search/snippets/${ids.snippet}`)
       .replace(':token', ids.token!)
       .replace(':user', 'ed');
 

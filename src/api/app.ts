@@ -14,6 +14,7 @@ import type { HuntingNotifications } from '../stream/hunting-notifications.js';
 import type { IocStream } from '../stream/ioc-stream.js';
 import type { LiveFeed } from '../stream/live-feed.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
+import type { ContentSearch } from '../content-index/content-search.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator } from './auth.js';
 import type { FileDocuments } from '../stream/file-documents.js';
@@ -25,6 +26,7 @@ import { fileRoutes } from './routes/files.js';
 import { goodwareCorpusRoutes } from './routes/goodware-corpus.js';
 import { huntingNotificationRoutes } from './routes/hunting-notifications.js';
 import { huntingRulesetRoutes } from './routes/hunting-rulesets.js';
+import { intelligenceSearchRoutes } from './routes/intelligence-search.js';
 import { iocStreamRoutes } from './routes/ioc-stream.js';
 import { probeRoutes } from './routes/probes.js';
 import { retrohuntJobRoutes } from './routes/retrohunt-jobs.js';
@@ -38,6 +40,8 @@ export interface ApiDeps {
   rulesets: HuntingRulesets;
   retrohunts: RetrohuntJobs;
   notifications: HuntingNotifications;
+  /** `content:` searches (they refuse to run when the content index is off). */
+  contentSearch: ContentSearch;
   stream: IocStream;
   feed: LiveFeed;
   /** Serialized File attributes by revision, shared by every list of files with notifications. */
@@ -138,6 +142,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(iocStreamRoutes(deps));
     await api.register(retrohuntJobRoutes(deps));
     await api.register(goodwareCorpusRoutes(deps));
+    await api.register(intelligenceSearchRoutes(deps));
   }, { prefix: '/api/v3' });
 
   return app;

@@ -47,6 +47,9 @@ export function decodeCursor<T>(raw: string, check: (v: unknown) => v is T): T {
 export const isPosition = (v: unknown): v is { date: number; id: number } =>
   !!v && typeof v === 'object' && Number.isSafeInteger((v as { date: number }).date) && Number.isSafeInteger((v as { id: number }).id);
 
+/** A cursor that is a sha256 (lists in sha256 order). */
+export const isSha256 = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+
 /** Parses `limit`: default 10, integers >= 1, silently capped at `max` (lenient to clients). */
 export function parseLimit(raw: unknown, max = 40): number {
   if (raw === undefined || raw === '') return 10;
@@ -67,6 +70,14 @@ export function parseCountLimit(raw: string | undefined, dflt: number): number {
 export function queryValue(req: FastifyRequest, key: string): string | undefined {
   const v = (req.query as Record<string, string | string[] | undefined>)[key];
   return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+/** A boolean query parameter (`descriptors_only`): true/1, false/0 or absent; anything else is BadRequestError. */
+export function boolParam(req: FastifyRequest, key: string): boolean {
+  const v = (queryValue(req, key) ?? '').toLowerCase();
+  if (v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true' || v === '1') return true;
+  throw badRequest(`invalid ${key} "${v}": expected true or false`);
 }
 
 export interface Page<T> {

@@ -6,6 +6,8 @@ export const errorStatus: Record<ErrorCode, number> = {
   BadRequestError: 400,
   InvalidArgumentError: 400,
   NotAvailableYet: 400,
+  UnselectiveContentQueryError: 400,
+  UnsupportedContentQueryError: 400,
   AuthenticationRequiredError: 401,
   UserNotActiveError: 401,
   WrongCredentialsError: 401,

@@ -301,6 +301,24 @@ function stringQuery(value: Tok, mods: Set<string>): GramQuery | null {
   return anyOf(encodings.map((e) => allOf(f.runs.map((r) => literalQuery(e === 'wide' ? wide(r) : r, f.nocase)))));
 }
 
+/**
+ * What one pattern requires of a file, written as in a rule's strings section (`"text"`,
+ * `{hex}`, `/regex/i`, modifiers after it): the same reading a rule holding it gets, so a search
+ * built from patterns (content-query.ts) and its rule never disagree. Null: no requirement.
+ */
+export function patternQuery(pattern: string): GramQuery | null {
+  let toks: Tok[];
+  try {
+    toks = tokenize(`$a = ${pattern}`);
+  } catch {
+    return null;
+  }
+  const value = toks[2];
+  if (!value) return null;
+  const mods = new Set(toks.slice(3).flatMap((t) => (t.t === 'id' ? [t.v] : [])));
+  return stringQuery(value, mods);
+}
+
 /** Where each `(` at or after `from` closes (index of its `)`), for the tokens of one condition. */
 function closing(toks: Tok[], open: number, end: number): number {
   let depth = 0;

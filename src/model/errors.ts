@@ -5,6 +5,8 @@ export type ErrorCode =
   | 'BadRequestError'
   | 'InvalidArgumentError'
   | 'NotAvailableYet'
+  | 'UnselectiveContentQueryError'
+  | 'UnsupportedContentQueryError'
   | 'AuthenticationRequiredError'
   | 'UserNotActiveError'
   | 'WrongCredentialsError'
@@ -36,6 +38,10 @@ export const notFound = (message: string) => new TrawlError('NotFoundError', mes
 export const forbidden = (message = 'You are not authorized to perform the requested operation') =>
   new TrawlError('ForbiddenError', message);
 export const alreadyExists = (message: string) => new TrawlError('AlreadyExistsError', message);
+/** A content search whose terms hold too little for the content index to narrow the files by. */
+export const unselectiveContentQuery = (message: string) => new TrawlError('UnselectiveContentQueryError', message);
+/** A content search Trawl cannot run: a malformed term, a construct it does not take, no content index. */
+export const unsupportedContentQuery = (message: string) => new TrawlError('UnsupportedContentQueryError', message);
 /** Spec 1.8 has no 413 code: an oversize upload is a bad request. */
 export const tooLarge = (message: string) => new TrawlError('BadRequestError', message);
 export const transient = (message: string) => new TrawlError('TransientError', message);

@@ -2,12 +2,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TrawlError, objectNotFound } from '../../model/errors.js';
 import type { ApiDeps } from '../app.js';
-import { absoluteUrl, collection, decodeCursor, encodeCursor, originOf, parseLimit, queryValue, type VtObject } from '../envelope.js';
+import { absoluteUrl, collection, decodeCursor, encodeCursor, isSha256, originOf, parseLimit, queryValue, type VtObject } from '../envelope.js';
 import { fileObject } from '../serializers/file.js';
 
 const HASH = /^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/;
-const SHA256 = /^[0-9a-f]{64}$/;
-const isSha256 = (v: unknown): v is string => typeof v === 'string' && SHA256.test(v);
 
 /** The file relationships Trawl fills (spec 6.2): subfiles and the containers they came from. */
 const LINKS = { bundled_files: 'children', compressed_parents: 'parents' } as const;

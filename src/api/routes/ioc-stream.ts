@@ -1,10 +1,9 @@
 // /api/v3/ioc_stream and /api/v3/ioc_stream_notifications (spec 4): thin HTTP glue over
 // stream/ioc-stream.ts; `Accept: text/event-stream` turns the same GET into the live feed.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { badRequest } from '../../model/errors.js';
 import type { ApiDeps } from '../app.js';
 import { parseDateOrder } from '../../stream/filter-terms.js';
-import { decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue, sendCollectionJson } from '../envelope.js';
+import { boolParam, decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue, sendCollectionJson } from '../envelope.js';
 import { streamNotificationObject } from '../serializers/ioc-stream.js';
 import { serveLiveFeed } from '../live-feed-sse.js';
 import { clientSignal } from '../client-signal.js';
@@ -13,13 +12,6 @@ type WithId = { Params: { id: string } };
 
 /** How far meta.count counts (spec 10.10 leaves it open): `count_limit`, default 1,000. */
 const countCap = (req: FastifyRequest) => parseCountLimit(queryValue(req, 'count_limit'), 1000);
-
-function boolParam(req: FastifyRequest, key: string): boolean {
-  const v = (queryValue(req, key) ?? '').toLowerCase();
-  if (v === '' || v === 'false' || v === '0') return false;
-  if (v === 'true' || v === '1') return true;
-  throw badRequest(`invalid ${key} "${v}": expected true or false`);
-}
 
 export function iocStreamRoutes(deps: ApiDeps) {
   const { stream, notifications, config, streamPages } = deps;

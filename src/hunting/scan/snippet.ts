@@ -1,9 +1,18 @@
 // The notification snippet (spec 3.5): a hexdump of the lines around pattern matches, matched bytes
-// wrapped in *begin_highlight* / *end_highlight* in both the hex and the ASCII columns.
+// wrapped in *begin_highlight* / *end_highlight* in both the hex and the ASCII columns. Content
+// search snippets are the same hexdump with vt-cli's markers (\x1c, \x1d).
 
-const BEGIN = '*begin_highlight*';
-const END = '*end_highlight*';
-const WIDTH = 16;
+/** What wraps highlighted bytes. */
+export interface HighlightMarkers {
+  begin: string;
+  end: string;
+}
+
+/** Hunting notifications' markers (spec 3.5). */
+export const NOTIFICATION_MARKERS: HighlightMarkers = { begin: '*begin_highlight*', end: '*end_highlight*' };
+/** Bytes per line. */
+export const SNIPPET_WIDTH = 16;
+const WIDTH = SNIPPET_WIDTH;
 
 /** Limits on a snippet's size. */
 export interface SnippetOptions {
@@ -11,6 +20,8 @@ export interface SnippetOptions {
   maxRegions?: number;
   /** Cap on the snippet's length in characters (default 4096); whole lines are dropped past it (the first line is always kept). */
   maxLength?: number;
+  /** Default: NOTIFICATION_MARKERS. */
+  markers?: HighlightMarkers;
 }
 
 /** Merged, clipped, sorted [start, end) byte ranges of the matches. */
@@ -29,7 +40,7 @@ function ranges(size: number, matches: readonly { offset: number; length: number
 }
 
 /** One hexdump line starting at byte `start`; `lit(i)` says whether byte i is highlighted. */
-function renderLine(data: Uint8Array, start: number, lit: (i: number) => boolean): string {
+function renderLine(data: Uint8Array, start: number, lit: (i: number) => boolean, { begin, end: close }: HighlightMarkers): string {
   const end = Math.min(start + WIDTH, data.length);
   let hex = '';
   let ascii = '';
@@ -39,15 +50,15 @@ function renderLine(data: Uint8Array, start: number, lit: (i: number) => boolean
     const closes = on && (i === end - 1 || !lit(i + 1));
     const b = data[i]!;
     if (opens) {
-      hex += BEGIN;
-      ascii += BEGIN;
+      hex += begin;
+      ascii += begin;
     }
     hex += b.toString(16).toUpperCase().padStart(2, '0');
     if (i < end - 1) hex += ' ';
     ascii += b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : '.';
     if (closes) {
-      hex += END;
-      ascii += END;
+      hex += close;
+      ascii += close;
     }
   }
   return `${hex}  ${ascii}`;
@@ -92,7 +103,7 @@ export function snippet(
         const [s, e] = lit[j]!;
         for (let i = Math.max(s, start); i < Math.min(e, start + WIDTH); i++) flags[i - start] = true;
       }
-      const text = renderLine(data, start, (i) => flags[i - start] === true);
+      const text = renderLine(data, start, (i) => flags[i - start] === true, opts.markers ?? NOTIFICATION_MARKERS);
       const added = text.length + (lines.length > 0 ? 1 : 0);
       if (length + added > maxLength && lines.length > 0) return lines.join('\n');
       lines.push(text);
