@@ -14,7 +14,7 @@ import { loadConfig } from '../src/config.js';
 import { startService, type Service } from '../src/main.js';
 import { makeZip } from './helpers/archives.js';
 import { startS3, type TestS3 } from './helpers/s3-server.js';
-import { api, fileForm, newUser, runCli, startTestService, waitForAnalysis } from './helpers/service.js';
+import { api, fileForm, newUser, pollUntil, runCli, startTestService, waitForAnalysis } from './helpers/service.js';
 import { postgresBackend, type Backend } from './helpers/store-contract.js';
 
 const PG_URL = process.env.TRAWL_TEST_PG_URL;
@@ -73,6 +73,8 @@ describe('trawl migrate', { skip: PG_URL ? false : 'TRAWL_TEST_PG_URL is unset' 
       rulesets: (await get(keys.alice!, `${RULESETS}?limit=40`)).data.map((d: any) => [d.id, d.attributes]),
       notificationFiles: items(await get(keys.alice!, '/api/v3/users/alice/hunting_notification_files?limit=40')),
       stream: items(await get(keys.alice!, '/api/v3/ioc_stream?limit=40')),
+      // Answered from the content index: its rows and its segment blob moved too.
+      search: (await get(keys.bob!, `/api/v3/intelligence/search?query=${encodeURIComponent('content:"MIGRATE-MARKER"')}&limit=40`)).data.map((d: any) => d.id).sort(),
     };
   };
 
@@ -93,9 +95,12 @@ describe('trawl migrate', { skip: PG_URL ? false : 'TRAWL_TEST_PG_URL is unset' 
     zipHash = await upload(s.url, keys.bob, makeZip(members), 'bundle.zip');
     for (const m of Object.values(members)) contents.set(sha256(m), Buffer.from(m));
     await upload(s.url, keys.bob, randomBytes(5000), 'noise.bin');
+    // The content index's segment is a blob too (4 uploads and members, then the segment).
+    await pollUntil('a content index segment', () => s.store.countPendingGrams(), (p) => p.files === 0, 20_000, 100);
     before_ = await snapshot(s.url);
     assert.equal(before_.notificationFiles.length, 2, 'the plain file and the archive matched');
     assert.equal(before_.bundled.length, 2);
+    assert.equal(before_.search.length, 2, 'the plain file and the archive member hold the marker (the archive deflates it)');
     await s.close(); // not stop(): the data folder is the migration's source
   });
   after(async () => {
@@ -126,7 +131,7 @@ describe('trawl migrate', { skip: PG_URL ? false : 'TRAWL_TEST_PG_URL is unset' 
     // Two rows a batch: every table takes several pages, composite keys included.
     const r = await runCli(['migrate', '--data-dir', dir, '--to-database', movedUrl, ...toS3('moved'), '--batch-size', '2', '--concurrency', '3']);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.err, /blobs: 5 \/ 5 \(copied 5, already there 0, failed 0/);
+    assert.match(r.err, /blobs: 6 \/ 6 \(copied 6, already there 0, failed 0/);
     assert.match(r.err, /hunting_notifications: 2 \/ 2 rows/);
     assert.match(r.err, /files: 5 \/ 5 rows/);
     assert.match(r.out, new RegExp(`trawl serve --database ${movedUrl.replace(/[/.?]/g, '\\$&')} --blob-url s3://${s3.bucket}/moved --s3-endpoint`));
@@ -165,7 +170,7 @@ describe('trawl migrate', { skip: PG_URL ? false : 'TRAWL_TEST_PG_URL is unset' 
   it('goes on where it stopped: blobs the target holds are skipped', async () => {
     const r = await runCli(['migrate', '--data-dir', dir, ...toS3('moved')]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.err, /blobs: 5 \/ 5 \(copied 0, already there 5, failed 0/);
+    assert.match(r.err, /blobs: 6 \/ 6 \(copied 0, already there 6, failed 0/);
     assert.match(r.out, /trawl serve --data-dir \S+ --blob-url s3:\/\/trawl\/moved/);
   });
 
@@ -188,7 +193,7 @@ describe('trawl migrate', { skip: PG_URL ? false : 'TRAWL_TEST_PG_URL is unset' 
     await writeFile(join(dir, 'blobs', victim!.slice(0, 2), victim!), 'not what its name says');
     const r = await runCli(['migrate', '--data-dir', dir, ...toS3('damaged')]);
     assert.equal(r.code, 1, r.err);
-    assert.match(r.err, /blobs: 5 \/ 5 \(copied 4, already there 0, failed 1/);
+    assert.match(r.err, /blobs: 6 \/ 6 \(copied 5, already there 0, failed 1/);
     assert.match(r.err, new RegExp(`blob ${victim}: its content in the source is damaged`));
     assert.equal(r.out, '', 'no flags for a setup that is not complete');
   });
