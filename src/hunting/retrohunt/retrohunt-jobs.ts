@@ -34,7 +34,8 @@ export class RetrohuntJobs {
   constructor(
     private readonly store: Store,
     private readonly compiler: RuleCompiler,
-    private readonly opts: { maxRulesBytes: number },
+    /** `onCreated`: a job was queued (this process's runner, if any, claims it at once rather than at its next poll). */
+    private readonly opts: { maxRulesBytes: number; onCreated?: () => void },
   ) {}
 
   /**
@@ -72,10 +73,12 @@ export class RetrohuntJobs {
     if (ruleNames.length > MAX_RETROHUNT_RULES) {
       throw badRequest(`a retrohunt job holds at most ${MAX_RETROHUNT_RULES} rules; this one has ${ruleNames.length}`);
     }
-    return this.store.createRetrohuntJob({
+    const job = await this.store.createRetrohuntJob({
       ownerId: user.id, username: user.username, rules: a.rules, notificationEmail: (a.notification_email as string | undefined) || null,
       corpus, timeRange: range, creationDate: created,
     });
+    this.opts.onCreated?.();
+    return job;
   }
 
   /** `user`'s job `id`; NotFoundError when there is none or it is another user's. */
