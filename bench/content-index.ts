@@ -31,10 +31,16 @@ async function ingest(s: Server, files: CorpusFile[], note: string): Promise<num
   const ids: string[] = new Array(files.length);
   let done = 0;
   await pool(files.length, 8, async (i) => {
-    ids[i] = await upload(s, basename(files[i]!.path), readFileSync(files[i]!.path));
+    let data: Buffer;
+    try {
+      data = readFileSync(files[i]!.path);
+    } catch {
+      return; // gone since it was listed (logs, caches): one file fewer
+    }
+    ids[i] = await upload(s, basename(files[i]!.path), data);
     if (++done % 20000 === 0) console.log(`  ${note}: ${done} uploaded, ${((performance.now() - t) / 1000).toFixed(0)} s`);
   });
-  await waitCompleted(s, ids, 20);
+  await waitCompleted(s, ids.filter(Boolean), 20);
   return (performance.now() - t) / 1000;
 }
 
@@ -86,7 +92,13 @@ function literalFrom(files: CorpusFile[]): string {
   for (;;) {
     const f = files[randomInt(files.length)]!;
     if (f.size < 64) continue;
-    const b = readFileSync(f.path);
+    let b: Buffer;
+    try {
+      b = readFileSync(f.path);
+    } catch {
+      continue;
+    }
+    if (b.length < 64) continue;
     const at = randomInt(16, b.length - 24);
     const lit = b.subarray(at, at + 8);
     if (new Set(lit).size < 4) continue;
@@ -94,7 +106,9 @@ function literalFrom(files: CorpusFile[]): string {
   }
 }
 
-const all = corpus({ roots: ['/usr', '/root', '/var', '/opt', '/etc'], sizes: ['-256k'], maxFiles: FILES + SMALL });
+// Caches and logs that change while the benchmark runs are left out.
+const all = corpus({ roots: ['/usr', '/root', '/var/lib', '/opt', '/etc'], sizes: ['-256k'], maxFiles: 2 * (FILES + SMALL) })
+  .filter((f) => !/^\/root\/\.(npm|cache)\//.test(f.path)).slice(0, FILES + SMALL);
 const small = all.filter((f) => f.size <= 16 * 1024).slice(0, SMALL);
 const smallSet = new Set(small.map((f) => f.path));
 const files = all.filter((f) => !smallSet.has(f.path)).slice(0, FILES);
