@@ -110,41 +110,65 @@ export interface IndexedFile {
 }
 
 /**
- * A segment of `files`, in that order. Two passes over their trigrams: the first sizes each
- * trigram's postings, the second writes them in place. Takes 128 MB of tables whatever the input.
+ * A segment of `files`, in that order. Every (trigram, file) pair is listed, then sorted by
+ * trigram with two stable 12-bit radix passes (files stay ascending within a trigram), and the
+ * postings are written in one pass: time and memory in proportion to the pairs. Tables indexed by
+ * the trigram (2^24 entries, 128 MB to fill and walk whatever the input) made each upkeep of a few
+ * hundred small files cost a third of small-file intake.
  */
 export function buildSegment(files: readonly IndexedFile[]): Buffer {
-  const cursor = new Uint32Array(GRAM_SPACE);
-  const last = new Int32Array(GRAM_SPACE).fill(-1);
+  let pairs = 0;
+  for (const f of files) for (const b of f.grams) if ((b & 0x80) === 0) pairs++;
+  let keys = new Uint32Array(pairs);
+  let vals = new Uint32Array(pairs);
+  let n = 0;
   for (let o = 0; o < files.length; o++) {
     forEachAscending(files[o]!.grams, (g) => {
-      cursor[g] = cursor[g]! + varintLength(o - last[g]!);
-      last[g] = o;
+      keys[n] = g;
+      vals[n++] = o;
     });
+  }
+  let keys2 = new Uint32Array(pairs);
+  let vals2 = new Uint32Array(pairs);
+  const counts = new Uint32Array(1 << 12);
+  for (const shift of [0, 12]) {
+    counts.fill(0);
+    for (let i = 0; i < pairs; i++) counts[(keys[i]! >>> shift) & 0xfff]!++;
+    let sum = 0;
+    for (let d = 0; d < counts.length; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < pairs; i++) {
+      const at = counts[(keys[i]! >>> shift) & 0xfff]!++;
+      keys2[at] = keys[i]!;
+      vals2[at] = vals[i]!;
+    }
+    [keys, keys2] = [keys2, keys];
+    [vals, vals2] = [vals2, vals];
   }
   let grams = 0;
-  for (let g = 0; g < GRAM_SPACE; g++) if (cursor[g]) grams++;
+  let size = 0;
+  for (let i = 0; i < pairs; i++) {
+    const first = i === 0 || keys[i] !== keys[i - 1];
+    if (first) grams++;
+    size += varintLength(first ? vals[i]! + 1 : vals[i]! - vals[i - 1]!);
+  }
   const present = new Uint32Array(grams);
   const offsets = new Uint32Array(grams + 1);
-  let total = 0;
-  let k = 0;
-  for (let g = 0; g < GRAM_SPACE; g++) {
-    const size = cursor[g]!;
-    if (!size) continue;
-    present[k] = g;
-    offsets[k++] = total;
-    cursor[g] = total;
-    total += size;
+  const postings = new Uint8Array(size);
+  let at = 0;
+  let k = -1;
+  for (let i = 0; i < pairs; i++) {
+    const first = i === 0 || keys[i] !== keys[i - 1];
+    if (first) {
+      present[++k] = keys[i]!;
+      offsets[k] = at;
+    }
+    at = writeVarint(postings, at, first ? vals[i]! + 1 : vals[i]! - vals[i - 1]!);
   }
-  offsets[grams] = total;
-  const postings = new Uint8Array(total);
-  last.fill(-1);
-  for (let o = 0; o < files.length; o++) {
-    forEachAscending(files[o]!.grams, (g) => {
-      cursor[g] = writeVarint(postings, cursor[g]!, o - last[g]!);
-      last[g] = o;
-    });
-  }
+  offsets[grams] = at;
   return assemble(files.map((f) => f.sha256), present, offsets, postings);
 }
 
