@@ -2,11 +2,12 @@
 // submitted within the job's time range are walked in sha256 order, a batch at a time: every
 // file, or only those the content index cannot rule out when the rules' literals bound them
 // (content-index/rule-grams.ts). Each batch's matches and progress (with the last sha256, the
-// cursor) are one transaction, so a restarted job resumes after its last batch. The scans run on
-// the analysis pool in a lane of their own, at the lowest priority, their large files marked
-// heavy so that the pool keeps a thread for uploads while they come: uploads keep their latency.
-// The rules are compiled once per run, with Livehunt's options and condition rewrite
-// (shared-compile.ts), so a job matches what Livehunt would.
+// cursor) are one transaction, so a restarted job resumes after its last batch; batches are
+// recorded in order while the next ones scan, so the threads never wait for a batch's end. The
+// scans run on the analysis pool in a lane of their own, at the lowest priority, their large
+// files marked heavy so that the pool keeps a thread for uploads while they come: uploads keep
+// their latency. The rules are compiled once per run, with Livehunt's options and condition
+// rewrite (shared-compile.ts), so a job matches what Livehunt would.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RuleCompiler } from '../hunting/engine/rule-compiler.js';
@@ -31,6 +32,8 @@ export interface RetrohuntJobOptions {
   maxScanBytes: number;
   /** Files per batch (one progress transaction each). */
   batchSize: number;
+  /** Scans queued or running at once (default twice the threads, plus two): enough to keep every thread fed. */
+  inFlight?: number;
   /** How often a running job looks for an abort or a delete (default 1 s). */
   watchMs?: number;
   /**
@@ -91,58 +94,100 @@ export class RetrohuntJob implements JobHandler {
       j = await this.store.startRetrohuntJob(id, now(), walk.total ?? (await this.store.retrohuntCorpusSize(j.timeRange, j.corpus)));
       if (!j) return void await this.store.deleteJob(job.id);
     }
-    const runStarted = Date.now();
-    const filesAtRunStart = j.scannedFiles;
     // An abort or delete is seen within a second, not only at the end of a batch.
     let stop = false;
     const watch = setInterval(() => {
       this.store.getRetrohuntJob(id).then((cur) => { if (!cur || cur.status === 'aborting') stop = true; }, () => undefined);
     }, this.opts.watchMs ?? 1000);
+    let out: Awaited<ReturnType<RetrohuntJob['scanAll']>>;
     try {
-      for (;;) {
-        const batch = await walk.next(j.cursor);
-        if (batch.last === null) break;
-        const { files, found } = await this.scanBatch(batch.files, task, () => stop || this.stopping, log);
-        const missed = walk.check ? found.filter((m) => !walk.check!.has(m.sha256)) : [];
-        if (missed.length > 0) throw new Error(`the content index ruled out a file the rules match: ${missed[0]!.sha256} (${missed[0]!.rule})`);
-        const whole = files.length === batch.files.length;
-        if (!whole && files.length === 0) {
-          if (stop) break;
-          log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job paused by shutdown');
-          return; // this.stopping: as below
-        }
-        const scannedFiles = j.scannedFiles + files.length;
-        const total = Math.max(j.totalFiles, scannedFiles);
-        const perFileMs = (Date.now() - runStarted) / Math.max(1, scannedFiles - filesAtRunStart);
-        const done = walk.total === null ? scannedFiles : walk.position(whole ? batch.last : files[files.length - 1]!.sha256);
-        const next: RetrohuntJobRecord | null = await this.store.recordRetrohuntProgress(id, {
-          cursor: whole ? batch.last : files[files.length - 1]!.sha256,
-          scannedFiles,
-          scannedBytes: j.scannedBytes + files.reduce((n, f) => n + f.size, 0),
-          progress: (done / Math.max(1, walk.total ?? total)) * 100,
-          etaSeconds: Math.ceil(((Math.max(0, (walk.total ?? total) - done)) * perFileMs) / 1000),
-          matches: found,
-        });
-        if (!next) return void await this.store.deleteJob(job.id); // deleted meanwhile
-        j = next;
-        if (j.status === 'aborting') break;
-        if (this.stopping) {
-          // The job stays claimed: the next start (or, when its lease lapses, another worker) resumes it.
-          log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job paused by shutdown');
-          return;
-        }
-      }
+      out = await this.scanAll(j, walk, task, () => stop, log);
     } finally {
       clearInterval(watch);
     }
+    j = out.job;
+    if (out.ended === 'deleted') return void await this.store.deleteJob(job.id);
     if (j.status === 'aborting' || stop) {
       // Deleted meanwhile: the row is gone and only the durable job is left to remove.
       if (!(await this.store.getRetrohuntJob(id))) return void await this.store.deleteJob(job.id);
       log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job aborted');
       return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
     }
+    if (!out.walked) {
+      // this.stopping: the job stays claimed, and the next start (or, when its lease lapses,
+      // another worker) resumes it after its last recorded batch.
+      log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job paused by shutdown');
+      return;
+    }
     await this.store.finishRetrohuntJob(id, job.id, 'finished', now());
     log.info({ retrohunt: id, files: j.scannedFiles, matches: j.numMatches }, 'retrohunt job finished');
+  }
+
+  /**
+   * Walks the corpus from the job's cursor, scanning files in the walk's order with a few in
+   * flight across batch boundaries (the threads never wait for a batch's last scan), until the
+   * walk ends or `aborted`, a shutdown or a record stops it. Each batch's matches and progress are
+   * recorded once its scans are done and the batch before it is recorded: in order, so the
+   * cursor always ends a prefix of the walk, while the next batches scan.
+   */
+  private async scanAll(j: RetrohuntJobRecord, walk: CorpusWalk, task: HuntTask, aborted: () => boolean, log: Logger) {
+    const runStarted = Date.now();
+    const filesAtRunStart = j.scannedFiles;
+    /** Set by a batch's record: the job was deleted, or is being aborted. */
+    let ended: 'deleted' | 'aborting' | null = null;
+    let failed = false;
+    const stopped = () => aborted() || this.stopping || ended !== null || failed;
+    const record = async (batch: { files: FileRecord[]; last: string }, scans: Promise<RetrohuntMatch[]>[]) => {
+      const found = (await Promise.all(scans)).flat();
+      const missed = walk.check ? found.filter((m) => !walk.check!.has(m.sha256)) : [];
+      if (missed.length > 0) throw new Error(`the content index ruled out a file the rules match: ${missed[0]!.sha256} (${missed[0]!.rule})`);
+      const files = batch.files.slice(0, scans.length);
+      const whole = files.length === batch.files.length;
+      if (!whole && files.length === 0) return; // stopped before its first file
+      const cursor = whole ? batch.last : files[files.length - 1]!.sha256;
+      const scannedFiles = j.scannedFiles + files.length;
+      const total = Math.max(j.totalFiles, scannedFiles);
+      const perFileMs = (Date.now() - runStarted) / Math.max(1, scannedFiles - filesAtRunStart);
+      const done = walk.total === null ? scannedFiles : walk.position(cursor);
+      const next = await this.store.recordRetrohuntProgress(j.id, {
+        cursor,
+        scannedFiles,
+        scannedBytes: j.scannedBytes + files.reduce((n, f) => n + f.size, 0),
+        progress: (done / Math.max(1, walk.total ?? total)) * 100,
+        etaSeconds: Math.ceil(((Math.max(0, (walk.total ?? total) - done)) * perFileMs) / 1000),
+        matches: found,
+      });
+      if (!next) return void (ended = 'deleted');
+      j = next;
+      if (j.status === 'aborting') ended = 'aborting';
+    };
+    const window = new ScanWindow(this.opts.inFlight ?? 2 * this.opts.maxRunning + 2);
+    let recorded: Promise<void> = Promise.resolve();
+    let walked = false;
+    let reading = walk.next(j.cursor);
+    for (;;) {
+      const batch = await reading;
+      if (batch.last === null) {
+        walked = true;
+        break;
+      }
+      if (stopped()) break;
+      reading = walk.next(batch.last);
+      reading.catch(() => undefined); // awaited at the next turn, or dropped when the job stops
+      const scans: Promise<RetrohuntMatch[]>[] = [];
+      for (const f of batch.files) {
+        if (!(await window.enter(stopped))) break;
+        const scan = this.scan(f, task, log).finally(() => window.leave());
+        scan.catch(() => undefined); // seen by the batch's record
+        scans.push(scan);
+      }
+      const last = batch.last;
+      recorded = recorded.then(() => record({ files: batch.files, last }, scans));
+      recorded.catch(() => void (failed = true));
+      if (scans.length < batch.files.length) break;
+    }
+    await recorded;
+    return { job: j, ended, walked: walked && !failed };
   }
 
   /**
@@ -211,23 +256,6 @@ export class RetrohuntJob implements JobHandler {
   }
 
   /**
-   * Scans `batch` in order, a few files at a time (the lane's threads and one more queued), until
-   * `stopped`: the files scanned are always a prefix of the batch, so the last is a cursor.
-   */
-  private async scanBatch(batch: FileRecord[], task: HuntTask, stopped: () => boolean, log: Logger): Promise<{ files: FileRecord[]; found: RetrohuntMatch[] }> {
-    const results: RetrohuntMatch[][] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < batch.length && !stopped()) {
-        const i = next++;
-        results[i] = await this.scan(batch[i]!, task, log);
-      }
-    };
-    await Promise.all(Array.from({ length: this.opts.maxRunning + 1 }, worker));
-    return { files: batch.slice(0, next), found: results.slice(0, next).flat() };
-  }
-
-  /**
    * One file's matches; a file gone from the blob store, or whose scan failed (a thread past its
    * deadline), has none (logged). Throws only at shutdown.
    */
@@ -261,5 +289,31 @@ export class RetrohuntJob implements JobHandler {
     log.error({ retrohunt: job.payload.retrohuntId, err: rawError(err) }, 'retrohunt job failed every attempt: aborted');
     const why = rawError(err).replace(/(?:[A-Za-z]:)?(?:[\\/][\w.@+-]+){2,}/g, '<path>');
     await this.store.finishRetrohuntJob(String(job.payload.retrohuntId), job.id, 'aborted', now(), abortReasons.failedEveryAttempt(why));
+  }
+}
+
+/**
+ * The scans a job has in flight: at most `size`, launched in the walk's order. A job waits here
+ * for a free place, and stops launching once `stopped` says so.
+ */
+class ScanWindow {
+  private running = 0;
+  private waiting: (() => void) | null = null;
+
+  constructor(private readonly size: number) {}
+
+  /** Resolves true once a place is free, or false when the job stopped meanwhile. */
+  async enter(stopped: () => boolean): Promise<boolean> {
+    while (this.running >= this.size) await new Promise<void>((r) => (this.waiting = r));
+    if (stopped()) return false;
+    this.running++;
+    return true;
+  }
+
+  leave(): void {
+    this.running--;
+    const w = this.waiting;
+    this.waiting = null;
+    w?.();
   }
 }
