@@ -11,9 +11,9 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RuleCompiler } from '../hunting/engine/rule-compiler.js';
-import type { HuntResult, HuntTask } from '../hunting/engine/rules-artifact.js';
+import type { HuntTask } from '../hunting/engine/rules-artifact.js';
 import { scanVariables } from '../hunting/scan/scan-variables.js';
-import type { HuntFileTask } from '../extraction/walk-tasks.js';
+import type { HuntFilesResult, HuntFilesTask } from '../extraction/walk-tasks.js';
 import { HEAVY_BYTES } from '../extraction/submission-walk.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FileRecord, Job, RetrohuntJobRecord, RetrohuntMatch, Store } from '../store/store.js';
@@ -32,7 +32,7 @@ export interface RetrohuntJobOptions {
   maxScanBytes: number;
   /** Files per batch (one progress transaction each). */
   batchSize: number;
-  /** Scans queued or running at once (default twice the threads, plus two): enough to keep every thread fed. */
+  /** Scan tasks (a large file, or a few small ones) queued or running at once (default twice the threads, plus two): enough to keep every thread fed. */
   inFlight?: number;
   /** How often a running job looks for an abort or a delete (default 1 s). */
   watchMs?: number;
@@ -47,6 +47,22 @@ export interface RetrohuntJobOptions {
 const PRIORITY = 1000;
 
 const now = () => Math.floor(Date.now() / 1000);
+
+/**
+ * Small files go to a thread several at a time, up to these many bytes or files a task: one round
+ * trip between threads for them all (the members of static libraries are thousands of small
+ * files). A task stays a few milliseconds of scanning, so uploads never wait long behind one.
+ */
+const GROUP_BYTES = 1024 * 1024;
+const GROUP_FILES = 64;
+
+/** The files of `files` from `from` that one task scans: a large file alone, or small ones together. */
+function nextGroup(files: FileRecord[], from: number): FileRecord[] {
+  let end = from + 1;
+  let bytes = files[from]!.size;
+  while (end < files.length && end - from < GROUP_FILES && bytes + files[end]!.size <= GROUP_BYTES) bytes += files[end++]!.size;
+  return files.slice(from, end);
+}
 
 /** The facts a stored file gives the external variables (no upload name context: its first name). */
 function variablesOf(f: FileRecord) {
@@ -137,11 +153,11 @@ export class RetrohuntJob implements JobHandler {
     let ended: 'deleted' | 'aborting' | null = null;
     let failed = false;
     const stopped = () => aborted() || this.stopping || ended !== null || failed;
-    const record = async (batch: { files: FileRecord[]; last: string }, scans: Promise<RetrohuntMatch[]>[]) => {
+    const record = async (batch: { files: FileRecord[]; last: string }, scanned: number, scans: Promise<RetrohuntMatch[]>[]) => {
       const found = (await Promise.all(scans)).flat();
       const missed = walk.check ? found.filter((m) => !walk.check!.has(m.sha256)) : [];
       if (missed.length > 0) throw new Error(`the content index ruled out a file the rules match: ${missed[0]!.sha256} (${missed[0]!.rule})`);
-      const files = batch.files.slice(0, scans.length);
+      const files = batch.files.slice(0, scanned);
       const whole = files.length === batch.files.length;
       if (!whole && files.length === 0) return; // stopped before its first file
       const cursor = whole ? batch.last : files[files.length - 1]!.sha256;
@@ -175,16 +191,20 @@ export class RetrohuntJob implements JobHandler {
       reading = walk.next(batch.last);
       reading.catch(() => undefined); // awaited at the next turn, or dropped when the job stops
       const scans: Promise<RetrohuntMatch[]>[] = [];
-      for (const f of batch.files) {
+      let launched = 0;
+      while (launched < batch.files.length) {
         if (!(await window.enter(stopped))) break;
-        const scan = this.scan(f, task, log).finally(() => window.leave());
+        const group = nextGroup(batch.files, launched);
+        launched += group.length;
+        const scan = this.scan(group, task, log).finally(() => window.leave());
         scan.catch(() => undefined); // seen by the batch's record
         scans.push(scan);
       }
       const last = batch.last;
-      recorded = recorded.then(() => record({ files: batch.files, last }, scans));
+      const scanned = launched;
+      recorded = recorded.then(() => record({ files: batch.files, last }, scanned, scans));
       recorded.catch(() => void (failed = true));
-      if (scans.length < batch.files.length) break;
+      if (launched < batch.files.length) break;
     }
     await recorded;
     return { job: j, ended, walked: walked && !failed };
@@ -256,28 +276,39 @@ export class RetrohuntJob implements JobHandler {
   }
 
   /**
-   * One file's matches; a file gone from the blob store, or whose scan failed (a thread past its
-   * deadline), has none (logged). Throws only at shutdown.
+   * The matches of `files` (consecutive files of the walk), scanned by one thread task. A file
+   * gone from the blob store, or whose scan failed (a thread past its deadline), has none
+   * (logged). Throws only at shutdown.
    */
-  private async scan(f: FileRecord, hunt: HuntTask, log: Logger): Promise<RetrohuntMatch[]> {
-    const path = await this.blobs.localPath(f.sha256);
-    if (!path) return [];
-    const task: HuntFileTask = { kind: 'hunt', path, hunt, variables: variablesOf(f) };
+  private async scan(files: FileRecord[], hunt: HuntTask, log: Logger): Promise<RetrohuntMatch[]> {
+    const paths = await Promise.all(files.map((f) => this.blobs.localPath(f.sha256)));
+    const present = files.flatMap((f, i) => (paths[i] ? [{ f, path: paths[i] }] : []));
+    if (present.length === 0) return [];
+    const task: HuntFilesTask = { kind: 'hunt-files', hunt, files: present.map(({ f, path }) => ({ path, variables: variablesOf(f) })) };
+    let results: HuntFilesResult;
     try {
-      const result = await this.pool.run<HuntResult>(task, [], {
-        timeoutMs: (Math.ceil(hunt.timeoutMs / 1000) + 1) * 1000, lane: RETROHUNT_LANE, maxRunning: this.opts.maxRunning, priority: PRIORITY,
+      results = await this.pool.run<HuntFilesResult>(task, [], {
+        // Each scan has the engine's deadline; the thread's is theirs added up, and a second each.
+        timeoutMs: present.length * (Math.ceil(hunt.timeoutMs / 1000) + 1) * 1000, lane: RETROHUNT_LANE, maxRunning: this.opts.maxRunning, priority: PRIORITY,
         // Large files leave one thread free while other lanes (uploads) have work, as Livehunt's do.
-        heavy: f.size >= HEAVY_BYTES,
+        heavy: present.reduce((n, { f }) => n + f.size, 0) >= HEAVY_BYTES,
       });
-      if (result.scans.some((s) => s.timedOut)) log.warn({ sha256: f.sha256 }, 'retrohunt scan timed out: no matches for this file');
-      // A file never submitted itself is known only as a member of containers.
-      return result.matches.map((m) => ({ sha256: f.sha256, rule: m.rule, snippet: m.snippet, matchInSubfile: f.timesSubmitted === 0 }));
     } catch (err) {
       // At shutdown the pool may close under the scan: the batch is not recorded, and runs again.
       if (this.stopping) throw err;
-      log.warn({ sha256: f.sha256, err }, 'retrohunt scan failed: no matches for this file');
+      log.warn({ sha256: present.map(({ f }) => f.sha256), err }, 'retrohunt scan failed: no matches for these files');
       return [];
     }
+    return present.flatMap(({ f }, i) => {
+      const r = results[i]!;
+      if ('error' in r) {
+        log.warn({ sha256: f.sha256, err: r.error }, 'retrohunt scan failed: no matches for this file');
+        return [];
+      }
+      if (r.scans.some((s) => s.timedOut)) log.warn({ sha256: f.sha256 }, 'retrohunt scan timed out: no matches for this file');
+      // A file never submitted itself is known only as a member of containers.
+      return r.matches.map((m) => ({ sha256: f.sha256, rule: m.rule, snippet: m.snippet, matchInSubfile: f.timesSubmitted === 0 }));
+    });
   }
 
   /**
