@@ -305,7 +305,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         r?.wake();
       }, intakeLoad);
       const rulesets = new HuntingRulesets(store, compiler, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit }, notifications.sharing);
-      const retrohunts = new RetrohuntJobs(store, compiler, { maxRulesBytes: config.maxRulesetBytes });
+      const retrohunts = new RetrohuntJobs(store, compiler, { maxRulesBytes: config.maxRulesetBytes }, () => r?.wake());
       feed = new LiveFeed(store, FEED_POLL_MS, log.child({ component: 'live-feed' }));
       const fileDocuments = new FileDocuments(store, streamSerializer);
       // An in-memory database has no second connection to give a thread.

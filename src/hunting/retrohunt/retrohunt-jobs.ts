@@ -35,6 +35,8 @@ export class RetrohuntJobs {
     private readonly store: Store,
     private readonly compiler: RuleCompiler,
     private readonly opts: { maxRulesBytes: number },
+    /** Called once a job is stored: this process's job runner, if any, claims it without waiting for its next poll. */
+    private readonly onCreated: () => void = () => undefined,
   ) {}
 
   /**
@@ -72,10 +74,12 @@ export class RetrohuntJobs {
     if (ruleNames.length > MAX_RETROHUNT_RULES) {
       throw badRequest(`a retrohunt job holds at most ${MAX_RETROHUNT_RULES} rules; this one has ${ruleNames.length}`);
     }
-    return this.store.createRetrohuntJob({
+    const job = await this.store.createRetrohuntJob({
       ownerId: user.id, username: user.username, rules: a.rules, notificationEmail: (a.notification_email as string | undefined) || null,
       corpus, timeRange: range, creationDate: created,
     });
+    this.onCreated();
+    return job;
   }
 
   /** `user`'s job `id`; NotFoundError when there is none or it is another user's. */
