@@ -103,9 +103,12 @@ export class RetrohuntJob implements JobHandler {
     let j = await this.store.getRetrohuntJob(id);
     if (!j || j.status === 'finished' || j.status === 'aborted') return void await this.store.deleteJob(job.id);
     if (j.status === 'aborting') return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
-    const task = await this.compile(j, log);
-    if (typeof task === 'string') return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now(), abortReasons.rulesDoNotCompile(task));
+    // The rules compile on their thread while the walk is planned here.
+    const compiling = this.compile(j, log);
+    compiling.catch(() => undefined); // awaited below, unless the walk fails first
     const walk = await this.walk(j, log);
+    const task = await compiling;
+    if (typeof task === 'string') return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now(), abortReasons.rulesDoNotCompile(task));
     if (j.status === 'starting') {
       j = await this.store.startRetrohuntJob(id, now(), walk.total ?? (await this.store.retrohuntCorpusSize(j.timeRange, j.corpus)));
       if (!j) return void await this.store.deleteJob(job.id);
