@@ -284,7 +284,8 @@ export class RetrohuntJob implements JobHandler {
    * (logged). Throws only at shutdown.
    */
   private async scan(files: FileRecord[], hunt: HuntTask, log: Logger): Promise<RetrohuntMatch[]> {
-    const paths = await Promise.all(files.map((f) => this.blobs.localPath(f.sha256)));
+    // Local blobs are not looked up one by one here: the thread reading them finds a missing one.
+    const paths = await Promise.all(files.map((f) => this.blobs.knownPath(f.sha256) ?? this.blobs.localPath(f.sha256)));
     const present = files.flatMap((f, i) => (paths[i] ? [{ f, path: paths[i] }] : []));
     if (present.length === 0) return [];
     const task: HuntFilesTask = { kind: 'hunt-files', hunt, files: present.map(({ f, path }) => ({ path, variables: variablesOf(f) })) };
