@@ -5,13 +5,13 @@
 // the members as well.
 //
 //   BENCH_RULES_DIR=... node dist/bench/retrohunt-brute.js [MB=500]
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { getJson, MB, need, pool, request, startServer, table, upload, verdict, waitCompleted } from './lib/lib.js';
-import { largeCorpus, ruleCollection } from './corpora/corpus.js';
-import { createRulesets, latency, LATENCY_PROBE, newUser } from './lib/hunting-lib.js';
+import { largeCorpus } from './corpora/corpus.js';
+import { createRulesets, latency, LATENCY_PROBE, newUser, yaraRules } from './lib/hunting-lib.js';
 
 const SIZE_MB = Number(process.argv[2] ?? 500);
 /** How long Livehunt's latency is sampled from the job's start (the job should outlast it). */
@@ -20,20 +20,9 @@ const dir = process.env.BENCH_RULES_DIR;
 if (!dir) throw new Error('set BENCH_RULES_DIR to a rule collection (e.g. signature-base/yara)');
 need('yara', 'yara');
 
-// Rule files in order while they compile together with Debian's yara and stay within 300 rules.
 const work = mkdtempSync(join(tmpdir(), 'trawl-retro-'));
 const rulesPath = join(work, 'rules.yar');
-let rules = '';
-let count = 0;
-for (const f of ruleCollection(dir)) {
-  const n = (f.rules.match(/^\s*(?:(?:private|global)\s+)*rule\s+\w+/gm) ?? []).length;
-  if (n === 0 || count + n > 300 || /^\s*(import|include)\s/m.test(f.rules)) continue;
-  writeFileSync(rulesPath, rules + '\n' + f.rules);
-  if (spawnSync('yara', [rulesPath, '/dev/null']).status !== 0) continue;
-  rules += '\n' + f.rules;
-  count += n;
-}
-writeFileSync(rulesPath, rules);
+const { rules, count } = yaraRules(dir, 300, rulesPath);
 
 const files = largeCorpus(SIZE_MB);
 const bytes = files.reduce((n, f) => n + f.size, 0);

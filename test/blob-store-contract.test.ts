@@ -90,6 +90,9 @@ for (const kind of kinds) {
       const path = await store.localPath(h);
       assert.ok(path);
       assert.deepEqual(await readFile(path), content);
+      // knownPath, without looking: the same path where blobs are local files, else null.
+      const known = store.knownPath(h);
+      if (known !== null) assert.equal(known, path);
     });
 
     it('answers null and false for what it does not hold, and for what is not a sha256', async () => {
@@ -98,6 +101,7 @@ for (const kind of kinds) {
       assert.equal(await store.read(absent), null);
       assert.equal(await store.localPath(absent), null);
       assert.equal(await store.localPath('../../etc/passwd'), null);
+      assert.equal(store.knownPath('../../etc/passwd'), null);
       assert.equal(await store.read('not-a-hash'), null);
     });
 

@@ -1,6 +1,9 @@
 // Helpers of the hunting benchmarks: rulesets created through the API, how long a ruleset change
 // takes to be live, and how long an acknowledged upload takes to be notified.
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { ruleCollection } from '../corpora/corpus.js';
 import { getJson, maxOf, pct, pool, request, upload, type Server } from './lib.js';
 
 /** The ruleset whose notifications latency() waits for. */
@@ -105,4 +108,23 @@ export async function newUser(srv: Server, name: string): Promise<string> {
   const r = await request('POST', `${srv.url}/api/v3/users`, { 'x-apikey': srv.key, 'content-type': 'application/json' }, [body]);
   if (r.status !== 200) throw new Error(`create user: ${r.status} ${r.body}`);
   return JSON.parse(r.body.toString()).data.attributes.apikey as string;
+}
+
+/**
+ * The first rule files of a collection, in order, while they compile together with Debian's yara
+ * and stay within `max` rules (files with imports or includes left out); written to `path`.
+ */
+export function yaraRules(dir: string, max: number, path: string): { rules: string; count: number } {
+  let rules = '';
+  let count = 0;
+  for (const f of ruleCollection(dir)) {
+    const n = (f.rules.match(/^\s*(?:(?:private|global)\s+)*rule\s+\w+/gm) ?? []).length;
+    if (n === 0 || count + n > max || /^\s*(import|include)\s/m.test(f.rules)) continue;
+    writeFileSync(path, rules + '\n' + f.rules);
+    if (spawnSync('yara', [path, '/dev/null']).status !== 0) continue;
+    rules += '\n' + f.rules;
+    count += n;
+  }
+  writeFileSync(path, rules);
+  return { rules, count };
 }

@@ -28,7 +28,10 @@ function textBytes(inner: string): Uint8Array | null {
   for (let i = 0; i < inner.length; i++) {
     const c = inner[i]!;
     if (c !== '\\') {
-      out.push(...Buffer.from(c, 'utf8'));
+      // ASCII as is (a Buffer per character made this most of a 300-rule plan's 135 ms).
+      const code = c.charCodeAt(0);
+      if (code < 0x80) out.push(code);
+      else out.push(...Buffer.from(c, 'utf8'));
       continue;
     }
     const e = inner[++i];

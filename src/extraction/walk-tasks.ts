@@ -39,6 +39,19 @@ export interface HuntFileTask {
   variables: ScanVariables;
 }
 
+/**
+ * Scans stored files one after the other with the same sets (a Retrohunt job's small files, many
+ * a task: one round trip between threads for all of them).
+ */
+export interface HuntFilesTask {
+  kind: 'hunt-files';
+  files: { path: string; variables: ScanVariables }[];
+  hunt: HuntTask;
+}
+
+/** Per file of a HuntFilesTask, in order: its scan, or why it could not be read. */
+export type HuntFilesResult = (HuntResult | { error: string })[];
+
 /** Unpacks a container one level, with the extractor its analysis chose. */
 export interface ExtractTask {
   kind: 'extract';

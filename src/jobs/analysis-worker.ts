@@ -8,7 +8,7 @@ import { containerOf, extractContainer, type Extraction } from '../extraction/ex
 import { Matcher } from '../hunting/scan/matcher.js';
 import type { HuntResult, HuntTask, ScanArtifact } from '../hunting/engine/rules-artifact.js';
 import { scanVariables, type ScanVariables } from '../hunting/scan/scan-variables.js';
-import type { AnalyzeResult, AnalyzeTask, ExtractTask, HuntFileTask } from '../extraction/walk-tasks.js';
+import type { AnalyzeResult, AnalyzeTask, ExtractTask, HuntFileTask, HuntFilesResult, HuntFilesTask } from '../extraction/walk-tasks.js';
 import { serveTasks } from '../threads/worker-pool.js';
 import { gramsOf, runBuild, runMerge, type BuildSegmentTask, type GramsTask, type MergeSegmentsTask } from '../content-index/index-tasks.js';
 
@@ -77,6 +77,14 @@ if (!isMainThread) {
         const t = task as unknown as HuntFileTask;
         return scanStored(t.path, statSync(t.path).size, t.hunt, t.variables, matcher);
       },
+      // A file that cannot be read fails alone: the others of the task are still scanned.
+      'hunt-files': (task): HuntFilesResult => (task as unknown as HuntFilesTask).files.map((f) => {
+        try {
+          return scanStored(f.path, statSync(f.path).size, (task as unknown as HuntFilesTask).hunt, f.variables, matcher);
+        } catch (err) {
+          return { error: err instanceof Error ? err.message : String(err) };
+        }
+      }),
       extract: async (task): Promise<Extraction> => {
         const t = task as unknown as ExtractTask;
         if (typeof t.path !== 'string') throw new TypeError('extract task needs a string `path`');

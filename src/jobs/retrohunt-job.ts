@@ -2,17 +2,18 @@
 // submitted within the job's time range are walked in sha256 order, a batch at a time: every
 // file, or only those the content index cannot rule out when the rules' literals bound them
 // (content-index/rule-grams.ts). Each batch's matches and progress (with the last sha256, the
-// cursor) are one transaction, so a restarted job resumes after its last batch. The scans run on
-// the analysis pool in a lane of their own, at the lowest priority, their large files marked
-// heavy so that the pool keeps a thread for uploads while they come: uploads keep their latency.
-// The rules are compiled once per run, with Livehunt's options and condition rewrite
-// (shared-compile.ts), so a job matches what Livehunt would.
+// cursor) are one transaction, so a restarted job resumes after its last batch; batches are
+// recorded in order while the next ones scan, so the threads never wait for a batch's end. The
+// scans run on the analysis pool in a lane of their own, at the lowest priority, their large
+// files marked heavy so that the pool keeps a thread for uploads while they come: uploads keep
+// their latency. The rules are compiled once per run, with Livehunt's options and condition
+// rewrite (shared-compile.ts), so a job matches what Livehunt would.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RuleCompiler } from '../hunting/engine/rule-compiler.js';
-import type { HuntResult, HuntTask } from '../hunting/engine/rules-artifact.js';
+import type { HuntTask } from '../hunting/engine/rules-artifact.js';
 import { scanVariables } from '../hunting/scan/scan-variables.js';
-import type { HuntFileTask } from '../extraction/walk-tasks.js';
+import type { HuntFilesResult, HuntFilesTask } from '../extraction/walk-tasks.js';
 import { HEAVY_BYTES } from '../extraction/submission-walk.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FileRecord, Job, RetrohuntJobRecord, RetrohuntMatch, Store } from '../store/store.js';
@@ -31,6 +32,8 @@ export interface RetrohuntJobOptions {
   maxScanBytes: number;
   /** Files per batch (one progress transaction each). */
   batchSize: number;
+  /** Scan tasks (a large file, or a few small ones) queued or running at once (default twice the threads, plus two): enough to keep every thread fed. */
+  inFlight?: number;
   /** How often a running job looks for an abort or a delete (default 1 s). */
   watchMs?: number;
   /**
@@ -44,6 +47,22 @@ export interface RetrohuntJobOptions {
 const PRIORITY = 1000;
 
 const now = () => Math.floor(Date.now() / 1000);
+
+/**
+ * Small files go to a thread several at a time, up to these many bytes or files a task: one round
+ * trip between threads for them all (the members of static libraries are thousands of small
+ * files). A task stays a few milliseconds of scanning, so uploads never wait long behind one.
+ */
+const GROUP_BYTES = 1024 * 1024;
+const GROUP_FILES = 64;
+
+/** The files of `files` from `from` that one task scans: a large file alone, or small ones together. */
+function nextGroup(files: FileRecord[], from: number): FileRecord[] {
+  let end = from + 1;
+  let bytes = files[from]!.size;
+  while (end < files.length && end - from < GROUP_FILES && bytes + files[end]!.size <= GROUP_BYTES) bytes += files[end++]!.size;
+  return files.slice(from, end);
+}
 
 /** The facts a stored file gives the external variables (no upload name context: its first name). */
 function variablesOf(f: FileRecord) {
@@ -84,65 +103,114 @@ export class RetrohuntJob implements JobHandler {
     let j = await this.store.getRetrohuntJob(id);
     if (!j || j.status === 'finished' || j.status === 'aborted') return void await this.store.deleteJob(job.id);
     if (j.status === 'aborting') return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
-    const task = await this.compile(j, log);
-    if (typeof task === 'string') return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now(), abortReasons.rulesDoNotCompile(task));
+    // The rules compile on their thread while the walk is planned here.
+    const compiling = this.compile(j, log);
+    compiling.catch(() => undefined); // awaited below, unless the walk fails first
     const walk = await this.walk(j, log);
+    const task = await compiling;
+    if (typeof task === 'string') return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now(), abortReasons.rulesDoNotCompile(task));
     if (j.status === 'starting') {
       j = await this.store.startRetrohuntJob(id, now(), walk.total ?? (await this.store.retrohuntCorpusSize(j.timeRange, j.corpus)));
       if (!j) return void await this.store.deleteJob(job.id);
     }
-    const runStarted = Date.now();
-    const filesAtRunStart = j.scannedFiles;
     // An abort or delete is seen within a second, not only at the end of a batch.
     let stop = false;
     const watch = setInterval(() => {
       this.store.getRetrohuntJob(id).then((cur) => { if (!cur || cur.status === 'aborting') stop = true; }, () => undefined);
     }, this.opts.watchMs ?? 1000);
+    let out: Awaited<ReturnType<RetrohuntJob['scanAll']>>;
     try {
-      for (;;) {
-        const batch = await walk.next(j.cursor);
-        if (batch.last === null) break;
-        const { files, found } = await this.scanBatch(batch.files, task, () => stop || this.stopping, log);
-        const missed = walk.check ? found.filter((m) => !walk.check!.has(m.sha256)) : [];
-        if (missed.length > 0) throw new Error(`the content index ruled out a file the rules match: ${missed[0]!.sha256} (${missed[0]!.rule})`);
-        const whole = files.length === batch.files.length;
-        if (!whole && files.length === 0) {
-          if (stop) break;
-          log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job paused by shutdown');
-          return; // this.stopping: as below
-        }
-        const scannedFiles = j.scannedFiles + files.length;
-        const total = Math.max(j.totalFiles, scannedFiles);
-        const perFileMs = (Date.now() - runStarted) / Math.max(1, scannedFiles - filesAtRunStart);
-        const done = walk.total === null ? scannedFiles : walk.position(whole ? batch.last : files[files.length - 1]!.sha256);
-        const next: RetrohuntJobRecord | null = await this.store.recordRetrohuntProgress(id, {
-          cursor: whole ? batch.last : files[files.length - 1]!.sha256,
-          scannedFiles,
-          scannedBytes: j.scannedBytes + files.reduce((n, f) => n + f.size, 0),
-          progress: (done / Math.max(1, walk.total ?? total)) * 100,
-          etaSeconds: Math.ceil(((Math.max(0, (walk.total ?? total) - done)) * perFileMs) / 1000),
-          matches: found,
-        });
-        if (!next) return void await this.store.deleteJob(job.id); // deleted meanwhile
-        j = next;
-        if (j.status === 'aborting') break;
-        if (this.stopping) {
-          // The job stays claimed: the next start (or, when its lease lapses, another worker) resumes it.
-          log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job paused by shutdown');
-          return;
-        }
-      }
+      out = await this.scanAll(j, walk, task, () => stop, log);
     } finally {
       clearInterval(watch);
     }
+    j = out.job;
+    if (out.ended === 'deleted') return void await this.store.deleteJob(job.id);
     if (j.status === 'aborting' || stop) {
       // Deleted meanwhile: the row is gone and only the durable job is left to remove.
       if (!(await this.store.getRetrohuntJob(id))) return void await this.store.deleteJob(job.id);
       log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job aborted');
       return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now());
     }
+    if (!out.walked) {
+      // this.stopping: the job stays claimed, and the next start (or, when its lease lapses,
+      // another worker) resumes it after its last recorded batch.
+      log.info({ retrohunt: id, files: j.scannedFiles }, 'retrohunt job paused by shutdown');
+      return;
+    }
     await this.store.finishRetrohuntJob(id, job.id, 'finished', now());
     log.info({ retrohunt: id, files: j.scannedFiles, matches: j.numMatches }, 'retrohunt job finished');
+  }
+
+  /**
+   * Walks the corpus from the job's cursor, scanning files in the walk's order with a few in
+   * flight across batch boundaries (the threads never wait for a batch's last scan), until the
+   * walk ends or `aborted`, a shutdown or a record stops it. Each batch's matches and progress are
+   * recorded once its scans are done and the batch before it is recorded: in order, so the
+   * cursor always ends a prefix of the walk, while the next batches scan.
+   */
+  private async scanAll(j: RetrohuntJobRecord, walk: CorpusWalk, task: HuntTask, aborted: () => boolean, log: Logger) {
+    const runStarted = Date.now();
+    const filesAtRunStart = j.scannedFiles;
+    /** Set by a batch's record: the job was deleted, or is being aborted. */
+    let ended: 'deleted' | 'aborting' | null = null;
+    let failed = false;
+    const stopped = () => aborted() || this.stopping || ended !== null || failed;
+    const record = async (batch: { files: FileRecord[]; last: string }, scanned: number, scans: Promise<RetrohuntMatch[]>[]) => {
+      const found = (await Promise.all(scans)).flat();
+      const missed = walk.check ? found.filter((m) => !walk.check!.has(m.sha256)) : [];
+      if (missed.length > 0) throw new Error(`the content index ruled out a file the rules match: ${missed[0]!.sha256} (${missed[0]!.rule})`);
+      const files = batch.files.slice(0, scanned);
+      const whole = files.length === batch.files.length;
+      if (!whole && files.length === 0) return; // stopped before its first file
+      const cursor = whole ? batch.last : files[files.length - 1]!.sha256;
+      const scannedFiles = j.scannedFiles + files.length;
+      const total = Math.max(j.totalFiles, scannedFiles);
+      const perFileMs = (Date.now() - runStarted) / Math.max(1, scannedFiles - filesAtRunStart);
+      const done = walk.total === null ? scannedFiles : walk.position(cursor);
+      const next = await this.store.recordRetrohuntProgress(j.id, {
+        cursor,
+        scannedFiles,
+        scannedBytes: j.scannedBytes + files.reduce((n, f) => n + f.size, 0),
+        progress: (done / Math.max(1, walk.total ?? total)) * 100,
+        etaSeconds: Math.ceil(((Math.max(0, (walk.total ?? total) - done)) * perFileMs) / 1000),
+        matches: found,
+      });
+      if (!next) return void (ended = 'deleted');
+      j = next;
+      if (j.status === 'aborting') ended = 'aborting';
+    };
+    const window = new ScanWindow(this.opts.inFlight ?? 2 * this.opts.maxRunning + 2);
+    let recorded: Promise<void> = Promise.resolve();
+    let walked = false;
+    let reading = walk.next(j.cursor);
+    for (;;) {
+      const batch = await reading;
+      if (batch.last === null) {
+        walked = true;
+        break;
+      }
+      if (stopped()) break;
+      reading = walk.next(batch.last);
+      reading.catch(() => undefined); // awaited at the next turn, or dropped when the job stops
+      const scans: Promise<RetrohuntMatch[]>[] = [];
+      let launched = 0;
+      while (launched < batch.files.length) {
+        if (!(await window.enter(stopped))) break;
+        const group = nextGroup(batch.files, launched);
+        launched += group.length;
+        const scan = this.scan(group, task, log).finally(() => window.leave());
+        scan.catch(() => undefined); // seen by the batch's record
+        scans.push(scan);
+      }
+      const last = batch.last;
+      const scanned = launched;
+      recorded = recorded.then(() => record({ files: batch.files, last }, scanned, scans));
+      recorded.catch(() => void (failed = true));
+      if (launched < batch.files.length) break;
+    }
+    await recorded;
+    return { job: j, ended, walked: walked && !failed };
   }
 
   /**
@@ -211,45 +279,40 @@ export class RetrohuntJob implements JobHandler {
   }
 
   /**
-   * Scans `batch` in order, a few files at a time (the lane's threads and one more queued), until
-   * `stopped`: the files scanned are always a prefix of the batch, so the last is a cursor.
+   * The matches of `files` (consecutive files of the walk), scanned by one thread task. A file
+   * gone from the blob store, or whose scan failed (a thread past its deadline), has none
+   * (logged). Throws only at shutdown.
    */
-  private async scanBatch(batch: FileRecord[], task: HuntTask, stopped: () => boolean, log: Logger): Promise<{ files: FileRecord[]; found: RetrohuntMatch[] }> {
-    const results: RetrohuntMatch[][] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < batch.length && !stopped()) {
-        const i = next++;
-        results[i] = await this.scan(batch[i]!, task, log);
-      }
-    };
-    await Promise.all(Array.from({ length: this.opts.maxRunning + 1 }, worker));
-    return { files: batch.slice(0, next), found: results.slice(0, next).flat() };
-  }
-
-  /**
-   * One file's matches; a file gone from the blob store, or whose scan failed (a thread past its
-   * deadline), has none (logged). Throws only at shutdown.
-   */
-  private async scan(f: FileRecord, hunt: HuntTask, log: Logger): Promise<RetrohuntMatch[]> {
-    const path = await this.blobs.localPath(f.sha256);
-    if (!path) return [];
-    const task: HuntFileTask = { kind: 'hunt', path, hunt, variables: variablesOf(f) };
+  private async scan(files: FileRecord[], hunt: HuntTask, log: Logger): Promise<RetrohuntMatch[]> {
+    // Local blobs are not looked up one by one here: the thread reading them finds a missing one.
+    const paths = await Promise.all(files.map((f) => this.blobs.knownPath(f.sha256) ?? this.blobs.localPath(f.sha256)));
+    const present = files.flatMap((f, i) => (paths[i] ? [{ f, path: paths[i] }] : []));
+    if (present.length === 0) return [];
+    const task: HuntFilesTask = { kind: 'hunt-files', hunt, files: present.map(({ f, path }) => ({ path, variables: variablesOf(f) })) };
+    let results: HuntFilesResult;
     try {
-      const result = await this.pool.run<HuntResult>(task, [], {
-        timeoutMs: (Math.ceil(hunt.timeoutMs / 1000) + 1) * 1000, lane: RETROHUNT_LANE, maxRunning: this.opts.maxRunning, priority: PRIORITY,
+      results = await this.pool.run<HuntFilesResult>(task, [], {
+        // Each scan has the engine's deadline; the thread's is theirs added up, and a second each.
+        timeoutMs: present.length * (Math.ceil(hunt.timeoutMs / 1000) + 1) * 1000, lane: RETROHUNT_LANE, maxRunning: this.opts.maxRunning, priority: PRIORITY,
         // Large files leave one thread free while other lanes (uploads) have work, as Livehunt's do.
-        heavy: f.size >= HEAVY_BYTES,
+        heavy: present.reduce((n, { f }) => n + f.size, 0) >= HEAVY_BYTES,
       });
-      if (result.scans.some((s) => s.timedOut)) log.warn({ sha256: f.sha256 }, 'retrohunt scan timed out: no matches for this file');
-      // A file never submitted itself is known only as a member of containers.
-      return result.matches.map((m) => ({ sha256: f.sha256, rule: m.rule, snippet: m.snippet, matchInSubfile: f.timesSubmitted === 0 }));
     } catch (err) {
       // At shutdown the pool may close under the scan: the batch is not recorded, and runs again.
       if (this.stopping) throw err;
-      log.warn({ sha256: f.sha256, err }, 'retrohunt scan failed: no matches for this file');
+      log.warn({ sha256: present.map(({ f }) => f.sha256), err }, 'retrohunt scan failed: no matches for these files');
       return [];
     }
+    return present.flatMap(({ f }, i) => {
+      const r = results[i]!;
+      if ('error' in r) {
+        log.warn({ sha256: f.sha256, err: r.error }, 'retrohunt scan failed: no matches for this file');
+        return [];
+      }
+      if (r.scans.some((s) => s.timedOut)) log.warn({ sha256: f.sha256 }, 'retrohunt scan timed out: no matches for this file');
+      // A file never submitted itself is known only as a member of containers.
+      return r.matches.map((m) => ({ sha256: f.sha256, rule: m.rule, snippet: m.snippet, matchInSubfile: f.timesSubmitted === 0 }));
+    });
   }
 
   /**
@@ -261,5 +324,31 @@ export class RetrohuntJob implements JobHandler {
     log.error({ retrohunt: job.payload.retrohuntId, err: rawError(err) }, 'retrohunt job failed every attempt: aborted');
     const why = rawError(err).replace(/(?:[A-Za-z]:)?(?:[\\/][\w.@+-]+){2,}/g, '<path>');
     await this.store.finishRetrohuntJob(String(job.payload.retrohuntId), job.id, 'aborted', now(), abortReasons.failedEveryAttempt(why));
+  }
+}
+
+/**
+ * The scans a job has in flight: at most `size`, launched in the walk's order. A job waits here
+ * for a free place, and stops launching once `stopped` says so.
+ */
+class ScanWindow {
+  private running = 0;
+  private waiting: (() => void) | null = null;
+
+  constructor(private readonly size: number) {}
+
+  /** Resolves true once a place is free, or false when the job stopped meanwhile. */
+  async enter(stopped: () => boolean): Promise<boolean> {
+    while (this.running >= this.size) await new Promise<void>((r) => (this.waiting = r));
+    if (stopped()) return false;
+    this.running++;
+    return true;
+  }
+
+  leave(): void {
+    this.running--;
+    const w = this.waiting;
+    this.waiting = null;
+    w?.();
   }
 }

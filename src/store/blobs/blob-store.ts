@@ -54,6 +54,12 @@ export interface BlobStore {
   /** A local filesystem path to the committed blob, for analyzers that need one; null when absent. */
   localPath(sha256: string): Promise<string | null>;
   /**
+   * Where the committed blob `sha256` is on the local filesystem if it is stored, without looking
+   * (no I/O: whoever reads it finds out whether it is there); null for stores that keep blobs
+   * elsewhere, whose localPath fetches a copy. For callers that read many blobs a thread away.
+   */
+  knownPath(sha256: string): string | null;
+  /**
    * The path of a new local folder to make files in and then adopt (e.g. files unpacked from
    * archives). The folder is not created: whoever first writes there makes it (`mkdir -p`), so a
    * walk that finds no container costs no folder at all.

@@ -78,6 +78,10 @@ export class FsBlobStore implements BlobStore {
     await rm(this.path(sha256), { force: true });
   }
 
+  knownPath(sha256: string): string | null {
+    return BLOB_NAME.test(sha256) ? this.path(sha256) : null;
+  }
+
   async localPath(sha256: string): Promise<string | null> {
     if (!BLOB_NAME.test(sha256)) return null;
     const p = this.path(sha256);

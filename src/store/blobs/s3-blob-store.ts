@@ -147,6 +147,11 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  /** Blobs are in the bucket: a local copy is localPath's to fetch. */
+  knownPath(): null {
+    return null;
+  }
+
   async localPath(sha256: string): Promise<string | null> {
     if (!BLOB_NAME.test(sha256)) return null;
     return this.cache.get(sha256, async (tmp) => {

@@ -37,6 +37,11 @@ export class TimedBlobStore implements BlobStore {
     return this.timed('delete', () => this.inner.delete(sha256));
   }
 
+  /** No I/O: nothing to time. */
+  knownPath(sha256: string): string | null {
+    return this.inner.knownPath(sha256);
+  }
+
   localPath(sha256: string): Promise<string | null> {
     return this.timed('local_path', () => this.inner.localPath(sha256));
   }
