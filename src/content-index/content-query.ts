@@ -4,7 +4,7 @@
 // from the same pattern texts by rule-grams.ts so that the rule and the plan never disagree.
 import { badRequest, unselectiveContentQuery, unsupportedContentQuery } from '../model/errors.js';
 import { allOf, type GramQuery } from './gram-query.js';
-import { patternQuery } from './rule-grams.js';
+import { patternQuery, textBytes } from './rule-grams.js';
 
 /** One `content:` term. */
 export interface ContentTerm {
@@ -37,26 +37,12 @@ function yaraText(bytes: Uint8Array): string {
   return `${s}"`;
 }
 
-/** The bytes of a quoted term's inside (escapes `\"` `\\` `\xHH` `\n` `\t` `\r`). */
+/** The bytes of a quoted term's inside (escapes `\"` `\\` `\xHH` `\n` `\t` `\r`: YARA's, read as rules read them). */
 function quotedBytes(inner: string, source: string): Uint8Array {
-  const out: number[] = [];
-  for (let i = 0; i < inner.length; i++) {
-    const c = inner[i]!;
-    if (c !== '\\') {
-      out.push(...Buffer.from(c, 'utf8'));
-      continue;
-    }
-    const e = inner[++i];
-    if (e === 'n') out.push(10);
-    else if (e === 't') out.push(9);
-    else if (e === 'r') out.push(13);
-    else if (e === '\\' || e === '"') out.push(e.charCodeAt(0));
-    else if (e === 'x' && /^[0-9a-fA-F]{2}$/.test(inner.slice(i + 1, i + 3))) {
-      out.push(parseInt(inner.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else throw unsupportedContentQuery(`${source}: unknown escape \\${e ?? ''} (use \\" \\\\ \\xHH \\n \\t or \\r)`);
-  }
-  return Uint8Array.from(out);
+  const bytes = textBytes(inner);
+  if (bytes) return bytes;
+  const bad = /\\(x(?![0-9a-fA-F]{2})|[^nrtx\\"]|$)/.exec(inner.replace(/\\\\/g, '  '))?.[1] ?? '';
+  throw unsupportedContentQuery(`${source}: unknown escape \\${bad} (use \\" \\\\ \\xHH \\n \\t or \\r)`);
 }
 
 /** End (exclusive) of a run delimited by `close` from `from`, skipping backslash escapes; -1 if none. */

@@ -23,7 +23,7 @@ const NUM = /(0x[0-9a-fA-F]+|0o[0-7]+|\d+(?:\.\d+)?)(KB|MB)?/y;
 const OPS = ['==', '!=', '<=', '>=', '<<', '>>', '..'];
 
 /** The bytes of a `"..."` literal's inside; null when an escape is not one YARA-X defines. */
-function textBytes(inner: string): Uint8Array | null {
+export function textBytes(inner: string): Uint8Array | null {
   const out: number[] = [];
   for (let i = 0; i < inner.length; i++) {
     const c = inner[i]!;
