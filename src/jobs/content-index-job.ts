@@ -159,15 +159,22 @@ export class ContentIndexer {
   ) {}
 
   start(): void {
+    // One enqueue in flight at most: while the database is locked or unreachable, ticks must
+    // not pile writes up behind the ones users wait for. The first after one interval: a start
+    // has enough to write.
+    let inFlight = false;
     const tick = () => {
+      if (inFlight) return;
+      inFlight = true;
       this.store.enqueueJob(CONTENT_INDEX_JOB_KIND, {}, CONTENT_INDEX_JOB_KIND).then(
         (queued) => queued && this.onQueued?.(),
         (err: unknown) => this.log.warn({ err }, 'content index job not queued'),
-      );
+      ).finally(() => {
+        inFlight = false;
+      });
     };
     this.timer = setInterval(tick, this.intervalMs);
     this.timer.unref();
-    tick();
   }
 
   stop(): void {
