@@ -296,6 +296,7 @@ export class RetrohuntJob implements JobHandler {
         timeoutMs: present.length * (Math.ceil(hunt.timeoutMs / 1000) + 1) * 1000, lane: RETROHUNT_LANE, maxRunning: this.opts.maxRunning, priority: PRIORITY,
         // Large files leave one thread free while other lanes (uploads) have work, as Livehunt's do.
         heavy: present.reduce((n, { f }) => n + f.size, 0) >= HEAVY_BYTES,
+        background: true,
       });
     } catch (err) {
       // At shutdown the pool may close under the scan: the batch is not recorded, and runs again.
