@@ -94,6 +94,27 @@ test('reserve: with two lanes active, heavy tasks leave one worker to light ones
   }
 });
 
+test('reserve: background lanes count as one; beside another lane\'s work their heavy tasks leave it a worker', async () => {
+  const pool = new WorkerPool({ script, size: 2, taskTimeoutMs: 10_000, reserveMs: 5_000 });
+  try {
+    // Two background lanes (a Retrohunt job, the index upkeep), heavy tasks each: both workers busy.
+    const started = Date.now();
+    const bg = [pool.run({ kind: 'sleep', ms: 200 }, [], { lane: 'index', heavy: true, background: true }),
+      pool.run({ kind: 'sleep', ms: 200 }, [], { lane: 'retro', heavy: true, background: true })];
+    assert.equal(pool.busy, 2, 'no worker kept idle between background lanes');
+    await Promise.all(bg);
+    assert.ok(Date.now() - started < 350, 'they ran side by side');
+    // A user's upload lately: background heavy tasks leave one worker to it.
+    await pool.run({ kind: 'echo', value: 1 }, [], { lane: 'user' });
+    const heavy = [0, 1].map(() => pool.run({ kind: 'sleep', ms: 300 }, [], { lane: 'retro', heavy: true, background: true }));
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(pool.busy, 1, 'one worker kept free of heavy tasks');
+    await Promise.all(heavy);
+  } finally {
+    await pool.close();
+  }
+});
+
 test('maxRunning caps a lane: its tasks wait with a worker idle, the other lanes use it', async () => {
   const pool = new WorkerPool({ script, size: 2, taskTimeoutMs: 10_000 });
   try {

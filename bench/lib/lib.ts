@@ -79,6 +79,24 @@ function statCpuSeconds(path: string): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/**
+ * Waits until the server has nothing left to do (its background work after a bulk upload: the
+ * content index catching up, analyses): under 2% of a core over two seconds in a row, at most
+ * `maxSeconds`. Returns the seconds waited.
+ */
+export async function quiet(s: Server, maxSeconds = 180): Promise<number> {
+  const started = performance.now();
+  let calm = 0;
+  let cpu = cpuSeconds(s.proc.pid!);
+  while (calm < 2 && performance.now() - started < maxSeconds * 1000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = cpuSeconds(s.proc.pid!);
+    calm = now - cpu < 0.02 ? calm + 1 : 0;
+    cpu = now;
+  }
+  return (performance.now() - started) / 1000;
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 export function cpuSeconds(pid: number): number {
   return statCpuSeconds(`/proc/${pid}/stat`);

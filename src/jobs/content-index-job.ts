@@ -68,7 +68,7 @@ export class ContentIndexJob implements JobHandler {
   }
 
   private task<T>(task: object, heavy: boolean): Promise<T> {
-    return this.pool.run<T>(task, [], { lane: CONTENT_INDEX_LANE, maxRunning: 1, priority: PRIORITY, heavy, timeoutMs: 30 * 60_000 });
+    return this.pool.run<T>(task, [], { lane: CONTENT_INDEX_LANE, maxRunning: 1, priority: PRIORITY, heavy, background: true, timeoutMs: 30 * 60_000 });
   }
 
   /** Indexes a batch of analysed files the index never saw; returns how many. */

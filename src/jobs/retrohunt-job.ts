@@ -4,17 +4,17 @@
 // (content-index/rule-grams.ts). Each batch's matches and progress (with the last sha256, the
 // cursor) are one transaction, so a restarted job resumes after its last batch; batches are
 // recorded in order while the next ones scan, so the threads never wait for a batch's end. The
-// scans run on the analysis pool in a lane of their own, at the lowest priority, their large
-// files marked heavy so that the pool keeps a thread for uploads while they come: uploads keep
-// their latency. The rules are compiled once per run, with Livehunt's options and condition
-// rewrite (shared-compile.ts), so a job matches what Livehunt would.
+// scans run on the analysis pool in a lane of their own, at the lowest priority, small files
+// many to a task, their long tasks (by the job's own pace) marked heavy so that the pool keeps a
+// thread for uploads while they come: uploads keep their latency. The rules are compiled once
+// per run, with Livehunt's options and condition rewrite (shared-compile.ts), so a job matches
+// what Livehunt would.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RuleCompiler } from '../hunting/engine/rule-compiler.js';
 import type { HuntTask } from '../hunting/engine/rules-artifact.js';
 import { scanVariables } from '../hunting/scan/scan-variables.js';
 import type { HuntFilesResult, HuntFilesTask } from '../extraction/walk-tasks.js';
-import { HEAVY_BYTES } from '../extraction/submission-walk.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FileRecord, Job, RetrohuntJobRecord, RetrohuntMatch, Store } from '../store/store.js';
 import type { WorkerPool } from '../threads/worker-pool.js';
@@ -23,6 +23,7 @@ import type { JobHandler } from './job-runner.js';
 import { rawError } from './job-failure.js';
 import type { ContentIndex } from '../content-index/content-index.js';
 import { rulesQuery } from '../content-index/rule-grams.js';
+import { nextGroup, ScanPace, ScanWindow } from './retrohunt-scans.js';
 
 export interface RetrohuntJobOptions {
   /** Scans of retrohunt jobs running at once (the pool's size: the pool's reserve keeps a thread for uploads). */
@@ -47,22 +48,6 @@ export interface RetrohuntJobOptions {
 const PRIORITY = 1000;
 
 const now = () => Math.floor(Date.now() / 1000);
-
-/**
- * Small files go to a thread several at a time, up to these many bytes or files a task: one round
- * trip between threads for them all (the members of static libraries are thousands of small
- * files). A task stays a few milliseconds of scanning, so uploads never wait long behind one.
- */
-const GROUP_BYTES = 1024 * 1024;
-const GROUP_FILES = 64;
-
-/** The files of `files` from `from` that one task scans: a large file alone, or small ones together. */
-function nextGroup(files: FileRecord[], from: number): FileRecord[] {
-  let end = from + 1;
-  let bytes = files[from]!.size;
-  while (end < files.length && end - from < GROUP_FILES && bytes + files[end]!.size <= GROUP_BYTES) bytes += files[end++]!.size;
-  return files.slice(from, end);
-}
 
 /** The facts a stored file gives the external variables (no upload name context: its first name). */
 function variablesOf(f: FileRecord) {
@@ -107,8 +92,8 @@ export class RetrohuntJob implements JobHandler {
     const compiling = this.compile(j, log);
     compiling.catch(() => undefined); // awaited below, unless the walk fails first
     const walk = await this.walk(j, log);
-    const task = await compiling;
-    if (typeof task === 'string') return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now(), abortReasons.rulesDoNotCompile(task));
+    const compiled = await compiling;
+    if (typeof compiled === 'string') return void await this.store.finishRetrohuntJob(id, job.id, 'aborted', now(), abortReasons.rulesDoNotCompile(compiled));
     if (j.status === 'starting') {
       j = await this.store.startRetrohuntJob(id, now(), walk.total ?? (await this.store.retrohuntCorpusSize(j.timeRange, j.corpus)));
       if (!j) return void await this.store.deleteJob(job.id);
@@ -120,7 +105,7 @@ export class RetrohuntJob implements JobHandler {
     }, this.opts.watchMs ?? 1000);
     let out: Awaited<ReturnType<RetrohuntJob['scanAll']>>;
     try {
-      out = await this.scanAll(j, walk, task, () => stop, log);
+      out = await this.scanAll(j, walk, compiled.hunt, new ScanPace(compiled.probeMbPerS), () => stop, log);
     } finally {
       clearInterval(watch);
     }
@@ -149,7 +134,7 @@ export class RetrohuntJob implements JobHandler {
    * recorded once its scans are done and the batch before it is recorded: in order, so the
    * cursor always ends a prefix of the walk, while the next batches scan.
    */
-  private async scanAll(j: RetrohuntJobRecord, walk: CorpusWalk, task: HuntTask, aborted: () => boolean, log: Logger) {
+  private async scanAll(j: RetrohuntJobRecord, walk: CorpusWalk, task: HuntTask, pace: ScanPace, aborted: () => boolean, log: Logger) {
     const runStarted = Date.now();
     const filesAtRunStart = j.scannedFiles;
     /** Set by a batch's record: the job was deleted, or is being aborted. */
@@ -199,7 +184,7 @@ export class RetrohuntJob implements JobHandler {
         if (!(await window.enter(stopped))) break;
         const group = nextGroup(batch.files, launched);
         launched += group.length;
-        const scan = this.scan(group, task, log).finally(() => window.leave());
+        const scan = this.scan(group, task, pace, log).finally(() => window.leave());
         scan.catch(() => undefined); // seen by the batch's record
         scans.push(scan);
       }
@@ -267,15 +252,18 @@ export class RetrohuntJob implements JobHandler {
   }
 
   /** The job's rules as a scan task; the engine's error (logged) when they no longer compile. */
-  private async compile(j: RetrohuntJobRecord, log: Logger): Promise<HuntTask | string> {
-    const compiled = await this.compiler.compile([{ id: 0, generation: 0, rules: j.rules }], true);
+  private async compile(j: RetrohuntJobRecord, log: Logger): Promise<{ hunt: HuntTask; probeMbPerS: number } | string> {
+    const compiled = await this.compiler.compile([{ id: 0, generation: 0, rules: j.rules }], true, { probe: true });
     if (compiled.failed.length > 0) {
       log.warn({ retrohunt: j.id, error: compiled.failed[0]!.error }, 'retrohunt rules no longer compile: job aborted');
       return compiled.failed[0]!.error;
     }
     // Threads keep compiled sets by digest: each run of the job loads its rules once per thread.
     const digest = createHash('sha256').update(`retrohunt\0${j.id}\0${j.rules}`).digest('hex');
-    return { artifacts: [{ key: `retrohunt:${j.id}`, digest, bytes: compiled.bytes }], timeoutMs: this.opts.scanTimeoutMs, maxBytes: this.opts.maxScanBytes };
+    return {
+      hunt: { artifacts: [{ key: `retrohunt:${j.id}`, digest, bytes: compiled.bytes }], timeoutMs: this.opts.scanTimeoutMs, maxBytes: this.opts.maxScanBytes },
+      probeMbPerS: compiled.probeMbPerS ?? 0,
+    };
   }
 
   /**
@@ -283,7 +271,7 @@ export class RetrohuntJob implements JobHandler {
    * gone from the blob store, or whose scan failed (a thread past its deadline), has none
    * (logged). Throws only at shutdown.
    */
-  private async scan(files: FileRecord[], hunt: HuntTask, log: Logger): Promise<RetrohuntMatch[]> {
+  private async scan(files: FileRecord[], hunt: HuntTask, pace: ScanPace, log: Logger): Promise<RetrohuntMatch[]> {
     // Local blobs are not looked up one by one here: the thread reading them finds a missing one.
     const paths = await Promise.all(files.map((f) => this.blobs.knownPath(f.sha256) ?? this.blobs.localPath(f.sha256)));
     const present = files.flatMap((f, i) => (paths[i] ? [{ f, path: paths[i] }] : []));
@@ -294,8 +282,9 @@ export class RetrohuntJob implements JobHandler {
       results = await this.pool.run<HuntFilesResult>(task, [], {
         // Each scan has the engine's deadline; the thread's is theirs added up, and a second each.
         timeoutMs: present.length * (Math.ceil(hunt.timeoutMs / 1000) + 1) * 1000, lane: RETROHUNT_LANE, maxRunning: this.opts.maxRunning, priority: PRIORITY,
-        // Large files leave one thread free while other lanes (uploads) have work, as Livehunt's do.
-        heavy: present.reduce((n, { f }) => n + f.size, 0) >= HEAVY_BYTES,
+        // Long tasks leave one thread free while other lanes (uploads) have work, as Livehunt's large files do.
+        heavy: pace.heavy(present.reduce((n, { f }) => n + f.size, 0)),
+        background: true,
       });
     } catch (err) {
       // At shutdown the pool may close under the scan: the batch is not recorded, and runs again.
@@ -309,6 +298,7 @@ export class RetrohuntJob implements JobHandler {
         log.warn({ sha256: f.sha256, err: r.error }, 'retrohunt scan failed: no matches for this file');
         return [];
       }
+      pace.add(f.size, r.scans);
       if (r.scans.some((s) => s.timedOut)) log.warn({ sha256: f.sha256 }, 'retrohunt scan timed out: no matches for this file');
       // A file never submitted itself is known only as a member of containers.
       return r.matches.map((m) => ({ sha256: f.sha256, rule: m.rule, snippet: m.snippet, matchInSubfile: f.timesSubmitted === 0 }));
@@ -327,28 +317,3 @@ export class RetrohuntJob implements JobHandler {
   }
 }
 
-/**
- * The scans a job has in flight: at most `size`, launched in the walk's order. A job waits here
- * for a free place, and stops launching once `stopped` says so.
- */
-class ScanWindow {
-  private running = 0;
-  private waiting: (() => void) | null = null;
-
-  constructor(private readonly size: number) {}
-
-  /** Resolves true once a place is free, or false when the job stopped meanwhile. */
-  async enter(stopped: () => boolean): Promise<boolean> {
-    while (this.running >= this.size) await new Promise<void>((r) => (this.waiting = r));
-    if (stopped()) return false;
-    this.running++;
-    return true;
-  }
-
-  leave(): void {
-    this.running--;
-    const w = this.waiting;
-    this.waiting = null;
-    w?.();
-  }
-}

@@ -72,11 +72,19 @@ export interface RunOptions {
   maxRunning?: number;
   /** A long task (a large file, a late scan): see WorkerPoolOptions.reserveMs. */
   heavy?: boolean;
+  /**
+   * Work nobody waits for (a Retrohunt job's scans, the content index's upkeep): background lanes
+   * count as one lane for the reserve, so they never keep a thread idle for one another (with no
+   * other lane, their heavy tasks take every thread); beside another lane's work, their heavy
+   * tasks still leave a thread to it. A lane's tasks are all background or none.
+   */
+  background?: boolean;
 }
 
 interface Pending {
   message: { id: number };
   lane: string;
+  background: boolean;
   maxRunning: number;
   heavy: boolean;
   queuedAt: number;
@@ -150,8 +158,8 @@ export class WorkerPool {
     return new Promise<T>((resolve, reject) => {
       const message = { ...task, id: this.nextId++ };
       const timeoutMs = opts.timeoutMs ?? this.options.taskTimeoutMs;
-      const lane = { lane: opts.lane ?? '', maxRunning: opts.maxRunning ?? Infinity, heavy: opts.heavy ?? false };
-      if (lane.lane) this.laneSeen.set(lane.lane, performance.now());
+      const lane = { lane: opts.lane ?? '', maxRunning: opts.maxRunning ?? Infinity, heavy: opts.heavy ?? false, background: opts.background ?? false };
+      if (lane.lane && !lane.background) this.laneSeen.set(lane.lane, performance.now());
       this.enqueue(opts.priority ?? 0, { message, ...lane, queuedAt: performance.now(), timeoutMs, transfer, resolve: resolve as (r: unknown) => void, reject });
       this.dispatch();
     });
@@ -165,7 +173,7 @@ export class WorkerPool {
     if (this.closed) return Promise.reject(transient('worker pool is closed'));
     const on = (slot: Slot) => new Promise<T>((resolve, reject) => {
       const message = { ...task, id: this.nextId++ };
-      this.enqueue(0, { message, lane: '', maxRunning: Infinity, heavy: false, queuedAt: performance.now(), timeoutMs: this.options.taskTimeoutMs, transfer: [], pinned: slot, resolve: resolve as (r: unknown) => void, reject });
+      this.enqueue(0, { message, lane: '', maxRunning: Infinity, heavy: false, background: false, queuedAt: performance.now(), timeoutMs: this.options.taskTimeoutMs, transfer: [], pinned: slot, resolve: resolve as (r: unknown) => void, reject });
       this.dispatch();
     });
     if (!opts.oneAtATime) return Promise.all([...this.slots].map(on));
@@ -233,11 +241,22 @@ export class WorkerPool {
     const since = performance.now() - window;
     for (const [lane, at] of this.laneSeen) if (at < since) this.laneSeen.delete(lane);
     // Lanes with work: queued lately, or waiting or running now (a task held back by the reserve
-    // itself, or a late scan running for minutes, still counts).
+    // itself, or a late scan running for minutes, still counts). Background work does not: with
+    // no other lane, heavy background tasks take every thread.
     const lanes = new Set(this.laneSeen.keys());
-    for (const level of this.queues.values()) for (const lane of level.keys()) if (lane) lanes.add(lane);
-    for (const slot of this.slots) if (slot.task?.lane) lanes.add(slot.task.lane);
-    if (lanes.size < 2) return false;
+    // (A lane's tasks are all background or none: its first tells.)
+    let background = false;
+    for (const level of this.queues.values()) {
+      for (const [lane, q] of level) {
+        if (q[0]!.background) background = true;
+        else if (lane) lanes.add(lane);
+      }
+    }
+    for (const slot of this.slots) {
+      if (slot.task?.background) background = true;
+      else if (slot.task?.lane) lanes.add(slot.task.lane);
+    }
+    if (lanes.size + (background ? 1 : 0) < 2) return false;
     let heavy = 0;
     for (const slot of this.slots) if (slot.task?.heavy) heavy++;
     return heavy >= this.size - 1;

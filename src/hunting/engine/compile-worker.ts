@@ -27,7 +27,7 @@ if (!isMainThread) {
       afterValidation();
       return validated;
     },
-    compile: (t) => released(compileToShared(t.rulesets as RulesetSource[])),
+    compile: (t) => released(compileToShared(t.rulesets as RulesetSource[], { probe: t.probe === true })),
     investigate: (t) => released(investigate(t.rulesets as RulesetSource[], readFileSync(t.path as string), t.slowMs as number, t.artifact as string)),
   });
 }

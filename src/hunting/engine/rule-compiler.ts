@@ -51,12 +51,13 @@ export class RuleCompiler {
   /**
    * Compiles rulesets into one set; `long` runs it on the pool for long work. Rulesets that do not
    * compile are in the result (`failed`): the compile itself fails only when its thread does.
+   * `probe`: the result also says how fast the set scans the speed probe's files.
    */
-  async compile(rulesets: RulesetSource[], long: boolean): Promise<CompileResult> {
+  async compile(rulesets: RulesetSource[], long: boolean, opts: { probe?: boolean } = {}): Promise<CompileResult> {
     const started = performance.now();
     let ok = false;
     try {
-      const r = await (long ? this.slow : this.quick).run<CompileResult>({ kind: 'compile', rulesets }, [], { priority: 0 });
+      const r = await (long ? this.slow : this.quick).run<CompileResult>({ kind: 'compile', rulesets, probe: opts.probe === true }, [], { priority: 0 });
       ok = true;
       return r;
     } finally {
