@@ -123,7 +123,7 @@ export const fields = {
     doc: 'Milliseconds before a failed job runs again the first time; each next retry waits twice as long (with 5 attempts: 1, 2, 4 and 8 s).',
   },
   scanTimeout: { kind: 'int', default: 90, min: 1, doc: 'Seconds a YARA scan of one file with one rule set may take: a quarantined ruleset\'s late scan; in an analysis, scans are cut off at slowScan.' },
-  retrohuntBatch: { kind: 'int', default: 100, min: 1, doc: 'Files a Retrohunt job scans between two records of its progress and matches (each one transaction; a restarted job resumes after the last).' },
+  retrohuntBatch: { kind: 'int', default: 1000, min: 1, doc: 'Files a Retrohunt job reads at a time, and scans between two records of its progress and matches (each one transaction; a restarted job resumes after the last); a batch is recorded every 256 MB as well.' },
   maxScanBytes: { kind: 'int', default: 100 * MB, min: 1, doc: 'Files larger than this are stored and analysed but not scanned with YARA.' },
   contentIndex: { kind: 'bool', default: true, doc: 'Keep the content index (trigrams of every stored file and subfile, taken at analysis): Retrohunt jobs scan only the files their rules\' literals can be in, and `content:` searches answer from it. Off: every job scans every file, and content searches are refused.' },
   contentIndexGrace: { kind: 'int', default: 600, min: 0, doc: 'Seconds a content index segment merged into a larger one is kept before its blob is deleted (searches that listed it just before may still be reading it).' },

@@ -92,7 +92,7 @@ for (let round = 0; round < ROUNDS; round++) {
     for (;;) {
       job = (await getJson(`${s.url}/api/v3/intelligence/retrohunt_jobs/${id}`, s.key)).data.attributes;
       if (job.status === 'finished' || job.status === 'aborted') break;
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 200)); // as often as retrohunt-brute.js: each GET serializes the rules
     }
     const seconds = (performance.now() - t) / 1000;
     if (process.env.BENCH_AB_DEBUG) console.log('DEBUG seen', Date.now());

@@ -23,7 +23,7 @@ import type { JobHandler } from './job-runner.js';
 import { rawError } from './job-failure.js';
 import type { ContentIndex } from '../content-index/content-index.js';
 import { rulesQuery } from '../content-index/rule-grams.js';
-import { nextGroup, ScanPace, ScanWindow } from './retrohunt-scans.js';
+import { nextGroup, recordParts, ScanPace, ScanWindow } from './retrohunt-scans.js';
 
 export interface RetrohuntJobOptions {
   /** Scans of retrohunt jobs running at once (the pool's size: the pool's reserve keeps a thread for uploads). */
@@ -31,7 +31,7 @@ export interface RetrohuntJobOptions {
   /** Livehunt's per-scan timeout and size cap. */
   scanTimeoutMs: number;
   maxScanBytes: number;
-  /** Files per batch (one progress transaction each). */
+  /** Files per batch read from the walk (recorded in parts: see recordParts). */
   batchSize: number;
   /** Scan tasks (a large file, or a few small ones) queued or running at once (default twice the threads, plus two): enough to keep every thread fed. */
   inFlight?: number;
@@ -162,7 +162,7 @@ export class RetrohuntJob implements JobHandler {
         matches: found,
       });
       if (!next) return void (ended = 'deleted');
-      j = next;
+      j = { ...next, rules: j.rules };
       if (j.status === 'aborting') ended = 'aborting';
     };
     const window = new ScanWindow(this.opts.inFlight ?? 2 * this.opts.maxRunning + 2);
@@ -178,21 +178,24 @@ export class RetrohuntJob implements JobHandler {
       if (stopped()) break;
       reading = walk.next(batch.last);
       reading.catch(() => undefined); // awaited at the next turn, or dropped when the job stops
-      const scans: Promise<RetrohuntMatch[]>[] = [];
-      let launched = 0;
-      while (launched < batch.files.length) {
-        if (!(await window.enter(stopped))) break;
-        const group = nextGroup(batch.files, launched);
-        launched += group.length;
-        const scan = this.scan(group, task, pace, log).finally(() => window.leave());
-        scan.catch(() => undefined); // seen by the batch's record
-        scans.push(scan);
+      let cut = false;
+      for (const part of recordParts(batch.files, batch.last)) {
+        const scans: Promise<RetrohuntMatch[]>[] = [];
+        let launched = 0;
+        while (launched < part.files.length) {
+          if (!(await window.enter(stopped))) break;
+          const group = nextGroup(part.files, launched);
+          launched += group.length;
+          const scan = this.scan(group, task, pace, log).finally(() => window.leave());
+          scan.catch(() => undefined); // seen by the part's record
+          scans.push(scan);
+        }
+        const scanned = launched;
+        recorded = recorded.then(() => record(part, scanned, scans));
+        recorded.catch(() => void (failed = true));
+        if ((cut = launched < part.files.length)) break;
       }
-      const last = batch.last;
-      const scanned = launched;
-      recorded = recorded.then(() => record({ files: batch.files, last }, scanned, scans));
-      recorded.catch(() => void (failed = true));
-      if (launched < batch.files.length) break;
+      if (cut) break;
     }
     await recorded;
     return { job: j, ended, walked: walked && !failed };

@@ -19,6 +19,34 @@ export function nextGroup(files: FileRecord[], from: number): FileRecord[] {
   return files.slice(from, end);
 }
 
+/**
+ * A batch read from the walk is recorded in parts of at most these many bytes: a batch of large
+ * files (a thousand of 10 MB is half a minute of scanning) still shows its progress every second
+ * or so, and a restart redoes that much at most.
+ */
+const RECORD_BYTES = 256 * 1024 * 1024;
+
+/**
+ * `files` (a batch of the walk ending at `last`) in parts to record one after the other: each
+ * ends where RECORD_BYTES are reached, the last at `last` (the walk's cursor may lie beyond its
+ * last file, when the batch was filtered).
+ */
+export function recordParts(files: FileRecord[], last: string): { files: FileRecord[]; last: string }[] {
+  const parts: { files: FileRecord[]; last: string }[] = [];
+  let from = 0;
+  let bytes = 0;
+  for (let i = 0; i < files.length; i++) {
+    bytes += files[i]!.size;
+    if (bytes >= RECORD_BYTES && i < files.length - 1) {
+      parts.push({ files: files.slice(from, i + 1), last: files[i]!.sha256 });
+      from = i + 1;
+      bytes = 0;
+    }
+  }
+  parts.push({ files: files.slice(from), last });
+  return parts;
+}
+
 /** A scan task expected to last longer than this is heavy; an upload waits at most about this long behind a Retrohunt scan. */
 const HEAVY_SCAN_MS = 100;
 /** Bytes scanned (in files of PACE_FILE_BYTES and more) before the job's own pace decides which tasks are heavy. */

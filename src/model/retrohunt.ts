@@ -80,6 +80,12 @@ export interface RetrohuntJobRecord {
   abortReason: string | null;
 }
 
+/**
+ * A job as a running job re-reads it after each batch: everything but its rules (a rule
+ * collection's text is hundreds of KB, re-read and copied between threads per batch for nothing).
+ */
+export type RetrohuntJobState = Omit<RetrohuntJobRecord, 'rules'>;
+
 /** One rule that matched one file. */
 export interface RetrohuntMatch {
   sha256: string;

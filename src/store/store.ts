@@ -13,8 +13,8 @@ import type {
   RulesetPatch, RulesetSource, NewNotification, NotificationRecord, StreamEntry,
   NotificationPosition, ProcessRecord, JobQueueStats, Corpus,
 } from '../model/records.js';
-import type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
-export type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
+import type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
+export type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
 import type { ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams } from '../model/content-index.js';
 export type { ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams } from '../model/content-index.js';
 export type {
@@ -342,10 +342,10 @@ export interface RetrohuntStore {
   startRetrohuntJob(id: string, now: number, totalFiles: number): Promise<RetrohuntJobRecord | null>;
   /**
    * Stores a batch's matches (a match stored before is not stored again) and progress in one
-   * transaction; returns the job as it is now (its status says whether it is being aborted),
+   * transaction; returns the job as it is now, but its rules (its status says whether it is being aborted),
    * null when it was deleted.
    */
-  recordRetrohuntProgress(id: string, progress: RetrohuntProgress): Promise<RetrohuntJobRecord | null>;
+  recordRetrohuntProgress(id: string, progress: RetrohuntProgress): Promise<RetrohuntJobState | null>;
   /**
    * Ends a job: `status`, finish date (progress 100 when finished), removes the durable job
    * `jobId`, queues the owner's next waiting job and the job's e-mail, in one transaction. An

@@ -3,7 +3,7 @@
 // oldest waiting one in the same transaction, and one that finishes or is aborted its e-mail.
 import type { Kysely, Selectable } from 'kysely';
 import { alreadyExists } from '../../model/errors.js';
-import { EMAIL_LANE, MAX_ACTIVE_RETROHUNT_JOBS, RETROHUNT_EMAIL_JOB_KIND, RETROHUNT_JOB_KIND, RETROHUNT_LANE, type NewRetrohuntJob, type RetrohuntJobRecord, type RetrohuntMatch, type RetrohuntProgress, type RetrohuntStatus } from '../../model/retrohunt.js';
+import { EMAIL_LANE, MAX_ACTIVE_RETROHUNT_JOBS, RETROHUNT_EMAIL_JOB_KIND, RETROHUNT_JOB_KIND, RETROHUNT_LANE, type NewRetrohuntJob, type RetrohuntJobRecord, type RetrohuntJobState, type RetrohuntMatch, type RetrohuntProgress, type RetrohuntStatus } from '../../model/retrohunt.js';
 import type { Corpus, FileRecord } from '../../model/records.js';
 import { inCorpus } from './corpus.js';
 import * as jobs from './jobs.js';
@@ -14,8 +14,12 @@ const ACTIVE: RetrohuntStatus[] = ['starting', 'running', 'aborting'];
 const jobKey = (id: string) => `retrohunt:${id}`;
 
 function toRecord(r: Selectable<RetrohuntJobsTable>): RetrohuntJobRecord {
+  return { ...toState(r), rules: r.rules };
+}
+
+function toState(r: Omit<Selectable<RetrohuntJobsTable>, 'rules'>): RetrohuntJobState {
   return {
-    id: r.id, ownerId: Number(r.owner_id), rules: r.rules, notificationEmail: r.notification_email, corpus: r.corpus as Corpus,
+    id: r.id, ownerId: Number(r.owner_id), notificationEmail: r.notification_email, corpus: r.corpus as Corpus,
     timeRange: { start: Number(r.range_start), end: Number(r.range_end) }, status: r.status as RetrohuntStatus,
     progress: Number(r.progress), etaSeconds: Number(r.eta_seconds), scannedBytes: Number(r.scanned_bytes),
     scannedFiles: Number(r.scanned_files), totalFiles: Number(r.total_files), numMatches: Number(r.num_matches),
@@ -121,8 +125,20 @@ export async function start(tx: Kysely<Database>, id: string, now: number, total
   return get(tx, id);
 }
 
-export async function progress(tx: Kysely<Database>, id: string, p: RetrohuntProgress): Promise<RetrohuntJobRecord | null> {
-  const j = await get(tx, id);
+/** The columns of a job but its rules (RetrohuntJobState). */
+const STATE_COLUMNS = [
+  'id', 'owner_id', 'notification_email', 'corpus', 'range_start', 'range_end', 'status', 'progress', 'eta_seconds',
+  'scanned_bytes', 'scanned_files', 'total_files', 'num_matches', 'creation_date', 'start_date', 'finish_date', 'cursor',
+  'dispatched', 'abort_reason',
+] as const;
+
+async function state(db: Kysely<Database>, id: string): Promise<RetrohuntJobState | null> {
+  const row = await db.selectFrom('retrohunt_jobs').select(STATE_COLUMNS).where('id', '=', id).executeTakeFirst();
+  return row ? toState(row) : null;
+}
+
+export async function progress(tx: Kysely<Database>, id: string, p: RetrohuntProgress): Promise<RetrohuntJobState | null> {
+  const j = await state(tx, id);
   if (!j) return null;
   let added = 0;
   for (const m of p.matches) {
@@ -135,7 +151,7 @@ export async function progress(tx: Kysely<Database>, id: string, p: RetrohuntPro
     cursor: p.cursor, scanned_files: p.scannedFiles, scanned_bytes: p.scannedBytes, progress: p.progress,
     eta_seconds: p.etaSeconds, num_matches: j.numMatches + added,
   }).where('id', '=', id).execute();
-  return get(tx, id);
+  return { ...j, cursor: p.cursor, scannedFiles: p.scannedFiles, scannedBytes: p.scannedBytes, progress: p.progress, etaSeconds: p.etaSeconds, numMatches: j.numMatches + added };
 }
 
 export async function finish(tx: Kysely<Database>, id: string, jobId: number, status: 'finished' | 'aborted', now: number, reason?: string): Promise<void> {

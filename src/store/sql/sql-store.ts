@@ -6,7 +6,7 @@ import type {
   AnalysisFailure, AnalysisStatus, CopyableStore, Corpus, FailedJob, FileAnalysis, FileLink, FollowUpJob, JobQueueStats, LaneLimits, FileChanges, FileRecord, Job, NewNotification, NewSubfile, NewRuleset, NewSubmission, NewUser,
   NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
   StoredNotifications, StreamEntry, SubmissionRecord, TableCopyOptions, UserPatch, UserRecord, ProcessRecord,
-  NewRetrohuntJob, RetrohuntJobRecord, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus,
+  NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus,
   ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams,
 } from '../store.js';
 import type { SqlDialect } from './dialect.js';
@@ -387,7 +387,7 @@ export class SqlStore implements CopyableStore {
     return this.bookkeeping((tx) => retrohunt.start(tx, id, now, totalFiles));
   }
 
-  recordRetrohuntProgress(id: string, progress: RetrohuntProgress): Promise<RetrohuntJobRecord | null> {
+  recordRetrohuntProgress(id: string, progress: RetrohuntProgress): Promise<RetrohuntJobState | null> {
     return this.run(() => this.d.transaction(this.db, (tx) => retrohunt.progress(tx, id, progress)));
   }
 
