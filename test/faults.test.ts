@@ -101,6 +101,38 @@ describe('faults', () => {
     }
   });
 
+  it('answers every write queued behind a held SQLite lock within one busy timeout, not one timeout each', async () => {
+    const s = await startTestService();
+    const blocker = new Database(join(s.dir, 'trawl.db'));
+    try {
+      blocker.exec('BEGIN EXCLUSIVE');
+      const started = performance.now();
+      // Six writes of different kinds in the writer's queue at once (uploads, rulesets), while
+      // the service's own jobs queue theirs: each waited the 5 s busy timeout in turn before.
+      const writes = await Promise.all([
+        ...[1, 2, 3].map(() => api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(randomBytes(500)))),
+        ...[1, 2, 3].map((i) => api(s.url, s.adminKey, 'POST', '/api/v3/intelligence/hunting_rulesets', {
+          data: { type: 'hunting_ruleset', attributes: { name: `locked ${i}`, rules: `rule locked_${i} { strings: $a = "locked${i}" condition: $a }` } },
+        })),
+      ]);
+      const seconds = (performance.now() - started) / 1000;
+      for (const r of writes) assert.ok(isVtError(r, 503, 'TransientError'), JSON.stringify(r.body));
+      assert.ok(seconds < 12, `the last write was answered after ${seconds.toFixed(1)} s`);
+      blocker.exec('ROLLBACK');
+      // The full busy timeout is back once a write gets through: a lock held for 1 s is waited out.
+      const ok = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(randomBytes(500)));
+      assert.equal(ok.status, 200);
+      blocker.exec('BEGIN EXCLUSIVE');
+      setTimeout(() => blocker.exec('ROLLBACK'), 1000);
+      const waited = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm(randomBytes(500)));
+      assert.equal(waited.status, 200, JSON.stringify(waited.body));
+    } finally {
+      if (blocker.inTransaction) blocker.exec('ROLLBACK');
+      blocker.close();
+      await s.stop();
+    }
+  });
+
   it('answers TransientError while PostgreSQL is unreachable, and recovers', async (t) => {
     const pg = process.env.TRAWL_TEST_PG_URL;
     if (!pg) return t.skip('PostgreSQL not available: set TRAWL_TEST_PG_URL');

@@ -55,7 +55,8 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
     throw mapSqliteError(e);
   }
   const bound = opts.statementTimeoutMs && opts.statementTimeoutMs > 0 ? deadlines(raw, opts.statementTimeoutMs) : undefined;
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw, bound) }) });
+  const waits = opts.readOnly ? undefined : lockWaits(raw, busyTimeoutMs);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw, bound, waits) }) });
   if (bound) guardRows(db);
   return SqlStore.open(db, sqliteDialect, { migrate: !opts.readOnly });
 }
@@ -80,11 +81,63 @@ function deadlines(raw: BetterSqlite3.Database, timeoutMs: number): () => void {
   };
 }
 
+/** How long a write waits for a lock once a write before it waited the whole busy timeout in vain. */
+const LOCKED_WAIT_MS = 100;
+
+/** What a write connection does after each write statement: see lockWaits(). */
+interface LockWaits {
+  ran(): void;
+  busy(): void;
+}
+
+/**
+ * Writes run one after the other on the write connection, each waiting up to the busy timeout
+ * for a lock another process holds. While one holds it for long (a backup's BEGIN EXCLUSIVE, a
+ * stuck tool), every queued write would wait its whole timeout in turn: an upload behind 24 of
+ * them waited two minutes for its TransientError. Once a write has waited the whole timeout in
+ * vain, the next ones wait LOCKED_WAIT_MS, until one gets through and the full timeout is back.
+ */
+function lockWaits(raw: BetterSqlite3.Database, busyTimeoutMs: number): LockWaits {
+  let locked = false;
+  return {
+    ran() {
+      if (!locked) return;
+      locked = false;
+      raw.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+    },
+    busy() {
+      if (locked) return;
+      locked = true;
+      raw.pragma(`busy_timeout = ${Math.min(LOCKED_WAIT_MS, Math.max(0, Math.floor(busyTimeoutMs)))}`);
+    },
+  };
+}
+
+/** `stmt` (a BEGIN) reporting to `waits` whether it got the lock. */
+function watched(stmt: SqliteStatement, waits: LockWaits): SqliteStatement {
+  return {
+    reader: stmt.reader,
+    all: (params) => stmt.all(params),
+    iterate: (params) => stmt.iterate(params),
+    run: (params) => {
+      try {
+        const r = stmt.run(params);
+        waits.ran();
+        return r;
+      } catch (e) {
+        if (/^SQLITE_(BUSY|LOCKED)/.test(String((e as { code?: unknown }).code ?? ''))) waits.busy();
+        throw e;
+      }
+    },
+  };
+}
+
 /**
  * Wraps the connection so that each distinct SQL text is prepared once; `start`, if given, is
- * called as each statement that reads starts (the clock of deadlines()).
+ * called as each statement that reads starts (the clock of deadlines()); `waits` hears whether
+ * each write transaction got its lock.
  */
-function withStatementCache(raw: BetterSqlite3.Database, start?: () => void): SqliteDatabase {
+function withStatementCache(raw: BetterSqlite3.Database, start?: () => void, waits?: LockWaits): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
   return {
     close: () => raw.close(),
@@ -96,6 +149,8 @@ function withStatementCache(raw: BetterSqlite3.Database, start?: () => void): Sq
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
         stmt = arrayRows(raw.prepare(sqlText));
         if (start && stmt.reader) stmt = timed(stmt, start);
+        // A write transaction takes the lock at its BEGIN (IMMEDIATE: sqlite-dialect.ts).
+        if (waits && /^\s*begin\b/i.test(sqlText)) stmt = watched(stmt, waits);
         cache.set(sqlText, stmt);
       }
       return stmt;
