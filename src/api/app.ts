@@ -28,6 +28,7 @@ import { huntingNotificationRoutes } from './routes/hunting-notifications.js';
 import { huntingRulesetRoutes } from './routes/hunting-rulesets.js';
 import { intelligenceSearchRoutes } from './routes/intelligence-search.js';
 import { iocStreamRoutes } from './routes/ioc-stream.js';
+import { metadataRoutes } from './routes/metadata.js';
 import { probeRoutes } from './routes/probes.js';
 import { retrohuntJobRoutes } from './routes/retrohunt-jobs.js';
 import { userRoutes } from './routes/users.js';
@@ -143,6 +144,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(retrohuntJobRoutes(deps));
     await api.register(goodwareCorpusRoutes(deps));
     await api.register(intelligenceSearchRoutes(deps));
+    await api.register(metadataRoutes());
   }, { prefix: '/api/v3' });
 
   return app;

@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { forbidden, TrawlError } from '../model/errors.js';
+import { forbidden, objectNotFound, TrawlError } from '../model/errors.js';
 import type { Corpus } from '../model/records.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { Store, SubmissionRecord, UserRecord } from '../store/store.js';
@@ -26,6 +26,8 @@ export interface UploadRequest {
 }
 
 const now = () => Math.floor(Date.now() / 1000);
+/** A new analysis id: opaque to clients, unique by its random part. */
+const analysisIdOf = (md5: string, date: number) => Buffer.from(`${md5}:${date}:${randomBytes(6).toString('hex')}`).toString('base64url');
 const hashToken = (t: string) => createHash('sha256').update(t).digest('hex');
 
 export class Intake {
@@ -76,11 +78,39 @@ export class Intake {
     return this.receive(user, req, this.opts.maxLargeUploadBytes);
   }
 
+  /**
+   * `POST /files/{id}/analyse`: analyses and hunts a stored file again, as `user`'s submission
+   * (their source key and country) that leaves the file's names, dates and counts alone
+   * (NewSubmission.reanalysis). NotFoundError when the file or its content is not stored.
+   */
+  async reanalyze(user: UserRecord, hash: string, req: Pick<UploadRequest, 'headers' | 'ip'>): Promise<SubmissionRecord> {
+    const file = await this.store.getFile(hash);
+    if (!file) throw objectNotFound('File', hash);
+    if (!(await this.blobs.has(file.sha256))) throw new TrawlError('NotFoundError', `content of file "${file.sha256}" is not available`);
+    const date = now();
+    const submission = await this.store.addSubmission({
+      analysisId: analysisIdOf(file.md5, date),
+      sha256: file.sha256,
+      sha1: file.sha1,
+      md5: file.md5,
+      size: file.size,
+      userId: user.id,
+      date,
+      name: null,
+      sourceKey: this.sources.keyOf(user.id),
+      sourceCountry: this.country(req.ip, req.headers),
+      password: null,
+      reanalysis: true,
+    });
+    this.onSubmitted(submission);
+    return submission;
+  }
+
   private async receive(user: UserRecord, req: UploadRequest, maxBytes: number, corpus: Corpus = 'main'): Promise<SubmissionRecord> {
     const file = await receiveMultipart(req.headers, req.body, this.blobs, this.hashing, maxBytes, (n) => this.load?.add(n));
     const date = now();
     const submission = await this.store.addSubmission({
-      analysisId: Buffer.from(`${file.md5}:${date}:${randomBytes(6).toString('hex')}`).toString('base64url'),
+      analysisId: analysisIdOf(file.md5, date),
       sha256: file.sha256,
       sha1: file.sha1,
       md5: file.md5,

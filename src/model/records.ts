@@ -146,6 +146,13 @@ export interface NewSubmission {
   password: string | null;
   /** The corpus it adds its file (and the subfiles unpacked from it) to; `main` when absent. */
   corpus?: Corpus;
+  /**
+   * A re-analysis of a stored file (`POST /files/{id}/analyse`), not a new submission of it: the
+   * file's names, dates and counts stay as they are, and the corpus is the file's own (`main` if
+   * it is in it, else `goodware`), whatever `corpus` says. Not stored: the record is a submission
+   * like any other.
+   */
+  reanalysis?: boolean;
 }
 
 export interface SubmissionRecord extends NewSubmission {

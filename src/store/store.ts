@@ -139,6 +139,11 @@ export interface FileStore {
   getSubmission(id: number): Promise<SubmissionRecord | null>;
   getSubmissionByAnalysisId(analysisId: string): Promise<SubmissionRecord | null>;
   setSubmissionStatus(id: number, status: AnalysisStatus): Promise<void>;
+  /**
+   * The submissions (uploads and re-analyses) of the file `sha256` (lower-case), newest first
+   * (by id, descending), starting below the id `before` (null: from the newest); at most `limit`.
+   */
+  listSubmissions(sha256: string, before: number | null, limit: number): Promise<SubmissionRecord[]>;
   /** Looks a file up by sha256, sha1 or md5 (told apart by length; case-insensitive). */
   getFile(hash: string): Promise<FileRecord | null>;
   /** Files by sha256 (unknown ones are left out). */

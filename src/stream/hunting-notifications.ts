@@ -15,7 +15,10 @@ export interface NotificationListRequest {
   limit: number;
   after?: NotificationPosition;
   /** hunting_notification_files: a bare word is a tag (vt-py sends `filter=<ruleset name>`). */
-  bareWordsAreTags?: boolean;  /** The client's: its statements are cancelled when it aborts. */
+  bareWordsAreTags?: boolean;
+  /** Only the notifications of this ruleset (its hunting_notification_files relationship). */
+  rulesetId?: number;
+  /** The client's: its statements are cancelled when it aborts. */
   signal?: AbortSignal;
 }
 
@@ -24,6 +27,9 @@ export interface NotificationPage<T> {
   /** Position of the last item when more may follow. */
   next?: NotificationPosition;
 }
+
+/** A file's MD5, SHA-1 or SHA-256 (notification ids are decimal and at most 15 digits). */
+const FILE_HASH = /^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/;
 
 /** Keys of the legacy notification filter (spec 3.3). */
 const KEYS = 'tag, owner, date';
@@ -60,7 +66,7 @@ export class HuntingNotifications {
   }
 
   /** The query for `filter` within what `user` may see (order, position and limit aside). */
-  async query(user: UserRecord, req: Pick<NotificationListRequest, 'filter' | 'bareWordsAreTags'>): Promise<NotificationQuery> {
+  async query(user: UserRecord, req: Pick<NotificationListRequest, 'filter' | 'bareWordsAreTags' | 'rulesetId'>): Promise<NotificationQuery> {
     const shared = await this.shared(user);
     let scope: NotificationQuery['scope'] = { ownerIds: [user.id], rulesetIds: shared.map((r) => r.id) };
     const tags: string[] = [];
@@ -97,6 +103,7 @@ export class HuntingNotifications {
       ...(tags.length ? { tags: [...new Set(tags)] } : {}),
       ...(dates.from !== undefined ? { dateFrom: dates.from } : {}),
       ...(dates.to !== undefined ? { dateTo: dates.to } : {}),
+      ...(req.rulesetId !== undefined ? { sourceIds: [req.rulesetId] } : {}),
       order: 'desc',
       limit: 0,
     };
@@ -121,8 +128,21 @@ export class HuntingNotifications {
     return this.counts.count(q, cap);
   }
 
-  /** Deletes one notification the caller may see (owner or editor of its ruleset). */
+  /**
+   * Deletes one notification the caller may see (owner or editor of its ruleset), or, when `id`
+   * is a file's hash (OpenCTI's Livehunt connector deletes by sha256), the caller's own
+   * notifications of that file: never an editor's view of another owner's. NotFoundError when
+   * nothing is deleted.
+   */
   async delete(user: UserRecord, id: string): Promise<void> {
+    if (FILE_HASH.test(id)) {
+      const file = await this.store.getFile(id);
+      const sha256 = file?.sha256 ?? (id.length === 64 ? id.toLowerCase() : undefined);
+      const q: NotificationQuery = { scope: { ownerIds: [user.id], rulesetIds: [] }, order: 'asc', limit: 0 };
+      const deleted = sha256 ? await deleteAllOf(this.store, { ...q, entityId: sha256 }, 1000) : 0;
+      if (deleted === 0) throw objectNotFound('HuntingNotification', id);
+      return;
+    }
     const n = await this.visible(user, id);
     await this.store.deleteNotifications([n.id]);
   }

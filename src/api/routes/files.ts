@@ -1,11 +1,14 @@
-// /api/v3/files: uploads (direct and through one-time upload URLs), File objects, downloads.
+// /api/v3/files: uploads (direct and through one-time upload URLs), File objects, their
+// relationships and analyses, re-analysis, downloads.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TrawlError, objectNotFound } from '../../model/errors.js';
 import type { ApiDeps } from '../app.js';
 import { absoluteUrl, collection, decodeCursor, encodeCursor, isSha256, originOf, parseLimit, queryValue, type VtObject } from '../envelope.js';
+import { analysisObject } from '../serializers/analysis.js';
 import { fileObject } from '../serializers/file.js';
 
 const HASH = /^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/;
+const isSubmissionId = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 
 /** The file relationships Trawl fills (spec 6.2): subfiles and the containers they came from. */
 const LINKS = { bundled_files: 'children', compressed_parents: 'parents' } as const;
@@ -20,6 +23,8 @@ const EMPTY_RELATIONSHIPS = [
   'contacted_domains', 'contacted_ips', 'contacted_urls', 'embedded_domains', 'embedded_ips', 'embedded_urls',
   'itw_domains', 'itw_ips', 'itw_urls', 'similar_files', 'comments', 'votes', 'graphs', 'collections', 'behaviours',
 ];
+/** Every relationship of files that Trawl answers (what GET /metadata lists for `file`). */
+export const FILE_RELATIONSHIPS: readonly string[] = [...Object.keys(LINKS), 'analyses', ...EMPTY_RELATIONSHIPS];
 /** Links embedded per relationship by `relationships=` on a file (the rest through links.next). */
 const EMBEDDED_LINKS = 20;
 
@@ -44,6 +49,18 @@ export function fileRoutes(deps: ApiDeps) {
     return { items, next: rows.length > limit ? encodeCursor(rows[limit - 1]!.file.sha256) : undefined };
   }
 
+  /**
+   * One page of a file's analyses (its uploads and re-analyses), newest first, as Analysis
+   * objects or descriptors; the cursor is the id of the page's last submission.
+   */
+  async function analysisPage(req: FastifyRequest, sha256: string, full: boolean, limit: number) {
+    const cursor = queryValue(req, 'cursor');
+    const before = cursor ? decodeCursor(cursor, isSubmissionId) : null;
+    const rows = await store.listSubmissions(sha256, before, limit + 1);
+    const items: VtObject[] = rows.slice(0, limit).map((s) => (full ? analysisObject(origin(req), s) : { type: 'analysis', id: s.analysisId }));
+    return { items, next: rows.length > limit ? encodeCursor(rows[limit - 1]!.id) : undefined };
+  }
+
   /** `relationships=` on a file: the first links of each relationship asked for (spec 1.6). */
   async function embedded(req: FastifyRequest, sha256: string): Promise<Record<string, unknown> | null> {
     const wanted = (queryValue(req, 'relationships') ?? '').split(',').map((x) => x.trim()).filter(Boolean);
@@ -61,6 +78,12 @@ export function fileRoutes(deps: ApiDeps) {
           links.next = absoluteUrl(origin(req), `/api/v3/files/${sha256}/relationships/${name}`, { cursor: meta.cursor as string });
         }
         out[name] = { data: rows.slice(0, EMBEDDED_LINKS).map((l) => ({ type: 'file', id: l.file.sha256 })), meta, links };
+      } else if (name === 'analyses') {
+        const page = await analysisPage(req, sha256, false, EMBEDDED_LINKS);
+        out[name] = {
+          data: page.items, meta: page.next ? { cursor: page.next } : {},
+          links: { self, related, ...(page.next ? { next: absoluteUrl(origin(req), `/api/v3/files/${sha256}/relationships/${name}`, { cursor: page.next }) } : {}) },
+        };
       } else if (EMPTY_RELATIONSHIPS.includes(name)) {
         out[name] = { data: [], meta: {}, links: { self, related } };
       }
@@ -94,6 +117,10 @@ export function fileRoutes(deps: ApiDeps) {
           return collection(req, origin(req), await linkPage(req, f.sha256, name, full, parseLimit(queryValue(req, 'limit'))));
         });
       }
+      app.get<{ Params: { id: string } }>(`${prefix}/analyses`, async (req) => {
+        const f = await findFile(req.params.id);
+        return collection(req, origin(req), await analysisPage(req, f.sha256, full, parseLimit(queryValue(req, 'limit'))));
+      });
       for (const name of EMPTY_RELATIONSHIPS) {
         app.get<{ Params: { id: string } }>(`${prefix}/${name}`, async (req) => {
           await findFile(req.params.id);
@@ -101,6 +128,13 @@ export function fileRoutes(deps: ApiDeps) {
         });
       }
     }
+
+    // Re-analysis (VirusTotal's spelling, `analyse`): the stored file is analysed and hunted again;
+    // the answer is an analysis descriptor to poll, as an upload's is.
+    app.post<{ Params: { id: string } }>('/files/:id/analyse', async (req) => {
+      if (!HASH.test(req.params.id)) throw objectNotFound('File', req.params.id);
+      return analysisRef((await intake.reanalyze(req.user, req.params.id, { headers: req.headers, ip: req.ip })).analysisId);
+    });
 
     app.get<{ Params: { id: string } }>('/files/:id/download_url', async (req) => {
       const f = await findFile(req.params.id);

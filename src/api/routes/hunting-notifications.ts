@@ -1,5 +1,5 @@
 // Hunting notifications (spec 3.2, 7.1): /intelligence/hunting_notifications, the
-// hunting_notification_files lists and the user relationships. Thin HTTP glue over
+// hunting_notification_files lists, of a user or of one ruleset, and the user relationships. Thin HTTP glue over
 // stream/hunting-notifications.ts.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { NotificationListRequest } from '../../stream/hunting-notifications.js';
@@ -22,7 +22,7 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
   const { notifications, config } = deps;
   const origin = (req: FastifyRequest) => originOf(req, config.publicUrl);
 
-  function request(req: FastifyRequest, reply: FastifyReply, bareWordsAreTags = false): NotificationListRequest {
+  function request(req: FastifyRequest, reply: FastifyReply, bareWordsAreTags = false, rulesetId?: number): NotificationListRequest {
     const cursor = queryValue(req, 'cursor');
     return {
       signal: clientSignal(reply),
@@ -31,6 +31,7 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
       limit: parseLimit(queryValue(req, 'limit'), 100),
       ...(cursor ? { after: decodeCursor(cursor, isPosition) } : {}),
       bareWordsAreTags,
+      ...(rulesetId !== undefined ? { rulesetId } : {}),
     };
   }
 
@@ -42,9 +43,9 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
     return collection(req, origin(req), { items, next: page.next && encodeCursor(page.next) }, { count });
   }
 
-  async function filePage(req: FastifyRequest, reply: FastifyReply, full: boolean) {
+  async function filePage(req: FastifyRequest, reply: FastifyReply, full: boolean, rulesetId?: number) {
     const synced = full ? deps.fileDocuments.fresh() : undefined;
-    const page = await notifications.list(req.user, request(req, reply, true));
+    const page = await notifications.list(req.user, request(req, reply, true, rulesetId));
     const docs = synced ? await deps.fileDocuments.attributes(page.items.map((n) => n.sha256), synced) : new Map<string, string>();
     const items = page.items.map((n) => notificationFileItemJson(origin(req), n, docs.get(n.sha256), full));
     const count = await notifications.count(page.query, countLimit(req));
@@ -76,6 +77,14 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
     });
 
     app.get('/intelligence/hunting_notification_files', (req, reply) => filePage(req, reply, true));
+
+    // One ruleset's notification files, for its owner and editors (anyone else: NotFoundError).
+    for (const prefix of ['/intelligence/hunting_rulesets/:id', '/intelligence/hunting_rulesets/:id/relationships']) {
+      app.get<WithId>(`${prefix}/hunting_notification_files`, async (req, reply) => {
+        const ruleset = await deps.rulesets.visible(req.user, req.params.id);
+        return filePage(req, reply, !prefix.endsWith('/relationships'), ruleset.id);
+      });
+    }
 
     // The same lists as relationships of the user, owner-only (spec 7.1).
     for (const prefix of ['/users/:id', '/users/:id/relationships']) {

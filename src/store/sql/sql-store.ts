@@ -201,6 +201,18 @@ export class SqlStore implements CopyableStore {
     return this.submissionWhere('analysis_id', analysisId);
   }
 
+  listSubmissions(sha256: string, before: number | null, limit: number): Promise<SubmissionRecord[]> {
+    return this.run(async () => {
+      let q = this.db.selectFrom('submissions')
+        .innerJoin('files', 'files.sha256', 'submissions.sha256')
+        .selectAll('submissions').select(['files.sha1', 'files.md5', 'files.size'])
+        .where('submissions.sha256', '=', sha256.toLowerCase());
+      if (before !== null) q = q.where('submissions.id', '<', before);
+      const rows = await q.orderBy('submissions.id', 'desc').limit(limit).execute();
+      return rows.map(toSubmission);
+    });
+  }
+
   setSubmissionStatus(id: number, status: AnalysisStatus): Promise<void> {
     return this.bookkeeping(async (tx) => {
       await tx.updateTable('submissions').set({ status }).where('id', '=', id).execute();

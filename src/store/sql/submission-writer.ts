@@ -2,7 +2,8 @@
 // analyze job. Kept apart from sql-store.ts because group commit runs it many times per transaction.
 import type { Kysely } from 'kysely';
 import { analysisLane } from '../../model/records.js';
-import type { NewSubmission, SubmissionRecord } from '../store.js';
+import { objectNotFound } from '../../model/errors.js';
+import type { Corpus, NewSubmission, SubmissionRecord } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { corpusFlags, joinCorpus } from './corpus.js';
 import type { Database } from './schema.js';
@@ -17,7 +18,14 @@ export async function writeSubmission(
   input: NewSubmission,
   nowMs: number,
 ): Promise<SubmissionRecord> {
-  const s = { ...input, sha256: input.sha256.toLowerCase(), sha1: input.sha1.toLowerCase(), md5: input.md5.toLowerCase(), corpus: input.corpus ?? 'main' };
+  const { reanalysis, ...rest } = input;
+  const s = { ...rest, sha256: input.sha256.toLowerCase(), sha1: input.sha1.toLowerCase(), md5: input.md5.toLowerCase(), corpus: input.corpus ?? 'main' };
+  if (reanalysis) {
+    // The file as it is: only a submission row and its job (NewSubmission.reanalysis).
+    const stored = await tx.selectFrom('files').select(['in_main']).where('sha256', '=', s.sha256).executeTakeFirst();
+    if (!stored) throw objectNotFound('File', s.sha256);
+    return queue(tx, { ...s, corpus: Number(stored.in_main) === 1 ? 'main' : 'goodware' }, nowMs);
+  }
   const lockFile = () =>
     dialect
       .lockFileRow(
@@ -69,6 +77,11 @@ export async function writeSubmission(
       .execute();
   }
 
+  return queue(tx, s, nowMs);
+}
+
+/** The submission row, status `queued`, and its analyze job. */
+async function queue(tx: Kysely<Database>, s: NewSubmission & { corpus: Corpus }, nowMs: number): Promise<SubmissionRecord> {
   const { id } = await tx.insertInto('submissions')
     .values({
       analysis_id: s.analysisId, sha256: s.sha256, user_id: s.userId, date: s.date, name: s.name,
