@@ -178,6 +178,8 @@ describe('vt-cli commands against Trawl', () => {
       assert.equal(typeof j.attributes.status, 'string');
       if (['queued', 'running'].includes(j.attributes.status)) assert.equal(typeof j.attributes.progress, 'number');
       assert.ok(Number.isInteger(j.attributes.creation_date));
+      if (j.attributes.start_date !== undefined) assert.ok(Number.isInteger(j.attributes.start_date), 'GetTime wants an integer');
+      if (j.attributes.eta_seconds !== undefined) assert.ok(Number.isInteger(j.attributes.eta_seconds));
       for (const k of ['scanned_bytes', 'num_matches']) assert.ok(Number.isInteger(j.attributes[k]), k);
       assert.equal(typeof j.attributes.rules, 'string');
     }
