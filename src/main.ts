@@ -302,8 +302,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       // Two digest threads: large uploads hash on the other core while this thread parses HTTP.
       const hashing = new DigestPool(2);
       closers.push(['digest threads', () => hashing.close()]);
-      const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, (submission) => {
-        metrics.uploadAccepted(submission.size);
+      const intake = new Intake(store, blobs, hashing, await SourceKeys.open(store), await countryLookupOf(config), config, (submission, reanalysis) => {
+        if (!reanalysis) metrics.uploadAccepted(submission.size);
         r?.wake();
       }, intakeLoad);
       const rulesets = new HuntingRulesets(store, compiler, { maxRulesBytes: config.maxRulesetBytes, defaultLimit: config.defaultNotificationLimit }, notifications.sharing);

@@ -38,8 +38,8 @@ export class Intake {
     private readonly sources: SourceKeys,
     private readonly country: CountryLookup,
     private readonly opts: IntakeOptions,
-    /** Called after each acknowledged upload: local workers start at once, metrics count it. */
-    private readonly onSubmitted: (submission: SubmissionRecord) => void = () => undefined,
+    /** Called after each acknowledged upload or re-analysis: local workers start at once, metrics count uploads. */
+    private readonly onSubmitted: (submission: SubmissionRecord, reanalysis: boolean) => void = () => undefined,
     /** Counts received bytes, for work that gives way to bulk uploads. */
     private readonly load: IntakeLoad | null = null,
   ) {}
@@ -102,7 +102,7 @@ export class Intake {
       password: null,
       reanalysis: true,
     });
-    this.onSubmitted(submission);
+    this.onSubmitted(submission, true);
     return submission;
   }
 
@@ -123,7 +123,7 @@ export class Intake {
       password: file.password,
       corpus,
     });
-    this.onSubmitted(submission);
+    this.onSubmitted(submission, false);
     return submission;
   }
 }
