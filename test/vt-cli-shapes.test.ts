@@ -3,6 +3,7 @@
 // each `it` names the commands it replays; docs/clients.md maps every command to its test here.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { newUser, pollUntil, startTestService, type TestService } from './helpers/service.js';
 import { VtGoClient } from './helpers/vt-go.js';
@@ -200,6 +201,15 @@ describe('vt-cli commands against Trawl', () => {
     assert.equal((await vt.error('DELETE', vt.url('intelligence/hunting_rulesets'), { 'x-confirm-delete': 'someone-else' })).code, 'BadRequestError');
     await vt.send('DELETE', vt.url('intelligence/hunting_rulesets'), undefined, { 'x-confirm-delete': 'cliuser' });
     assert.deepEqual((await vt.iterate('intelligence/hunting_rulesets?relationships=owner,editors')).items, []);
+  });
+
+  it('docs/clients.md names only tests of this file that exist', () => {
+    const read = (rel: string) => readFileSync(new URL(rel, import.meta.url), 'utf8');
+    const titles = [...read('../../test/vt-cli-shapes.test.ts').matchAll(/^  it\('(.+?)', /gm)].map((m) => m[1]!);
+    const rows = read('../../docs/clients.md').split('\n').filter((l) => l.startsWith('| `vt ')).join('\n');
+    const cited = [...rows.matchAll(/shapes: ([^|;]+?)(?: \.\.\.)?\s*(?:[;|]|$)/gm)].map((m) => m[1]!.trim());
+    assert.ok(cited.length > 30, `cited: ${cited.length}`);
+    for (const c of cited) assert.ok(titles.some((t) => t.startsWith(c.replace(/,$/, ''))), `docs/clients.md cites "${c}"`);
   });
 
   it('vt user <username>', async () => {
