@@ -189,4 +189,30 @@ describe('routes real clients call', () => {
     assert.deepEqual(await notesOf('bob', hash), []);
     assert.ok(isVtError(await api(s.url, key.bob!, 'DELETE', `${NOTIFICATIONS}/${sha256('unknown file')}`), 404, 'NotFoundError'));
   });
+
+  it("OpenCTI's Livehunt connector: pages /ioc_stream and deletes each item by its id (the file's sha256) as it goes", async () => {
+    const contents = [0, 1, 2].map((i) => `${MARK} opencti ${i} ${randomBytes(4).toString('hex')}`);
+    for (const c of contents) await upload('alice', c);
+    const start = new Date(Date.now() - 3_600_000).toISOString().slice(0, 19);
+    const tag = (i: number) => `notification_tag:${sha256(contents[i]!)}`;
+    // The connector's filter and params, one item a page, deleting mid-way through the pages.
+    const seen: string[] = [];
+    let next: string | undefined = `${s.url}/api/v3/ioc_stream?${new URLSearchParams({ descriptors_only: 'False', filter: `date:${start}+ source_type:hunting_ruleset`, limit: '1' })}`;
+    while (next) {
+      const page = await api(s.url, key.alice!, 'GET', next);
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      for (const item of page.body.data) {
+        seen.push(item.id);
+        await api(s.url, key.alice!, 'DELETE', `${NOTIFICATIONS}/${item.id}`);
+      }
+      next = page.body.links.next;
+    }
+    for (const c of contents) assert.ok(seen.includes(sha256(c)), 'every file was listed once its turn came');
+    for (const i of [0, 1, 2]) {
+      const left = await api(s.url, key.alice!, 'GET', `/api/v3/ioc_stream?filter=${encodeURIComponent(tag(i))}`);
+      assert.deepEqual(left.body.data, [], `alice's notifications of file ${i} are gone`);
+      const bobs = await api(s.url, key.bob!, 'GET', `/api/v3/ioc_stream?filter=${encodeURIComponent(tag(i))}`);
+      assert.equal(bobs.body.data.length, 1, `bob's notification of file ${i} stays`);
+    }
+  });
 });
