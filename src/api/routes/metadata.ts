@@ -2,7 +2,7 @@
 // which it builds its `vt file <relationship>` commands) and `vt meta` prints (engines,
 // relationships, privileges), plus Trawl's own version and its YARA-X engine's.
 import type { FastifyInstance } from 'fastify';
-import { trawlVersion, versions } from '../../version.js';
+import { versions } from '../../version.js';
 import { yaraXEngineVersion } from '../../hunting/engine/yara-x.js';
 import { FILE_RELATIONSHIPS } from './files.js';
 
@@ -43,14 +43,15 @@ export function metadataRoutes() {
   return async (app: FastifyInstance) => {
     app.get('/metadata', async () => {
       const v = versions();
+      const yaraX = yaraXEngineVersion();
       return {
         data: {
           // Trawl runs no antivirus engines; `Trawl` is the one engine name its analyses report
           // (a failed analysis's last_analysis_results).
-          engines: { Trawl: { engine_name: 'Trawl', engine_version: trawlVersion(), yara_x_version: yaraXEngineVersion() } },
+          engines: { Trawl: { engine_name: 'Trawl', engine_version: v.trawl, yara_x_version: yaraX } },
           relationships: RELATIONSHIPS,
           privileges: [],
-          trawl: { version: v.trawl, yara_x_version: yaraXEngineVersion(), binding: v.binding },
+          trawl: { version: v.trawl, yara_x_version: yaraX, binding: v.binding },
         },
       };
     });
