@@ -8,9 +8,12 @@
 //  4. `content:` searches of 8-byte literals: p50/p99 latency (when the search route exists).
 //
 //   node dist/bench/content-index.js [FILES=200000] [SMALL=4000] [PARTS=intake,corpus]
+//
+// BENCH_INDEX_KEEP=FILE.json keeps the corpus's data folder (named in FILE) and reuses it in the
+// next run with the same FILES: its ingest takes half an hour on 2 cores, and is no figure.
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -138,18 +141,22 @@ if (PARTS.has('intake')) table('small-file intake (uploads to analyses completed
 if (PARTS.has('intake')) console.log(`indexing costs small-file intake ${(cost * 100).toFixed(1)}% (target <= 15%): ${verdict(cost <= 0.15)}`);
 if (!PARTS.has('corpus')) process.exit(0);
 
-// 2. The corpus, indexed.
-const s0 = await startServer(['--content-index-interval', '2']);
+// 2. The corpus, indexed (or kept from a run before: BENCH_INDEX_KEEP).
+const KEEP = process.env.BENCH_INDEX_KEEP;
+const kept = KEEP && existsSync(KEEP) ? (JSON.parse(readFileSync(KEEP, 'utf8')) as { files: number; dir: string; key: string }) : null;
+const reuse = kept && kept.files === FILES && existsSync(kept.dir) ? kept : null;
+const s0 = await startServer(['--content-index-interval', '2'], reuse ?? undefined);
 let s: Server = s0;
 try {
-  const ingestSeconds = await ingest(s, files, 'corpus');
+  const ingestSeconds = reuse ? 0 : await ingest(s, files, 'corpus');
+  if (KEEP && !reuse) writeFileSync(KEEP, JSON.stringify({ files: FILES, dir: s.dir, key: s.key }));
   let st = indexState(s);
   const settle = performance.now();
   while (st.pending.n > 0 || st.unindexed > 0) {
     await sleep(1000);
     st = indexState(s);
   }
-  console.log(`corpus in: ${ingestSeconds.toFixed(0)} s; index settled ${((performance.now() - settle) / 1000).toFixed(0)} s later`);
+  console.log(`corpus in: ${reuse ? `kept from a run before (${reuse.dir})` : `${ingestSeconds.toFixed(0)} s`}; index settled ${((performance.now() - settle) / 1000).toFixed(0)} s later`);
   const indexBytes = st.segs.b + st.pending.b;
   table('the content index', [
     ['stored files (subfiles included)', 'corpus MB', 'segments', 'index MB', 'index / corpus'],
@@ -207,7 +214,7 @@ try {
   const median = [...speedups].sort((x, y) => x - y)[Math.floor(speedups.length / 2)]!;
   console.log(`identical results: ${allSame ? 'yes' : 'NO'};  median speed-up ${median.toFixed(1)}x, >= 20x: ${verdict(allSame && median >= 20)}`);
 } finally {
-  await s.stop();
+  await s.stop(!!KEEP);
   rmSync(work, { recursive: true, force: true });
 }
 process.exit(0);

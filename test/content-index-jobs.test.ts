@@ -4,10 +4,11 @@
 // exactly the matches YARA-X gives over every stored file's bytes.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.js';
 import { loadYaraX } from '../src/hunting/engine/yara-x.js';
 import { startService, type Service } from '../src/main.js';
@@ -140,6 +141,60 @@ describe('content index at work', () => {
       await checkJobs(s.url!, key, s, contents);
     } finally {
       await second?.close();
+      await rm(first.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a segment unreadable (an older format, cut short): jobs scan every file, searches answer 503, and the index starts over', async () => {
+    const first = await startTestService({ retrohuntVerifyIndex: 'false', contentIndexInterval: '1' });
+    const restart = (interval: string) => startService(loadConfig({ env: {}, flags: { dataDir: first.dir, port: '0', logLevel: 'silent', workers: '2', contentIndexInterval: interval, retrohuntVerifyIndex: 'false' } }));
+    let later: Service | null = null;
+    try {
+      const key = await newUser(first, 'hunter');
+      const contents = new Map<string, Buffer>();
+      await upload(first.url, key, [...machineFiles(3), ...markedFiles(0), ...markedFiles(1)], contents);
+      await pollUntil('pending files in a segment', () => first.store.countPendingGrams(), (p) => p.files === 0, 20_000, 100);
+      const [segment] = await first.store.listIndexSegments();
+      await first.close();
+      // What an upgrade to a new segment format would find: the old magic. (Blobs are files named by their sha256.)
+      const path = readdirSync(join(first.dir, 'blobs'), { recursive: true }).map(String).find((p) => p.endsWith(segment!.blob))!;
+      const fd = openSync(join(first.dir, 'blobs', path), 'r+');
+      writeSync(fd, Buffer.from('TRWLIX01'), 0, 8, 0);
+      closeSync(fd);
+      // An upkeep the first process queued and did not run would run at once at the restart.
+      const db = new Database(join(first.dir, 'trawl.db'));
+      db.prepare("delete from jobs where kind = 'content-index'").run();
+      db.close();
+      const needle = RULES[0]!;
+      const want = expected(contents).get(needle);
+      const all = [...contents.values()].reduce((n, c) => n + c.length, 0);
+      const job = async (url: string) => {
+        const r = await api(url, key, 'POST', base, { data: { type: 'retrohunt_job', attributes: { rules: needle } } });
+        const done = await pollUntil('job', async () => (await api(url, key, 'GET', `${base}/${r.body.data.id}`)).body.data.attributes, (a) => a.status === 'finished' || a.status === 'aborted', 30_000, 50);
+        assert.equal(done.status, 'finished', JSON.stringify(done));
+        assert.deepEqual((await api(url, key, 'GET', `${base}/${r.body.data.id}/matching_files?limit=40`)).body.data.map((i: any) => i.id).sort(), want);
+        return Number(done.scanned_bytes);
+      };
+      const search = (url: string) => api(url, key, 'GET', `/api/v3/intelligence/search?query=${encodeURIComponent('content:"TRIGRAM_NEEDLE_42"')}&limit=40`);
+      // No upkeep yet (its first run is an interval after the start): the index is found unusable by its readers.
+      later = await restart('3600');
+      assert.equal(await job(later.url!), all, 'the job scanned every file');
+      const refused = await search(later.url!);
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      assert.equal(refused.body.error.code, 'TransientError');
+      assert.match(refused.body.error.message, /content index cannot answer now/);
+      await later.close();
+      // With its upkeep, the index starts over from the stored files, and answers again.
+      later = await restart('1');
+      const s = later;
+      await pollUntil('the index rebuilt', async () => ({ segments: await s.store.listIndexSegments(), unindexed: await s.store.listUnindexedFiles(null, 10), pending: await s.store.countPendingGrams() }),
+        (x) => x.unindexed.length === 0 && x.pending.files === 0 && x.segments.length > 0 && x.segments.every((g) => g.blob !== segment!.blob), 30_000, 100);
+      const found = await search(s.url!);
+      assert.equal(found.status, 200, JSON.stringify(found.body));
+      assert.deepEqual(found.body.data.map((f: any) => f.id).sort(), want);
+      assert.ok((await job(s.url!)) < all / 10, 'the job went through the index again');
+    } finally {
+      await later?.close();
       await rm(first.dir, { recursive: true, force: true });
     }
   });

@@ -72,4 +72,23 @@ storeContract('the content index', ({ fresh }) => {
     assert.deepEqual(await s.listIndexSegments(T + 100), []);
     assert.deepEqual((await s.listIndexSegments()).map((x) => x.blob[0]), ['c']);
   });
+
+  it('starts over: segments retired, pending rows dropped, indexed files not indexed, the epoch moved on', async () => {
+    const s = await fresh();
+    const shas = await files(s, ['s', 't', 'u', 'v']);
+    await s.indexFiles([{ sha256: shas[0]!, grams: grams(1) }, { sha256: shas[1]!, grams: grams(2) }, { sha256: shas[2]!, grams: null }]);
+    const pending = await s.listPendingGrams(0, 10);
+    await s.addIndexSegment({ blob: 'd'.repeat(64), files: 1, bytes: 10, level: 0 }, [pending[0]!.seq], [], T);
+    const epoch = await s.contentIndexEpoch();
+    assert.equal(await s.resetContentIndex(T + 5), 2, 'the two indexed files (one in a segment, one pending)');
+    assert.equal(await s.contentIndexEpoch(), epoch + 1);
+    assert.deepEqual(await s.listIndexSegments(), []);
+    assert.deepEqual((await s.listIndexSegments(T + 6)).map((x) => [x.blob[0], x.retiredAt]), [['d', T + 5]]);
+    assert.deepEqual(await s.countPendingGrams(), { files: 0, bytes: 0 });
+    // Every file is a candidate of every search again; the catch-up lists all but the one not indexable.
+    assert.deepEqual(await s.listUnindexedFiles(null, 10), [...shas].sort());
+    assert.deepEqual((await s.listFilesToIndex(null, 10)).map((f) => f.sha256), shas.filter((x) => x !== shas[2]).sort());
+    assert.equal(await s.resetContentIndex(T + 6), 0);
+    assert.equal(await s.contentIndexEpoch(), epoch + 2);
+  });
 });

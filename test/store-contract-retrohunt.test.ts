@@ -81,6 +81,7 @@ storeContract('retrohunt jobs', ({ fresh }) => {
     // A batch run again (after a restart) stores nothing twice.
     p = await s.recordRetrohuntProgress(j.id, { cursor: 'cc', scannedFiles: 4, scannedBytes: 600, progress: 100, etaSeconds: 0, matches: [m('bb'), m('cc')] });
     assert.equal(p!.numMatches, 4);
+    assert.equal((p as Record<string, unknown>).rules, undefined, 'a batch\'s record does not read the rules back');
     const first = await s.listRetrohuntMatches(j.id, undefined, 3);
     assert.deepEqual(first.map((x) => [x.sha256, x.rule]), [['aa', 'a'], ['aa', 'b'], ['bb', 'a']]);
     assert.deepEqual(first[2], m('bb'));
@@ -93,6 +94,23 @@ storeContract('retrohunt jobs', ({ fresh }) => {
     assert.equal(await s.deleteRetrohuntJob(j.id), true);
     assert.deepEqual(await s.listRetrohuntMatches(j.id, undefined, 10), []);
     assert.equal(await s.recordRetrohuntProgress(j.id, { cursor: 'dd', scannedFiles: 5, scannedBytes: 1, progress: 1, etaSeconds: 0, matches: [] }), null);
+  });
+
+  it('records a batch of thousands of matches (a common literal), a match listed twice in it once', async () => {
+    const s = await fresh();
+    const j = await s.createRetrohuntJob(newJob());
+    await s.startRetrohuntJob(j.id, T + 5, 3000);
+    const matches = Array.from({ length: 2500 }, (_, i) => ({ sha256: i.toString(16).padStart(64, '0'), rule: 'lit', snippet: null, matchInSubfile: false }));
+    const p = await s.recordRetrohuntProgress(j.id, { cursor: 'ff', scannedFiles: 3000, scannedBytes: 1, progress: 100, etaSeconds: 0, matches: [...matches, matches[7]!, matches[2400]!] });
+    assert.equal(p!.numMatches, 2500);
+    let n = 0;
+    for (let after: { sha256: string; rule: string } | undefined; ;) {
+      const page = await s.listRetrohuntMatches(j.id, after, 1000);
+      n += page.length;
+      if (page.length < 1000) break;
+      after = { sha256: page[page.length - 1]!.sha256, rule: 'lit' };
+    }
+    assert.equal(n, 2500);
   });
 
   it('aborting a queued or running job asks its runner to stop; ended jobs stay as they are', async () => {

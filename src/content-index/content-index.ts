@@ -7,7 +7,8 @@ import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { ContentIndexSegment, ContentIndexStore } from '../store/store.js';
 import { decodeAscending } from './grams.js';
 import { evaluate, type GramQuery } from './gram-query.js';
-import { SegmentReader } from './segment.js';
+import { SegmentFormatError, SegmentReader } from './segment.js';
+import { TrawlError } from '../model/errors.js';
 
 const PAGE = 5000;
 
@@ -21,6 +22,17 @@ export interface Candidates {
   indexedFiles: number;
 }
 
+/**
+ * The index cannot answer now: a segment is missing or unreadable (the upkeep then starts the
+ * index over: content-index-job.ts), or the index was started over while this search read it.
+ * Retrohunt scans every file instead; a content search answers it (TransientError: retry later).
+ */
+export class ContentIndexUnusableError extends TrawlError {
+  constructor(reason: string) {
+    super('TransientError', `the content index cannot answer now (${reason}); it rebuilds itself: retry in a few minutes`);
+  }
+}
+
 export class ContentIndex {
   /** Open segments by blob; closed once no longer live. */
   private readonly readers = new Map<string, SegmentReader>();
@@ -32,6 +44,13 @@ export class ContentIndex {
 
   /** Files that may satisfy `q`; with `q` null (no requirement), every file is a candidate: null then. */
   async candidates(q: GramQuery): Promise<Candidates> {
+    const epoch = await this.store.contentIndexEpoch();
+    const found = await this.read(q);
+    if ((await this.store.contentIndexEpoch()) !== epoch) throw new ContentIndexUnusableError('it was started over during the search');
+    return found;
+  }
+
+  private async read(q: GramQuery): Promise<Candidates> {
     const out = new Set<string>();
     let unindexed = 0;
     for (let after: string | null = null; ;) {
@@ -55,20 +74,29 @@ export class ContentIndex {
     const segments = await this.store.listIndexSegments();
     for (const s of segments) {
       const reader = await this.open(s);
-      if (!reader) throw new Error(`content index segment ${s.blob} is missing from the blob store`);
-      for (const o of evaluate(q, (g) => reader.postings(g))) out.add(reader.sha256(o));
+      try {
+        for (const o of evaluate(q, (g) => reader.postings(g))) out.add(reader.sha256(o));
+      } catch (err) {
+        if (err instanceof SegmentFormatError) throw new ContentIndexUnusableError(`segment ${s.blob}: ${err.message}`);
+        throw err;
+      }
       indexedFiles += reader.files;
     }
     this.closeRetired(segments);
     return { sha256s: [...out].sort(), unindexed, indexedFiles };
   }
 
-  private async open(s: ContentIndexSegment): Promise<SegmentReader | null> {
+  private async open(s: ContentIndexSegment): Promise<SegmentReader> {
     let r = this.readers.get(s.blob);
     if (r) return r;
     const path = await this.blobs.localPath(s.blob);
-    if (!path) return null;
-    r = SegmentReader.open(path);
+    if (!path) throw new ContentIndexUnusableError(`segment ${s.blob} is missing from the blob store`);
+    try {
+      r = SegmentReader.open(path);
+    } catch (err) {
+      if (err instanceof SegmentFormatError) throw new ContentIndexUnusableError(`segment ${s.blob}: ${err.message}`);
+      throw err;
+    }
     this.readers.set(s.blob, r);
     return r;
   }

@@ -17,6 +17,11 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { forEachAscending, GRAM_SPACE, varintLength, writeVarint } from './grams.js';
 
+/** A segment's bytes are not a segment of this format (another version, truncated, corrupt). */
+export class SegmentFormatError extends Error {
+  override name = 'SegmentFormatError';
+}
+
 const MAGIC = Buffer.from('TRWLIX02');
 const HEADER = 32;
 const BUCKETS = 1 << 16;
@@ -179,7 +184,7 @@ class SegmentBytes {
   /** Start and end in `buf` of each present trigram's postings. */
   private readonly spans: Uint32Array;
   constructor(readonly buf: Buffer) {
-    if (!buf.subarray(0, 8).equals(MAGIC)) throw new Error('not a content index segment');
+    if (!buf.subarray(0, 8).equals(MAGIC)) throw new SegmentFormatError('not a content index segment of this format');
     this.files = buf.readUInt32LE(8);
     const count = buf.readUInt32LE(12);
     this.grams = new Uint32Array(count);
@@ -256,6 +261,24 @@ export function mergeSegments(segments: readonly Buffer[]): Buffer {
   return assemble(sha256s, Uint32Array.from(present), Uint32Array.from(offsets), postings.subarray(0, at));
 }
 
+/**
+ * Why the segment file at `path` is not one of this format of `bytes` bytes (another version, cut
+ * short, its header overwritten), or null. Cheap (a stat and 8 bytes): the upkeep checks every
+ * live segment this way on each run.
+ */
+export function segmentProblem(path: string, bytes: number): string | null {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size !== bytes) return `${size} bytes where ${bytes} were written`;
+    const magic = Buffer.alloc(MAGIC.length);
+    readSync(fd, magic, 0, MAGIC.length, 0);
+    return magic.equals(MAGIC) ? null : `not a content index segment of this format (${JSON.stringify(magic.toString('latin1'))})`;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** A segment file read in place: the bucket table is kept, the rest read per lookup. */
 export class SegmentReader {
   readonly files: number;
@@ -265,7 +288,7 @@ export class SegmentReader {
   private shas: Buffer | null = null;
 
   private constructor(private readonly fd: number, header: Buffer) {
-    if (!header.subarray(0, 8).equals(MAGIC)) throw new Error('not a content index segment');
+    if (!header.subarray(0, 8).equals(MAGIC)) throw new SegmentFormatError('not a content index segment of this format');
     this.files = header.readUInt32LE(8);
     this.grams = header.readUInt32LE(12);
     const { a, r } = layout(this.files);
@@ -277,7 +300,7 @@ export class SegmentReader {
   static open(path: string): SegmentReader {
     const fd = openSync(path, 'r');
     try {
-      if (fstatSync(fd).size < HEADER) throw new Error(`${path}: not a content index segment`);
+      if (fstatSync(fd).size < HEADER) throw new SegmentFormatError(`${path}: not a content index segment (too short)`);
       const header = Buffer.alloc(HEADER);
       readSync(fd, header, 0, HEADER, 0);
       return new SegmentReader(fd, header);
@@ -292,7 +315,7 @@ export class SegmentReader {
     let n = 0;
     while (n < length) {
       const got = readSync(this.fd, out, n, length - n, position + n);
-      if (got === 0) throw new Error('content index segment is truncated');
+      if (got === 0) throw new SegmentFormatError('content index segment is truncated');
       n += got;
     }
     return out;

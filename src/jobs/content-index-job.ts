@@ -3,7 +3,8 @@
 // new segment, merges segments of one level four at a time (so a search reads few), and deletes
 // segments retired long enough ago that no search can still be reading them. One at a time in the
 // deployment (its key); every worker process queues it every few seconds (ContentIndexer), and
-// it queues itself again while work is left.
+// it queues itself again while work is left. A segment found unreadable (gone from the blob store,
+// corrupt, or of an older format after an upgrade) starts the index over from the stored files.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BlobStore } from '../store/blobs/blob-store.js';
@@ -11,6 +12,7 @@ import type { ContentIndexSegment, Job, Store } from '../store/store.js';
 import type { WorkerPool } from '../threads/worker-pool.js';
 import type { BuildSegmentTask, GramsTask, MergeSegmentsTask, WrittenSegment } from '../content-index/index-tasks.js';
 import type { JobHandler } from './job-runner.js';
+import { segmentProblem } from '../content-index/segment.js';
 
 export const CONTENT_INDEX_JOB_KIND = 'content-index';
 export const CONTENT_INDEX_LANE = 'content-index';
@@ -48,6 +50,7 @@ export class ContentIndexJob implements JobHandler {
   async run(job: Job, log: Logger): Promise<void> {
     const until = Date.now() + this.opts.runMs;
     let more = false;
+    await this.checkSegments(log);
     for (;;) {
       const did = (await this.backfill(log)) + (await this.compact(log)) + (await this.merge(log));
       if (did === 0) break;
@@ -59,6 +62,22 @@ export class ContentIndexJob implements JobHandler {
     await this.dropRetired(log);
     await this.store.deleteJob(job.id);
     if (more) await this.store.enqueueJob(CONTENT_INDEX_JOB_KIND, {}, CONTENT_INDEX_JOB_KIND);
+  }
+
+  /**
+   * Starts the index over when a live segment cannot be read: its files would otherwise be
+   * missing from every search (searches and jobs refuse to use the index meanwhile: see
+   * ContentIndexUnusableError). Every file is scanned by jobs until indexed again.
+   */
+  private async checkSegments(log: Logger): Promise<void> {
+    for (const s of await this.store.listIndexSegments()) {
+      const path = await this.blobs.localPath(s.blob);
+      const problem = path ? segmentProblem(path, s.bytes) : 'missing from the blob store';
+      if (problem === null) continue;
+      const files = await this.store.resetContentIndex(now());
+      log.error({ segment: s.blob, problem, files }, 'content index segment unreadable: the index starts over from the stored files');
+      return;
+    }
   }
 
   /** Nothing is lost: what was pending stays pending, and the next tick queues the job again. */

@@ -395,6 +395,13 @@ export interface ContentIndexStore {
   addIndexSegment(segment: NewContentIndexSegment, seqs: number[], replaces: number[], now: number): Promise<ContentIndexSegment>;
   /** Forgets retired segments (their blobs are the caller's to remove). */
   dropIndexSegments(ids: number[]): Promise<void>;
+  /**
+   * Starts the index over, in one transaction: live segments retired, pending rows dropped, every
+   * indexed file not indexed again, the epoch moved on. Returns the files to index again.
+   */
+  resetContentIndex(now: number): Promise<number>;
+  /** Moves on at each reset: a reader whose reads straddle one may have missed files. */
+  contentIndexEpoch(): Promise<number>;
 }
 
 export interface Store extends SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore, ProcessStore, RetrohuntStore, ContentIndexStore {

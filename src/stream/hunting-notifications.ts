@@ -1,11 +1,12 @@
-// Reading and deleting hunting notifications (spec 3): who sees what, the filter grammar of the
+// Reading and deleting hunting notifications (spec 3): who sees what, the filter dialect of the
 // legacy endpoints, pages in (date, id) order. The API routes and the CLI call these.
 //
 // A notification is visible to its owner (the owner of the ruleset that made it) and to the
 // editors of that ruleset; anyone else is refused with ForbiddenError, never shown data.
-import { badRequest, objectNotFound } from '../model/errors.js';
+import { objectNotFound } from '../model/errors.js';
+import { dateRange, intersect, parseDateOrder, parseFilter, type DateRange, type FilterDialect } from '../model/filter-grammar.js';
 import type { NotificationPosition, NotificationQuery, NotificationRecord, Store, UserRecord } from '../store/store.js';
-import { intersect, parseDateOrder, parseDateTerm, splitTerms, type DateRange } from './filter-terms.js';
+import { resolveHashTags } from './file-hash-terms.js';
 import { deleteAllOf, NotificationCounts, pageOf } from './pages.js';
 import { SharedRulesets, type SharedRuleset } from '../hunting/rulesets/shared-rulesets.js';
 
@@ -14,8 +15,6 @@ export interface NotificationListRequest {
   order?: string;
   limit: number;
   after?: NotificationPosition;
-  /** hunting_notification_files: a bare word is a tag (vt-py sends `filter=<ruleset name>`). */
-  bareWordsAreTags?: boolean;
   /** Only the notifications of this ruleset (its hunting_notification_files relationship). */
   rulesetId?: number;
   /** The client's: its statements are cancelled when it aborts. */
@@ -31,8 +30,11 @@ export interface NotificationPage<T> {
 /** A file's MD5, SHA-1 or SHA-256 (notification ids are decimal and at most 15 digits). */
 const FILE_HASH = /^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/;
 
-/** Keys of the legacy notification filter (spec 3.3). */
-const KEYS = 'tag, owner, date';
+/**
+ * The legacy notification lists' dialect (spec 3.3), hunting_notification_files' too: a bare word
+ * is a tag (vt-py sends `filter=<ruleset name>`, Cortex XSOAR `<tag> date:...+` and a bare hash).
+ */
+export const NOTIFICATION_FILTER: FilterDialect = { keys: ['tag', 'owner', 'date'], bareWord: 'tag', tagKeys: ['tag'] };
 
 export class HuntingNotifications {
   private readonly counts: NotificationCounts;
@@ -66,41 +68,33 @@ export class HuntingNotifications {
   }
 
   /** The query for `filter` within what `user` may see (order, position and limit aside). */
-  async query(user: UserRecord, req: Pick<NotificationListRequest, 'filter' | 'bareWordsAreTags' | 'rulesetId'>): Promise<NotificationQuery> {
+  async query(user: UserRecord, req: Pick<NotificationListRequest, 'filter' | 'rulesetId'>): Promise<NotificationQuery> {
     const shared = await this.shared(user);
     let scope: NotificationQuery['scope'] = { ownerIds: [user.id], rulesetIds: shared.map((r) => r.id) };
     const tags: string[] = [];
     let dates: DateRange = {};
-    for (const t of splitTerms(req.filter)) {
-      if (t.key === '' && req.bareWordsAreTags) {
-        tags.push(t.value.toLowerCase());
-        continue;
-      }
-      if (!t.value) throw badRequest(`invalid filter term "${t.raw}": expected key:value with key ${KEYS}`);
+    for (const t of parseFilter(req.filter, NOTIFICATION_FILTER)) {
       switch (t.key) {
         case 'tag':
           tags.push(t.value.toLowerCase());
           break;
         case 'date':
-          dates = intersect(dates, parseDateTerm(t));
+          dates = intersect(dates, dateRange(t));
           break;
-        case 'owner': {
-          // Notifications of rulesets that user owns, among those the caller may see.
+        default: {
+          // owner: notifications of rulesets that user owns, among those the caller may see.
           const owner = await this.store.getUserByName(t.value);
           scope = !owner
             ? { ownerIds: [], rulesetIds: [] }
             : owner.id === user.id
               ? { ownerIds: scope.ownerIds.filter((id) => id === user.id), rulesetIds: [] }
               : { ownerIds: [], rulesetIds: shared.filter((r) => r.ownerId === owner.id).map((r) => r.id).filter((id) => scope.rulesetIds.includes(id)) };
-          break;
         }
-        default:
-          throw badRequest(`invalid filter term "${t.raw}": unknown key "${t.key}"; valid keys are ${KEYS}`);
       }
     }
     return {
       scope,
-      ...(tags.length ? { tags: [...new Set(tags)] } : {}),
+      ...(tags.length ? { tags: await resolveHashTags(this.store, tags) } : {}),
       ...(dates.from !== undefined ? { dateFrom: dates.from } : {}),
       ...(dates.to !== undefined ? { dateTo: dates.to } : {}),
       ...(req.rulesetId !== undefined ? { sourceIds: [req.rulesetId] } : {}),
@@ -149,7 +143,8 @@ export class HuntingNotifications {
 
   /** Deletes the caller's own notifications, or those with `tag`; returns how many. */
   async deleteAll(user: UserRecord, tag?: string): Promise<number> {
-    const q: NotificationQuery = { scope: { ownerIds: [user.id], rulesetIds: [] }, order: 'asc', limit: 0, ...(tag ? { tags: [tag.toLowerCase()] } : {}) };
+    const tags = tag ? await resolveHashTags(this.store, [tag.toLowerCase()]) : [];
+    const q: NotificationQuery = { scope: { ownerIds: [user.id], rulesetIds: [] }, order: 'asc', limit: 0, ...(tags.length ? { tags } : {}) };
     return deleteAllOf(this.store, q, 1000);
   }
 }

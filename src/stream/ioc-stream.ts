@@ -6,6 +6,7 @@ import type { JobHandler } from '../jobs/job-runner.js';
 import { TrawlError } from '../model/errors.js';
 import type { Job, NotificationPosition, NotificationQuery, Store, StreamEntry, UserRecord } from '../store/store.js';
 import type { HuntingNotifications } from './hunting-notifications.js';
+import { resolveEntityIds, resolveHashTags } from './file-hash-terms.js';
 import { parseStreamFilter } from './ioc-stream-filter.js';
 import { deleteAllOf, pageOf } from './pages.js';
 
@@ -34,9 +35,14 @@ export class IocStream {
 
   /** The query of `filter` within what `user` may see; its scope is empty when nothing can match. */
   async query(user: UserRecord, filter: string | undefined): Promise<NotificationQuery> {
-    const { none, ...narrow } = parseStreamFilter(filter);
-    const scope = none ? { ownerIds: [], rulesetIds: [] } : await this.notifications.scope(user);
-    return { scope, ...narrow, order: 'desc', limit: 0 };
+    const { none, entityIds, tags, ...narrow } = parseStreamFilter(filter);
+    const entityId = entityIds && !none ? await resolveEntityIds(this.store, entityIds) : undefined;
+    const scope = none || entityId === null ? { ownerIds: [], rulesetIds: [] } : await this.notifications.scope(user);
+    return {
+      scope, ...narrow, order: 'desc', limit: 0,
+      ...(tags && !none ? { tags: await resolveHashTags(this.store, tags) } : {}),
+      ...(entityId ? { entityId } : {}),
+    };
   }
 
   async list(user: UserRecord, req: StreamRequest): Promise<StreamPage> {

@@ -22,7 +22,7 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
   const { notifications, config } = deps;
   const origin = (req: FastifyRequest) => originOf(req, config.publicUrl);
 
-  function request(req: FastifyRequest, reply: FastifyReply, bareWordsAreTags = false, rulesetId?: number): NotificationListRequest {
+  function request(req: FastifyRequest, reply: FastifyReply, rulesetId?: number): NotificationListRequest {
     const cursor = queryValue(req, 'cursor');
     return {
       signal: clientSignal(reply),
@@ -30,7 +30,6 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
       order: queryValue(req, 'order'),
       limit: parseLimit(queryValue(req, 'limit'), 100),
       ...(cursor ? { after: decodeCursor(cursor, isPosition) } : {}),
-      bareWordsAreTags,
       ...(rulesetId !== undefined ? { rulesetId } : {}),
     };
   }
@@ -45,7 +44,7 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
 
   async function filePage(req: FastifyRequest, reply: FastifyReply, full: boolean, rulesetId?: number) {
     const synced = full ? deps.fileDocuments.fresh() : undefined;
-    const page = await notifications.list(req.user, request(req, reply, true, rulesetId));
+    const page = await notifications.list(req.user, request(req, reply, rulesetId));
     const docs = synced ? await deps.fileDocuments.attributes(page.items.map((n) => n.sha256), synced) : new Map<string, string>();
     const items = page.items.map((n) => notificationFileItemJson(origin(req), n, docs.get(n.sha256), full));
     const count = await notifications.count(page.query, countLimit(req));

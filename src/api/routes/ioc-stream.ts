@@ -2,7 +2,7 @@
 // stream/ioc-stream.ts; `Accept: text/event-stream` turns the same GET into the live feed.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../app.js';
-import { parseDateOrder } from '../../stream/filter-terms.js';
+import { parseDateOrder } from '../../model/filter-grammar.js';
 import { boolParam, decodeCursor, encodeCursor, isPosition, originOf, parseCountLimit, parseLimit, queryValue, sendCollectionJson } from '../envelope.js';
 import { streamNotificationObject } from '../serializers/ioc-stream.js';
 import { serveLiveFeed } from '../live-feed-sse.js';

@@ -4,6 +4,7 @@
 import { badRequest, objectNotFound } from '../../model/errors.js';
 import { MAX_RETROHUNT_RULES, RETROHUNT_STATUSES, abortReasons, type RetrohuntStatus } from '../../model/retrohunt.js';
 import type { FileRecord, RetrohuntJobRecord, RetrohuntMatch, Store, UserRecord } from '../../store/store.js';
+import { oneOf, parseFilter as parseFilterTerms, type FilterDialect } from '../../model/filter-grammar.js';
 import type { RuleCompiler } from '../engine/rule-compiler.js';
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -16,16 +17,18 @@ export interface RetrohuntListQuery {
   after?: { date: number; id: string };
 }
 
-/** `filter`: `status:<s>` (spec 5.2); anything else is refused. */
-function parseFilter(filter: string | undefined): RetrohuntStatus | undefined {
-  let status: RetrohuntStatus | undefined;
-  for (const term of (filter ?? '').split(/\s+/).filter(Boolean)) {
-    const m = /^status:(.+)$/i.exec(term);
-    const s = m?.[1]!.toLowerCase() as RetrohuntStatus | undefined;
-    if (!s || !RETROHUNT_STATUSES.includes(s)) {
-      throw badRequest(`invalid filter "${term}": expected status:${RETROHUNT_STATUSES.join('|')}`);
-    }
-    status = s;
+/** The retrohunt list's dialect (spec 5.2): `status:<s>` only. */
+export const RETROHUNT_FILTER: FilterDialect = { keys: ['status'] };
+
+/**
+ * `filter`: `status:<s>` terms (any case, quoted or not); anything else is refused. Terms are
+ * AND-combined like every filter's, so two different statuses select nothing (`null`).
+ */
+function parseFilter(filter: string | undefined): RetrohuntStatus | null | undefined {
+  let status: RetrohuntStatus | null | undefined;
+  for (const t of parseFilterTerms(filter, RETROHUNT_FILTER)) {
+    const s = oneOf('status', t.value, RETROHUNT_STATUSES);
+    status = status === undefined || status === s ? s : null;
   }
   return status;
 }
@@ -91,6 +94,7 @@ export class RetrohuntJobs {
   /** A page of `user`'s jobs, newest first, and the position of the next one. */
   async list(user: UserRecord, q: RetrohuntListQuery): Promise<{ items: RetrohuntJobRecord[]; next?: { date: number; id: string }; count: number }> {
     const status = parseFilter(q.filter);
+    if (status === null) return { items: [], count: 0 };
     const items = await this.store.listRetrohuntJobs(user.id, { ...(status ? { status } : {}), ...(q.after ? { after: q.after } : {}), limit: q.limit + 1 });
     const more = items.length > q.limit;
     const page = items.slice(0, q.limit);

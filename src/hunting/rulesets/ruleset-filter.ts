@@ -1,6 +1,8 @@
 // The hunting ruleset list's filter and order grammar (spec 2.3): `enabled:`, `name:`, `rules:`
-// and `tag:` terms, AND-combined; whole-word matching, with a trailing `*` as a prefix wildcard.
+// and `tag:` terms and bare words (names), AND-combined, in the grammar of model/filter-grammar.ts;
+// whole-word matching, with a trailing `*` as a prefix wildcard.
 import { badRequest } from '../../model/errors.js';
+import { booleanValue, parseFilter, type FilterDialect } from '../../model/filter-grammar.js';
 import type { RulesetRecord } from '../../store/store.js';
 
 export type RulesetPredicate = (r: RulesetRecord) => boolean;
@@ -23,34 +25,27 @@ export function wordMatch(text: string, value: string): boolean {
   return false;
 }
 
+/** The ruleset list's dialect: a bare word is a name (Cortex XSOAR sends `<name> enabled:True`). */
+export const RULESET_FILTER: FilterDialect = { keys: ['enabled', 'name', 'rules', 'tag'], bareWord: 'name', tagKeys: ['tag'] };
+
 /** Parses `filter`; unknown keys and bad values are BadRequestError naming the term. */
 export function parseRulesetFilter(filter: string | undefined): RulesetPredicate {
-  const predicates: RulesetPredicate[] = [];
-  for (const term of (filter ?? '').split(/\s+/).filter(Boolean)) {
-    const colon = term.indexOf(':');
-    const key = colon > 0 ? term.slice(0, colon).toLowerCase() : '';
-    const value = colon > 0 ? term.slice(colon + 1) : '';
-    if (!value) throw badRequest(`invalid filter term "${term}": expected key:value with key enabled, name, rules or tag`);
-    switch (key) {
+  const predicates = parseFilter(filter, RULESET_FILTER).map((t): RulesetPredicate => {
+    switch (t.key) {
       case 'enabled': {
-        if (value !== 'true' && value !== 'false') throw badRequest(`invalid filter term "${term}": enabled must be true or false`);
-        const want = value === 'true';
-        predicates.push((r) => r.enabled === want);
-        break;
+        const want = booleanValue(t);
+        return (r) => r.enabled === want;
       }
       case 'name':
-        predicates.push((r) => wordMatch(r.name, value));
-        break;
+        return (r) => wordMatch(r.name, t.value);
       case 'rules':
-        predicates.push((r) => wordMatch(r.rules, value));
-        break;
-      case 'tag':
-        predicates.push((r) => r.tags.some((t) => t.toLowerCase() === value.toLowerCase()));
-        break;
-      default:
-        throw badRequest(`invalid filter term "${term}": unknown key "${key}"; valid keys are enabled, name, rules, tag`);
+        return (r) => wordMatch(r.rules, t.value);
+      default: {
+        const tag = t.value.toLowerCase();
+        return (r) => r.tags.some((x) => x.toLowerCase() === tag);
+      }
     }
-  }
+  });
   return (r) => predicates.every((p) => p(r));
 }
 

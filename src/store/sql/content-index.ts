@@ -99,6 +99,33 @@ export async function addSegment(tx: Kysely<Database>, s: NewContentIndexSegment
   return toSegment(row);
 }
 
+/** The settings key of the index's epoch: see reset(). */
+const EPOCH_KEY = 'content_index_epoch';
+
+/**
+ * The index's epoch: a reset moves files backwards (out of segments to not indexed), which the
+ * readers' order cannot see safely, so a reader compares the epoch before and after it reads.
+ */
+export async function epoch(db: Kysely<Database>): Promise<number> {
+  const row = await db.selectFrom('settings').select('value').where('key', '=', EPOCH_KEY).executeTakeFirst();
+  return Number(row?.value ?? 0);
+}
+
+/**
+ * Inside the caller's transaction: starts the index over (a segment was found unreadable, or of
+ * an older format): every live segment retired, pending rows dropped, every indexed file not
+ * indexed again (so searches scan it, and the upkeep's catch-up indexes it anew), the epoch
+ * moved on. Returns the files to index again.
+ */
+export async function reset(tx: Kysely<Database>, now: number): Promise<number> {
+  await tx.updateTable('content_index_segments').set({ retired_at: now }).where('retired_at', 'is', null).execute();
+  await tx.deleteFrom('content_index_pending').execute();
+  const r = await tx.updateTable('files').set({ content_index: NOT_INDEXED }).where('content_index', '=', INDEXED).executeTakeFirst();
+  const next = String((await epoch(tx)) + 1);
+  await tx.insertInto('settings').values({ key: EPOCH_KEY, value: next }).onConflict((oc) => oc.column('key').doUpdateSet({ value: next })).execute();
+  return Number(r.numUpdatedRows);
+}
+
 export async function dropSegments(tx: Kysely<Database>, ids: readonly number[]): Promise<void> {
   if (ids.length > 0) await tx.deleteFrom('content_index_segments').where('id', 'in', [...ids]).execute();
 }

@@ -141,10 +141,11 @@ export async function progress(tx: Kysely<Database>, id: string, p: RetrohuntPro
   const j = await state(tx, id);
   if (!j) return null;
   let added = 0;
-  for (const m of p.matches) {
-    const r = await tx.insertInto('retrohunt_matches').values({
+  // Many rows a statement: a common literal gives a batch thousands of matches.
+  for (let i = 0; i < p.matches.length; i += 200) {
+    const r = await tx.insertInto('retrohunt_matches').values(p.matches.slice(i, i + 200).map((m) => ({
       job_id: id, sha256: m.sha256, rule_name: m.rule, snippet: m.snippet, match_in_subfile: m.matchInSubfile ? 1 : 0,
-    }).onConflict((oc) => oc.columns(['job_id', 'sha256', 'rule_name']).doNothing()).executeTakeFirst();
+    }))).onConflict((oc) => oc.columns(['job_id', 'sha256', 'rule_name']).doNothing()).executeTakeFirst();
     added += Number(r.numInsertedOrUpdatedRows ?? 0);
   }
   await tx.updateTable('retrohunt_jobs').set({

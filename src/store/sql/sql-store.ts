@@ -438,6 +438,14 @@ export class SqlStore implements CopyableStore {
     return this.bookkeeping((tx) => contentIndex.dropSegments(tx, ids));
   }
 
+  resetContentIndex(now: number): Promise<number> {
+    return this.bookkeeping((tx) => contentIndex.reset(tx, now));
+  }
+
+  contentIndexEpoch(): Promise<number> {
+    return this.run(() => contentIndex.epoch(this.db));
+  }
+
 
   listRetrohuntMatches(id: string, after: { sha256: string; rule: string } | undefined, limit: number): Promise<RetrohuntMatch[]> {
     return this.run(() => retrohunt.matches(this.db, id, after, limit));

@@ -17,7 +17,7 @@ const WRITES = [
   'heartbeatProcess', 'removeProcess', 'listProcesses',
   'failJob', 'failAnalysis', 'retryFailedJobs',
   'createRetrohuntJob', 'deleteRetrohuntJob', 'abortRetrohuntJob', 'startRetrohuntJob', 'recordRetrohuntProgress', 'finishRetrohuntJob',
-  'indexFiles', 'addIndexSegment', 'dropIndexSegments',
+  'indexFiles', 'addIndexSegment', 'dropIndexSegments', 'resetContentIndex',
 ] as const satisfies readonly (keyof Store)[];
 
 type Pending = { resolve(v: unknown): void; reject(e: Error): void };
