@@ -1,6 +1,6 @@
 // Hunting notifications (spec 3.2, 7.1): /intelligence/hunting_notifications, the
-// hunting_notification_files lists, of a user or of one ruleset, and the user relationships. Thin HTTP glue over
-// stream/hunting-notifications.ts.
+// hunting_notification_files lists (a user's, or one ruleset's) and the user relationships. Thin
+// HTTP glue over stream/hunting-notifications.ts.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { NotificationListRequest } from '../../stream/hunting-notifications.js';
 import type { ApiDeps } from '../app.js';
