@@ -1,8 +1,10 @@
 // Routes real clients call that Trawl lacked (issue 27), over real HTTP against a real service:
 // GET /metadata (vt-cli init/meta), a file's analyses and re-analysis, one ruleset's
 // hunting_notification_files, and deleting hunting notifications by file hash (OpenCTI). Each is
-// owner-only where it touches notifications: another user's are never shown nor deleted.
+// owner-only where it touches notifications: another user's are never shown nor deleted. Run on
+// SQLite, and on PostgreSQL too when TRAWL_TEST_PG_URL is set.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { api, fileForm, isVtError, newUser, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
@@ -11,8 +13,20 @@ const MARK = `CLIENT-ROUTES-${randomBytes(6).toString('hex')}`;
 const RULESETS = '/api/v3/intelligence/hunting_rulesets';
 const NOTIFICATIONS = '/api/v3/intelligence/hunting_notifications';
 
-describe('routes real clients call', () => {
+const PG = process.env.TRAWL_TEST_PG_URL;
+
+/** A new PostgreSQL database for one run, dropped after it. */
+function pgDatabase(admin: string): { url: string; drop(): void } {
+  const db = `trawl_client_routes_${process.pid}`;
+  execFileSync('psql', [admin, '-qc', `DROP DATABASE IF EXISTS ${db}`, '-c', `CREATE DATABASE ${db}`], { stdio: 'ignore' });
+  const url = new URL(admin);
+  url.pathname = `/${db}`;
+  return { url: url.toString(), drop: () => execFileSync('psql', [admin, '-qc', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`], { stdio: 'ignore' }) };
+}
+
+for (const backend of ['SQLite', 'PostgreSQL'] as const) describe(`routes real clients call (${backend})`, { skip: backend === 'PostgreSQL' && !PG ? 'set TRAWL_TEST_PG_URL' : false }, () => {
   let s: TestService;
+  let pg: { url: string; drop(): void } | undefined;
   const key: Record<string, string> = {};
   const ruleset: Record<string, string> = {};
   const sha256 = (c: string) => createHash('sha256').update(c).digest('hex');
@@ -27,7 +41,8 @@ describe('routes real clients call', () => {
   };
 
   before(async () => {
-    s = await startTestService();
+    pg = backend === 'PostgreSQL' ? pgDatabase(PG!) : undefined;
+    s = await startTestService(pg ? { database: pg.url } : {});
     for (const u of ['alice', 'bob', 'ed']) key[u] = await newUser(s, u);
     for (const u of ['alice', 'bob']) {
       const r = await api(s.url, key[u]!, 'POST', RULESETS, {
@@ -39,7 +54,10 @@ describe('routes real clients call', () => {
     const grant = await api(s.url, key.alice!, 'POST', `${RULESETS}/${ruleset.alice}/relationships/editors`, { data: [{ type: 'user', id: 'ed' }] });
     assert.equal(grant.status, 200);
   });
-  after(async () => s.stop());
+  after(async () => {
+    await s.stop();
+    pg?.drop();
+  });
 
   it('GET /metadata: the shape vt-go decodes, Trawl and YARA-X versions, and only relationships that answer', async () => {
     const r = await api(s.url, key.alice!, 'GET', '/api/v3/metadata');
