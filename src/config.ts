@@ -130,6 +130,12 @@ export const fields = {
   },
   scanTimeout: { kind: 'int', default: 90, min: 1, doc: 'Seconds a YARA scan of one file with one rule set may take: a quarantined ruleset\'s late scan; in an analysis, scans are cut off at slowScan.' },
   retrohuntBatch: { kind: 'int', default: 1000, min: 1, doc: 'Files a Retrohunt job reads at a time, and scans between two records of its progress and matches (each one transaction; a restarted job resumes after the last); a batch is recorded every 256 MB as well.' },
+  zipFileRetention: {
+    kind: 'int',
+    default: 24,
+    min: 1,
+    doc: 'Hours a ZIP file (POST /api/v3/intelligence/zip_files) is kept once built (or failed); then it is removed with its download, when the next ZIP file is built.',
+  },
   maxScanBytes: { kind: 'int', default: 100 * MB, min: 1, doc: 'Files larger than this are stored and analysed but not scanned with YARA.' },
   contentIndex: { kind: 'bool', default: true, doc: 'Keep the content index (trigrams of every stored file and subfile, taken at analysis): Retrohunt jobs scan only the files their rules\' literals can be in, and `content:` searches answer from it. Off: every job scans every file, and content searches are refused.' },
   contentIndexGrace: { kind: 'int', default: 600, min: 0, doc: 'Seconds a content index segment merged into a larger one is kept before its blob is deleted (searches that listed it just before may still be reading it).' },

@@ -15,6 +15,9 @@ import { EmailJob } from './delivery/email-job.js';
 import { slowRulesetMail } from './delivery/email-messages.js';
 import { Mailer } from './delivery/mailer.js';
 import { RetrohuntEmailJob } from './delivery/retrohunt-email-job.js';
+import { ZipFileJob } from './delivery/zip-file-job.js';
+import { ZipFiles } from './delivery/zip-files.js';
+import { ZIP_FILE_JOB_KIND, ZIP_FILE_LANE } from './model/zip-file.js';
 import { Hunter } from './hunting/scan/hunter.js';
 import { RulesWarmer } from './hunting/scan/rules-warmer.js';
 import { HuntingRulesets } from './hunting/rulesets/hunting-rulesets.js';
@@ -270,6 +273,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         ...(mailer ? { email: new EmailJob(store, mailer, config.publicUrl) } : {}),
         // Always handled: without an SMTP server the job's e-mail is skipped with a log line.
         [RETROHUNT_EMAIL_JOB_KIND]: new RetrohuntEmailJob(store, mailer, config.publicUrl),
+        // ZIP files are packed one at a time per process, on one thread (zip-file-job.ts).
+        [ZIP_FILE_JOB_KIND]: new ZipFileJob(store, blobs, pool, { retentionSeconds: config.zipFileRetention * 3600, timeoutMs: 30 * 60_000 }),
       };
       runner = new JobRunner(
         store,
@@ -280,7 +285,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         {
           workerId: id,
           concurrency: Math.max(16, config.workerCount * 8), leaseMs: config.jobLease * 1000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: config.jobMaxAttempts, retryDelayMs: config.jobRetryDelayMs,
-          laneCaps: { [LATE_LANE]: lateThreads + 1, [RETROHUNT_LANE]: lateThreads + 1 },
+          laneCaps: { [LATE_LANE]: lateThreads + 1, [RETROHUNT_LANE]: lateThreads + 1, [ZIP_FILE_LANE]: 2 },
         },
         log.child({ component: 'jobs' }),
         metrics,
@@ -325,6 +330,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const contentSearch = new ContentSearch(store, blobs, contentIndex, { maxScanBytes: config.maxScanBytes });
       app = await buildApi({
         config, store, blobs, intake, rulesets, retrohunts, notifications, contentSearch, stream, feed, fileDocuments, streamPages, auth: new Authenticator(store), logger: log, metrics, tls,
+        zipFiles: new ZipFiles(store, blobs, () => r?.wake()),
       });
       await app.listen({ host: config.host, port: config.port });
       const a = app.server.address();

@@ -18,6 +18,7 @@ import type { ContentSearch } from '../content-index/content-search.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator } from './auth.js';
 import type { TlsPair } from './tls.js';
+import type { ZipFiles } from '../delivery/zip-files.js';
 import type { FileDocuments } from '../stream/file-documents.js';
 import type { StreamPages } from '../stream/stream-pages.js';
 import { handleError, sendError } from './send-error.js';
@@ -32,6 +33,7 @@ import { iocStreamRoutes } from './routes/ioc-stream.js';
 import { probeRoutes } from './routes/probes.js';
 import { retrohuntJobRoutes } from './routes/retrohunt-jobs.js';
 import { userRoutes } from './routes/users.js';
+import { zipFileRoutes } from './routes/zip-files.js';
 
 export interface ApiDeps {
   config: Config;
@@ -53,6 +55,8 @@ export interface ApiDeps {
   logger: Logger;
   /** This process's metrics, served at /metrics unless the `metrics` setting says otherwise. */
   metrics: Metrics;
+  /** ZIP files of stored files (intelligence/zip_files). */
+  zipFiles: ZipFiles;
   /** Certificate and key when the API speaks HTTPS (tlsCert, tlsKey); absent: plain HTTP. */
   tls?: TlsPair;
 }
@@ -149,6 +153,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(retrohuntJobRoutes(deps));
     await api.register(goodwareCorpusRoutes(deps));
     await api.register(intelligenceSearchRoutes(deps));
+    await api.register(zipFileRoutes(deps));
   }, { prefix: '/api/v3' });
 
   return app;
