@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request, Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { serveChild, type ChildService } from './helpers/child-service.js';
 
@@ -66,7 +66,7 @@ describe('HTTPS on the API port', () => {
     copyFileSync(first.cert, live.cert);
     copyFileSync(first.key, live.key);
     cas = [first.cert, second.cert].map((f) => execFileSync('cat', [f], { encoding: 'utf8' }));
-    service = await serveChild(join(dir, 'data'), ['--tls-cert', live.cert, '--tls-key', live.key]);
+    service = await serveChild(join(dir, 'data'), ['--tls-cert', live.cert, '--tls-key', live.key, '--headers-timeout', '1']);
   });
 
   after(async () => {
@@ -85,6 +85,21 @@ describe('HTTPS on the API port', () => {
 
   it('refuses a client that does not trust the certificate (it is really TLS)', async () => {
     await assert.rejects(get(service.url, '/api/v3/health', [], service.key!), /self-signed|self signed|unable to verify/);
+  });
+
+  it('keeps the HTTP timeouts over TLS: slow headers are cut off after headersTimeout', async () => {
+    const { port } = new URL(service.url);
+    const started = Date.now();
+    const socket = connect({ host: '127.0.0.1', port: Number(port), ca: cas });
+    await new Promise((r, j) => socket.once('secureConnect', r).once('error', j));
+    socket.write('GET /api/v3/health HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    const drip = setInterval(() => socket.writable && socket.write('a'), 200);
+    let text = '';
+    socket.on('data', (c) => (text += c));
+    await new Promise((r) => socket.once('close', r));
+    clearInterval(drip);
+    assert.ok(Date.now() - started < 4000, `closed after ${Date.now() - started} ms`);
+    if (text) assert.match(text, /^HTTP\/1\.1 400 /);
   });
 
   it('takes a renewed certificate on SIGHUP, keeping open connections', async () => {
