@@ -22,6 +22,12 @@ const MB = 1024 * 1024;
 export const fields = {
   host: { kind: 'string', default: '127.0.0.1', doc: 'Address the API listens on.' },
   port: { kind: 'int', default: 8080, min: 0, max: 65535, doc: 'TCP port the API listens on (0 picks a free one).' },
+  tlsCert: {
+    kind: 'string',
+    default: '',
+    doc: 'PEM certificate (with its chain) for HTTPS on the API\'s port; with tlsKey. Both files are read again on SIGHUP (a renewed certificate) without closing connections; a reload that fails keeps the previous pair and logs why. Empty: plain HTTP (e.g. behind a reverse proxy that terminates TLS, docs/deployment.md). The probe listener stays plain HTTP.',
+  },
+  tlsKey: { kind: 'string', default: '', doc: 'PEM private key of tlsCert (unencrypted; readable only by Trawl).' },
   dataDir: { kind: 'string', default: './data', doc: 'Folder for the embedded SQLite database and blobs.' },
   database: {
     kind: 'string',
@@ -124,6 +130,12 @@ export const fields = {
   },
   scanTimeout: { kind: 'int', default: 90, min: 1, doc: 'Seconds a YARA scan of one file with one rule set may take: a quarantined ruleset\'s late scan; in an analysis, scans are cut off at slowScan.' },
   retrohuntBatch: { kind: 'int', default: 1000, min: 1, doc: 'Files a Retrohunt job reads at a time, and scans between two records of its progress and matches (each one transaction; a restarted job resumes after the last); a batch is recorded every 256 MB as well.' },
+  zipFileRetention: {
+    kind: 'int',
+    default: 24,
+    min: 1,
+    doc: 'Hours a ZIP file (POST /api/v3/intelligence/zip_files) is kept once built (or failed); then it is removed with its download, when the next ZIP file is built.',
+  },
   maxScanBytes: { kind: 'int', default: 100 * MB, min: 1, doc: 'Files larger than this are stored and analysed but not scanned with YARA.' },
   contentIndex: { kind: 'bool', default: true, doc: 'Keep the content index (trigrams of every stored file and subfile, taken at analysis): Retrohunt jobs scan only the files their rules\' literals can be in, and `content:` searches answer from it. Off: every job scans every file, and content searches are refused.' },
   contentIndexGrace: { kind: 'int', default: 600, min: 0, doc: 'Seconds a content index segment merged into a larger one is kept before its blob is deleted (searches that listed it just before may still be reading it).' },
@@ -354,11 +366,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const endpoint = out.s3Endpoint as string;
   if (endpoint && !/^https?:\/\/[^/]+/.test(endpoint)) throw new ConfigError(`invalid value ${JSON.stringify(endpoint)} for "s3Endpoint": expected http(s)://host[:port]`);
   if (Boolean(out.s3AccessKeyId) !== Boolean(out.s3SecretAccessKey)) throw new ConfigError('"s3AccessKeyId" and "s3SecretAccessKey" go together: set both or neither');
+  if (Boolean(out.tlsCert) !== Boolean(out.tlsKey)) throw new ConfigError('"tlsCert" and "tlsKey" go together: set both or neither');
   const workers = out.workers as number;
   return Object.freeze({
     ...out,
     dataDir,
     publicUrl: (out.publicUrl as string).replace(/\/+$/, ''),
+    tlsCert: out.tlsCert ? resolve(out.tlsCert as string) : '',
+    tlsKey: out.tlsKey ? resolve(out.tlsKey as string) : '',
     url: (out.url as string).replace(/\/+$/, ''),
     databaseUrl: database,
     blobPath: resolve((out.blobDir as string) || resolve(dataDir, 'blobs')),

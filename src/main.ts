@@ -1,10 +1,12 @@
 // Composition root: config -> store, blobs, worker pools -> intake, API, hunting and the job
 // runner. Adapters are chosen here and nowhere else.
 import type { FastifyInstance } from 'fastify';
+import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { buildApi, routesOf, type ApiRoute } from './api/app.js';
 import { Authenticator } from './api/auth.js';
 import { startProbeServer } from './api/probe-server.js';
+import { readTlsPair, reloadTls } from './api/tls.js';
 import { FileDocuments } from './stream/file-documents.js';
 import { LocalStreamPages } from './stream/stream-pages.js';
 import { ThreadedStreamPages } from './stream/threaded-stream-pages.js';
@@ -13,6 +15,9 @@ import { EmailJob } from './delivery/email-job.js';
 import { slowRulesetMail } from './delivery/email-messages.js';
 import { Mailer } from './delivery/mailer.js';
 import { RetrohuntEmailJob } from './delivery/retrohunt-email-job.js';
+import { ZipFileJob } from './delivery/zip-file-job.js';
+import { ZipFiles } from './delivery/zip-files.js';
+import { ZIP_FILE_JOB_KIND, ZIP_FILE_LANE } from './model/zip-file.js';
 import { Hunter } from './hunting/scan/hunter.js';
 import { RulesWarmer } from './hunting/scan/rules-warmer.js';
 import { HuntingRulesets } from './hunting/rulesets/hunting-rulesets.js';
@@ -65,6 +70,11 @@ export interface Service {
   catalog: RulesCatalog | null;
   /** The API's routes (none when this process runs no API). */
   routes: readonly ApiRoute[];
+  /**
+   * Reads tlsCert and tlsKey again for the API's next handshakes (SIGHUP); false when this
+   * process serves no HTTPS, or the files are not usable (the previous pair stays, logged).
+   */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
@@ -124,6 +134,9 @@ export function blobStoreOf(config: Config, id: string, opts: { cacheBytes?: num
 
 export async function startService(config: Config, log: Logger = rootLogger(config.logLevel)): Promise<Service> {
   log.info({ ...versions(), role: config.role }, 'Trawl starting');
+  // Before anything else: a certificate that cannot be used refuses the start with why.
+  const tlsFiles = config.tlsCert && config.role !== 'worker' ? { cert: config.tlsCert, key: config.tlsKey } : null;
+  const tls = tlsFiles ? readTlsPair(tlsFiles) : undefined;
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, preparedStatements: config.databasePreparedStatements, statementTimeoutMs: config.databaseStatementTimeout * 1000 });
   // Counters cost next to nothing, so they always count; `metrics off` only stops exposing them
   // (and Node's own metrics, and the blob store's timing, which are not free).
@@ -260,6 +273,8 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         ...(mailer ? { email: new EmailJob(store, mailer, config.publicUrl) } : {}),
         // Always handled: without an SMTP server the job's e-mail is skipped with a log line.
         [RETROHUNT_EMAIL_JOB_KIND]: new RetrohuntEmailJob(store, mailer, config.publicUrl),
+        // ZIP files are packed one at a time per process, on one thread (zip-file-job.ts).
+        [ZIP_FILE_JOB_KIND]: new ZipFileJob(store, blobs, pool, { retentionSeconds: config.zipFileRetention * 3600, timeoutMs: 30 * 60_000 }),
       };
       runner = new JobRunner(
         store,
@@ -270,7 +285,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
         {
           workerId: id,
           concurrency: Math.max(16, config.workerCount * 8), leaseMs: config.jobLease * 1000, pollMs: store.dialect === 'sqlite' ? 1000 : 250, maxAttempts: config.jobMaxAttempts, retryDelayMs: config.jobRetryDelayMs,
-          laneCaps: { [LATE_LANE]: lateThreads + 1, [RETROHUNT_LANE]: lateThreads + 1 },
+          laneCaps: { [LATE_LANE]: lateThreads + 1, [RETROHUNT_LANE]: lateThreads + 1, [ZIP_FILE_LANE]: 2 },
         },
         log.child({ component: 'jobs' }),
         metrics,
@@ -314,11 +329,12 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const streamPages = (await pagesThread) ?? new LocalStreamPages(store, streamSerializer, notifications, fileDocuments);
       const contentSearch = new ContentSearch(store, blobs, contentIndex, { maxScanBytes: config.maxScanBytes });
       app = await buildApi({
-        config, store, blobs, intake, rulesets, retrohunts, notifications, contentSearch, stream, feed, fileDocuments, streamPages, auth: new Authenticator(store), logger: log, metrics,
+        config, store, blobs, intake, rulesets, retrohunts, notifications, contentSearch, stream, feed, fileDocuments, streamPages, auth: new Authenticator(store), logger: log, metrics, tls,
+        zipFiles: new ZipFiles(store, blobs, () => r?.wake()),
       });
       await app.listen({ host: config.host, port: config.port });
       const a = app.server.address();
-      url = typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : null;
+      url = typeof a === 'object' && a ? `${tls ? 'https' : 'http'}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : null;
       const api = app;
       closers.push(['API', () => closeApi(api)]);
       // Runs before the API closes: followers of the live feed would keep it open.
@@ -336,7 +352,9 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       probeUrl = probes.url;
       closers.push(['probe listener', () => probes.close()]);
     }
-    return { url, probeUrl, adminKey: first?.apikey ?? null, store, log, catalog, routes: app ? routesOf(app) : [], close };
+    const server = app?.server;
+    const reload = () => (tlsFiles && server ? reloadTls(server as unknown as TlsServer, tlsFiles, log) : false);
+    return { url, probeUrl, adminKey: first?.apikey ?? null, store, log, catalog, routes: app ? routesOf(app) : [], reloadTls: reload, close };
   } catch (e) {
     if (first) await store.deleteUser(first.user.id).catch((err) => log.error({ err }, 'could not remove the admin this failed start created'));
     await close();

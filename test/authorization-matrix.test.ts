@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { PUBLIC_ROUTES } from '../src/api/routes/probes.js';
-import { api, fileForm, isVtError, newUser, startTestService, waitForAnalysis, type JsonResponse, type TestService } from './helpers/service.js';
+import { api, fileForm, isVtError, newUser, pollUntil, startTestService, waitForAnalysis, type JsonResponse, type TestService } from './helpers/service.js';
 
 const SECRET = randomBytes(6).toString('hex');
 const RULESET_NAME = `alice_secret_${SECRET}`;
@@ -44,6 +44,11 @@ describe('authorization over every route', () => {
     });
     assert.equal(rh.status, 200, JSON.stringify(rh.body));
     ids.retrohunt = rh.body.data.id;
+    // Its password is a secret no answer to anyone may show (the owner's included: it is never serialized).
+    const zip = await api(s.url, key.alice!, 'POST', '/api/v3/intelligence/zip_files', { data: { hashes: [ids.file], password: SECRET } });
+    assert.equal(zip.status, 200, JSON.stringify(zip.body));
+    ids.zip = zip.body.data.id;
+    await pollUntil('zip file', () => api(s.url, key.alice!, 'GET', `/api/v3/intelligence/zip_files/${ids.zip}`), (r) => r.body.data.attributes.status === 'finished', 30_000);
     ids.token = new URL((await api(s.url, key.alice!, 'GET', '/api/v3/files/upload_url')).body.data).pathname.split('/').pop()!;
     const found = await api(s.url, key.alice!, 'GET', `/api/v3/intelligence/search?query=${encodeURIComponent(`content:"${MARK}"`)}`);
     assert.equal(found.body.data?.[0]?.id, ids.file, JSON.stringify(found.body));
@@ -64,6 +69,7 @@ describe('authorization over every route', () => {
       .replace('/hunting_rulesets/:id', `/hunting_rulesets/${ids.ruleset}`)
       .replace('/hunting_notifications/:id', `/hunting_notifications/${ids.notification}`)
       .replace('/retrohunt_jobs/:id', `/retrohunt_jobs/${ids.retrohunt}`)
+      .replace('/zip_files/:id', `/zip_files/${ids.zip}`)
       .replace('/ioc_stream_notifications/:id', `/ioc_stream_notifications/${ids.notification}`)
       .replace(/\/intelligence\/search$/, `/intelligence/search?query=${encodeURIComponent(`content:"${MARK}"`)}`)
       .replace('/search/snippets/:id', `/search/snippets/${ids.snippet}`)
@@ -75,7 +81,7 @@ describe('authorization over every route', () => {
    * object is the exception: like VirusTotal, Trawl shows anyone a user's public profile.
    */
   const ownersOnly = (method: string, url: string) =>
-    !(method === 'GET' && url === '/api/v3/users/:id') && /\/(hunting_rulesets|hunting_notifications|ioc_stream_notifications|retrohunt_jobs|users)\/:id|:token/.test(url);
+    !(method === 'GET' && url === '/api/v3/users/:id') && /\/(hunting_rulesets|hunting_notifications|ioc_stream_notifications|retrohunt_jobs|zip_files|users)\/:id|:token/.test(url);
 
   const call = (who: string | null, method: string, url: string): Promise<JsonResponse> => {
     const path = fill(url);

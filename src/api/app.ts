@@ -17,6 +17,8 @@ import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { ContentSearch } from '../content-index/content-search.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator } from './auth.js';
+import type { TlsPair } from './tls.js';
+import type { ZipFiles } from '../delivery/zip-files.js';
 import type { FileDocuments } from '../stream/file-documents.js';
 import type { StreamPages } from '../stream/stream-pages.js';
 import { handleError, sendError } from './send-error.js';
@@ -32,6 +34,7 @@ import { metadataRoutes } from './routes/metadata.js';
 import { probeRoutes } from './routes/probes.js';
 import { retrohuntJobRoutes } from './routes/retrohunt-jobs.js';
 import { userRoutes } from './routes/users.js';
+import { zipFileRoutes } from './routes/zip-files.js';
 
 export interface ApiDeps {
   config: Config;
@@ -53,6 +56,10 @@ export interface ApiDeps {
   logger: Logger;
   /** This process's metrics, served at /metrics unless the `metrics` setting says otherwise. */
   metrics: Metrics;
+  /** ZIP files of stored files (intelligence/zip_files). */
+  zipFiles: ZipFiles;
+  /** Certificate and key when the API speaks HTTPS (tlsCert, tlsKey); absent: plain HTTP. */
+  tls?: TlsPair;
 }
 
 const METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'] as const;
@@ -70,6 +77,8 @@ export function routesOf(app: FastifyInstance): readonly ApiRoute[] {
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const serverTimeouts = { headersTimeout: deps.config.headersTimeout * 1000, connectionsCheckingInterval: 1000 };
+  // An https server is an http.Server to every route and hook: typed as one (fastify types them apart).
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     trustProxy: deps.config.trustProxy,
@@ -82,12 +91,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     connectionTimeout: deps.config.idleTimeout * 1000,
     // Between requests Node uses this instead of the idle timeout (Fastify's default is 72 s).
     keepAliveTimeout: Math.min(deps.config.idleTimeout || 72, 72) * 1000,
-    http: { headersTimeout: deps.config.headersTimeout * 1000, connectionsCheckingInterval: 1000 },
+    // With TLS, fastify hands `https` (and not `http`) to the server: the timeouts go with it.
+    ...(deps.tls ? { https: { ...deps.tls, ...serverTimeouts } } : { http: serverTimeouts }),
     clientErrorHandler,
     // The router's own refusals (a path segment over maxParamLength, a malformed URL).
     frameworkErrors: (err, _req, reply) =>
       sendError(reply, new TrawlError('BadRequestError', err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is longer than 1,024 characters' : 'malformed URL')),
-  });
+  }) as unknown as FastifyInstance;
   if (deps.config.maxConnectionsPerClient > 0 && !deps.config.trustProxy) capConnectionsPerClient(app.server, deps.config.maxConnectionsPerClient);
 
   // Which paths exist for which methods, to tell "no such route" from "method not allowed".
@@ -145,6 +155,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(goodwareCorpusRoutes(deps));
     await api.register(intelligenceSearchRoutes(deps));
     await api.register(metadataRoutes());
+    await api.register(zipFileRoutes(deps));
   }, { prefix: '/api/v3' });
 
   return app;

@@ -20,11 +20,15 @@ export async function serveCommand(config: Config, err: Writable): Promise<numbe
   if (!process.execArgv.includes('--single-threaded-gc')) {
     err.write('hint: node was started without --single-threaded-gc (make start and bin/trawl.js use it): see docs/configuration.md, "Node options"\n');
   }
+  // SIGHUP: a renewed certificate (certbot's deploy hook, `systemctl reload`) is taken without a restart.
+  const hup = () => void service.reloadTls();
+  if (config.tlsCert) process.on('SIGHUP', hup);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  process.off('SIGHUP', hup);
   err.write('shutting down...\n');
   await service.close();
   return 0;

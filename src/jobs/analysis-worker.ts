@@ -10,6 +10,7 @@ import type { HuntResult, HuntTask, ScanArtifact } from '../hunting/engine/rules
 import { scanVariables, type ScanVariables } from '../hunting/scan/scan-variables.js';
 import type { AnalyzeResult, AnalyzeTask, ExtractTask, HuntFileTask, HuntFilesResult, HuntFilesTask } from '../extraction/walk-tasks.js';
 import { serveTasks } from '../threads/worker-pool.js';
+import { writeZip, type ZipWriteTask } from '../extraction/zip-writer.js';
 import { gramsOf, runBuild, runMerge, type BuildSegmentTask, type GramsTask, type MergeSegmentsTask } from '../content-index/index-tasks.js';
 
 /** This module's URL: pass it as WorkerPool's `script` (resolves to dist/src/jobs/ when built). */
@@ -98,6 +99,8 @@ if (!isMainThread) {
       },
       'index-build': (task) => runBuild(task as unknown as BuildSegmentTask),
       'index-merge': (task) => runMerge(task as unknown as MergeSegmentsTask),
+      // A ZIP file of stored files (intelligence/zip_files).
+      'zip-write': (task) => writeZip(task as unknown as ZipWriteTask),
       // Loads new rule sets ahead of the next scan, so no upload waits for the deserialization.
       warm: (task) => matcher.load((task.artifacts ?? []) as ScanArtifact[]),
     },

@@ -15,6 +15,8 @@ import type {
 } from '../model/records.js';
 import type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
 export type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
+import type { NewZipFile, ZipFileOutcome, ZipFileRecord } from '../model/zip-file.js';
+export type { NewZipFile, ZipFileOutcome, ZipFileRecord } from '../model/zip-file.js';
 import type { ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams } from '../model/content-index.js';
 export type { ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams } from '../model/content-index.js';
 export type {
@@ -404,7 +406,31 @@ export interface ContentIndexStore {
   contentIndexEpoch(): Promise<number>;
 }
 
-export interface Store extends SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore, ProcessStore, RetrohuntStore, ContentIndexStore {
+/**
+ * ZIP files (model/zip-file.ts). Creating one queues its durable `zip-file` job (key
+ * `zip-file:<id>`, lane `zip-file`, payload `{zipFileId}`) in the same transaction.
+ */
+export interface ZipFileStore {
+  /** Creates a ZIP file, `starting`, with a new random id, and queues its job. */
+  createZipFile(zip: NewZipFile): Promise<ZipFileRecord>;
+  getZipFile(id: string): Promise<ZipFileRecord | null>;
+  /** Marks a ZIP file `creating` with how far it got; one that ended is left as it is. */
+  recordZipFileProgress(id: string, progress: { progress: number; filesOk: number; filesError: number }): Promise<void>;
+  /**
+   * Ends a ZIP file as `outcome` says (progress 100 when finished), forgets its password and
+   * removes the durable job `jobId`, in one transaction.
+   */
+  finishZipFile(id: string, jobId: number, outcome: ZipFileOutcome, now: number): Promise<void>;
+  /** ZIP files that ended before `before` (UNIX seconds), oldest first. */
+  listEndedZipFiles(before: number, limit: number): Promise<ZipFileRecord[]>;
+  /**
+   * Forgets a ZIP file. Returns its blob when nothing else holds it (another ZIP file of the same
+   * bytes, a stored file): the caller removes it. Null otherwise, or when there was none.
+   */
+  deleteZipFile(id: string): Promise<string | null>;
+}
+
+export interface Store extends SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore, ProcessStore, RetrohuntStore, ContentIndexStore, ZipFileStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** Resolves when the database answers a trivial query (readiness probes); throws TransientError otherwise. */
   ping(): Promise<void>;

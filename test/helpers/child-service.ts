@@ -45,7 +45,7 @@ function spawnServe(dataDir: string, extra: string[], env: Record<string, string
     let err = '';
     child.stderr!.on('data', (c) => {
       err += c;
-      const url = /listening on (http:\/\/\S+)/.exec(err)?.[1] ?? null;
+      const url = /listening on (https?:\/\/\S+)/.exec(err)?.[1] ?? null;
       if (url || /Trawl worker started/.test(err)) resolve({ child, url, key: /^\s+([0-9a-f]{64})$/m.exec(err)?.[1] ?? null, stop });
     });
     child.on('exit', (code) => reject(new Error(`trawl serve exited with ${code}: ${err}`)));

@@ -423,6 +423,32 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         await db.schema.alterTable('retrohunt_jobs').dropColumn('abort_reason').execute();
       },
     },
+    '0019_zip_files': {
+      // ZIP files (spec 6.5): stored files packed on request; the ZIP itself is a blob, built by a
+      // durable `zip-file` job.
+      async up(db: Kysely<any>) {
+        await db.schema.createTable('zip_files')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('owner_id', 'integer', (c) => c.notNull())
+          .addColumn('hashes', 'text', (c) => c.notNull())
+          .addColumn('password', 'text')
+          .addColumn('encrypted', 'integer', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('progress', 'integer', (c) => c.notNull())
+          .addColumn('files_ok', 'integer', (c) => c.notNull())
+          .addColumn('files_error', 'integer', (c) => c.notNull())
+          .addColumn('creation_date', 'bigint', (c) => c.notNull())
+          .addColumn('finish_date', 'bigint')
+          .addColumn('blob', 'text')
+          .addColumn('size', 'bigint')
+          .addColumn('error', 'text')
+          .execute();
+        await db.schema.createIndex('zip_files_owner_idx').on('zip_files').columns(['owner_id', 'creation_date']).execute();
+      },
+      async down(db: Kysely<any>) {
+        await sql`drop table if exists zip_files`.execute(db);
+      },
+    },
   };
 }
 

@@ -302,4 +302,26 @@ export interface Database {
   retrohunt_matches: RetrohuntMatchesTable;
   content_index_pending: ContentIndexPendingTable;
   content_index_segments: ContentIndexSegmentsTable;
+  zip_files: ZipFilesTable;
+}
+
+/** ZIP files (model/zip-file.ts); the durable job that builds one is a `zip-file` row of jobs. */
+export interface ZipFilesTable {
+  id: string;
+  owner_id: number;
+  /** JSON array of the hashes asked for. */
+  hashes: string;
+  /** Until the ZIP is built; null after, or when none was given. */
+  password: string | null;
+  /** 0/1. */
+  encrypted: number;
+  status: string;
+  progress: number;
+  files_ok: number;
+  files_error: number;
+  creation_date: number;
+  finish_date: number | null;
+  blob: string | null;
+  size: number | null;
+  error: string | null;
 }

@@ -7,7 +7,7 @@ import type {
   NotificationQuery, NotificationRecord, RulesetPatch, RulesetRecord, RulesetSource, SlowScan, Store,
   StoredNotifications, StreamEntry, SubmissionRecord, TableCopyOptions, UserPatch, UserRecord, ProcessRecord,
   NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus,
-  ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams,
+  ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams, NewZipFile, ZipFileOutcome, ZipFileRecord,
 } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { fileChangesSince } from './file-changes.js';
@@ -18,6 +18,7 @@ import * as jobs from './jobs.js';
 import * as notifications from './notifications.js';
 import * as processes from './processes.js';
 import * as retrohunt from './retrohunt.js';
+import * as zipFiles from './zip-files.js';
 import * as contentIndex from './content-index.js';
 import * as rulesets from './rulesets.js';
 import * as subfiles from './subfiles.js';
@@ -461,6 +462,30 @@ export class SqlStore implements CopyableStore {
 
   retrohuntCorpusSize(range: { start: number; end: number }, corpus: Corpus): Promise<number> {
     return this.run(() => retrohunt.corpusSize(this.db, range, corpus));
+  }
+
+  createZipFile(zip: NewZipFile): Promise<ZipFileRecord> {
+    return this.run(() => this.d.transaction(this.db, (tx) => zipFiles.create(tx, zip)));
+  }
+
+  getZipFile(id: string): Promise<ZipFileRecord | null> {
+    return this.run(() => zipFiles.get(this.db, id));
+  }
+
+  recordZipFileProgress(id: string, progress: { progress: number; filesOk: number; filesError: number }): Promise<void> {
+    return this.run(() => zipFiles.progress(this.db, id, progress));
+  }
+
+  finishZipFile(id: string, jobId: number, outcome: ZipFileOutcome, now: number): Promise<void> {
+    return this.run(() => this.d.transaction(this.db, (tx) => zipFiles.finish(tx, id, jobId, outcome, now)));
+  }
+
+  listEndedZipFiles(before: number, limit: number): Promise<ZipFileRecord[]> {
+    return this.run(() => zipFiles.ended(this.db, before, limit));
+  }
+
+  deleteZipFile(id: string): Promise<string | null> {
+    return this.run(() => this.d.transaction(this.db, (tx) => zipFiles.remove(tx, id)));
   }
 
   getNotification(id: number): Promise<NotificationRecord | null> {

@@ -48,6 +48,7 @@ const COPIED: readonly CopiedTable[] = [
   { name: 'retrohunt_matches', key: ['job_id', 'sha256', 'rule_name'] },
   { name: 'content_index_pending', key: ['id'], serial: true },
   { name: 'content_index_segments', key: ['id'], serial: true },
+  { name: 'zip_files', key: ['id'] },
 ];
 
 /**

@@ -18,6 +18,7 @@ const WRITES = [
   'failJob', 'failAnalysis', 'retryFailedJobs',
   'createRetrohuntJob', 'deleteRetrohuntJob', 'abortRetrohuntJob', 'startRetrohuntJob', 'recordRetrohuntProgress', 'finishRetrohuntJob',
   'indexFiles', 'addIndexSegment', 'dropIndexSegments', 'resetContentIndex',
+  'createZipFile', 'recordZipFileProgress', 'finishZipFile', 'deleteZipFile',
 ] as const satisfies readonly (keyof Store)[];
 
 type Pending = { resolve(v: unknown): void; reject(e: Error): void };
