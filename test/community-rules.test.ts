@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -173,6 +173,10 @@ describe('community rules', () => {
     await writeTree(join(work, 'tree'), { 'sig/archived.yar': 'rule Archived_Marker { strings: $m = "TRAWL-COMMUNITY-ARCHIVED" condition: $m }\n' });
     execFileSync('tar', ['-czf', join(work, 'rules.tar.gz'), '-C', join(work, 'tree'), '.']);
     execFileSync('zip', ['-qr', join(work, 'rules.zip'), '.'], { cwd: join(work, 'tree') });
+    await mkdir(join(work, 'linked'));
+    await symlink('/etc', join(work, 'linked', 'out'));
+    execFileSync('tar', ['-czf', join(work, 'linked.tar.gz'), '-C', join(work, 'linked'), '.']);
+    await writeFile(join(work, 'corrupt.tar.gz'), Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), randomBytes(200)]));
     const server: Server = createServer((req, res) => {
       try {
         res.end(readFileSync(join(work, req.url!.slice(1))));
@@ -191,6 +195,16 @@ describe('community rules', () => {
       assert.equal(zip.code, 0, zip.err);
       assert.equal(zip.out, 'added 1, updated 0, unchanged 0, enabled 0, disabled 0, failed 0\n');
       assert.equal((await trawl('rules', 'import', `${base}/missing.zip`)).code, 1);
+      // Refused, saying why: links (a later entry could be written through one), anything else.
+      const linked = await trawl('rules', 'import', `${base}/linked.tar.gz`);
+      assert.equal(linked.code, 1);
+      assert.match(linked.err, /holds links/);
+      const notArchive = await trawl('rules', 'import', `${base}/tree/sig/archived.yar`);
+      assert.equal(notArchive.code, 1);
+      assert.match(notArchive.err, /neither a \.zip nor a \.tar\.gz/);
+      const corrupt = await trawl('rules', 'import', `${base}/corrupt.tar.gz`);
+      assert.equal(corrupt.code, 1);
+      assert.match(corrupt.err, /could not unpack/);
 
       const f = await upload(bob, sample('TRAWL-COMMUNITY-ARCHIVED'));
       assert.deepEqual(f.attributes.crowdsourced_yara_results.map((r: any) => r.source).sort(), [`${base}/rules.tar.gz`, 'https://example.org/community-rules']);

@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { Config } from '../config.js';
 import { importCollection, type CollectionFile } from '../hunting/rulesets/community-rules.js';
-import { invalidArgument } from '../model/errors.js';
+import { invalidArgument, TrawlError } from '../model/errors.js';
 import { openStore } from '../store/open-store.js';
 
 export const rulesUsage = `trawl rules import DIR|URL [--source NAME]   load or refresh community rules: a folder of .yar/.yara
@@ -56,8 +56,11 @@ function checkUrl(u: URL): void {
 async function fetchCollection(url: URL, err: Writable): Promise<string> {
   checkUrl(url);
   err.write(`downloading ${url.href}\n`);
-  const res = await fetch(url, { redirect: 'follow' });
+  const res = await fetch(url, { redirect: 'follow' }).catch((e: Error) => {
+    throw invalidArgument(`could not download ${url.href}: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+  });
   if (!res.ok) throw invalidArgument(`could not download ${url.href}: HTTP ${res.status}`);
+  if (Number(res.headers.get('content-length') ?? 0) > MAX_DOWNLOAD_BYTES) throw invalidArgument(`${url.href} is larger than ${MAX_DOWNLOAD_BYTES} bytes`);
   const body = Buffer.from(await res.arrayBuffer());
   if (body.length > MAX_DOWNLOAD_BYTES) throw invalidArgument(`${url.href} is larger than ${MAX_DOWNLOAD_BYTES} bytes`);
   const dir = await mkdtemp(join(tmpdir(), 'trawl-rules-'));
@@ -65,12 +68,22 @@ async function fetchCollection(url: URL, err: Writable): Promise<string> {
   const tree = join(dir, 'tree');
   await writeFile(archive, body);
   await mkdir(tree);
-  // By content, not by name: GitHub's archive URLs end in neither.
-  if (body.subarray(0, 2).toString('latin1') === 'PK') await run('unzip', ['-q', '-o', archive, '-d', tree]);
-  else if (body[0] === 0x1f && body[1] === 0x8b) await run('tar', ['-xzf', archive, '-C', tree, '--no-same-owner']);
-  else {
+  try {
+    // By content, not by name: GitHub's archive URLs end in neither. An archive with links is
+    // refused before unpacking: a later entry could be written through one, outside the folder.
+    if (body.subarray(0, 2).toString('latin1') === 'PK') {
+      if (/^l/m.test((await run('unzip', ['-Z', '-l', archive], { maxBuffer: 64 * 1024 * 1024 })).stdout)) throw invalidArgument(`${url.href} holds symbolic links`);
+      await run('unzip', ['-q', '-o', archive, '-d', tree]);
+    } else if (body[0] === 0x1f && body[1] === 0x8b) {
+      if (/^[lh]/m.test((await run('tar', ['-tvzf', archive], { maxBuffer: 64 * 1024 * 1024 })).stdout)) throw invalidArgument(`${url.href} holds links`);
+      await run('tar', ['-xzf', archive, '-C', tree, '--no-same-owner', '--no-same-permissions']);
+    } else {
+      throw invalidArgument(`${url.href} is neither a .zip nor a .tar.gz`);
+    }
+  } catch (e) {
     await rm(dir, { recursive: true, force: true });
-    throw invalidArgument(`${url.href} is neither a .zip nor a .tar.gz`);
+    if (e instanceof TrawlError) throw e;
+    throw invalidArgument(`could not unpack ${url.href}: ${((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n')[0]}`);
   }
   err.write(`unpacked ${body.length} bytes\n`);
   return dir;
