@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { COMMUNITY_OWNER_ID, type CommunityMatch } from '../src/model/records.js';
-import { analysed, ruleset, storeContract } from './helpers/store-contract.js';
+import { analysed, ruleset, storeContract, submission } from './helpers/store-contract.js';
 
 const match = (rulesetId: number, ruleName: string): CommunityMatch => ({
   ruleName, rulesetId, rulesetName: `set${rulesetId}`, source: 'https://example.org/rules', author: 'a', matchInSubfile: false,
@@ -47,7 +47,7 @@ storeContract('community rulesets and verdicts', ({ fresh }) => {
     assert.deepEqual((await s.getFile(sub.sha256))?.communityScan, { date: 1_700_000_900, matches: [] });
 
     // The next analysis without community rules enabled says so: no verdict.
-    await s.addSubmission({ ...(await import('./helpers/store-contract.js')).submission('community verdict') });
+    await s.addSubmission(submission('community verdict'));
     const [job] = await s.claimJobs('w', 1, 60_000);
     const plain = { magic: 'data', typeDescription: 'unknown', typeTag: 'unknown', typeTags: [], typeExtension: '', tags: [] };
     await s.completeAnalysis(job!.id, Number(job!.payload.submissionId), plain, 1_700_001_000, [], { communityScan: null });
