@@ -11,6 +11,7 @@ import { huntingCommand, huntingOptions, huntingUsage } from './hunting.js';
 import { iocstreamCommand, iocstreamOptions, iocstreamUsage } from './iocstream.js';
 import { jobsCommand, jobsOptions, jobsUsage } from './jobs.js';
 import { migrateCommand, migrateOptions, migrateUsage } from './migrate.js';
+import { rulesCommand, rulesOptions, rulesUsage } from './rules.js';
 import { retrohuntCommand, retrohuntOptions, retrohuntUsage } from './retrohunt.js';
 import { serveCommand, serveUsage } from './serve.js';
 import { statusCommand, statusOptions, statusUsage } from './status.js';
@@ -29,6 +30,7 @@ commands:
   ${huntingUsage.split('\n').join('\n  ')}
   ${iocstreamUsage.split('\n').join('\n  ')}
   ${retrohuntUsage.split('\n').join('\n  ')}
+  ${rulesUsage.split('\n').join('\n  ')}
   ${userUsage.split('\n').join('\n  ')}
   ${jobsUsage.split('\n').join('\n  ')}
   ${statusUsage}
@@ -46,7 +48,7 @@ const configOptions: Options = Object.fromEntries([
 
 export async function main(argv: string[], out: Writable = process.stdout, err: Writable = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
-  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, corpus: corpusOptions, file: fileOptions, user: userOptions, jobs: jobsOptions, status: statusOptions, migrate: migrateOptions, hunting: huntingOptions, iocstream: iocstreamOptions, retrohunt: retrohuntOptions };
+  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, corpus: corpusOptions, file: fileOptions, user: userOptions, jobs: jobsOptions, status: statusOptions, migrate: migrateOptions, hunting: huntingOptions, iocstream: iocstreamOptions, retrohunt: retrohuntOptions, rules: rulesOptions };
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     out.write(usage);
     return command ? 0 : 2;
@@ -99,6 +101,8 @@ export async function main(argv: string[], out: Writable = process.stdout, err: 
           config, timeRange: v['time-range'] as string | undefined, email: v.email as string | undefined, corpus: v.corpus as string | undefined,
           wait: v.wait === true, filter: v.filter as string | undefined, limit: v.limit as string | undefined, json: v.json === true, out, err,
         });
+      case 'rules':
+        return await rulesCommand(positionals, { config, ...(typeof v.source === 'string' ? { source: v.source } : {}), out, err });
       case 'migrate':
         return await migrateCommand({ config, flags: v, out, err });
       case 'jobs':

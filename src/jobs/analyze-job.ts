@@ -1,11 +1,14 @@
 // The `analyze` job: one submission's journey from the blob store through analysis, unpacking
-// and hunting (on worker threads, see extraction/submission-walk.ts) to its notifications and
-// subfiles, stored in the transaction that completes it. Goodware is not hunted.
+// and hunting (on worker threads, see extraction/submission-walk.ts) to its notifications, its
+// verdict from community rules and its subfiles, stored in the transaction that completes it.
+// Goodware is not hunted.
 import type { Logger } from 'pino';
 import { UNANALYSABLE } from '../analysis/pipeline.js';
 import { analysisLane } from '../model/records.js';
 import type { ExtractionLimits } from '../extraction/limits.js';
 import { buildNotifications, matchedRulesets } from '../hunting/scan/notification-builder.js';
+import { communityMatches, communityScan, splitCommunity } from '../hunting/scan/community-verdicts.js';
+import type { RawMatch } from '../hunting/engine/rules-artifact.js';
 import { catchesUp, inCatchUp, type CatchUp, type Hunter } from '../hunting/scan/hunter.js';
 import { scanVariables } from '../hunting/scan/scan-variables.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
@@ -74,10 +77,15 @@ export class AnalyzeJob implements JobHandler {
       result.matches = result.matches.filter((m) => !inCatchUp(catchUp, m.rulesetId));
       log.debug({ submission: submissionId, rulesets: catchUp === 'all' ? 'all' : catchUp.length }, 'scanned before ruleset changes compiled: they scan late');
     }
-    const notifications = buildNotifications(submission, result.matches, await matchedRulesets(this.store, result.matches), now(), {
-      matchInSubfile: (m) => result.inSubfile.has(m),
-    });
+    // Community rulesets' matches make the file's verdict, Livehunt's its notifications; the
+    // rulesets of both are read once (only when something matched).
+    const { community, livehunt } = splitCommunity(result.matches, snap);
+    const rulesets = await matchedRulesets(this.store, result.matches);
+    const inSubfile = (m: RawMatch) => result.inSubfile.has(m);
+    const notifications = buildNotifications(submission, livehunt, rulesets, now(), { matchInSubfile: inSubfile });
+    const verdict = snap ? { communityScan: communityScan(snap, communityMatches(community, rulesets, inSubfile), now()) } : {};
     const stored = await this.store.completeAnalysis(job.id, submissionId, result.analysis, now(), notifications, {
+      ...verdict,
       emails: this.opts.emails,
       emailDelayMs: this.opts.emailDelayMs,
       subfiles: result.subfiles,

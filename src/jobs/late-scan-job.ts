@@ -5,6 +5,7 @@
 // - rulesets changed after the snapshot an analysis scanned with, when their compile took longer
 //   than the analysis would wait (rulesCatchUpAfter: an import of hundreds of rulesets): they scan
 //   once compiled, and the upload did not wait for the compile.
+// Community rulesets among them update the file's verdict instead of notifying (community-verdicts.ts).
 // Queued by the
 // transaction that completes the analysis, so a crash loses no late scan; its notifications and
 // its removal are one transaction, and a scan run twice stores nothing twice (the unique key of
@@ -12,9 +13,11 @@
 import type { Logger } from 'pino';
 import { buildNotifications, matchedRulesets } from '../hunting/scan/notification-builder.js';
 import { catchesUp, type CatchUp, type Hunter } from '../hunting/scan/hunter.js';
+import { communityMatches, splitCommunity } from '../hunting/scan/community-verdicts.js';
+import type { RulesSnapshot } from '../hunting/scan/rules-catalog.js';
 import type { HuntResult, RawMatch } from '../hunting/engine/rules-artifact.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
-import type { FollowUpJob, Job, Store } from '../store/store.js';
+import type { CommunityMatch, CommunityUpdate, FollowUpJob, Job, Store } from '../store/store.js';
 import type { HuntFileTask } from '../extraction/walk-tasks.js';
 import { rawError } from './job-failure.js';
 import type { JobHandler } from './job-runner.js';
@@ -83,10 +86,25 @@ export class LateScanJob implements JobHandler {
         if (f.depth > 0) inSubfile.add(m);
       }
     }
-    const list = buildNotifications(submission, matches, await matchedRulesets(this.store, matches), now(), { matchInSubfile: (m) => inSubfile.has(m) });
-    const stored = await this.store.completeJob(job.id, list, { emails: this.opts.emails, emailDelayMs: this.opts.emailDelayMs });
+    const { community, livehunt } = splitCommunity(matches, snap);
+    const rulesets = await matchedRulesets(this.store, matches);
+    const sub = (m: RawMatch) => inSubfile.has(m);
+    const list = buildNotifications(submission, livehunt, rulesets, now(), { matchInSubfile: sub });
+    const stored = await this.store.completeJob(job.id, list, {
+      emails: this.opts.emails, emailDelayMs: this.opts.emailDelayMs, ...this.verdict(snap, submission.sha256, catchUp, communityMatches(community, rulesets, sub)),
+    });
     if (stored.stored.length > 0) this.opts.onNotifications?.(stored.stored.length);
     log.debug({ submission: submission.id, files: files.length, notifications: stored.stored.length }, 'late scan done');
+  }
+
+  /**
+   * The community rulesets this scan ran (those caught up with, quarantined ones that matched)
+   * replace their part of the file's verdict; nothing when no community ruleset is enabled.
+   */
+  private verdict(snap: RulesSnapshot, sha256: string, catchUp: CatchUp, found: CommunityMatch[]): { community?: CommunityUpdate } {
+    if (snap.community.size === 0) return {};
+    const rescanned = catchUp === 'all' ? 'all' : [...new Set([...catchUp, ...found.map((m) => m.rulesetId)])];
+    return { community: { sha256, rescanned, scan: { date: now(), matches: found } } };
   }
 
   /**

@@ -109,6 +109,40 @@ export interface FileRecord extends Partial<FileAnalysis> {
   revision?: number;
   /** Set while the latest analysis of the file failed; a successful one clears it. */
   analysisError?: AnalysisFailure;
+  /** The latest scan with community rules (absent: never scanned while some were imported). */
+  communityScan?: CommunityScan;
+}
+
+/**
+ * The owner of community rulesets (`trawl rules import`): an operator-owned system account that
+ * is no user (no users row, no API key), so no user lists, sees or is notified by its rulesets.
+ */
+export const COMMUNITY_OWNER_ID = 0;
+
+/** What makes a ruleset a community one: where it was imported from and its rules' metadata. */
+export interface CommunityRuleset {
+  /** The collection it came from (the import's URL or folder, or --source): crowdsourced `source`. */
+  source: string;
+  /** `author` and `description` meta of each rule that has them. */
+  rules: Record<string, { author?: string; description?: string }>;
+}
+
+/** One community rule that matched a file (VirusTotal's crowdsourced_yara_results item). */
+export interface CommunityMatch {
+  ruleName: string;
+  rulesetId: number;
+  rulesetName: string;
+  source: string;
+  author?: string;
+  description?: string;
+  /** The rule matched a file unpacked from this one, not the file itself. */
+  matchInSubfile: boolean;
+}
+
+/** A file's verdict from community rules: when it was scanned, and what matched (empty: nothing). */
+export interface CommunityScan {
+  date: number;
+  matches: CommunityMatch[];
 }
 
 /**
@@ -190,6 +224,8 @@ export interface RulesetRecord {
   /** Scans this ruleset made slow or time out. */
   slowScans: number;
   lastSlowScan: SlowScan | null;
+  /** Set for community rulesets (owned by COMMUNITY_OWNER_ID): they fill verdicts, never notify. */
+  community?: CommunityRuleset;
 }
 
 /** When a ruleset was rate limited (UNIX seconds); model/rate-limit.ts computes the ratio. */
@@ -219,6 +255,8 @@ export interface RulesetSource {
   id: number;
   generation: number;
   rules: string;
+  /** A community ruleset (its matches make verdicts, not notifications). */
+  community?: boolean;
 }
 
 /** A hunting notification about to be stored (one matching rule on one analysed submission). */

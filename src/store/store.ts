@@ -11,7 +11,7 @@ import type {
   AnalysisStatus, AnalysisFailure, UserRecord, NewUser, UserPatch, FileAnalysis, BundleInfo, NewSubfile, FileLink,
   FileRecord, NewSubmission, SubmissionRecord, RulesetRecord, RateLimitState, SlowScan, NewRuleset,
   RulesetPatch, RulesetSource, NewNotification, NotificationRecord, StreamEntry,
-  NotificationPosition, ProcessRecord, JobQueueStats, Corpus,
+  NotificationPosition, ProcessRecord, JobQueueStats, Corpus, CommunityScan, CommunityRuleset, CommunityMatch,
 } from '../model/records.js';
 import type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
 export type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
@@ -23,8 +23,19 @@ export type {
   AnalysisStatus, AnalysisFailure, UserRecord, NewUser, UserPatch, FileAnalysis, BundleInfo, NewSubfile, FileLink,
   FileRecord, NewSubmission, SubmissionRecord, RulesetRecord, RateLimitState, SlowScan, NewRuleset,
   RulesetPatch, RulesetSource, NewNotification, NotificationRecord, StreamEntry,
-  NotificationPosition, ProcessRecord, JobQueueStats, Corpus,
+  NotificationPosition, ProcessRecord, JobQueueStats, Corpus, CommunityScan, CommunityRuleset, CommunityMatch,
 } from '../model/records.js';
+
+/**
+ * A late scan's community matches on a file: the file's earlier matches of rulesets `rescanned`
+ * ('all': every one) are replaced by `scan.matches`; the others stay. A file never scanned with
+ * community rules gets `scan` as it is.
+ */
+export interface CommunityUpdate {
+  sha256: string;
+  rescanned: number[] | 'all';
+  scan: CommunityScan;
+}
 
 /** What Store.fileChangesSince returns. */
 export interface FileChanges {
@@ -240,17 +251,19 @@ export interface JobStore {
    * are queued for e-mail (see takePendingEmails) with an `email` job per ruleset. `subfiles`
    * are stored as files (analysed, not counted as submitted) linked to their containers, and join
    * the submission's corpus as its file did; `followUp` is queued; `indexed` go into the content
-   * index (as indexFiles).
+   * index (as indexFiles). `communityScan` replaces the file's verdict from community rules (null:
+   * none), in the same write of the file's row.
    */
   completeAnalysis(
     jobId: number, submissionId: number, analysis: FileAnalysis, date: number,
-    notifications?: NewNotification[], opts?: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob; indexed?: FileGrams[] },
+    notifications?: NewNotification[], opts?: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob; indexed?: FileGrams[]; communityScan?: CommunityScan | null },
   ): Promise<StoredNotifications>;
   /**
    * Stores the notifications a job that is not an analysis found (a late scan) and removes the
    * job, in one transaction: a crash before it leaves the job to run again, after it nothing.
+   * `community` merges a late scan's community matches into the file's verdict (CommunityUpdate).
    */
-  completeJob(jobId: number, notifications: NewNotification[], opts?: { emails?: boolean; emailDelayMs?: number }): Promise<StoredNotifications>;
+  completeJob(jobId: number, notifications: NewNotification[], opts?: { emails?: boolean; emailDelayMs?: number; community?: CommunityUpdate }): Promise<StoredNotifications>;
   /** Removes a finished job that is not an analysis (e.g. `email`). */
   deleteJob(jobId: number): Promise<void>;
   /**

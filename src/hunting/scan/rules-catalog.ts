@@ -62,6 +62,11 @@ export interface RulesSnapshot {
   /** Whether a match comes from the current version of an enabled ruleset, in the set that owns it. */
   accepts(m: RawMatch): boolean;
   artifact(key: string): RulesArtifact | undefined;
+  /**
+   * The enabled community rulesets (`trawl rules import`): their matches make files' verdicts,
+   * never notifications. Known here so that sorting matches costs no database read.
+   */
+  readonly community: ReadonlySet<number>;
 }
 
 interface CompiledSet {
@@ -76,6 +81,8 @@ export class RulesCatalog {
   private generation = -1;
   /** Enabled rulesets: id -> current generation. */
   private current = new Map<number, number>();
+  /** Enabled community rulesets (RulesetSource.community). */
+  private community = new Set<number>();
   private shards: CompiledSet[] = [];
   /** Oldest first; each compiled from the rulesets changed since the one before. */
   private deltas: CompiledSet[] = [];
@@ -261,10 +268,13 @@ export class RulesCatalog {
     }
     const sources = await this.store.enabledRulesetSources(changes.rulesetIds);
     const enabled = new Map(sources.map((s) => [s.id, s.generation]));
+    const community = new Set(sources.filter((s) => s.community).map((s) => s.id));
     for (const id of changes.rulesetIds) {
       const g = enabled.get(id);
       if (g === undefined) this.current.delete(id);
       else this.current.set(id, g);
+      if (community.has(id)) this.community.add(id);
+      else this.community.delete(id);
       const q = this.quarantined.get(id);
       if (q && q.members.get(id) !== g) this.quarantined.delete(id);
     }
@@ -280,6 +290,7 @@ export class RulesCatalog {
     const generation = await this.store.rulesGeneration();
     const sources = await this.store.enabledRulesetSources();
     this.current = new Map(sources.map((s) => [s.id, s.generation]));
+    this.community = new Set(sources.filter((s) => s.community).map((s) => s.id));
     this.quarantined.clear();
     // Both compile threads share the work: startup with many shards takes half as long.
     const chunks: RulesetSource[][] = [];
@@ -365,6 +376,7 @@ export class RulesCatalog {
   private publish(): void {
     const current = new Map(this.current);
     const quarantined = new Set(this.quarantined.keys());
+    const community = new Set(this.community);
     // Shards emptied or only planned by a rebuild in progress have no compiled rules yet.
     const sets = [...this.shards, ...this.deltas, ...this.quarantined.values()];
     const artifacts = sets.filter((s) => s.members.size > 0).map((s) => s.artifact);
@@ -380,6 +392,7 @@ export class RulesCatalog {
       scan: artifacts.map(forScan),
       accepts: (m) => current.get(m.rulesetId) === m.generation && owner.get(m.rulesetId) === m.artifact,
       artifact: (key) => byKey.get(key),
+      community,
     };
     this.log.debug({ generation: this.generation, sets: artifacts.length, rulesets: current.size }, 'rules published');
     const snap = this.snap;

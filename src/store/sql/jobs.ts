@@ -1,7 +1,7 @@
 // The job queue and analysis completion, as queries on a Kysely database (used by sql-store.ts).
 // Job times are epoch milliseconds from this process's clock.
 import { sql, type Kysely } from 'kysely';
-import type { Corpus, FileAnalysis, Job, JobQueueStats, LaneLimits } from '../store.js';
+import type { CommunityScan, Corpus, FileAnalysis, Job, JobQueueStats, LaneLimits } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { toJob } from './rows.js';
 import type { Database } from './schema.js';
@@ -170,11 +170,12 @@ export async function queueStats(db: Kysely<Database>): Promise<JobQueueStats[]>
  * job. Returns the submission's corpus, which its subfiles join (`main` when it is gone).
  */
 export async function completeAnalysis(
-  tx: Kysely<Database>, jobId: number, submissionId: number, a: FileAnalysis, date: number,
+  tx: Kysely<Database>, jobId: number, submissionId: number, a: FileAnalysis, date: number, community?: CommunityScan | null,
 ): Promise<Corpus> {
   const sub = await tx.selectFrom('submissions').select(['sha256', 'corpus']).where('id', '=', submissionId).executeTakeFirst();
   if (sub) {
-    await tx.updateTable('files').set((eb) => ({ ...analysisColumns(a, date), revision: eb('revision', '+', 1) }))
+    const verdict = community !== undefined ? { community_scan: community && JSON.stringify(community) } : {};
+    await tx.updateTable('files').set((eb) => ({ ...analysisColumns(a, date), ...verdict, revision: eb('revision', '+', 1) }))
       .where('sha256', '=', sub.sha256).execute();
     await tx.updateTable('submissions').set({ status: 'completed', completed_at: date, error_code: null, error_message: null })
       .where('id', '=', submissionId).execute();

@@ -449,6 +449,18 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         await sql`drop table if exists zip_files`.execute(db);
       },
     },
+    '0020_community_rules': {
+      // Verdicts without antivirus engines: community rulesets (`trawl rules import`) carry their
+      // collection and rules' metadata, and each file the latest verdict they gave it.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('hunting_rulesets').addColumn('community', 'text').execute();
+        await db.schema.alterTable('files').addColumn('community_scan', 'text').execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.alterTable('files').dropColumn('community_scan').execute();
+        await db.schema.alterTable('hunting_rulesets').dropColumn('community').execute();
+      },
+    },
   };
 }
 

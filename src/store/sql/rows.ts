@@ -1,6 +1,6 @@
 // Conversions between table rows (schema.ts) and the records of the Store contract.
 import type { Selectable } from 'kysely';
-import type { AnalysisFailure, BundleInfo, FileRecord, Job, SubmissionRecord, UserRecord } from '../store.js';
+import type { AnalysisFailure, BundleInfo, CommunityScan, FileRecord, Job, SubmissionRecord, UserRecord } from '../store.js';
 import type { FilesTable, JobsTable, SubmissionsTable, UsersTable } from './schema.js';
 
 /** A users row as a UserRecord. */
@@ -39,6 +39,7 @@ export function toFile(r: Selectable<FilesTable>): FileRecord {
   if (r.last_analysis_date !== null) f.lastAnalysisDate = Number(r.last_analysis_date);
   if (r.bundle_info) f.bundleInfo = JSON.parse(r.bundle_info) as BundleInfo;
   if (r.analysis_error) f.analysisError = JSON.parse(r.analysis_error) as AnalysisFailure;
+  if (r.community_scan) f.communityScan = JSON.parse(r.community_scan) as CommunityScan;
   return f;
 }
 

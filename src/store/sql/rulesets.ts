@@ -1,11 +1,12 @@
 // Hunting rulesets and their editors, as queries on a Kysely database (used by sql-store.ts).
 import type { Kysely, Selectable, Updateable } from 'kysely';
-import type { NewRuleset, RulesetPatch, RulesetRecord, RulesetSource, SlowScan } from '../store.js';
+import type { CommunityRuleset, NewRuleset, RulesetPatch, RulesetRecord, RulesetSource, SlowScan } from '../store.js';
+import { COMMUNITY_OWNER_ID } from '../../model/records.js';
 import { shapesOf } from './compiled-shapes.js';
 import type { Database, HuntingRulesetsTable } from './schema.js';
 
 function toRuleset(r: Selectable<HuntingRulesetsTable>, editorIds: number[]): RulesetRecord {
-  return {
+  const out: RulesetRecord = {
     id: Number(r.id),
     ownerId: Number(r.owner_id),
     name: r.name,
@@ -28,6 +29,8 @@ function toRuleset(r: Selectable<HuntingRulesetsTable>, editorIds: number[]): Ru
     slowScans: Number(r.slow_scans),
     lastSlowScan: r.last_slow_scan === null ? null : (JSON.parse(r.last_slow_scan) as SlowScan),
   };
+  if (r.community) out.community = JSON.parse(r.community) as CommunityRuleset;
+  return out;
 }
 
 /** Keep this much change history; a matcher further behind reloads every ruleset. */
@@ -61,6 +64,7 @@ function columns(p: RulesetPatch): Updateable<HuntingRulesetsTable> {
   if (p.tags !== undefined) c.tags = JSON.stringify(p.tags);
   if (p.ruleNames !== undefined) c.rule_names = JSON.stringify(p.ruleNames);
   if (p.modificationDate !== undefined) c.modification_date = p.modificationDate;
+  if (p.community !== undefined) c.community = JSON.stringify(p.community);
   return c;
 }
 
@@ -93,6 +97,7 @@ export async function create(db: Kysely<Database>, r: NewRuleset): Promise<Rules
     limited_log: '[]',
     slow_scans: 0,
     last_slow_scan: null,
+    community: r.community ? JSON.stringify(r.community) : null,
   }).returningAll().executeTakeFirstOrThrow();
   const generation = await recordChange(db, Number(row.id));
   await db.updateTable('hunting_rulesets').set({ rules_generation: generation }).where('id', '=', row.id).execute();
@@ -179,10 +184,14 @@ export async function changesSince(db: Kysely<Database>, since: number): Promise
 
 export async function enabledSources(db: Kysely<Database>, ids?: number[]): Promise<RulesetSource[]> {
   if (ids && ids.length === 0) return [];
-  let q = db.selectFrom('hunting_rulesets').select(['id', 'rules_generation', 'rules']).where('enabled', '=', 1);
+  let q = db.selectFrom('hunting_rulesets').select(['id', 'rules_generation', 'rules', 'owner_id']).where('enabled', '=', 1);
   if (ids) q = q.where('id', 'in', ids);
   const rows = await q.orderBy('id').execute();
-  return rows.map((r) => ({ id: Number(r.id), generation: Number(r.rules_generation), rules: r.rules }));
+  return rows.map((r) => {
+    const s: RulesetSource = { id: Number(r.id), generation: Number(r.rules_generation), rules: r.rules };
+    if (Number(r.owner_id) === COMMUNITY_OWNER_ID) s.community = true;
+    return s;
+  });
 }
 
 export async function addEditor(db: Kysely<Database>, id: number, userId: number): Promise<void> {

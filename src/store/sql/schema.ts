@@ -57,6 +57,8 @@ export interface FilesTable {
   in_main: Generated<number>;
   /** 0/1: in the goodware corpus: the goodware intake brought it (0 by default). */
   in_goodware: Generated<number>;
+  /** JSON CommunityScan: the file's verdict from community rules; null before any (migration 0020). */
+  community_scan: Generated<string | null>;
 }
 
 /** Subfiles: which files were extracted from which (bundled_files / compressed_parents). */
@@ -149,6 +151,8 @@ export interface HuntingRulesetsTable {
   /** Scans this ruleset made slow or time out, and the last one (JSON), for its owner to see. */
   slow_scans: number;
   last_slow_scan: string | null;
+  /** JSON CommunityRuleset for community rulesets (`trawl rules import`); null for Livehunt ones. */
+  community: Generated<string | null>;
 }
 
 /**

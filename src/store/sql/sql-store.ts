@@ -8,6 +8,7 @@ import type {
   StoredNotifications, StreamEntry, SubmissionRecord, TableCopyOptions, UserPatch, UserRecord, ProcessRecord,
   NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus,
   ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams, NewZipFile, ZipFileOutcome, ZipFileRecord,
+  CommunityScan, CommunityUpdate,
 } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { fileChangesSince } from './file-changes.js';
@@ -19,6 +20,7 @@ import * as notifications from './notifications.js';
 import * as processes from './processes.js';
 import * as retrohunt from './retrohunt.js';
 import * as zipFiles from './zip-files.js';
+import * as community from './community.js';
 import * as contentIndex from './content-index.js';
 import * as rulesets from './rulesets.js';
 import * as subfiles from './subfiles.js';
@@ -37,7 +39,7 @@ interface Completion {
   analysis: FileAnalysis;
   date: number;
   list: NewNotification[];
-  opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob; indexed?: FileGrams[] };
+  opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob; indexed?: FileGrams[]; communityScan?: CommunityScan | null };
 }
 
 /** A Store over SQL. Create it with SqlStore.open, which brings the schema up to date first. */
@@ -288,14 +290,14 @@ export class SqlStore implements CopyableStore {
 
   completeAnalysis(
     jobId: number, submissionId: number, analysis: FileAnalysis, date: number,
-    list: NewNotification[] = [], opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob; indexed?: FileGrams[] } = {},
+    list: NewNotification[] = [], opts: { emails?: boolean; emailDelayMs?: number; subfiles?: NewSubfile[]; followUp?: FollowUpJob; indexed?: FileGrams[]; communityScan?: CommunityScan | null } = {},
   ): Promise<StoredNotifications> {
     const c: Completion = { jobId, submissionId, analysis, date, list, opts };
     return this.completions ? this.completions.submit(c) : this.bookkeeping((tx) => this.complete(tx, c));
   }
 
   private async complete(tx: Kysely<Database>, c: Completion): Promise<StoredNotifications> {
-    const corpus = await jobs.completeAnalysis(tx, c.jobId, c.submissionId, c.analysis, c.date);
+    const corpus = await jobs.completeAnalysis(tx, c.jobId, c.submissionId, c.analysis, c.date, c.opts.communityScan);
     if (c.opts.subfiles?.length) await subfiles.storeSubfiles(tx, c.opts.subfiles, c.date, corpus);
     if (c.opts.indexed?.length) await contentIndex.indexFiles(tx, c.opts.indexed);
     const f = c.opts.followUp;
@@ -303,9 +305,10 @@ export class SqlStore implements CopyableStore {
     return notifications.insertNotifications(tx, this.d, c.list, c.opts);
   }
 
-  completeJob(jobId: number, list: NewNotification[], opts: { emails?: boolean; emailDelayMs?: number } = {}): Promise<StoredNotifications> {
+  completeJob(jobId: number, list: NewNotification[], opts: { emails?: boolean; emailDelayMs?: number; community?: CommunityUpdate } = {}): Promise<StoredNotifications> {
     return this.bookkeeping(async (tx) => {
       await tx.deleteFrom('jobs').where('id', '=', jobId).execute();
+      if (opts.community) await community.mergeCommunityScan(tx, opts.community);
       return notifications.insertNotifications(tx, this.d, list, opts);
     });
   }
