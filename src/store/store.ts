@@ -15,6 +15,8 @@ import type {
 } from '../model/records.js';
 import type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
 export type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
+import type { FileSearchQuery } from '../model/file-search.js';
+export type { FileSearchQuery } from '../model/file-search.js';
 import type { ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams } from '../model/content-index.js';
 export type { ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams } from '../model/content-index.js';
 export type {
@@ -154,6 +156,15 @@ export interface FileStore {
    * earlier one, whatever order writers committed in. Caches of files follow it (stream/file-documents.ts).
    */
   fileChangesSince(cursor: string | null, max: number): Promise<FileChanges>;
+  /**
+   * A page of the Intelligence search `q` (model/file-search.ts): up to `q.limit` files matching
+   * `q.expr`, in `q.order` with ties by sha256 in the same direction, strictly after `q.after`.
+   * Files inserted meanwhile never shift a position: a walk from page to page sees each file
+   * once, unless its order value changed (a resubmission moves it in last_submission_date).
+   * `crowdsourced_yara_rule:` terms read `q.userId`'s notifications only. `signal`: as in
+   * NotificationQuery.
+   */
+  searchFiles(q: FileSearchQuery, signal?: AbortSignal): Promise<FileRecord[]>;
   /** One-time upload URLs, stored by token hash. */
   createUploadUrl(tokenHash: string, userId: number, expiresAt: number): Promise<void>;
   /**
