@@ -4,9 +4,10 @@
 // latency of a page alone) and at 8 (pages under load), random values and cursors per request.
 // PostgreSQL: TRAWL_TEST_PG_URL or the throwaway server of scripts/.
 // Env: BENCH_SEARCH_FILES, BENCH_SEARCH_SECONDS (5), BENCH_SEARCH_DB (sqlite,postgres).
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasWrk, request, startServer, table, verdict, wrk, type Server } from './lib/lib.js';
+import { hasWrk, request, ROOT, startServer, table, verdict, wrk, type Server } from './lib/lib.js';
 import { freshPostgres } from './corpora/notification-corpus.js';
 import { firstOf, generatePostgresFiles, generateSqliteFiles, lastOf, md5Of, sha256Of, sizeOf } from './corpora/file-corpus.js';
 
@@ -52,6 +53,17 @@ async function serverWithFiles(db: string): Promise<Server> {
   return startServer(flags, { dir: first.dir, key: first.key });
 }
 
+/** Drops the benchmark's database from the (shared) PostgreSQL server. */
+async function dropPostgres(name: string): Promise<void> {
+  const url = new URL(await freshPostgresAdmin());
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: url.toString() });
+  await c.connect();
+  await c.query(`drop database if exists ${name}`);
+  await c.end();
+}
+const freshPostgresAdmin = async () => process.env.TRAWL_TEST_PG_URL ?? execFileSync('bash', [join(ROOT, 'scripts/pg-test-server.sh'), '--socket'], { encoding: 'utf8' }).trim();
+
 async function measure(db: string, s: Server): Promise<(string | number)[][]> {
   const rows: (string | number)[][] = [];
   for (const [kind, make] of Object.entries(KINDS)) {
@@ -78,6 +90,7 @@ async function main(): Promise<void> {
       rows.push(...(await measure(db, s)));
     } finally {
       await s.stop();
+      if (db === 'postgres') await dropPostgres(`trawl_search_${process.pid}`);
     }
   }
   table(`GET /intelligence/search with ${N} stored files: wrk, 1 and 8 connections, ${SECONDS} s each`, rows);
