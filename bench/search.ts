@@ -83,17 +83,16 @@ async function measure(db: string, s: Server): Promise<(string | number)[][]> {
 
 async function main(): Promise<void> {
   if (!hasWrk()) throw new Error('this benchmark needs wrk (apt-get install wrk)');
-  const rows: (string | number)[][] = [['database', 'query', 'items', 'p50 ms', 'p99 ms', '8 conns: pages/s', '8 conns: p99 ms', 'errors', 'target (1 conn)']];
+  const head = ['database', 'query', 'items', 'p50 ms', 'p99 ms', '8 conns: pages/s', '8 conns: p99 ms', 'errors', 'target (1 conn)'];
   for (const db of DBS) {
     const s = await serverWithFiles(db);
     try {
-      rows.push(...(await measure(db, s)));
+      table(`GET /intelligence/search with ${N} stored files (${db}): wrk, 1 and 8 connections, ${SECONDS} s each`, [head, ...(await measure(db, s))]);
     } finally {
       await s.stop();
       if (db === 'postgres') await dropPostgres(`trawl_search_${process.pid}`);
     }
   }
-  table(`GET /intelligence/search with ${N} stored files: wrk, 1 and 8 connections, ${SECONDS} s each`, rows);
 }
 
 await main();

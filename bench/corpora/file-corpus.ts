@@ -22,7 +22,8 @@ const TYPES: FileType[] = [
 export const typeOf = (i: number) => TYPES.find((t) => i % 20 <= t.upTo)!;
 export const sha256Of = (i: number) => i.toString(16).padStart(64, '0');
 export const md5Of = (i: number) => sha256Of(i).slice(32);
-export const sizeOf = (i: number) => 100 + ((i * 7919) % 10_000_000);
+// (i % 1263) keeps the product within PostgreSQL's int4, the type generate_series gives i.
+export const sizeOf = (i: number) => 100 + (((i % 1263) * 7919) % 10_000_000);
 export const firstOf = (i: number) => START + i * STEP;
 export const lastOf = (i: number) => firstOf(i) + (i % 97) * 3600;
 
@@ -34,7 +35,7 @@ function inserts(n: number, { hex, cat, range }: Sql): string[] {
   return [
     `insert into files (sha256, sha1, md5, size, magic, type_description, type_tag, type_tags, type_extension, tags, names,
        first_submission_date, last_submission_date, last_analysis_date, times_submitted, unique_sources)
-     select ${hex('i')}, substr(${hex('i')}, 25, 40), substr(${hex('i')}, 33, 32), 100 + ((i * 7919) % 10000000), ${pick('magic')}, ${pick('tag')}, ${pick('tag')},
+     select ${hex('i')}, substr(${hex('i')}, 25, 40), substr(${hex('i')}, 33, 32), 100 + (((i % 1263) * 7919) % 10000000), ${pick('magic')}, ${pick('tag')}, ${pick('tag')},
        ${pick('tags')}, ${pick('ext')}, ${tags}, ${cat("'[\"file-'", 'i', "'.'", pick('ext'), "'\"]'")},
        ${START} + i * ${STEP}, ${START} + i * ${STEP} + (i % 97) * 3600, ${START} + i * ${STEP}, 1 + (i % 7), 1
      from ${range(0, n - 1)}`,
