@@ -493,7 +493,7 @@ export class SqlStore implements CopyableStore {
   }
 
   searchFiles(q: FileSearchQuery, signal?: AbortSignal): Promise<FileRecord[]> {
-    return this.run(() => withQuerySignal(signal, this.marks, (mark) => fileSearch.search(this.db, q, mark)));
+    return this.run(() => withQuerySignal(signal, this.marks, (mark) => fileSearch.search(this.db, this.d.name, q, mark)));
   }
 
   fileChangesSince(cursor: string | null, max: number): Promise<FileChanges> {
