@@ -28,7 +28,8 @@ export function intelligenceSearchRoutes(deps: ApiDeps) {
       if (!CONTENT_TERM.test(query)) {
         const after = cursor ? decodeCursor(cursor, isSearchCursor) : null;
         const page = await fileSearch.search({ query, order: queryValue(req, 'order'), after, limit, userId: req.user.id, signal: clientSignal(reply) });
-        const items = page.files.map((f) => (boolParam(req, 'descriptors_only') ? { type: 'file', id: f.sha256 } : fileObject(origin(req), f)));
+        const descriptors = boolParam(req, 'descriptors_only');
+        const items = page.files.map((f) => (descriptors ? { type: 'file', id: f.sha256 } : fileObject(origin(req), f)));
         return collection(req, origin(req), { items, ...(page.next ? { next: encodeCursor(page.next) } : {}) });
       }
       const after = cursor ? decodeCursor(cursor, isSha256) : null;
