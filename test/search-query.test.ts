@@ -56,6 +56,14 @@ describe('search query parser', () => {
     assert.deepEqual(parse('name:"a (b) c"'), t({ kind: 'name', value: 'a (b) c' }));
   });
 
+  it('gives back a range\'s + that an unencoded query string decoded as a space', () => {
+    const atLeast = t({ kind: 'size', bound: { op: '>=', value: 10240 } });
+    assert.deepEqual(parse('size:10kb '), atLeast);
+    assert.deepEqual(parse('size:10kb  type:pdf'), { kind: 'and', items: [atLeast, t({ kind: 'type', value: 'pdf' })] });
+    assert.deepEqual(parse('ls:2024-01-02 '), t({ kind: 'ls', bound: { op: '>=', value: DAY } }));
+    assert.deepEqual(parse('size:10kb type:pdf'), { kind: 'and', items: [t({ kind: 'size', bound: { op: '=', value: 10240 } }), t({ kind: 'type', value: 'pdf' })] }, 'one space: exact');
+  });
+
   it('tells a lone hash from a query that holds one', () => {
     assert.equal(loneHash(parse(SHA))?.value, SHA.toLowerCase());
     assert.equal(loneHash(parse(`${SHA} type:peexe`)), null);

@@ -90,6 +90,13 @@ function dateTerm(kind: 'fs' | 'ls', v: string, term: string, now: number): Sear
 
 const leaf = (term: SearchTerm): SearchExpr => ({ kind: 'term', term });
 
+/**
+ * A hand-written `size:10kb+` sent unencoded arrives with its `+` decoded as a space (spec 10.25):
+ * a range value without a sign followed by an extra space (two, or one at the end) gets it back,
+ * as the list filters' `date:` does (stream/filter-terms.ts). Form-encoding clients never send that.
+ */
+const restorePluses = (q: string) => q.replace(/(^|[\s(])(-?(?:size|fs|ls|submissions):[0-9](?:[^\s()"]*[0-9a-z])?)(?= {2}| $)/gi, '$1$2+');
+
 /** One `modifier:value` term or bare word, checked. `now` (UNIX seconds) anchors relative dates. */
 function termOf(word: string, now: number): SearchExpr {
   const colon = word.indexOf(':');
@@ -143,7 +150,7 @@ function termOf(word: string, now: number): SearchExpr {
  */
 export function parseSearchQuery(query: string, now = Math.floor(Date.now() / 1000)): SearchExpr {
   if (query.length > MAX_QUERY_CHARS) throw badRequest(`the query is too long: ${query.length} characters, at most ${MAX_QUERY_CHARS}`);
-  const tokens = tokenize(query);
+  const tokens = tokenize(restorePluses(query));
   if (tokens.length === 0) throw badRequest('a query is required: a hash, modifier:value terms (type:peexe size:10kb+) or content: terms');
   if (tokens.filter((t) => t.kind === 'word').length > MAX_QUERY_TERMS) throw badRequest(`the query has more than ${MAX_QUERY_TERMS} terms`);
   let at = 0;
