@@ -18,6 +18,8 @@ node dist/bench/get-file.js
 node dist/bench/hunting-throughput.js
 node dist/bench/hunting-change.js
 node dist/bench/notifications-list.js
+# 1M files generated twice (SQLite, PostgreSQL), 16 kinds of Intelligence search: about 10 minutes.
+node dist/bench/search.js
 # 10M notifications generated twice (SQLite, PostgreSQL): about 40 minutes.
 node dist/bench/ioc-stream.js
 node dist/bench/extraction-throughput.js

@@ -41,7 +41,8 @@ const FLOORS: readonly (readonly string[])[] = [
   // version.ts reports the engine's version; deployment/ is how processes of one deployment
   // find each other (registry, blob store marker).
   ['jobs', 'version', 'deployment'],
-  ['stream', 'delivery', 'intake'],
+  // search: Intelligence search over stored files (its query grammar, orders, cursors).
+  ['stream', 'delivery', 'intake', 'search'],
   ['api'],
   ['cli', 'main'],
 ];

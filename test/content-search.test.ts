@@ -223,8 +223,9 @@ describe('content search', () => {
       ['content:', 400, 'UnsupportedContentQueryError', /followed by nothing/],
       ['content:"virustotal" type:peexe', 400, 'UnsupportedContentQueryError', /"type:peexe": only content: terms/],
       ['content:"virustotal" OR content:"foobar"', 400, 'UnsupportedContentQueryError', /OR is not supported/],
-      ['eicar', 400, 'BadRequestError', /only content: searches are supported/],
-      ['type:peexe p:5+', 400, 'BadRequestError', /only content: searches are supported/],
+      // Queries without content: are file searches (api-intelligence-search.test.ts).
+      ['eicar', 400, 'BadRequestError', /a bare word must be an MD5, SHA-1 or SHA-256/],
+      ['type:peexe p:5+', 400, 'BadRequestError', /unknown search modifier "p:"/],
       ['', 400, 'BadRequestError', /a query is required/],
     ];
     for (const [query, status, code, message] of cases) {

@@ -17,6 +17,8 @@ import type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntM
 export type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
 import type { NewZipFile, ZipFileOutcome, ZipFileRecord } from '../model/zip-file.js';
 export type { NewZipFile, ZipFileOutcome, ZipFileRecord } from '../model/zip-file.js';
+import type { FileSearchQuery } from '../model/file-search.js';
+export type { FileSearchQuery } from '../model/file-search.js';
 import type { ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams } from '../model/content-index.js';
 export type { ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams } from '../model/content-index.js';
 export type {
@@ -172,6 +174,15 @@ export interface FileStore {
    * earlier one, whatever order writers committed in. Caches of files follow it (stream/file-documents.ts).
    */
   fileChangesSince(cursor: string | null, max: number): Promise<FileChanges>;
+  /**
+   * A page of the Intelligence search `q` (model/file-search.ts): up to `q.limit` files matching
+   * `q.expr`, in `q.order` with ties by sha256 in the same direction, strictly after `q.after`.
+   * Files inserted meanwhile never shift a position: a walk from page to page sees each file
+   * once, unless its order value changed (a resubmission moves it in last_submission_date).
+   * `crowdsourced_yara_rule:` terms read `q.userId`'s notifications only. `signal`: as in
+   * NotificationQuery.
+   */
+  searchFiles(q: FileSearchQuery, signal?: AbortSignal): Promise<FileRecord[]>;
   /** One-time upload URLs, stored by token hash. */
   createUploadUrl(tokenHash: string, userId: number, expiresAt: number): Promise<void>;
   /**

@@ -17,6 +17,9 @@ import type { Database } from './schema.js';
 /** The tables a bulk deletion of notifications empties in bulk. */
 const NOTIFICATION_TABLES = ['hunting_notifications', 'hunting_notification_tags'];
 
+/** The columns Intelligence search orders files by (model/file-search.ts SEARCH_ORDER_FIELDS). */
+const SEARCH_ORDER_COLUMNS = ['last_submission_date', 'first_submission_date', 'size', 'times_submitted'];
+
 /** Every migration, in order. Never edit one that shipped: add a new one. */
 function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
   // An auto-increment key is the one column type that cannot be spelt portably: SQLite only
@@ -421,6 +424,20 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
       },
       async down(db: Kysely<any>) {
         await db.schema.alterTable('retrohunt_jobs').dropColumn('abort_reason').execute();
+      },
+    },
+    '0017_file_search': {
+      // Intelligence search (file-search.ts): each order's walk, ties by sha256, so a page with a
+      // cursor starts in the index; and crowdsourced_yara_rule: through a user's notifications.
+      async up(db: Kysely<any>) {
+        for (const column of SEARCH_ORDER_COLUMNS) {
+          await db.schema.createIndex(`files_search_${column}_idx`).on('files').columns([column, 'sha256']).execute();
+        }
+        await db.schema.createIndex('notifications_rule_idx').on('hunting_notifications').columns(['owner_id', 'rule_name', 'sha256']).execute();
+      },
+      async down(db: Kysely<any>) {
+        for (const column of SEARCH_ORDER_COLUMNS) await db.schema.dropIndex(`files_search_${column}_idx`).execute();
+        await db.schema.dropIndex('notifications_rule_idx').execute();
       },
     },
     '0019_zip_files': {

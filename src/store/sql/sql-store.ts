@@ -9,11 +9,13 @@ import type {
   NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus,
   ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams, NewZipFile, ZipFileOutcome, ZipFileRecord,
   CommunityScan, CommunityUpdate,
+  FileSearchQuery,
 } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { fileChangesSince } from './file-changes.js';
 import { GroupCommitter } from './group-commit.js';
 import { migrate } from './migrations.js';
+import * as fileSearch from './file-search.js';
 import * as failedJobs from './failed-jobs.js';
 import * as jobs from './jobs.js';
 import * as notifications from './notifications.js';
@@ -537,6 +539,10 @@ export class SqlStore implements CopyableStore {
     if (wanted.length === 0) return Promise.resolve([]);
     return this.run(async () =>
       (await this.db.selectFrom('files').selectAll().where('sha256', 'in', wanted).execute()).map(toFile));
+  }
+
+  searchFiles(q: FileSearchQuery, signal?: AbortSignal): Promise<FileRecord[]> {
+    return this.run(() => withQuerySignal(signal, this.marks, (mark) => fileSearch.search(this.db, this.d.name, q, mark)));
   }
 
   fileChangesSince(cursor: string | null, max: number): Promise<FileChanges> {
