@@ -15,6 +15,10 @@ import type {
 } from '../model/records.js';
 import type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
 export type { NewRetrohuntJob, RetrohuntJobRecord, RetrohuntJobState, RetrohuntMatch, RetrohuntProgress, RetrohuntStatus } from '../model/retrohunt.js';
+import type { GroupMember, GroupRecord, QuotaLimits, QuotaName } from '../model/quotas.js';
+export type { GroupMember, GroupRecord, QuotaLimits, QuotaName } from '../model/quotas.js';
+/** Whose quotas: a user's own or a group's (shared by its members). */
+export type QuotaSubject = { kind: 'user' | 'group'; id: number };
 import type { ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams } from '../model/content-index.js';
 export type { ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams } from '../model/content-index.js';
 export type {
@@ -392,7 +396,45 @@ export interface ContentIndexStore {
   dropIndexSegments(ids: number[]): Promise<void>;
 }
 
-export interface Store extends SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore, ProcessStore, RetrohuntStore, ContentIndexStore {
+/** Groups (spec 7.2): members, group administrators, and rulesets shared with a group. */
+export interface GroupStore {
+  /** AlreadyExistsError when the name is taken. */
+  createGroup(name: string, createdAt: number): Promise<GroupRecord>;
+  getGroupByName(name: string): Promise<GroupRecord | null>;
+  listGroups(): Promise<GroupRecord[]>;
+  /** Deletes the group with its memberships, quotas and shares of rulesets; false when unknown. */
+  deleteGroup(id: number): Promise<boolean>;
+  /** Adds a member, or changes whether they administer the group. */
+  setGroupMember(groupId: number, userId: number, isAdmin: boolean): Promise<void>;
+  removeGroupMember(groupId: number, userId: number): Promise<boolean>;
+  /** Members by user id. */
+  groupMembers(groupId: number): Promise<GroupMember[]>;
+  /** The groups `userId` is in, by group id (oldest first). */
+  groupsOf(userId: number): Promise<GroupRecord[]>;
+  /** Shares a ruleset with a group: its members edit it (RulesetRecord.editorGroupIds). */
+  addRulesetGroup(rulesetId: number, groupId: number): Promise<void>;
+  removeRulesetGroup(rulesetId: number, groupId: number): Promise<boolean>;
+}
+
+/**
+ * Quotas (model/quotas.ts) and usage. Usage is counted per user, UTC day (YYYYMMDD) and bucket,
+ * and per user and minute; every add is an atomic increment, so processes never lose counts.
+ */
+export interface QuotaStore {
+  /** Sets a quota of a user or group; null makes it unlimited again. */
+  setQuota(subject: QuotaSubject, name: QuotaName, allowed: number | null): Promise<void>;
+  getQuotas(subject: QuotaSubject): Promise<QuotaLimits>;
+  addDailyUsage(rows: { userId: number; day: number; bucket: string; count: number }[]): Promise<void>;
+  /** Adds per-minute counts and forgets minutes before `dropBefore`. */
+  addMinuteUsage(rows: { userId: number; minute: number; count: number }[], dropBefore: number): Promise<void>;
+  /** Per user, the sum over days [from, to] of `bucket`, or of every API request bucket (not `quota:...`) without one. */
+  usageTotals(userIds: readonly number[], from: number, to: number, bucket?: string): Promise<Map<number, number>>;
+  minuteUsage(userIds: readonly number[], minute: number): Promise<Map<number, number>>;
+  /** One user's counts per day and bucket over days [from, to]. */
+  dailyUsage(userId: number, from: number, to: number): Promise<{ day: number; bucket: string; count: number }[]>;
+}
+
+export interface Store extends GroupStore, QuotaStore, SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore, ProcessStore, RetrohuntStore, ContentIndexStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** Resolves when the database answers a trivial query (readiness probes); throws TransientError otherwise. */
   ping(): Promise<void>;

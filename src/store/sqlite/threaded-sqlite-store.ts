@@ -18,6 +18,8 @@ const WRITES = [
   'failJob', 'failAnalysis', 'retryFailedJobs',
   'createRetrohuntJob', 'deleteRetrohuntJob', 'abortRetrohuntJob', 'startRetrohuntJob', 'recordRetrohuntProgress', 'finishRetrohuntJob',
   'indexFiles', 'addIndexSegment', 'dropIndexSegments',
+  'createGroup', 'deleteGroup', 'setGroupMember', 'removeGroupMember', 'addRulesetGroup', 'removeRulesetGroup',
+  'setQuota', 'addDailyUsage', 'addMinuteUsage',
 ] as const satisfies readonly (keyof Store)[];
 
 type Pending = { resolve(v: unknown): void; reject(e: Error): void };
