@@ -123,6 +123,8 @@ export interface UserStore {
   getUserById(id: number): Promise<UserRecord | null>;
   getUserByName(username: string): Promise<UserRecord | null>;
   getUserByKeyHash(apikeyHash: string): Promise<UserRecord | null>;
+  /** The oldest user with this e-mail address (addresses are not unique). */
+  getUserByEmail(email: string): Promise<UserRecord | null>;
   /** Users ordered by id, starting after `afterId`. */
   listUsers(afterId: number, limit: number): Promise<UserRecord[]>;
   countUsers(): Promise<number>;
@@ -332,8 +334,9 @@ export interface RetrohuntStore {
   createRetrohuntJob(job: NewRetrohuntJob): Promise<RetrohuntJobRecord>;
   getRetrohuntJob(id: string): Promise<RetrohuntJobRecord | null>;
   /** Jobs of `ownerId`, newest first (creation date, then id), starting after `after`. */
-  listRetrohuntJobs(ownerId: number, q: { status?: RetrohuntStatus; after?: { date: number; id: string }; limit: number }): Promise<RetrohuntJobRecord[]>;
-  countRetrohuntJobs(ownerId: number, status?: RetrohuntStatus): Promise<number>;
+  /** Jobs of `ownerId` (or of any of several owners: a user and their group-mates), newest first. */
+  listRetrohuntJobs(ownerId: number | readonly number[], q: { status?: RetrohuntStatus; after?: { date: number; id: string }; limit: number }): Promise<RetrohuntJobRecord[]>;
+  countRetrohuntJobs(ownerId: number | readonly number[], status?: RetrohuntStatus): Promise<number>;
   /** Removes a job, its matches and its queued durable job; false when there was none. */
   deleteRetrohuntJob(id: string): Promise<boolean>;
   /**

@@ -152,6 +152,10 @@ export class SqlStore implements CopyableStore {
     return this.userWhere('username', username);
   }
 
+  getUserByEmail(email: string): Promise<UserRecord | null> {
+    return this.userWhere('email', email);
+  }
+
   getUserByKeyHash(apikeyHash: string): Promise<UserRecord | null> {
     return this.userWhere('apikey_hash', apikeyHash);
   }
@@ -373,11 +377,11 @@ export class SqlStore implements CopyableStore {
     return this.run(() => retrohunt.get(this.db, id));
   }
 
-  listRetrohuntJobs(ownerId: number, q: { status?: RetrohuntStatus; after?: { date: number; id: string }; limit: number }): Promise<RetrohuntJobRecord[]> {
+  listRetrohuntJobs(ownerId: number | readonly number[], q: { status?: RetrohuntStatus; after?: { date: number; id: string }; limit: number }): Promise<RetrohuntJobRecord[]> {
     return this.run(() => retrohunt.list(this.db, ownerId, q));
   }
 
-  countRetrohuntJobs(ownerId: number, status?: RetrohuntStatus): Promise<number> {
+  countRetrohuntJobs(ownerId: number | readonly number[], status?: RetrohuntStatus): Promise<number> {
     return this.run(() => retrohunt.count(this.db, ownerId, status));
   }
 
@@ -632,9 +636,9 @@ export class SqlStore implements CopyableStore {
     });
   }
 
-  private userWhere(column: 'id' | 'username' | 'apikey_hash', value: string | number): Promise<UserRecord | null> {
+  private userWhere(column: 'id' | 'username' | 'apikey_hash' | 'email', value: string | number): Promise<UserRecord | null> {
     return this.run(async () => {
-      const row = await this.db.selectFrom('users').selectAll().where(column, '=', value as never).executeTakeFirst();
+      const row = await this.db.selectFrom('users').selectAll().where(column, '=', value as never).orderBy('id').executeTakeFirst();
       return row ? toUser(row) : null;
     });
   }
