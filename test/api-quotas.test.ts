@@ -3,6 +3,7 @@
 // overall_quotas and api_usage in VirusTotal's shapes, and two API processes on one PostgreSQL
 // database counting one user's requests together.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,8 +106,8 @@ describe('quotas', () => {
   it('limits downloads per month; resuming one is free', async () => {
     const k = await newUser(s, 'reader');
     const up = await api(s.url, s.adminKey, 'POST', '/api/v3/files', fileForm('quota download sample'));
-    const analysis = await waitForAnalysis(s.url, s.adminKey, up.body.data.id);
-    const sha = analysis.meta.file_info.sha256;
+    await waitForAnalysis(s.url, s.adminKey, up.body.data.id);
+    const sha = createHash('sha256').update('quota download sample').digest('hex');
     assert.equal((await setQuotas(s, 'users/reader', { intelligence_downloads_monthly: 1 })).status, 200);
     const dl = await fetch(`${s.url}/api/v3/files/${sha}/download`, { headers: { 'x-apikey': k } });
     assert.equal(dl.status, 200);
@@ -173,10 +174,12 @@ describe('quotas across two API processes on one PostgreSQL database', { skip: p
 
   it('counts one user\'s requests to either process against one quota', async () => {
     const database = await pg.freshUrl();
+    const blobs = await mkdtemp(join(tmpdir(), 'trawl-quota-blobs-'));
+    dirs.push(blobs);
     for (let i = 0; i < 2; i++) {
       const dir = await mkdtemp(join(tmpdir(), 'trawl-quota-'));
       dirs.push(dir);
-      services.push(await startService(loadConfig({ env: {}, flags: { dataDir: dir, database, port: '0', logLevel: 'silent', role: 'api', quotaSyncMs: '50' } })));
+      services.push(await startService(loadConfig({ env: {}, flags: { dataDir: dir, blobDir: blobs, database, port: '0', logLevel: 'silent', role: 'api', quotaSyncMs: '50' } })));
     }
     const [a, b] = services.map((x) => x.url!);
     const adminKey = services[0]!.adminKey!;

@@ -67,7 +67,7 @@ export class QuotaMeter {
     private readonly opts: QuotaMeterOptions,
     private readonly onError: (e: unknown) => void = () => undefined,
   ) {
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? (() => Date.now()); // read at each call (a mocked clock replaces Date)
   }
 
   start(): void {

@@ -27,7 +27,7 @@ export class Quotas {
   constructor(
     private readonly store: Store,
     private readonly meter: QuotaMeter,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   /** Counts one unit of a monthly quota for `user`, or throws QuotaExceededError. Returns what gives it back. */
