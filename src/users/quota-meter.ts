@@ -43,6 +43,10 @@ function bump(map: Map<number, Count>, userId: number, day: number, minute: numb
   c.minuteN++;
 }
 
+function over(what: string, used: number, allowed: number): void {
+  if (used >= allowed) throw new TrawlError('QuotaExceededError', `${what} quota exceeded: ${used} of ${allowed} requests used`);
+}
+
 const dayPart = (c: Count | undefined, day: number) => (c && c.day === day ? c.dayN : 0);
 const minutePart = (c: Count | undefined, minute: number) => (c && c.minute === minute ? c.minuteN : 0);
 
@@ -54,12 +58,14 @@ export class QuotaMeter {
   private pending = new Map<number, Count>();
   private sending = new Map<number, Count>();
   private synced = new Map<number, Count>();
-  /** Rows to add: `${userId} ${day} ${bucket}` and `${userId} ${minute}`. */
-  private buckets = new Map<string, number>();
-  private minutes = new Map<string, number>();
+  /** Daily rows to add: day -> user -> bucket -> count (per-minute rows come from `pending`). */
+  private buckets = new Map<number, Map<number, Map<string, number>>>();
   /** Users whose totals the next sync reads: those served lately and their group-mates. */
   private watched = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
+  /** The current minute since the epoch and its UTC day (tick()). */
+  private minute = -1;
+  private day = 0;
   private syncing: Promise<void> | null = null;
 
   constructor(
@@ -71,7 +77,8 @@ export class QuotaMeter {
   }
 
   start(): void {
-    this.timer ??= setInterval(() => void this.sync(), this.opts.syncMs);
+    // A sync still running when the next is due is not queued behind: the next tick does it.
+    this.timer ??= setInterval(() => { if (!this.syncing) void this.sync(); }, this.opts.syncMs);
     this.timer.unref();
   }
 
@@ -103,16 +110,30 @@ export class QuotaMeter {
     return p;
   }
 
+  /** Moves the current minute and day on (a Date is built once a minute, not per request). */
+  private tick(): void {
+    const t = this.now();
+    const minute = minuteOf(t);
+    if (minute !== this.minute) {
+      this.minute = minute;
+      this.day = dayOf(t);
+    }
+  }
+
   /** Requests `userId` made today and this minute, in every process as far as this one knows. */
   used(userId: number): { day: number; minute: number } {
-    const t = this.now();
-    const day = dayOf(t);
-    const minute = minuteOf(t);
-    const parts = [this.pending, this.sending, this.synced].map((m) => m.get(userId));
-    return {
-      day: parts.reduce((n, c) => n + dayPart(c, day), 0),
-      minute: parts.reduce((n, c) => n + minutePart(c, minute), 0),
-    };
+    this.tick();
+    return { day: this.usedToday(userId), minute: this.usedThisMinute(userId) };
+  }
+
+  private usedToday(userId: number): number {
+    const d = this.day;
+    return dayPart(this.pending.get(userId), d) + dayPart(this.sending.get(userId), d) + dayPart(this.synced.get(userId), d);
+  }
+
+  private usedThisMinute(userId: number): number {
+    const m = this.minute;
+    return minutePart(this.pending.get(userId), m) + minutePart(this.sending.get(userId), m) + minutePart(this.synced.get(userId), m);
   }
 
   /**
@@ -122,46 +143,61 @@ export class QuotaMeter {
   async admit(userId: number, bucket: string): Promise<void> {
     const kept = this.plans.get(userId);
     const plan = kept && kept.until > this.now() ? kept.plan : await this.plan(userId);
+    this.tick();
     if (limitsRequests(plan)) this.check(plan);
-    const t = this.now();
-    const day = dayOf(t);
-    const minute = minuteOf(t);
+    const { day, minute } = this;
     bump(this.pending, userId, day, minute);
-    const bk = `${userId} ${day} ${bucket}`;
-    this.buckets.set(bk, (this.buckets.get(bk) ?? 0) + 1);
-    const mk = `${userId} ${minute}`;
-    this.minutes.set(mk, (this.minutes.get(mk) ?? 0) + 1);
-    this.watched.set(userId, t);
-    if (plan.group) for (const m of plan.group.memberIds) this.watched.set(m, t);
+    this.add(day, userId, bucket, 1);
+    // Watched by the minute: enough to drop users idle for two (syncOnce).
+    this.watched.set(userId, minute);
+    if (plan.group) for (const m of plan.group.memberIds) this.watched.set(m, minute);
   }
 
   private check(plan: QuotaPlan): void {
-    const own = this.used(plan.userId);
-    const over = (what: string, used: number, allowed: number | undefined) => {
-      if (allowed !== undefined && used >= allowed) {
-        throw new TrawlError('QuotaExceededError', `${what} quota exceeded: ${used} of ${allowed} requests used`);
-      }
-    };
-    over('api_requests_minutely', own.minute, plan.limits.api_requests_minutely);
-    over('api_requests_daily', own.day, plan.limits.api_requests_daily);
+    const l = plan.limits;
+    if (l.api_requests_minutely !== undefined) over('api_requests_minutely', this.usedThisMinute(plan.userId), l.api_requests_minutely);
+    if (l.api_requests_daily !== undefined) over('api_requests_daily', this.usedToday(plan.userId), l.api_requests_daily);
     const g = plan.group;
-    if (g && (g.limits.api_requests_minutely !== undefined || g.limits.api_requests_daily !== undefined)) {
-      let day = 0;
-      let minute = 0;
-      for (const m of g.memberIds) {
-        const u = this.used(m);
-        day += u.day;
-        minute += u.minute;
-      }
-      over(`group "${g.record.name}" api_requests_minutely`, minute, g.limits.api_requests_minutely);
-      over(`group "${g.record.name}" api_requests_daily`, day, g.limits.api_requests_daily);
+    if (!g) return;
+    if (g.limits.api_requests_minutely !== undefined) {
+      let n = 0;
+      for (const m of g.memberIds) n += this.usedThisMinute(m);
+      over(`group "${g.record.name}" api_requests_minutely`, n, g.limits.api_requests_minutely);
+    }
+    if (g.limits.api_requests_daily !== undefined) {
+      let n = 0;
+      for (const m of g.memberIds) n += this.usedToday(m);
+      over(`group "${g.record.name}" api_requests_daily`, n, g.limits.api_requests_daily);
     }
   }
 
-  /** Sends this process's counts and reads everyone's totals (one at a time). */
+  /**
+   * Counts `n` under `bucket` for `userId` without checking any limit (the exact counters of
+   * users/quotas.ts when no limit binds them: sent with the next sync, not written at once).
+   */
+  count(userId: number, bucket: string, n = 1): void {
+    this.tick();
+    this.add(this.day, userId, bucket, n);
+  }
+
+  private add(day: number, userId: number, bucket: string, n: number): void {
+    let users = this.buckets.get(day);
+    if (!users) this.buckets.set(day, (users = new Map()));
+    let counts = users.get(userId);
+    if (!counts) users.set(userId, (counts = new Map()));
+    counts.set(bucket, (counts.get(bucket) ?? 0) + n);
+  }
+
+  /**
+   * Sends this process's counts and reads everyone's totals. Resolves once a sync that began
+   * after the call is done (so what was counted before it is in the store); syncs run one at a time.
+   */
   sync(): Promise<void> {
-    this.syncing ??= this.syncOnce().catch(this.onError).finally(() => { this.syncing = null; });
-    return this.syncing;
+    const run: Promise<void> = (this.syncing ?? Promise.resolve())
+      .then(() => this.syncOnce().catch(this.onError))
+      .finally(() => { if (this.syncing === run) this.syncing = null; });
+    this.syncing = run;
+    return run;
   }
 
   private async syncOnce(): Promise<void> {
@@ -169,28 +205,22 @@ export class QuotaMeter {
     const day = dayOf(t);
     const minute = minuteOf(t);
     // Users not served for two minutes are no longer read back.
-    for (const [u, at] of this.watched) if (at < t - 120_000) this.watched.delete(u);
+    for (const [u, at] of this.watched) if (at < minute - 2) this.watched.delete(u);
     const buckets = this.buckets;
-    const minutes = this.minutes;
     this.sending = this.pending;
     this.pending = new Map();
     this.buckets = new Map();
-    this.minutes = new Map();
+    const daily: { userId: number; day: number; bucket: string; count: number }[] = [];
+    for (const [d, users] of buckets) for (const [userId, counts] of users) for (const [bucket, count] of counts) daily.push({ userId, day: d, bucket, count });
+    // A user's requests of the minute their count holds: those of a minute already over matter to no quota.
+    const minutes = [...this.sending].filter(([, c]) => c.minuteN > 0).map(([userId, c]) => ({ userId, minute: c.minute, count: c.minuteN }));
     try {
-      await this.store.addDailyUsage([...buckets].map(([k, count]) => {
-        const [userId, d, bucket] = k.split(' ');
-        return { userId: Number(userId), day: Number(d), bucket: bucket!, count };
-      }));
-      if (minutes.size > 0) {
-        await this.store.addMinuteUsage([...minutes].map(([k, count]) => {
-          const [userId, m] = k.split(' ');
-          return { userId: Number(userId), minute: Number(m), count };
-        }), minute - 2);
-      }
+      // Minutes first: if the days then fail, only the current minute may count twice (safe side).
+      if (minutes.length > 0) await this.store.addMinuteUsage(minutes, minute - 2);
+      await this.store.addDailyUsage(daily);
     } catch (e) {
       // Kept for the next sync: nothing counted is lost while the database is away.
-      for (const [k, n] of buckets) this.buckets.set(k, (this.buckets.get(k) ?? 0) + n);
-      for (const [k, n] of minutes) this.minutes.set(k, (this.minutes.get(k) ?? 0) + n);
+      for (const r of daily) this.add(r.day, r.userId, r.bucket, r.count);
       for (const [u, c] of this.sending) {
         const p = this.pending.get(u);
         if (!p) this.pending.set(u, c);

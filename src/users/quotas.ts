@@ -1,7 +1,8 @@
 // Quotas on what users make and take (Retrohunt jobs and downloads per natural month, hunting
 // rulesets held) and the reports of every quota: `overall_quotas` and `api_usage` (spec 7.3).
-// Monthly counts are exact: each one is an atomic increment in the store, taken back when it
-// went over (so two requests racing for the last unit may both be refused, never both admitted).
+// Monthly counts under a limit are exact: each one is an atomic increment in the store, taken
+// back when it went over (so two requests racing for the last unit may both be refused, never
+// both admitted). Without a limit they are counted as API requests are (quota-meter.ts).
 import { TrawlError, badRequest } from '../model/errors.js';
 import {
   DOWNLOAD_BUCKET, QUOTA_NAMES, RETROHUNT_BUCKET, dayKey, dayOf, isQuotaBucket, monthEndOf, monthStartOf, parseDay,
@@ -32,13 +33,18 @@ export class Quotas {
 
   /** Counts one unit of a monthly quota for `user`, or throws QuotaExceededError. Returns what gives it back. */
   async take(user: UserRecord, name: Monthly): Promise<() => Promise<void>> {
-    const plan = await loadQuotaPlan(this.store, user.id);
+    const plan = await this.meter.plan(user.id);
     const bucket = BUCKET_OF[name];
+    if (plan.limits[name] === undefined && plan.group?.limits[name] === undefined) {
+      // Unlimited: counted as requests are (sent with the next sync), no database write here.
+      this.meter.count(user.id, bucket);
+      return async () => this.meter.count(user.id, bucket, -1);
+    }
     const t = this.now();
     const row = { userId: user.id, day: dayOf(t), bucket };
     const giveBack = () => this.store.addDailyUsage([{ ...row, count: -1 }]);
+    await this.meter.sync(); // counts this process made while it was unlimited first: the month's total is whole
     await this.store.addDailyUsage([{ ...row, count: 1 }]);
-    if (plan.limits[name] === undefined && plan.group?.limits[name] === undefined) return giveBack;
     const over = await this.overMonthly(plan, name, t);
     if (over) {
       await giveBack();
@@ -66,7 +72,7 @@ export class Quotas {
 
   /** Refuses a new ruleset when `user` (or their quota group) holds as many as allowed. */
   async checkRulesets(user: UserRecord): Promise<void> {
-    const plan = await loadQuotaPlan(this.store, user.id);
+    const plan = await this.meter.plan(user.id);
     const own = plan.limits.intelligence_hunting_rulesets;
     const groupAllowed = plan.group?.limits.intelligence_hunting_rulesets;
     if (own === undefined && groupAllowed === undefined) return;
