@@ -116,6 +116,16 @@ describe('quotas', () => {
     assert.equal(resumed.status, 206);
     assert.equal(await resumed.text(), 'download sample');
     assert.ok(isVtError(await api(s.url, k, 'GET', `/api/v3/files/${sha}/download`), 429, 'QuotaExceededError'));
+    // Racing for the last units: never more admitted than allowed.
+    const k2 = await newUser(s, 'racer');
+    assert.equal((await setQuotas(s, 'users/racer', { intelligence_downloads_monthly: 2 })).status, 200);
+    const raced = await Promise.all(Array.from({ length: 8 }, async () => {
+      const r = await fetch(`${s.url}/api/v3/files/${sha}/download`, { headers: { 'x-apikey': k2 } });
+      await r.arrayBuffer();
+      return r.status;
+    }));
+    assert.ok(raced.filter((x) => x === 200).length <= 2, `statuses ${raced}`);
+    assert.ok(raced.every((x) => x === 200 || x === 429), `statuses ${raced}`);
   });
 
   it("reports overall_quotas and api_usage in VirusTotal's shapes, to the user and administrators only", async () => {
