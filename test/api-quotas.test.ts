@@ -148,12 +148,19 @@ describe('quotas', () => {
     });
     assert.deepEqual(o.body.data.intelligence_hunting_rulesets.user, { allowed: 2_147_483_647, used: 0 }, 'unlimited');
 
+    // The User object's quotas (spec 7.1), for the user and administrators (one more request of hers).
+    const me = await api(s.url, k, 'GET', '/api/v3/users/counted');
+    assert.equal(me.body.data.attributes.quotas.api_requests_daily.allowed, 500);
+    assert.ok(me.body.data.attributes.quotas.api_requests_daily.used >= 5);
+    assert.equal((await api(s.url, s.adminKey, 'GET', '/api/v3/users/counted')).body.data.attributes.quotas.api_requests_daily.allowed, 500);
+    assert.equal((await api(s.url, await newUser(s, 'peeker'), 'GET', '/api/v3/users/counted')).body.data.attributes.quotas, undefined);
+
     const today = dayOf(Date.now());
     const u = await api(s.url, k, 'GET', `/api/v3/users/counted/api_usage?start_date=${today}&end_date=${today}`);
     assert.equal(u.status, 200);
     assert.deepEqual(Object.keys(u.body.data.daily), [dayKey(today)]);
-    assert.deepEqual(u.body.data.daily[dayKey(today)], { hunting_rulesets: 3, users: 3 });
-    assert.deepEqual(u.body.data.total, { hunting_rulesets: 3, users: 3 });
+    assert.deepEqual(u.body.data.daily[dayKey(today)], { hunting_rulesets: 3, users: 4 });
+    assert.deepEqual(u.body.data.total, { hunting_rulesets: 3, users: 4 });
     const month = await api(s.url, k, 'GET', '/api/v3/users/counted/api_usage');
     assert.equal(Object.keys(month.body.data.daily).length, 30, 'the last 30 days by default, each present');
     assert.ok(isVtError(await api(s.url, k, 'GET', '/api/v3/users/counted/api_usage?start_date=20260101&end_date=20260301'), 400, 'BadRequestError'));

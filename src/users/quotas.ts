@@ -104,6 +104,18 @@ export class Quotas {
     }
   }
 
+  /**
+   * The User object's `quotas` attribute (spec 7.1): the user's own allowance and use of each
+   * quota, as the store has them (requests of the last `quotaSyncMs` may be missing).
+   */
+  async ofUser(user: UserRecord): Promise<Record<string, { allowed: number; used: number }>> {
+    const plan = await this.meter.plan(user.id);
+    const t = this.now();
+    const out: Record<string, { allowed: number; used: number }> = {};
+    for (const name of QUOTA_NAMES) out[name] = { allowed: plan.limits[name] ?? UNLIMITED, used: await this.usedBy([user.id], name, t) };
+    return out;
+  }
+
   /** `GET /users/{id}/overall_quotas`: per quota, the user's allowance and use, and their group's. */
   async overall(user: UserRecord): Promise<Record<string, unknown>> {
     await this.meter.sync();

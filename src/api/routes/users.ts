@@ -87,6 +87,8 @@ export function userRoutes({ store, config, auth, notifications, meter, quotas }
     app.get<WithId>('/users/:id', async (req) => {
       const u = await findUser(req, req.params.id);
       const data = userObject(origin(req), u, req);
+      // `quotas` (spec 7.1): the user themself and their administrators.
+      if (await ownerOrAdmin(req, u)) data.attributes!.quotas = await quotas.ofUser(u);
       // relationships=groups,api_quota_group,... (vt-cli's `user`): those the caller may see;
       // others (and names Trawl does not know) are left out.
       const wanted = (queryValue(req, 'relationships') ?? '').split(',').map((s) => s.trim()).filter((s) => USER_RELATIONSHIPS.includes(s));
