@@ -43,6 +43,18 @@ function bump(map: Map<number, Count>, userId: number, day: number, minute: numb
   c.minuteN++;
 }
 
+/** Adds counts that could not be sent back to those not sent yet. */
+function merge(into: Map<number, Count>, from: Map<number, Count>): void {
+  for (const [k, c] of from) {
+    const p = into.get(k);
+    if (!p) into.set(k, c);
+    else {
+      if (p.day === c.day) p.dayN += c.dayN;
+      if (p.minute === c.minute) p.minuteN += c.minuteN;
+    }
+  }
+}
+
 function over(what: string, used: number, allowed: number): void {
   if (used >= allowed) throw new TrawlError('QuotaExceededError', `${what} quota exceeded: ${used} of ${allowed} requests used`);
 }
@@ -58,10 +70,15 @@ export class QuotaMeter {
   private pending = new Map<number, Count>();
   private sending = new Map<number, Count>();
   private synced = new Map<number, Count>();
+  /** The same per quota group (its members' requests summed), so a check is O(1) however large the group. */
+  private pendingGroups = new Map<number, Count>();
+  private sendingGroups = new Map<number, Count>();
+  private syncedGroups = new Map<number, Count>();
   /** Daily rows to add: day -> user -> bucket -> count (per-minute rows come from `pending`). */
   private buckets = new Map<number, Map<number, Map<string, number>>>();
-  /** Users whose totals the next sync reads: those served lately and their group-mates. */
+  /** Users (and quota groups, with their members) whose totals the next sync reads: those served lately, by minute. */
   private watched = new Map<number, number>();
+  private watchedGroups = new Map<number, { memberIds: readonly number[]; minute: number }>();
   private timer: NodeJS.Timeout | null = null;
   /** The current minute since the epoch and its UTC day (tick()). */
   private minute = -1;
@@ -136,6 +153,16 @@ export class QuotaMeter {
     return minutePart(this.pending.get(userId), m) + minutePart(this.sending.get(userId), m) + minutePart(this.synced.get(userId), m);
   }
 
+  private groupToday(groupId: number): number {
+    const d = this.day;
+    return dayPart(this.pendingGroups.get(groupId), d) + dayPart(this.sendingGroups.get(groupId), d) + dayPart(this.syncedGroups.get(groupId), d);
+  }
+
+  private groupThisMinute(groupId: number): number {
+    const m = this.minute;
+    return minutePart(this.pendingGroups.get(groupId), m) + minutePart(this.sendingGroups.get(groupId), m) + minutePart(this.syncedGroups.get(groupId), m);
+  }
+
   /**
    * Admits one request of `userId` counted under `bucket` (api_usage's endpoint bucket), or
    * throws QuotaExceededError. A refused request is not counted.
@@ -150,7 +177,11 @@ export class QuotaMeter {
     this.add(day, userId, bucket, 1);
     // Watched by the minute: enough to drop users idle for two (syncOnce).
     this.watched.set(userId, minute);
-    if (plan.group) for (const m of plan.group.memberIds) this.watched.set(m, minute);
+    const g = plan.group;
+    if (g) {
+      bump(this.pendingGroups, g.record.id, day, minute);
+      this.watchedGroups.set(g.record.id, { memberIds: g.memberIds, minute });
+    }
   }
 
   private check(plan: QuotaPlan): void {
@@ -159,16 +190,8 @@ export class QuotaMeter {
     if (l.api_requests_daily !== undefined) over('api_requests_daily', this.usedToday(plan.userId), l.api_requests_daily);
     const g = plan.group;
     if (!g) return;
-    if (g.limits.api_requests_minutely !== undefined) {
-      let n = 0;
-      for (const m of g.memberIds) n += this.usedThisMinute(m);
-      over(`group "${g.record.name}" api_requests_minutely`, n, g.limits.api_requests_minutely);
-    }
-    if (g.limits.api_requests_daily !== undefined) {
-      let n = 0;
-      for (const m of g.memberIds) n += this.usedToday(m);
-      over(`group "${g.record.name}" api_requests_daily`, n, g.limits.api_requests_daily);
-    }
+    if (g.limits.api_requests_minutely !== undefined) over(`group "${g.record.name}" api_requests_minutely`, this.groupThisMinute(g.record.id), g.limits.api_requests_minutely);
+    if (g.limits.api_requests_daily !== undefined) over(`group "${g.record.name}" api_requests_daily`, this.groupToday(g.record.id), g.limits.api_requests_daily);
   }
 
   /**
@@ -206,9 +229,12 @@ export class QuotaMeter {
     const minute = minuteOf(t);
     // Users not served for two minutes are no longer read back.
     for (const [u, at] of this.watched) if (at < minute - 2) this.watched.delete(u);
+    for (const [g, w] of this.watchedGroups) if (w.minute < minute - 2) this.watchedGroups.delete(g);
     const buckets = this.buckets;
     this.sending = this.pending;
     this.pending = new Map();
+    this.sendingGroups = this.pendingGroups;
+    this.pendingGroups = new Map();
     this.buckets = new Map();
     const daily: { userId: number; day: number; bucket: string; count: number }[] = [];
     for (const [d, users] of buckets) for (const [userId, counts] of users) for (const [bucket, count] of counts) daily.push({ userId, day: d, bucket, count });
@@ -221,22 +247,30 @@ export class QuotaMeter {
     } catch (e) {
       // Kept for the next sync: nothing counted is lost while the database is away.
       for (const r of daily) this.add(r.day, r.userId, r.bucket, r.count);
-      for (const [u, c] of this.sending) {
-        const p = this.pending.get(u);
-        if (!p) this.pending.set(u, c);
-        else {
-          if (p.day === c.day) p.dayN += c.dayN;
-          if (p.minute === c.minute) p.minuteN += c.minuteN;
-        }
-      }
+      merge(this.pending, this.sending);
+      merge(this.pendingGroups, this.sendingGroups);
       this.sending = new Map();
+      this.sendingGroups = new Map();
       throw e;
     }
-    const ids = [...this.watched.keys()];
-    const [days, mins] = await Promise.all([this.store.usageTotals(ids, day, day), this.store.minuteUsage(ids, minute)]);
+    const ids = new Set(this.watched.keys());
+    for (const w of this.watchedGroups.values()) for (const m of w.memberIds) ids.add(m);
+    const [days, mins] = await Promise.all([this.store.usageTotals([...ids], day, day), this.store.minuteUsage([...ids], minute)]);
     const synced = new Map<number, Count>();
     for (const u of ids) synced.set(u, { day, dayN: days.get(u) ?? 0, minute, minuteN: mins.get(u) ?? 0 });
+    const syncedGroups = new Map<number, Count>();
+    for (const [g, w] of this.watchedGroups) {
+      let dayN = 0;
+      let minuteN = 0;
+      for (const m of w.memberIds) {
+        dayN += days.get(m) ?? 0;
+        minuteN += mins.get(m) ?? 0;
+      }
+      syncedGroups.set(g, { day, dayN, minute, minuteN });
+    }
     this.synced = synced;
+    this.syncedGroups = syncedGroups;
     this.sending = new Map();
+    this.sendingGroups = new Map();
   }
 }
