@@ -230,6 +230,13 @@ export const fields = {
     min: 0,
     doc: 'Seconds a connection may send and receive nothing (within a request or between requests) before it is closed; 0: never. Live feeds send a heartbeat every 15 s.',
   },
+  quotaSyncMs: {
+    kind: 'int',
+    default: 1000,
+    min: 10,
+    max: 60_000,
+    doc: 'How often each API process adds the API requests it counted to the database and reads back every process\'s totals for the per-minute and daily request quotas (docs/api.md, "Quotas"). Across N API processes a user may exceed a request quota by what the other processes admitted in one interval; a user\'s quotas themselves are re-read every 5 s.',
+  },
   maxConnectionsPerClient: {
     kind: 'int',
     default: 256,

@@ -5,6 +5,8 @@ import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { buildApi, routesOf, type ApiRoute } from './api/app.js';
 import { Authenticator } from './api/auth.js';
+import { QuotaMeter } from './users/quota-meter.js';
+import { Quotas } from './users/quotas.js';
 import { startProbeServer } from './api/probe-server.js';
 import { readTlsPair, reloadTls } from './api/tls.js';
 import { FileDocuments } from './stream/file-documents.js';
@@ -78,6 +80,8 @@ export interface Service {
   close(): Promise<void>;
 }
 
+/** How long an API process keeps a user's quotas before reading them again (changes made elsewhere). */
+const QUOTA_PLAN_TTL_MS = 5000;
 /** How often the live feed looks for notifications stored by any process. */
 const FEED_POLL_MS = 100;
 /** Uploads arriving faster than this are bulk intake: subfiles wait (config.subfileHold). */
@@ -328,8 +332,14 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       // An in-memory database has no second connection to give a thread.
       const streamPages = (await pagesThread) ?? new LocalStreamPages(store, streamSerializer, notifications, fileDocuments);
       const contentSearch = new ContentSearch(store, blobs, contentIndex, { maxScanBytes: config.maxScanBytes });
+      const meterLog = log.child({ component: 'quota-meter' });
+      const meter = new QuotaMeter(store, { syncMs: config.quotaSyncMs, planTtlMs: QUOTA_PLAN_TTL_MS }, (err) => meterLog.warn({ err }, 'could not sync API request counts; kept for the next try'));
+      meter.start();
+      // Closed after the API (closers run last first): the last counts are sent once requests stop.
+      closers.push(['quota meter', () => meter.stop()]);
+      const quotas = new Quotas(store, meter);
       app = await buildApi({
-        config, store, blobs, intake, rulesets, retrohunts, notifications, contentSearch, stream, feed, fileDocuments, streamPages, auth: new Authenticator(store), logger: log, metrics, tls,
+        config, store, blobs, intake, rulesets, retrohunts, notifications, contentSearch, stream, feed, fileDocuments, streamPages, auth: new Authenticator(store), meter, quotas, logger: log, metrics, tls,
         zipFiles: new ZipFiles(store, blobs, () => r?.wake()),
       });
       await app.listen({ host: config.host, port: config.port });

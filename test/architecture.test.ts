@@ -70,7 +70,7 @@ describe('architecture', () => {
       for (const d of deps) {
         if (/^store\/(sqlite|postgres)\//.test(d)) assert.ok(m.startsWith('store/'), `${m} imports the adapter ${d}`);
         // A thread's entry module is the composition root of that thread.
-        if (d === 'store/open-store' || d === 'store/blobs/fs-blob-store') assert.ok(['main', 'cli/user', 'cli/rules', 'cli/jobs', 'cli/status', 'cli/migrate', 'stream/stream-page-thread'].includes(m), `${m} imports ${d}`);
+        if (d === 'store/open-store' || d === 'store/blobs/fs-blob-store') assert.ok(['main', 'cli/user', 'cli/rules', 'cli/group', 'cli/jobs', 'cli/status', 'cli/migrate', 'stream/stream-page-thread'].includes(m), `${m} imports ${d}`);
       }
     }
   });

@@ -54,6 +54,9 @@ describe('authorization over every route', () => {
     assert.equal(found.body.data?.[0]?.id, ids.file, JSON.stringify(found.body));
     ids.snippet = found.body.data[0].context_attributes.snippet;
     assert.equal((await api(s.url, s.adminKey, 'PATCH', '/api/v3/users/dora', { data: { type: 'user', attributes: { status: 'disabled' } } })).status, 200);
+    // A group of hers (spec 7.2), which only its members see.
+    assert.equal((await api(s.url, s.adminKey, 'POST', '/api/v3/groups', { data: { type: 'group', id: 'alices-team' } })).status, 200);
+    assert.equal((await api(s.url, s.adminKey, 'POST', '/api/v3/groups/alices-team/relationships/users', { data: [{ type: 'user', id: 'alice' }] })).status, 200);
   });
   after(async () => s.stop());
 
@@ -66,6 +69,7 @@ describe('authorization over every route', () => {
       .replace(/^\/api\/v3\/files\/:id/, `/api/v3/files/${ids.file}`)
       .replace('/analyses/:id', `/analyses/${ids.analysis}`)
       .replace('/users/:id', '/users/alice')
+      .replace('/groups/:id', '/groups/alices-team')
       .replace('/hunting_rulesets/:id', `/hunting_rulesets/${ids.ruleset}`)
       .replace('/hunting_notifications/:id', `/hunting_notifications/${ids.notification}`)
       .replace('/retrohunt_jobs/:id', `/retrohunt_jobs/${ids.retrohunt}`)
@@ -81,7 +85,7 @@ describe('authorization over every route', () => {
    * object is the exception: like VirusTotal, Trawl shows anyone a user's public profile.
    */
   const ownersOnly = (method: string, url: string) =>
-    !(method === 'GET' && url === '/api/v3/users/:id') && /\/(hunting_rulesets|hunting_notifications|ioc_stream_notifications|retrohunt_jobs|zip_files|users)\/:id|:token/.test(url);
+    !(method === 'GET' && url === '/api/v3/users/:id') && /\/(hunting_rulesets|hunting_notifications|ioc_stream_notifications|retrohunt_jobs|zip_files|users|groups)\/:id|:token/.test(url);
 
   const call = (who: string | null, method: string, url: string): Promise<JsonResponse> => {
     const path = fill(url);
@@ -149,12 +153,13 @@ describe('authorization over every route', () => {
 
   it('lets the owner read everything of hers (administration aside)', async () => {
     const failed: string[] = [];
-    for (const r of guarded().filter((x) => x.method === 'GET' && x.url !== '/api/v3/users')) {
+    for (const r of guarded().filter((x) => x.method === 'GET' && x.url !== '/api/v3/users' && x.url !== '/api/v3/groups')) {
       const res = await call(key.alice!, r.method, r.url);
       if (res.status !== 200) failed.push(`GET ${r.url}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
     }
     assert.deepEqual(failed, []);
     assert.ok(isVtError(await call(key.alice!, 'GET', '/api/v3/users'), 403, 'ForbiddenError'), 'listing users is for administrators');
+    assert.ok(isVtError(await call(key.alice!, 'GET', '/api/v3/groups'), 403, 'ForbiddenError'), 'listing groups is for administrators');
     // The upload URL survived every other caller's attempt.
     assert.equal((await call(key.alice!, 'POST', '/api/v3/files/upload/:token')).status, 200);
   });

@@ -29,7 +29,7 @@ const archive: FileRecord = {
 const ruleset: RulesetRecord = {
   id: 7, ownerId: 2, name: 'campaign', rules: 'rule evil : apt { strings: $a = "EVIL" condition: $a }', enabled: true, limit: 100,
   notificationEmails: ['soc@example.com'], matchObjectType: 'file', tags: ['apt'], ruleNames: ['evil'],
-  creationDate: 1_699_000_000, modificationDate: 1_699_500_000, editorIds: [3], rulesGeneration: 12,
+  creationDate: 1_699_000_000, modificationDate: 1_699_500_000, editorIds: [3], editorGroupIds: [], groupMemberIds: [], rulesGeneration: 12,
   rateLimit: { from: null, until: null, log: [] }, slowScans: 1,
   lastSlowScan: { date: 1_699_600_000, sha256: SHA256, milliseconds: 12_345, timedOut: true },
 };

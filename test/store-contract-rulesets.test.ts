@@ -40,7 +40,7 @@ storeContract('rulesets, editors and generations', ({ fresh }) => {
     const r2 = await s.createRuleset({ ...base, ownerId: 2, name: 'two' });
     assert.notEqual(r1.id, r2.id);
     assert.deepEqual(await s.getRuleset(r1.id), {
-      ...base, ownerId: 1, name: 'one', id: r1.id, editorIds: [], rulesGeneration: r1.rulesGeneration,
+      ...base, ownerId: 1, name: 'one', id: r1.id, editorIds: [], editorGroupIds: [], groupMemberIds: [], rulesGeneration: r1.rulesGeneration,
       rateLimit: { from: null, until: null, log: [] }, slowScans: 0, lastSlowScan: null,
     });
     assert.ok(r2.rulesGeneration > r1.rulesGeneration, 'each create is a new generation');

@@ -35,6 +35,10 @@ import { probeRoutes } from './routes/probes.js';
 import { retrohuntJobRoutes } from './routes/retrohunt-jobs.js';
 import { userRoutes } from './routes/users.js';
 import { zipFileRoutes } from './routes/zip-files.js';
+import { groupRoutes } from './routes/groups.js';
+import { usageBucket } from './usage-bucket.js';
+import type { QuotaMeter } from '../users/quota-meter.js';
+import type { Quotas } from '../users/quotas.js';
 
 export interface ApiDeps {
   config: Config;
@@ -53,6 +57,10 @@ export interface ApiDeps {
   /** IoC Stream pages as JSON text, read beside the event loop or in it. */
   streamPages: StreamPages;
   auth: Authenticator;
+  /** Counts and limits API requests per user and group (users/quota-meter.ts). */
+  meter: QuotaMeter;
+  /** Monthly and held quotas, and the quota reports. */
+  quotas: Quotas;
   logger: Logger;
   /** This process's metrics, served at /metrics unless the `metrics` setting says otherwise. */
   metrics: Metrics;
@@ -144,10 +152,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   }));
 
   await app.register(async (api) => {
-    api.addHook('onRequest', async (req) => deps.auth.authenticate(req));
+    api.addHook('onRequest', async (req) => {
+      await deps.auth.authenticate(req);
+      // In memory but for a user's first request in planTtlMs (their quotas are read then).
+      await deps.meter.admit(req.user.id, usageBucket(req.routeOptions.url));
+    });
     await api.register(fileRoutes(deps));
     await api.register(analysisRoutes(deps));
     await api.register(userRoutes(deps));
+    await api.register(groupRoutes(deps));
     await api.register(huntingRulesetRoutes(deps));
     await api.register(huntingNotificationRoutes(deps));
     await api.register(iocStreamRoutes(deps));

@@ -17,6 +17,7 @@ import { serveCommand, serveUsage } from './serve.js';
 import { statusCommand, statusOptions, statusUsage } from './status.js';
 import { submitCommand, submitOptions, submitUsage } from './submit.js';
 import { userCommand, userOptions, userUsage } from './user.js';
+import { groupCommand, groupOptions, groupUsage } from './group.js';
 import { versionLine } from '../version.js';
 
 const usage = `usage: trawl COMMAND [options]
@@ -32,6 +33,7 @@ commands:
   ${retrohuntUsage.split('\n').join('\n  ')}
   ${rulesUsage.split('\n').join('\n  ')}
   ${userUsage.split('\n').join('\n  ')}
+  ${groupUsage.split('\n').join('\n  ')}
   ${jobsUsage.split('\n').join('\n  ')}
   ${statusUsage}
   ${migrateUsage.split('\n').join('\n  ')}
@@ -48,7 +50,7 @@ const configOptions: Options = Object.fromEntries([
 
 export async function main(argv: string[], out: Writable = process.stdout, err: Writable = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
-  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, corpus: corpusOptions, file: fileOptions, user: userOptions, jobs: jobsOptions, status: statusOptions, migrate: migrateOptions, hunting: huntingOptions, iocstream: iocstreamOptions, retrohunt: retrohuntOptions, rules: rulesOptions };
+  const commandOptions: Record<string, Options> = { serve: {}, submit: submitOptions, corpus: corpusOptions, file: fileOptions, user: userOptions, group: groupOptions, jobs: jobsOptions, status: statusOptions, migrate: migrateOptions, hunting: huntingOptions, iocstream: iocstreamOptions, retrohunt: retrohuntOptions, rules: rulesOptions };
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     out.write(usage);
     return command ? 0 : 2;
@@ -105,10 +107,12 @@ export async function main(argv: string[], out: Writable = process.stdout, err: 
         return await rulesCommand(positionals, { config, ...(typeof v.source === 'string' ? { source: v.source } : {}), out, err });
       case 'migrate':
         return await migrateCommand({ config, flags: v, out, err });
+      case 'group':
+        return await groupCommand(positionals, { config, values: v, out, err });
       case 'jobs':
         return await jobsCommand(positionals, { config, failed: v.failed === true, all: v.all === true, out, err });
       default:
-        return await userCommand(positionals, { config, admin: v.admin === true, email: v.email as string | undefined, rotate: v.rotate === true, out, err });
+        return await userCommand(positionals, { config, admin: v.admin === true, email: v.email as string | undefined, rotate: v.rotate === true, values: v, out, err });
     }
   } catch (e) {
     if (e instanceof ConfigError) {

@@ -4,17 +4,22 @@ import type { Writable } from 'node:stream';
 import type { Config } from '../config.js';
 import { openStore } from '../store/open-store.js';
 import { addUser, requireUser, rotateKey } from '../users/user-admin.js';
+import { applyQuotaChanges } from '../users/quota-settings.js';
+import { printQuotas, quotaChangesOf, quotaFlagsUsage, quotaOptions } from './quota-flags.js';
 
 export const userUsage = `trawl user add NAME [--admin] [--email ADDR]   create a user and print its API key
 trawl user key NAME --rotate                    replace a user's API key and print the new one
 trawl user list                                 list users
 trawl user disable|enable NAME                  stop or allow a user's API access
-trawl user delete NAME                          delete a user`;
+trawl user delete NAME                          delete a user
+trawl user quota NAME ${quotaFlagsUsage}
+                                                set a user's own quotas; none: print them`;
 
 export const userOptions = {
   admin: { type: 'boolean', default: false },
   email: { type: 'string' },
   rotate: { type: 'boolean', default: false },
+  ...quotaOptions,
 } as const;
 
 export interface UserCommandOptions {
@@ -22,6 +27,8 @@ export interface UserCommandOptions {
   admin: boolean;
   email?: string;
   rotate: boolean;
+  /** Every parsed flag (the quota flags among them). */
+  values?: Record<string, unknown>;
   out: Writable;
   err: Writable;
 }
@@ -71,6 +78,12 @@ export async function userCommand(args: string[], o: UserCommandOptions): Promis
         const u = await requireUser(store, name!);
         await store.deleteUser(u.id);
         o.err.write(`user "${name}" deleted\n`);
+        return 0;
+      }
+      case 'quota': {
+        const u = await requireUser(store, name!);
+        await applyQuotaChanges(store, { kind: 'user', id: u.id }, quotaChangesOf(o.values ?? {}));
+        printQuotas(o.out, await store.getQuotas({ kind: 'user', id: u.id }));
         return 0;
       }
       default:

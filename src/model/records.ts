@@ -217,6 +217,10 @@ export interface RulesetRecord {
   modificationDate: number;
   /** Users who may read and change the ruleset besides its owner. */
   editorIds: number[];
+  /** Groups it is shared with (spec 7.2): their members edit it too. */
+  editorGroupIds: number[];
+  /** Members of those groups, the owner aside: editors through a group. */
+  groupMemberIds: number[];
   /** Generation of the last change to what is compiled (rules, enabled); see rulesetChangesSince. */
   rulesGeneration: number;
   /** Rate limiting: the current or last period during which matches were dropped. */
@@ -246,7 +250,7 @@ export interface SlowScan {
   timedOut: boolean;
 }
 
-export type NewRuleset = Omit<RulesetRecord, 'id' | 'editorIds' | 'rulesGeneration' | 'rateLimit' | 'slowScans' | 'lastSlowScan'>;
+export type NewRuleset = Omit<RulesetRecord, 'id' | 'editorIds' | 'editorGroupIds' | 'groupMemberIds' | 'rulesGeneration' | 'rateLimit' | 'slowScans' | 'lastSlowScan'>;
 
 export type RulesetPatch = Partial<Omit<NewRuleset, 'creationDate'>>;
 

@@ -19,6 +19,10 @@ import type { NewZipFile, ZipFileOutcome, ZipFileRecord } from '../model/zip-fil
 export type { NewZipFile, ZipFileOutcome, ZipFileRecord } from '../model/zip-file.js';
 import type { FileSearchQuery } from '../model/file-search.js';
 export type { FileSearchQuery } from '../model/file-search.js';
+import type { GroupMember, GroupRecord, QuotaLimits, QuotaName } from '../model/quotas.js';
+export type { GroupMember, GroupRecord, QuotaLimits, QuotaName } from '../model/quotas.js';
+/** Whose quotas: a user's own or a group's (shared by its members). */
+export type QuotaSubject = { kind: 'user' | 'group'; id: number };
 import type { ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams } from '../model/content-index.js';
 export type { ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams } from '../model/content-index.js';
 export type {
@@ -134,6 +138,8 @@ export interface UserStore {
   getUserById(id: number): Promise<UserRecord | null>;
   getUserByName(username: string): Promise<UserRecord | null>;
   getUserByKeyHash(apikeyHash: string): Promise<UserRecord | null>;
+  /** The oldest user with this e-mail address (addresses are not unique). */
+  getUserByEmail(email: string): Promise<UserRecord | null>;
   /** Users ordered by id, starting after `afterId`. */
   listUsers(afterId: number, limit: number): Promise<UserRecord[]>;
   countUsers(): Promise<number>;
@@ -359,8 +365,9 @@ export interface RetrohuntStore {
   createRetrohuntJob(job: NewRetrohuntJob): Promise<RetrohuntJobRecord>;
   getRetrohuntJob(id: string): Promise<RetrohuntJobRecord | null>;
   /** Jobs of `ownerId`, newest first (creation date, then id), starting after `after`. */
-  listRetrohuntJobs(ownerId: number, q: { status?: RetrohuntStatus; after?: { date: number; id: string }; limit: number }): Promise<RetrohuntJobRecord[]>;
-  countRetrohuntJobs(ownerId: number, status?: RetrohuntStatus): Promise<number>;
+  /** Jobs of `ownerId` (or of any of several owners: a user and their group-mates), newest first. */
+  listRetrohuntJobs(ownerId: number | readonly number[], q: { status?: RetrohuntStatus; after?: { date: number; id: string }; limit: number }): Promise<RetrohuntJobRecord[]>;
+  countRetrohuntJobs(ownerId: number | readonly number[], status?: RetrohuntStatus): Promise<number>;
   /** Removes a job, its matches and its queued durable job; false when there was none. */
   deleteRetrohuntJob(id: string): Promise<boolean>;
   /**
@@ -454,7 +461,45 @@ export interface ZipFileStore {
   deleteZipFile(id: string): Promise<string | null>;
 }
 
-export interface Store extends SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore, ProcessStore, RetrohuntStore, ContentIndexStore, ZipFileStore {
+/** Groups (spec 7.2): members, group administrators, and rulesets shared with a group. */
+export interface GroupStore {
+  /** AlreadyExistsError when the name is taken. */
+  createGroup(name: string, createdAt: number): Promise<GroupRecord>;
+  getGroupByName(name: string): Promise<GroupRecord | null>;
+  listGroups(): Promise<GroupRecord[]>;
+  /** Deletes the group with its memberships, quotas and shares of rulesets; false when unknown. */
+  deleteGroup(id: number): Promise<boolean>;
+  /** Adds a member, or changes whether they administer the group. */
+  setGroupMember(groupId: number, userId: number, isAdmin: boolean): Promise<void>;
+  removeGroupMember(groupId: number, userId: number): Promise<boolean>;
+  /** Members by user id. */
+  groupMembers(groupId: number): Promise<GroupMember[]>;
+  /** The groups `userId` is in, by group id (oldest first). */
+  groupsOf(userId: number): Promise<GroupRecord[]>;
+  /** Shares a ruleset with a group: its members edit it (RulesetRecord.editorGroupIds). */
+  addRulesetGroup(rulesetId: number, groupId: number): Promise<void>;
+  removeRulesetGroup(rulesetId: number, groupId: number): Promise<boolean>;
+}
+
+/**
+ * Quotas (model/quotas.ts) and usage. Usage is counted per user, UTC day (YYYYMMDD) and bucket,
+ * and per user and minute; every add is an atomic increment, so processes never lose counts.
+ */
+export interface QuotaStore {
+  /** Sets a quota of a user or group; null makes it unlimited again. */
+  setQuota(subject: QuotaSubject, name: QuotaName, allowed: number | null): Promise<void>;
+  getQuotas(subject: QuotaSubject): Promise<QuotaLimits>;
+  addDailyUsage(rows: { userId: number; day: number; bucket: string; count: number }[]): Promise<void>;
+  /** Adds per-minute counts and forgets minutes before `dropBefore`. */
+  addMinuteUsage(rows: { userId: number; minute: number; count: number }[], dropBefore: number): Promise<void>;
+  /** Per user, the sum over days [from, to] of `bucket`, or of every API request bucket (not `quota:...`) without one. */
+  usageTotals(userIds: readonly number[], from: number, to: number, bucket?: string): Promise<Map<number, number>>;
+  minuteUsage(userIds: readonly number[], minute: number): Promise<Map<number, number>>;
+  /** One user's counts per day and bucket over days [from, to]. */
+  dailyUsage(userId: number, from: number, to: number): Promise<{ day: number; bucket: string; count: number }[]>;
+}
+
+export interface Store extends GroupStore, QuotaStore, SettingsStore, UserStore, FileStore, JobStore, RulesetStore, NotificationStore, ProcessStore, RetrohuntStore, ContentIndexStore, ZipFileStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** Resolves when the database answers a trivial query (readiness probes); throws TransientError otherwise. */
   ping(): Promise<void>;

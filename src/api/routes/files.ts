@@ -149,8 +149,13 @@ export function fileRoutes(deps: ApiDeps) {
       if (range === 'unsatisfiable') {
         return reply.code(416).header('content-range', `bytes */${f.size}`).send();
       }
+      // A download counts once: a range from byte 0 or none (resuming one is free).
+      const giveBack = !range || range.start === 0 ? await deps.quotas.take(req.user, 'intelligence_downloads_monthly') : null;
       const stream = await blobs.read(f.sha256, range ?? undefined);
-      if (!stream) throw new TrawlError('NotFoundError', `content of file "${f.sha256}" is not available`);
+      if (!stream) {
+        await giveBack?.();
+        throw new TrawlError('NotFoundError', `content of file "${f.sha256}" is not available`);
+      }
       if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${f.size}`);
       return reply
         .type('application/octet-stream')

@@ -4,25 +4,30 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest } from '../../model/errors.js';
 import type { ApiDeps } from '../app.js';
 import { requireSelf } from '../auth.js';
-import type { RulesetRecord, UserRecord } from '../../store/store.js';
+import type { GroupRecord, RulesetRecord, UserRecord } from '../../store/store.js';
 import { absoluteUrl, collection, decodeCursor, encodeCursor, originOf, parseLimit, queryValue, type VtObject } from '../envelope.js';
 import { rulesetAttributes, rulesetObject } from '../serializers/hunting-ruleset.js';
 import { userObject } from '../serializers/user.js';
+import { groupDescriptor, groupObject } from '../serializers/group.js';
 
 type WithId = { Params: { id: string } };
 type After = { k: string | number; id: number };
 const isAfter = (v: unknown): v is After =>
   !!v && typeof v === 'object' && Number.isSafeInteger((v as After).id) && ['string', 'number'].includes(typeof (v as After).k);
 
-/** User ids from `{"data": [{"type": "user", "id": "..."}, ...]}`. */
-function userIds(body: unknown): string[] {
+/** Ids from `{"data": [{"type": "user", "id": "..."}, ...]}`; `group` items too where `groups` is given. */
+function userIds(body: unknown, groups?: string[]): string[] {
   const data = (body as { data?: unknown } | undefined)?.data;
   if (!Array.isArray(data) || data.length === 0) throw badRequest('expected a body {"data": [{"type": "user", "id": "<username>"}, ...]}');
-  return data.map((d) => {
+  return data.flatMap((d) => {
     const o = d as { type?: unknown; id?: unknown } | null;
     if (!o || typeof o.id !== 'string') throw badRequest('each item needs a string "id"');
-    if (o.type !== undefined && o.type !== 'user') throw badRequest(`only users can be editors or owners, not "${String(o.type)}"`);
-    return o.id;
+    if (groups && o.type === 'group') {
+      groups.push(o.id);
+      return [];
+    }
+    if (o.type !== undefined && o.type !== 'user') throw badRequest(`only users${groups ? ' and groups' : ''} can be ${groups ? 'editors' : 'owners'}, not "${String(o.type)}"`);
+    return [o.id];
   });
 }
 
@@ -64,7 +69,9 @@ export function huntingRulesetRoutes(deps: ApiDeps) {
       }
       if (wanted.has('editors')) {
         const editors = (await Promise.all(r.editorIds.map(nameOf))).filter((n): n is string => !!n);
-        rel.editors = { data: editors.map((id) => ({ type: 'user', id })), meta: { count: editors.length }, links: links('editors') };
+        const groups = r.editorGroupIds.length ? (await rulesets.editorGroups(req.user, String(r.id))).map((g) => ({ type: 'group', id: g.name })) : [];
+        const data = [...editors.map((id) => ({ type: 'user', id })), ...groups];
+        rel.editors = { data, meta: { count: data.length }, links: links('editors') };
       }
       if (wanted.has('viewers')) rel.viewers = { data: [], meta: { count: 0 }, links: links('viewers') };
       return Object.keys(rel).length ? { ...o, relationships: rel } : o;
@@ -85,7 +92,10 @@ export function huntingRulesetRoutes(deps: ApiDeps) {
   return async (app: FastifyInstance) => {
     const base = '/intelligence/hunting_rulesets';
     app.get(base, (req) => listPage(req));
-    app.post(base, async (req) => ({ data: rulesetObject(origin(req), await rulesets.create(req.user, bodyAttributes(req.body))) }));
+    app.post(base, async (req) => {
+      await deps.quotas.checkRulesets(req.user);
+      return { data: rulesetObject(origin(req), await rulesets.create(req.user, bodyAttributes(req.body))) };
+    });
     app.delete(base, async (req) => {
       const confirm = req.headers['x-confirm-delete'];
       await rulesets.deleteAll(req.user, Array.isArray(confirm) ? confirm[0] : confirm);
@@ -103,9 +113,12 @@ export function huntingRulesetRoutes(deps: ApiDeps) {
     });
 
     const rel = `${base}/:id/relationships`;
-    const users = (req: FastifyRequest, list: UserRecord[], full: boolean) => ({
-      data: list.map((u) => (full ? userObject(origin(req), u, req) : { type: 'user', id: u.username })),
-      meta: { count: list.length },
+    const users = (req: FastifyRequest, list: UserRecord[], full: boolean, groups: GroupRecord[] = []) => ({
+      data: [
+        ...list.map((u) => (full ? userObject(origin(req), u, req) : { type: 'user', id: u.username })),
+        ...groups.map((g) => (full ? groupObject(origin(req), g) : groupDescriptor(g))),
+      ],
+      meta: { count: list.length + groups.length },
       links: { self: absoluteUrl(origin(req), req.url.split('?')[0]!) },
     });
     const one = (req: FastifyRequest, u: UserRecord | null, full: boolean) => ({
@@ -114,7 +127,9 @@ export function huntingRulesetRoutes(deps: ApiDeps) {
     });
     for (const full of [true, false]) {
       const prefix = full ? `${base}/:id` : rel;
-      app.get<WithId>(`${prefix}/editors`, async (req) => users(req, await rulesets.editors(req.user, req.params.id), full));
+      // Users who edit it, then the groups it is shared with (spec 7.2).
+      app.get<WithId>(`${prefix}/editors`, async (req) =>
+        users(req, await rulesets.editors(req.user, req.params.id), full, await rulesets.editorGroups(req.user, req.params.id)));
       app.get<WithId>(`${prefix}/owner`, async (req) => one(req, await rulesets.owner(req.user, req.params.id), full));
       app.get<WithId>(`${prefix}/viewers`, async (req) => {
         await rulesets.visible(req.user, req.params.id);
@@ -122,7 +137,10 @@ export function huntingRulesetRoutes(deps: ApiDeps) {
       });
     }
     app.post<WithId>(`${rel}/editors`, async (req) => {
-      await rulesets.grantEditors(req.user, req.params.id, userIds(req.body));
+      const groups: string[] = [];
+      const names = userIds(req.body, groups);
+      if (names.length) await rulesets.grantEditors(req.user, req.params.id, names);
+      if (groups.length) await rulesets.grantGroups(req.user, req.params.id, groups);
       return {};
     });
     app.get<{ Params: { id: string; user: string } }>(`${rel}/editors/:user`, async (req) => ({

@@ -43,7 +43,16 @@ export function retrohuntJobRoutes(deps: ApiDeps) {
   return async (app: FastifyInstance) => {
     const base = '/intelligence/retrohunt_jobs';
     app.get(base, (req) => listPage(req, true));
-    app.post(base, async (req) => ({ data: retrohuntJobObject(origin(req), await retrohunts.create(req.user, bodyAttributes(req.body))) }));
+    app.post(base, async (req) => {
+      // Counted before the job is made (exact across processes), given back when it is refused.
+      const giveBack = await deps.quotas.take(req.user, 'intelligence_retrohunt_jobs_monthly');
+      try {
+        return { data: retrohuntJobObject(origin(req), await retrohunts.create(req.user, bodyAttributes(req.body))) };
+      } catch (e) {
+        await giveBack();
+        throw e;
+      }
+    });
     app.get<WithId>(`${base}/:id`, async (req) => ({ data: retrohuntJobObject(origin(req), await retrohunts.visible(req.user, req.params.id)) }));
     app.delete<WithId>(`${base}/:id`, async (req) => {
       await retrohunts.delete(req.user, req.params.id);

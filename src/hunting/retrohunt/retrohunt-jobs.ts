@@ -1,7 +1,9 @@
 // Retrohunt jobs as users manage them (spec 5): creating one (rules compiled at the door, the
-// spec's limits), reading, listing, aborting and deleting one's own. Owner-only: another user's
-// job is "not found", like a missing one. Running them is jobs/retrohunt-job.ts's.
-import { badRequest, objectNotFound } from '../../model/errors.js';
+// spec's limits), reading, listing, aborting and deleting one's own. Members of a group see each
+// other's jobs (read and list; aborting and deleting stay the owner's); anyone else's job is
+// "not found", like a missing one. Running them is jobs/retrohunt-job.ts's.
+import { badRequest, forbidden, objectNotFound } from '../../model/errors.js';
+import { groupMatesOf, shareAGroup } from '../../users/groups.js';
 import { MAX_RETROHUNT_RULES, RETROHUNT_STATUSES, abortReasons, type RetrohuntStatus } from '../../model/retrohunt.js';
 import type { FileRecord, RetrohuntJobRecord, RetrohuntMatch, Store, UserRecord } from '../../store/store.js';
 import { oneOf, parseFilter as parseFilterTerms, type FilterDialect } from '../../model/filter-grammar.js';
@@ -84,34 +86,42 @@ export class RetrohuntJobs {
     return job;
   }
 
-  /** `user`'s job `id`; NotFoundError when there is none or it is another user's. */
+  /** Job `id` of `user` or of a group-mate; NotFoundError when there is none or it is anyone else's. */
   async visible(user: UserRecord, id: string): Promise<RetrohuntJobRecord> {
     const j = await this.store.getRetrohuntJob(id);
-    if (!j || j.ownerId !== user.id) throw objectNotFound('retrohunt_job', id);
+    if (!j || !(await shareAGroup(this.store, j.ownerId, user.id))) throw objectNotFound('retrohunt_job', id);
     return j;
   }
 
-  /** A page of `user`'s jobs, newest first, and the position of the next one. */
+  /** `user`'s own job `id`: a group-mate's is ForbiddenError. */
+  private async own(user: UserRecord, id: string): Promise<RetrohuntJobRecord> {
+    const j = await this.visible(user, id);
+    if (j.ownerId !== user.id) throw forbidden('only the owner of a retrohunt job can abort or delete it');
+    return j;
+  }
+
+  /** A page of the jobs of `user` and their group-mates, newest first, and the position of the next one. */
   async list(user: UserRecord, q: RetrohuntListQuery): Promise<{ items: RetrohuntJobRecord[]; next?: { date: number; id: string }; count: number }> {
     const status = parseFilter(q.filter);
     if (status === null) return { items: [], count: 0 };
-    const items = await this.store.listRetrohuntJobs(user.id, { ...(status ? { status } : {}), ...(q.after ? { after: q.after } : {}), limit: q.limit + 1 });
+    const owners = await groupMatesOf(this.store, user.id);
+    const items = await this.store.listRetrohuntJobs(owners, { ...(status ? { status } : {}), ...(q.after ? { after: q.after } : {}), limit: q.limit + 1 });
     const more = items.length > q.limit;
     const page = items.slice(0, q.limit);
     const last = page[page.length - 1];
-    const count = await this.store.countRetrohuntJobs(user.id, status);
+    const count = await this.store.countRetrohuntJobs(owners, status);
     return { items: page, ...(more && last ? { next: { date: last.creationDate, id: last.id } } : {}), count };
   }
 
   async abort(user: UserRecord, id: string): Promise<RetrohuntJobRecord> {
-    await this.visible(user, id);
+    await this.own(user, id);
     const j = await this.store.abortRetrohuntJob(id, now(), abortReasons.user);
     if (!j) throw objectNotFound('retrohunt_job', id);
     return j;
   }
 
   async delete(user: UserRecord, id: string): Promise<void> {
-    await this.visible(user, id);
+    await this.own(user, id);
     await this.store.deleteRetrohuntJob(id);
   }
 

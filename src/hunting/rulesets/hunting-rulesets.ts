@@ -1,7 +1,7 @@
 // Hunting rulesets (spec 2): who may see and change them, validation of their rules when saved,
 // and listing with the filter/order grammar. API routes and the CLI call these functions.
 import { TrawlError, badRequest, forbidden, invalidArgument, objectNotFound } from '../../model/errors.js';
-import type { RulesetRecord, Store, UserRecord } from '../../store/store.js';
+import type { GroupRecord, RulesetRecord, Store, UserRecord } from '../../store/store.js';
 import { checkRulesetAttributes } from './ruleset-attributes.js';
 import { compareRulesets, parseRulesetFilter, parseRulesetOrder, sortKey } from './ruleset-filter.js';
 import type { RuleCompiler } from '../engine/rule-compiler.js';
@@ -31,10 +31,10 @@ export class HuntingRulesets {
     private readonly sharing: SharedRulesets,
   ) {}
 
-  /** Owner or editor; anyone else is told the ruleset does not exist. */
+  /** Owner or editor (directly or as a member of a group it is shared with); anyone else is told the ruleset does not exist. */
   async visible(user: UserRecord, id: string): Promise<RulesetRecord> {
     const r = /^\d{1,15}$/.test(id) ? await this.store.getRuleset(Number(id)) : null;
-    if (!r || (r.ownerId !== user.id && !r.editorIds.includes(user.id))) throw objectNotFound('HuntingRuleset', id);
+    if (!r || (r.ownerId !== user.id && !r.editorIds.includes(user.id) && !r.groupMemberIds.includes(user.id))) throw objectNotFound('HuntingRuleset', id);
     return r;
   }
 
@@ -138,16 +138,43 @@ export class HuntingRulesets {
   async isEditor(user: UserRecord, id: string, username: string): Promise<boolean> {
     const r = await this.visible(user, id);
     const u = await this.store.getUserByName(username);
-    return !!u && r.editorIds.includes(u.id);
+    if (u) return r.editorIds.includes(u.id) || r.groupMemberIds.includes(u.id);
+    const g = await this.store.getGroupByName(username);
+    return !!g && r.editorGroupIds.includes(g.id);
   }
 
-  /** Revokes edit rights: the owner for anyone, an editor for themself. */
-  async revokeEditor(user: UserRecord, id: string, username: string): Promise<void> {
-    const r = username === user.username ? await this.visible(user, id) : await this.owned(user, id);
-    const u = await this.userNamed(username);
-    const removed = await this.store.removeRulesetEditor(r.id, u.id);
+  /** Shares the ruleset with groups (by name; spec 7.2): their members edit it. The owner only. */
+  async grantGroups(user: UserRecord, id: string, names: string[]): Promise<void> {
+    const r = await this.owned(user, id);
+    const groups = await Promise.all(names.map(async (n) => (await this.store.getGroupByName(n)) ?? Promise.reject(objectNotFound('Group', n))));
+    try {
+      for (const g of groups) await this.store.addRulesetGroup(r.id, g.id);
+    } finally {
+      this.sharing.changed();
+    }
+  }
+
+  /** The groups the ruleset is shared with. */
+  async editorGroups(user: UserRecord, id: string): Promise<GroupRecord[]> {
+    const r = await this.visible(user, id);
+    if (r.editorGroupIds.length === 0) return [];
+    return (await this.store.listGroups()).filter((g) => r.editorGroupIds.includes(g.id));
+  }
+
+  /**
+   * Revokes edit rights: the owner for anyone, an editor for themself. `name` is a user editor,
+   * else a group the ruleset is shared with (the owner only).
+   */
+  async revokeEditor(user: UserRecord, id: string, name: string): Promise<void> {
+    const r = name === user.username ? await this.visible(user, id) : await this.owned(user, id);
+    const u = await this.store.getUserByName(name);
+    let removed = !!u && (await this.store.removeRulesetEditor(r.id, u.id));
+    if (!removed && name !== user.username) {
+      const g = await this.store.getGroupByName(name);
+      removed = !!g && (await this.store.removeRulesetGroup(r.id, g.id));
+    }
     this.sharing.changed();
-    if (!removed) throw objectNotFound('Editor', username);
+    if (!removed) throw objectNotFound('Editor', name);
   }
 
   async owner(user: UserRecord, id: string): Promise<UserRecord | null> {

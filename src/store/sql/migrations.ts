@@ -440,6 +440,55 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         await db.schema.dropIndex('notifications_rule_idx').execute();
       },
     },
+    '0018_groups_quotas': {
+      // Groups and their members, rulesets shared with groups, quotas of users and groups, and
+      // the usage counted against them (users/quota-meter.ts).
+      async up(db: Kysely<any>) {
+        await db.schema.createTable('user_groups')
+          .addColumn('id', idType, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('group_members')
+          .addColumn('group_id', 'integer', (c) => c.notNull())
+          .addColumn('user_id', 'integer', (c) => c.notNull())
+          .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+          .addPrimaryKeyConstraint('group_members_pk', ['group_id', 'user_id'])
+          .execute();
+        await db.schema.createIndex('group_members_user_idx').on('group_members').columns(['user_id', 'group_id']).execute();
+        await db.schema.createTable('hunting_ruleset_groups')
+          .addColumn('ruleset_id', 'integer', (c) => c.notNull())
+          .addColumn('group_id', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('hunting_ruleset_groups_pk', ['ruleset_id', 'group_id'])
+          .execute();
+        await db.schema.createIndex('hunting_ruleset_groups_group_idx').on('hunting_ruleset_groups').columns(['group_id', 'ruleset_id']).execute();
+        await db.schema.createTable('quotas')
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('subject_id', 'integer', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('allowed', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('quotas_pk', ['subject', 'subject_id', 'name'])
+          .execute();
+        await db.schema.createTable('usage_daily')
+          .addColumn('user_id', 'integer', (c) => c.notNull())
+          .addColumn('day', 'integer', (c) => c.notNull())
+          .addColumn('bucket', 'text', (c) => c.notNull())
+          .addColumn('count', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('usage_daily_pk', ['user_id', 'day', 'bucket'])
+          .execute();
+        await db.schema.createTable('usage_minutes')
+          .addColumn('user_id', 'integer', (c) => c.notNull())
+          .addColumn('minute', 'bigint', (c) => c.notNull())
+          .addColumn('count', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('usage_minutes_pk', ['user_id', 'minute'])
+          .execute();
+      },
+      async down(db: Kysely<any>) {
+        for (const t of ['usage_minutes', 'usage_daily', 'quotas', 'hunting_ruleset_groups', 'group_members', 'user_groups']) {
+          await sql`drop table if exists ${sql.table(t)}`.execute(db);
+        }
+      },
+    },
     '0019_zip_files': {
       // ZIP files (spec 6.5): stored files packed on request; the ZIP itself is a blob, built by a
       // durable `zip-file` job.

@@ -66,8 +66,8 @@ export async function create(tx: Kysely<Database>, j: NewRetrohuntJob): Promise<
   return (await get(tx, id))!;
 }
 
-export async function list(db: Kysely<Database>, ownerId: number, q: { status?: RetrohuntStatus; after?: { date: number; id: string }; limit: number }): Promise<RetrohuntJobRecord[]> {
-  let sel = db.selectFrom('retrohunt_jobs').selectAll().where('owner_id', '=', ownerId);
+export async function list(db: Kysely<Database>, ownerId: number | readonly number[], q: { status?: RetrohuntStatus; after?: { date: number; id: string }; limit: number }): Promise<RetrohuntJobRecord[]> {
+  let sel = db.selectFrom('retrohunt_jobs').selectAll().where('owner_id', 'in', [ownerId].flat());
   if (q.status) sel = sel.where('status', '=', q.status);
   const after = q.after;
   if (after) {
@@ -80,8 +80,8 @@ export async function list(db: Kysely<Database>, ownerId: number, q: { status?: 
   return rows.map(toRecord);
 }
 
-export async function count(db: Kysely<Database>, ownerId: number, status?: RetrohuntStatus): Promise<number> {
-  let sel = db.selectFrom('retrohunt_jobs').select((eb) => eb.fn.countAll<number | string>().as('n')).where('owner_id', '=', ownerId);
+export async function count(db: Kysely<Database>, ownerId: number | readonly number[], status?: RetrohuntStatus): Promise<number> {
+  let sel = db.selectFrom('retrohunt_jobs').select((eb) => eb.fn.countAll<number | string>().as('n')).where('owner_id', 'in', [ownerId].flat());
   if (status) sel = sel.where('status', '=', status);
   return Number((await sel.executeTakeFirstOrThrow()).n);
 }

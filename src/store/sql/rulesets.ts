@@ -5,7 +5,7 @@ import { COMMUNITY_OWNER_ID } from '../../model/records.js';
 import { shapesOf } from './compiled-shapes.js';
 import type { Database, HuntingRulesetsTable } from './schema.js';
 
-function toRuleset(r: Selectable<HuntingRulesetsTable>, editorIds: number[]): RulesetRecord {
+function toRuleset(r: Selectable<HuntingRulesetsTable>, editorIds: number[], editorGroupIds: number[] = [], groupMemberIds: number[] = []): RulesetRecord {
   const out: RulesetRecord = {
     id: Number(r.id),
     ownerId: Number(r.owner_id),
@@ -20,6 +20,8 @@ function toRuleset(r: Selectable<HuntingRulesetsTable>, editorIds: number[]): Ru
     creationDate: Number(r.creation_date),
     modificationDate: Number(r.modification_date),
     editorIds,
+    editorGroupIds,
+    groupMemberIds,
     rulesGeneration: Number(r.rules_generation),
     rateLimit: {
       from: r.limited_from === null ? null : Number(r.limited_from),
@@ -75,7 +77,17 @@ async function load(db: Kysely<Database>, ids: number[]): Promise<RulesetRecord[
   const editors = await db.selectFrom('hunting_ruleset_editors').selectAll().where('ruleset_id', 'in', ids).execute();
   const byRuleset = new Map<number, number[]>();
   for (const e of editors) byRuleset.set(Number(e.ruleset_id), [...(byRuleset.get(Number(e.ruleset_id)) ?? []), Number(e.user_id)]);
-  return rows.map((r) => toRuleset(r, (byRuleset.get(Number(r.id)) ?? []).sort((a, b) => a - b)));
+  // Groups the rulesets are shared with, and their members (spec 7.2).
+  const shares = await db.selectFrom('hunting_ruleset_groups').selectAll().where('ruleset_id', 'in', ids).execute();
+  const groupIds = [...new Set(shares.map((g) => Number(g.group_id)))];
+  const members = groupIds.length === 0 ? [] : await db.selectFrom('group_members').select(['group_id', 'user_id']).where('group_id', 'in', groupIds).execute();
+  const ascending = (a: number, b: number) => a - b;
+  return rows.map((r) => {
+    const groups = shares.filter((g) => Number(g.ruleset_id) === Number(r.id)).map((g) => Number(g.group_id)).sort(ascending);
+    const via = new Set(members.filter((m) => groups.includes(Number(m.group_id))).map((m) => Number(m.user_id)));
+    via.delete(Number(r.owner_id));
+    return toRuleset(r, (byRuleset.get(Number(r.id)) ?? []).sort(ascending), groups, [...via].sort(ascending));
+  });
 }
 
 export async function create(db: Kysely<Database>, r: NewRuleset): Promise<RulesetRecord> {
@@ -111,7 +123,9 @@ export async function get(db: Kysely<Database>, id: number): Promise<RulesetReco
 export async function listOf(db: Kysely<Database>, userId: number): Promise<RulesetRecord[]> {
   const owned = db.selectFrom('hunting_rulesets').select('id').where('owner_id', '=', userId);
   const edited = db.selectFrom('hunting_ruleset_editors').select('ruleset_id as id').where('user_id', '=', userId);
-  const ids = (await owned.union(edited).execute()).map((r) => Number(r.id));
+  const viaGroup = db.selectFrom('hunting_ruleset_groups as s').innerJoin('group_members as m', 'm.group_id', 's.group_id')
+    .select('s.ruleset_id as id').where('m.user_id', '=', userId);
+  const ids = (await owned.union(edited).union(viaGroup).execute()).map((r) => Number(r.id)).sort((a, b) => a - b);
   return load(db, ids);
 }
 
@@ -125,8 +139,10 @@ export async function shared(db: Kysely<Database>, userId: number): Promise<{ id
   const rows = await shapesOf(db).rows('shared rulesets', { userId }, [], (a) => db.selectFrom('hunting_ruleset_editors as e')
     .innerJoin('hunting_rulesets as r', 'r.id', 'e.ruleset_id')
     .select(['r.id', 'r.owner_id']).where('e.user_id', '=', a.userId).where('r.owner_id', '!=', a.userId)
-    .orderBy('r.id'));
-  return rows.map((r) => ({ id: Number(r.id), ownerId: Number(r.owner_id) }));
+    .union(db.selectFrom('hunting_ruleset_groups as s').innerJoin('group_members as m', 'm.group_id', 's.group_id')
+      .innerJoin('hunting_rulesets as r', 'r.id', 's.ruleset_id')
+      .select(['r.id', 'r.owner_id']).where('m.user_id', '=', a.userId).where('r.owner_id', '!=', a.userId)));
+  return rows.map((r) => ({ id: Number(r.id), ownerId: Number(r.owner_id) })).sort((x, y) => x.id - y.id);
 }
 
 /** Inside a transaction: changes the given fields; a new owner takes the ruleset's notifications along. */
@@ -150,6 +166,7 @@ export async function update(db: Kysely<Database>, id: number, patch: RulesetPat
 /** Inside a transaction: deletes the ruleset and its editors. Its notifications stay with their owner. */
 export async function remove(db: Kysely<Database>, id: number): Promise<boolean> {
   await db.deleteFrom('hunting_ruleset_editors').where('ruleset_id', '=', id).execute();
+  await db.deleteFrom('hunting_ruleset_groups').where('ruleset_id', '=', id).execute();
   const r = await db.deleteFrom('hunting_rulesets').where('id', '=', id).executeTakeFirst();
   if (Number(r.numDeletedRows) === 0) return false;
   await db.deleteFrom('pending_emails').where('ruleset_id', '=', id).execute();

@@ -285,6 +285,50 @@ export interface ContentIndexSegmentsTable {
 }
 
 /** The whole database, as Kysely sees it. */
+/** Groups (spec 7.2): admin-managed teams that share rulesets, Retrohunt jobs and quotas. */
+export interface UserGroupsTable {
+  id: Generated<number>;
+  name: string;
+  created_at: number;
+}
+
+export interface GroupMembersTable {
+  group_id: number;
+  user_id: number;
+  /** 0/1: a group administrator. */
+  is_admin: number;
+}
+
+/** Rulesets shared with a group: its members edit them. */
+export interface HuntingRulesetGroupsTable {
+  ruleset_id: number;
+  group_id: number;
+}
+
+/** Quotas set on a user or a group (model/quotas.ts); a quota without a row is unlimited. */
+export interface QuotasTable {
+  /** 'user' or 'group' */
+  subject: string;
+  subject_id: number;
+  name: string;
+  allowed: number;
+}
+
+/** What each user did per UTC day (YYYYMMDD) and bucket: API requests by endpoint, and quota counts. */
+export interface UsageDailyTable {
+  user_id: number;
+  day: number;
+  bucket: string;
+  count: number;
+}
+
+/** API requests per user and minute since the epoch: the per-minute quota across processes. */
+export interface UsageMinutesTable {
+  user_id: number;
+  minute: number;
+  count: number;
+}
+
 export interface Database {
   processes: ProcessesTable;
   settings: SettingsTable;
@@ -306,6 +350,12 @@ export interface Database {
   retrohunt_matches: RetrohuntMatchesTable;
   content_index_pending: ContentIndexPendingTable;
   content_index_segments: ContentIndexSegmentsTable;
+  user_groups: UserGroupsTable;
+  group_members: GroupMembersTable;
+  hunting_ruleset_groups: HuntingRulesetGroupsTable;
+  quotas: QuotasTable;
+  usage_daily: UsageDailyTable;
+  usage_minutes: UsageMinutesTable;
   zip_files: ZipFilesTable;
 }
 

@@ -10,6 +10,7 @@ import type {
   ContentIndexSegment, FileGrams, NewContentIndexSegment, PendingGrams, NewZipFile, ZipFileOutcome, ZipFileRecord,
   CommunityScan, CommunityUpdate,
   FileSearchQuery,
+  GroupMember, GroupRecord, QuotaLimits, QuotaName, QuotaSubject,
 } from '../store.js';
 import type { SqlDialect } from './dialect.js';
 import { fileChangesSince } from './file-changes.js';
@@ -25,6 +26,8 @@ import * as zipFiles from './zip-files.js';
 import * as community from './community.js';
 import * as contentIndex from './content-index.js';
 import * as rulesets from './rulesets.js';
+import * as groups from './groups.js';
+import * as quotas from './quotas.js';
 import * as subfiles from './subfiles.js';
 import { toFile, toSubmission, toUser } from './rows.js';
 import type { Database, UsersTable } from './schema.js';
@@ -154,6 +157,10 @@ export class SqlStore implements CopyableStore {
     return this.userWhere('username', username);
   }
 
+  getUserByEmail(email: string): Promise<UserRecord | null> {
+    return this.userWhere('email', email);
+  }
+
   getUserByKeyHash(apikeyHash: string): Promise<UserRecord | null> {
     return this.userWhere('apikey_hash', apikeyHash);
   }
@@ -187,6 +194,9 @@ export class SqlStore implements CopyableStore {
 
   deleteUser(id: number): Promise<boolean> {
     return this.run(async () => {
+      // Their memberships and quotas go with them (their usage stays, as their notifications do).
+      await this.db.deleteFrom('group_members').where('user_id', '=', id).execute();
+      await this.db.deleteFrom('quotas').where('subject', '=', 'user').where('subject_id', '=', id).execute();
       const r = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     });
@@ -385,11 +395,11 @@ export class SqlStore implements CopyableStore {
     return this.run(() => retrohunt.get(this.db, id));
   }
 
-  listRetrohuntJobs(ownerId: number, q: { status?: RetrohuntStatus; after?: { date: number; id: string }; limit: number }): Promise<RetrohuntJobRecord[]> {
+  listRetrohuntJobs(ownerId: number | readonly number[], q: { status?: RetrohuntStatus; after?: { date: number; id: string }; limit: number }): Promise<RetrohuntJobRecord[]> {
     return this.run(() => retrohunt.list(this.db, ownerId, q));
   }
 
-  countRetrohuntJobs(ownerId: number, status?: RetrohuntStatus): Promise<number> {
+  countRetrohuntJobs(ownerId: number | readonly number[], status?: RetrohuntStatus): Promise<number> {
     return this.run(() => retrohunt.count(this.db, ownerId, status));
   }
 
@@ -582,6 +592,83 @@ export class SqlStore implements CopyableStore {
    * Job and analysis bookkeeping: written without waiting for fsync. A crash can only undo it so
    * that a job runs again; acknowledged uploads are always written durably (addSubmission).
    */
+  createGroup(name: string, createdAt: number): Promise<GroupRecord> {
+    return this.run(async () => {
+      try {
+        return await groups.create(this.db, name, createdAt);
+      } catch (e) {
+        const mapped = this.d.mapError(e);
+        if (mapped.code === 'AlreadyExistsError') throw alreadyExists(`Group "${name}" already exists`);
+        throw mapped;
+      }
+    });
+  }
+
+  getGroupByName(name: string): Promise<GroupRecord | null> {
+    return this.run(() => groups.byName(this.db, name));
+  }
+
+  listGroups(): Promise<GroupRecord[]> {
+    return this.run(() => groups.list(this.db));
+  }
+
+  deleteGroup(id: number): Promise<boolean> {
+    return this.run(() => this.d.transaction(this.db, (tx) => groups.remove(tx, id)));
+  }
+
+  setGroupMember(groupId: number, userId: number, isAdmin: boolean): Promise<void> {
+    return this.run(() => groups.setMember(this.db, groupId, userId, isAdmin));
+  }
+
+  removeGroupMember(groupId: number, userId: number): Promise<boolean> {
+    return this.run(() => groups.removeMember(this.db, groupId, userId));
+  }
+
+  groupMembers(groupId: number): Promise<GroupMember[]> {
+    return this.run(() => groups.members(this.db, groupId));
+  }
+
+  groupsOf(userId: number): Promise<GroupRecord[]> {
+    return this.run(() => groups.of(this.db, userId));
+  }
+
+  addRulesetGroup(rulesetId: number, groupId: number): Promise<void> {
+    return this.run(() => groups.shareRuleset(this.db, rulesetId, groupId));
+  }
+
+  removeRulesetGroup(rulesetId: number, groupId: number): Promise<boolean> {
+    return this.run(() => groups.unshareRuleset(this.db, rulesetId, groupId));
+  }
+
+  setQuota(subject: QuotaSubject, name: QuotaName, allowed: number | null): Promise<void> {
+    return this.run(() => quotas.set(this.db, subject, name, allowed));
+  }
+
+  getQuotas(subject: QuotaSubject): Promise<QuotaLimits> {
+    return this.run(() => quotas.of(this.db, subject));
+  }
+
+  addDailyUsage(rows: { userId: number; day: number; bucket: string; count: number }[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    return this.bookkeeping((tx) => quotas.addDaily(tx, rows));
+  }
+
+  addMinuteUsage(rows: { userId: number; minute: number; count: number }[], dropBefore: number): Promise<void> {
+    return this.bookkeeping((tx) => quotas.addMinutes(tx, rows, dropBefore));
+  }
+
+  usageTotals(userIds: readonly number[], from: number, to: number, bucket?: string): Promise<Map<number, number>> {
+    return this.run(() => quotas.totals(this.db, userIds, from, to, bucket));
+  }
+
+  minuteUsage(userIds: readonly number[], minute: number): Promise<Map<number, number>> {
+    return this.run(() => quotas.minuteTotals(this.db, userIds, minute));
+  }
+
+  dailyUsage(userId: number, from: number, to: number): Promise<{ day: number; bucket: string; count: number }[]> {
+    return this.run(() => quotas.daily(this.db, userId, from, to));
+  }
+
   private bookkeeping<T>(fn: (tx: Kysely<Database>) => Promise<T>): Promise<T> {
     return this.run(() => this.d.transaction(this.db, fn, { durable: false }));
   }
@@ -603,9 +690,9 @@ export class SqlStore implements CopyableStore {
     });
   }
 
-  private userWhere(column: 'id' | 'username' | 'apikey_hash', value: string | number): Promise<UserRecord | null> {
+  private userWhere(column: 'id' | 'username' | 'apikey_hash' | 'email', value: string | number): Promise<UserRecord | null> {
     return this.run(async () => {
-      const row = await this.db.selectFrom('users').selectAll().where(column, '=', value as never).executeTakeFirst();
+      const row = await this.db.selectFrom('users').selectAll().where(column, '=', value as never).orderBy('id').executeTakeFirst();
       return row ? toUser(row) : null;
     });
   }

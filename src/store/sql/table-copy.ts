@@ -49,6 +49,12 @@ const COPIED: readonly CopiedTable[] = [
   { name: 'content_index_pending', key: ['id'], serial: true },
   { name: 'content_index_segments', key: ['id'], serial: true },
   { name: 'zip_files', key: ['id'] },
+  { name: 'user_groups', key: ['id'], serial: true },
+  { name: 'group_members', key: ['group_id', 'user_id'] },
+  { name: 'hunting_ruleset_groups', key: ['ruleset_id', 'group_id'] },
+  { name: 'quotas', key: ['subject', 'subject_id', 'name'] },
+  { name: 'usage_daily', key: ['user_id', 'day', 'bucket'] },
+  { name: 'usage_minutes', key: ['user_id', 'minute'] },
 ];
 
 /**

@@ -19,6 +19,8 @@ const WRITES = [
   'createRetrohuntJob', 'deleteRetrohuntJob', 'abortRetrohuntJob', 'startRetrohuntJob', 'recordRetrohuntProgress', 'finishRetrohuntJob',
   'indexFiles', 'addIndexSegment', 'dropIndexSegments', 'resetContentIndex',
   'createZipFile', 'recordZipFileProgress', 'finishZipFile', 'deleteZipFile',
+  'createGroup', 'deleteGroup', 'setGroupMember', 'removeGroupMember', 'addRulesetGroup', 'removeRulesetGroup',
+  'setQuota', 'addDailyUsage', 'addMinuteUsage',
 ] as const satisfies readonly (keyof Store)[];
 
 type Pending = { resolve(v: unknown): void; reject(e: Error): void };
