@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { forbidden, objectNotFound, TrawlError } from '../model/errors.js';
 import type { Corpus } from '../model/records.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
-import type { Store, SubmissionRecord, UserRecord } from '../store/store.js';
+import type { NewSubmission, Store, SubmissionRecord, UserRecord } from '../store/store.js';
 import type { DigestPool } from './digests.js';
 import type { IntakeLoad } from './intake-load.js';
 import { receiveMultipart } from './receive-multipart.js';
@@ -87,43 +87,25 @@ export class Intake {
     const file = await this.store.getFile(hash);
     if (!file) throw objectNotFound('File', hash);
     if (!(await this.blobs.has(file.sha256))) throw new TrawlError('NotFoundError', `content of file "${file.sha256}" is not available`);
-    const date = now();
-    const submission = await this.store.addSubmission({
-      analysisId: analysisIdOf(file.md5, date),
-      sha256: file.sha256,
-      sha1: file.sha1,
-      md5: file.md5,
-      size: file.size,
-      userId: user.id,
-      date,
-      name: null,
-      sourceKey: this.sources.keyOf(user.id),
-      sourceCountry: this.country(req.ip, req.headers),
-      password: null,
-      reanalysis: true,
-    });
+    const submission = await this.record(user, file, req, { name: null, password: null, reanalysis: true });
     this.onSubmitted(submission, true);
     return submission;
   }
 
   private async receive(user: UserRecord, req: UploadRequest, maxBytes: number, corpus: Corpus = 'main'): Promise<SubmissionRecord> {
     const file = await receiveMultipart(req.headers, req.body, this.blobs, this.hashing, maxBytes, (n) => this.load?.add(n));
-    const date = now();
-    const submission = await this.store.addSubmission({
-      analysisId: analysisIdOf(file.md5, date),
-      sha256: file.sha256,
-      sha1: file.sha1,
-      md5: file.md5,
-      size: file.size,
-      userId: user.id,
-      date,
-      name: file.name,
-      sourceKey: this.sources.keyOf(user.id),
-      sourceCountry: this.country(req.ip, req.headers),
-      password: file.password,
-      corpus,
-    });
+    const submission = await this.record(user, file, req, { name: file.name, password: file.password, corpus });
     this.onSubmitted(submission, false);
     return submission;
+  }
+
+  /** Records `user`'s submission of `file` (stored already), with an analysis to run. */
+  private record(user: UserRecord, file: { sha256: string; sha1: string; md5: string; size: number }, req: Pick<UploadRequest, 'headers' | 'ip'>,
+    extra: Pick<NewSubmission, 'name' | 'password' | 'corpus' | 'reanalysis'>): Promise<SubmissionRecord> {
+    const date = now();
+    return this.store.addSubmission({
+      analysisId: analysisIdOf(file.md5, date), sha256: file.sha256, sha1: file.sha1, md5: file.md5, size: file.size,
+      userId: user.id, date, sourceKey: this.sources.keyOf(user.id), sourceCountry: this.country(req.ip, req.headers), ...extra,
+    });
   }
 }
