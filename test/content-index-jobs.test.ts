@@ -154,15 +154,19 @@ describe('content index at work', () => {
       const contents = new Map<string, Buffer>();
       await upload(first.url, key, [...machineFiles(3), ...markedFiles(0), ...markedFiles(1)], contents);
       await pollUntil('pending files in a segment', () => first.store.countPendingGrams(), (p) => p.files === 0, 20_000, 100);
-      const [segment] = await first.store.listIndexSegments();
       await first.close();
-      // What an upgrade to a new segment format would find: the old magic. (Blobs are files named by their sha256.)
-      const path = readdirSync(join(first.dir, 'blobs'), { recursive: true }).map(String).find((p) => p.endsWith(segment!.blob))!;
-      const fd = openSync(join(first.dir, 'blobs', path), 'r+');
-      writeSync(fd, Buffer.from('TRWLIX01'), 0, 8, 0);
-      closeSync(fd);
-      // An upkeep the first process queued and did not run would run at once at the restart.
+      // What an upgrade to a new segment format would find: the old magic, in every live segment
+      // (blobs are files named by their sha256). Read once the process is gone: no merge after.
       const db = new Database(join(first.dir, 'trawl.db'));
+      const corrupted = (db.prepare('select blob from content_index_segments where retired_at is null').all() as { blob: string }[]).map((r) => r.blob);
+      assert.ok(corrupted.length > 0);
+      const paths = readdirSync(join(first.dir, 'blobs'), { recursive: true }).map(String);
+      for (const blob of corrupted) {
+        const fd = openSync(join(first.dir, 'blobs', paths.find((p) => p.endsWith(blob))!), 'r+');
+        writeSync(fd, Buffer.from('TRWLIX01'), 0, 8, 0);
+        closeSync(fd);
+      }
+      // An upkeep the first process queued and did not run would run at once at the restart.
       db.prepare("delete from jobs where kind = 'content-index'").run();
       db.close();
       const needle = RULES[0]!;
@@ -188,7 +192,7 @@ describe('content index at work', () => {
       later = await restart('1');
       const s = later;
       await pollUntil('the index rebuilt', async () => ({ segments: await s.store.listIndexSegments(), unindexed: await s.store.listUnindexedFiles(null, 10), pending: await s.store.countPendingGrams() }),
-        (x) => x.unindexed.length === 0 && x.pending.files === 0 && x.segments.length > 0 && x.segments.every((g) => g.blob !== segment!.blob), 30_000, 100);
+        (x) => x.unindexed.length === 0 && x.pending.files === 0 && x.segments.length > 0 && x.segments.every((g) => !corrupted.includes(g.blob)), 30_000, 100);
       const found = await search(s.url!);
       assert.equal(found.status, 200, JSON.stringify(found.body));
       assert.deepEqual(found.body.data.map((f: any) => f.id).sort(), want);
