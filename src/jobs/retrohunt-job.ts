@@ -1,7 +1,7 @@
 // The `retrohunt` job: one retrohunt job's rules over the stored files (spec 5). Files first
 // submitted within the job's time range are walked in sha256 order, a batch at a time: every
 // file, or only those the content index cannot rule out when the rules' literals bound them
-// (content-index/rule-grams.ts). Each batch's matches and progress (with the last sha256, the
+// (content-index/rule-grams.ts). Each batch's matches and progress (every 256 MB too; with the last sha256, the
 // cursor) are one transaction, so a restarted job resumes after its last batch; batches are
 // recorded in order while the next ones scan, so the threads never wait for a batch's end. The
 // scans run on the analysis pool in a lane of their own, at the lowest priority, small files
