@@ -110,7 +110,8 @@ describe('retrohunt jobs', () => {
     // Slow scans (the entropy of a 4 KB window every 16 bytes of 2 MB files: about 0.2 s each on
     // one thread) keep the job running when it is aborted; only over files of 1 MB and more, so
     // that the speed probe's files (512 KB in all, 250 ms at most) pass on a loaded machine too.
-    await Promise.all(Array.from({ length: 12 }, (_, i) => upload(bob, Buffer.alloc(2 * 1024 * 1024, i + 1), `big${i}.bin`)));
+    // A running job sees an abort within a second (its watcher): 30 files outlast that on 2 threads.
+    await Promise.all(Array.from({ length: 30 }, (_, i) => upload(bob, Buffer.alloc(2 * 1024 * 1024, i + 1), `big${i}.bin`)));
     const slow = 'import "math"\nrule slow { condition: filesize > 1MB and for all i in (0..filesize \\ 16) : (math.entropy(i * 16, 4096) >= 0) }';
     const started = Date.now();
     const r = await create(bob, { rules: slow });

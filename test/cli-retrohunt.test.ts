@@ -161,7 +161,8 @@ describe('trawl retrohunt', () => {
   it('start --wait exits 1 when the job ends aborted, saying why', async () => {
     // Slow scans (about 0.2 s per 2 MB file) keep the job running until it is aborted; only over
     // files of 1 MB and more, so that the speed probe's files pass on a loaded machine too.
-    await Promise.all(Array.from({ length: 6 }, (_, i) => upload(Buffer.alloc(2 * 1024 * 1024, i + 1), `big${i}.bin`)));
+    // A running job sees an abort within a second (its watcher): 20 files outlast that on 2 threads.
+    await Promise.all(Array.from({ length: 20 }, (_, i) => upload(Buffer.alloc(2 * 1024 * 1024, i + 1), `big${i}.bin`)));
     const slow = join(s.dir, 'slow.yar');
     await writeFile(slow, 'import "math"\nrule slow { condition: filesize > 1MB and for all i in (0..filesize \\ 16) : (math.entropy(i * 16, 4096) >= 0) }');
     const out = capture();

@@ -39,23 +39,27 @@ function ranges(size: number, matches: readonly { offset: number; length: number
   return merged;
 }
 
-/** One hexdump line starting at byte `start`; `lit(i)` says whether byte i is highlighted. */
-function renderLine(data: Uint8Array, start: number, lit: (i: number) => boolean, { begin, end: close }: HighlightMarkers): string {
+/** Each byte as two upper-case hex digits, and as its ASCII column character: tables, not a toString per byte. */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
+const ASCII = Array.from({ length: 256 }, (_, b) => (b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : '.'));
+
+/** One hexdump line starting at byte `start`; `flags[i - start]` says whether byte i is highlighted. */
+function renderLine(data: Uint8Array, start: number, flags: readonly boolean[], { begin, end: close }: HighlightMarkers): string {
   const end = Math.min(start + WIDTH, data.length);
   let hex = '';
   let ascii = '';
   for (let i = start; i < end; i++) {
-    const on = lit(i);
-    const opens = on && (i === start || !lit(i - 1));
-    const closes = on && (i === end - 1 || !lit(i + 1));
+    const on = flags[i - start] === true;
+    const opens = on && (i === start || flags[i - 1 - start] !== true);
+    const closes = on && (i === end - 1 || flags[i + 1 - start] !== true);
     const b = data[i]!;
     if (opens) {
       hex += begin;
       ascii += begin;
     }
-    hex += b.toString(16).toUpperCase().padStart(2, '0');
+    hex += HEX[b]!;
     if (i < end - 1) hex += ' ';
-    ascii += b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : '.';
+    ascii += ASCII[b]!;
     if (closes) {
       hex += close;
       ascii += close;
@@ -103,7 +107,7 @@ export function snippet(
         const [s, e] = lit[j]!;
         for (let i = Math.max(s, start); i < Math.min(e, start + WIDTH); i++) flags[i - start] = true;
       }
-      const text = renderLine(data, start, (i) => flags[i - start] === true, opts.markers ?? NOTIFICATION_MARKERS);
+      const text = renderLine(data, start, flags, opts.markers ?? NOTIFICATION_MARKERS);
       const added = text.length + (lines.length > 0 ? 1 : 0);
       if (length + added > maxLength && lines.length > 0) return lines.join('\n');
       lines.push(text);
