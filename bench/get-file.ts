@@ -1,10 +1,11 @@
 // GET /api/v3/files/{id}: loads BENCH_GET_FILES (3000) files, then requests random ids (a third
 // each sha256/sha1/md5) with `wrk` (one client process) at 8 and 64 connections; node fallback.
 // Env: BENCH_GET_SECONDS (10).
-import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasWrk, pct, pool, request, startServer, table, upload, verdict, waitCompleted, wrk, type Server } from './lib/lib.js';
+import { randomInt } from 'node:crypto';
+import { hasWrk, pct, pool, request, startServer, table, verdict, wrk, type Server } from './lib/lib.js';
+import { lookupFiles } from './lib/lookup-files.js';
 
 const FILES = Number(process.env.BENCH_GET_FILES ?? 3000);
 const SECONDS = Number(process.env.BENCH_GET_SECONDS ?? 10);
@@ -29,15 +30,7 @@ async function runNode(s: Server, ids: string[], conns: number, seconds: number)
 async function main(): Promise<void> {
   const s = await startServer();
   try {
-    const ids: string[] = [];
-    const analyses: string[] = [];
-    await pool(FILES, 16, async (i) => {
-      const data = randomBytes(randomInt(1024, 16 * 1024));
-      analyses.push(await upload(s, `get-${i}.bin`, data));
-      const algo = (['sha256', 'sha1', 'md5'] as const)[i % 3]!;
-      ids.push(createHash(algo).update(data).digest('hex'));
-    });
-    await waitCompleted(s, analyses);
+    const ids = await lookupFiles(s, FILES);
     const paths = join(s.dir, 'bench-paths.txt');
     writeFileSync(paths, ids.map((id) => `/api/v3/files/${id}`).join('\n') + '\n');
     const run = async (c: number, sec: number): Promise<Result> => (hasWrk() ? { ...wrk(s, paths, c, sec), tool: `wrk -t${Math.min(2, c)}` } : runNode(s, ids, c, sec));

@@ -5,10 +5,10 @@
 // server's CPU time per request, which a busy shared host disturbs far less than throughput; the
 // cost is the median over pairs of adjacent runs. Env: BENCH_QUOTA_PAIRS (10), BENCH_GET_SECONDS (4),
 // BENCH_GET_FILES (3000).
-import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpuSeconds, pool, request, startServer, table, upload, verdict, waitCompleted, wrk, type Server } from './lib/lib.js';
+import { cpuSeconds, request, startServer, table, verdict, wrk, type Server } from './lib/lib.js';
+import { lookupFiles } from './lib/lookup-files.js';
 
 const FILES = Number(process.env.BENCH_GET_FILES ?? 3000);
 const SECONDS = Number(process.env.BENCH_GET_SECONDS ?? 4);
@@ -30,15 +30,7 @@ async function quotas(s: Server, on: boolean): Promise<void> {
 async function main(): Promise<void> {
   const s = await startServer();
   try {
-    const ids: string[] = [];
-    const analyses: string[] = [];
-    await pool(FILES, 16, async (i) => {
-      const data = randomBytes(randomInt(1024, 16 * 1024));
-      analyses.push(await upload(s, `get-${i}.bin`, data));
-      const algo = (['sha256', 'sha1', 'md5'] as const)[i % 3]!;
-      ids.push(createHash(algo).update(data).digest('hex'));
-    });
-    await waitCompleted(s, analyses);
+    const ids = await lookupFiles(s, FILES);
     await call(s, 'POST', '/groups', { data: { type: 'group', id: 'bench' } });
     // Group-mates the check sums over, as a team's quota group has.
     await call(s, 'POST', '/groups/bench/relationships/users', { data: [{ type: 'user', id: 'admin' }] });
