@@ -8,32 +8,20 @@
 //
 //   BENCH_RULES_DIR=... node dist/bench/retrohunt-brute.js [MB=500]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { getJson, MB, need, pool, quiet, request, startServer, table, upload, verdict, waitCompleted } from './lib/lib.js';
-import { largeCorpus } from './corpora/corpus.js';
-import { createRulesets, latency, LATENCY_PROBE, newUser, yaraRules } from './lib/hunting-lib.js';
+import { readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
+import { getJson, MB, pool, quiet, request, startServer, table, upload, verdict, waitCompleted } from './lib/lib.js';
+import { createRulesets, latency, LATENCY_PROBE, newUser } from './lib/hunting-lib.js';
+import { retrohuntSetup } from './lib/retrohunt-setup.js';
 
 const SIZE_MB = Number(process.argv[2] ?? 500);
 /** How long Livehunt's latency is sampled from the job's start (the job should outlast it). */
 const LATENCY_SECONDS = Number(process.env.BENCH_RETRO_LATENCY_SECONDS ?? 8);
-const dir = process.env.BENCH_RULES_DIR;
-if (!dir) throw new Error('set BENCH_RULES_DIR to a rule collection (e.g. signature-base/yara)');
-need('yara', 'yara');
-
-const work = mkdtempSync(join(tmpdir(), 'trawl-retro-'));
-const rulesPath = join(work, 'rules.yar');
-const { rules, count } = yaraRules(dir, 300, rulesPath);
-
-const files = largeCorpus(SIZE_MB);
-const bytes = files.reduce((n, f) => n + f.size, 0);
+const { dir, work, rulesPath, rules, count, files, bytes, farm } = retrohuntSetup(SIZE_MB, 'trawl-retro-');
 console.log(`date: ${new Date().toISOString()}  cores: ${availableParallelism()}  files: ${files.length} (${(bytes / MB).toFixed(0)} MB)  rules: ${count}`);
 
-// yara over the files on disk, two threads, through a folder of links to them (yara takes one target).
-const farm = join(work, 'files');
-mkdirSync(farm);
-files.forEach((f, i) => symlinkSync(f.path, join(farm, String(i))));
+// yara over the files on disk, two threads, through the folder of links to them.
 const t = performance.now();
 execFileSync('yara', ['-p', '2', '-r', '-w', rulesPath, farm], { stdio: ['ignore', 'ignore', 'inherit'] });
 const yaraSeconds = (performance.now() - t) / 1000;

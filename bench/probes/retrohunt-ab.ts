@@ -10,12 +10,11 @@
 // (each server thread's time on a core and waiting for one during the job), BENCH_AB_DEBUG=1
 // (when the job was created and seen finished, in epoch ms, to set beside the server's logs).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { cpuSeconds, getJson, MB, need, pool, request, ROOT, startServer, upload, waitCompleted, type Server } from '../lib/lib.js';
-import { largeCorpus } from '../corpora/corpus.js';
-import { createRulesets, latency, LATENCY_PROBE, newUser, yaraRules } from '../lib/hunting-lib.js';
+import { cpuSeconds, getJson, MB, pool, request, ROOT, startServer, upload, waitCompleted, type Server } from '../lib/lib.js';
+import { createRulesets, latency, LATENCY_PROBE, newUser } from '../lib/hunting-lib.js';
+import { retrohuntSetup } from '../lib/retrohunt-setup.js';
 
 const [mbArg, ...variants] = process.argv.slice(2);
 const SIZE_MB = Number(mbArg);
@@ -23,18 +22,7 @@ if (!SIZE_MB || variants.length === 0) throw new Error('usage: retrohunt-ab.js M
 const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 3);
 const LATENCY = Number(process.env.BENCH_AB_LATENCY ?? 0);
 const KEEP = process.env.BENCH_AB_KEEP;
-const rulesDir = process.env.BENCH_RULES_DIR;
-if (!rulesDir) throw new Error('set BENCH_RULES_DIR to a rule collection (e.g. signature-base/yara)');
-need('yara', 'yara');
-
-const work = mkdtempSync(join(tmpdir(), 'trawl-retro-ab-'));
-const rulesPath = join(work, 'rules.yar');
-const { rules, count } = yaraRules(rulesDir, 300, rulesPath);
-const files = largeCorpus(SIZE_MB);
-const bytes = files.reduce((n, f) => n + f.size, 0);
-const farm = join(work, 'files');
-mkdirSync(farm);
-files.forEach((f, i) => symlinkSync(f.path, join(farm, String(i))));
+const { work, rulesPath, rules, count, files, bytes, farm } = retrohuntSetup(SIZE_MB, 'trawl-retro-ab-');
 console.log(`files: ${files.length} (${(bytes / MB).toFixed(0)} MB), rules: ${count}`);
 
 interface Kept { mb: number; dir: string; key: string; probeKey: string }
