@@ -73,14 +73,15 @@ export class ContentIndex {
     }
     const segments = await this.store.listIndexSegments();
     for (const s of segments) {
-      const reader = await this.open(s);
+      // A segment of another format, or cut short, is found at its opening or at a lookup.
       try {
+        const reader = await this.open(s);
         for (const o of evaluate(q, (g) => reader.postings(g))) out.add(reader.sha256(o));
+        indexedFiles += reader.files;
       } catch (err) {
         if (err instanceof SegmentFormatError) throw new ContentIndexUnusableError(`segment ${s.blob}: ${err.message}`);
         throw err;
       }
-      indexedFiles += reader.files;
     }
     this.closeRetired(segments);
     return { sha256s: [...out].sort(), unindexed, indexedFiles };
@@ -91,12 +92,7 @@ export class ContentIndex {
     if (r) return r;
     const path = await this.blobs.localPath(s.blob);
     if (!path) throw new ContentIndexUnusableError(`segment ${s.blob} is missing from the blob store`);
-    try {
-      r = SegmentReader.open(path);
-    } catch (err) {
-      if (err instanceof SegmentFormatError) throw new ContentIndexUnusableError(`segment ${s.blob}: ${err.message}`);
-      throw err;
-    }
+    r = SegmentReader.open(path);
     this.readers.set(s.blob, r);
     return r;
   }
