@@ -1,7 +1,13 @@
-// A minimal binding to libmagic (Debian `libmagic1`) through koffi: file(1)'s descriptions and
-// MIME types. libmagic cookies are not thread-safe, so every thread opens its own `Libmagic`.
+// A minimal binding to libmagic through koffi: file(1)'s descriptions and MIME types. libmagic
+// cookies are not thread-safe, so every thread opens its own `Libmagic`.
+//
+// Two builds can serve: Trawl's own (native/libmagic, made by scripts/install-deps.sh: file 5.44
+// with two speed-ups that change no answer, 2-3x faster) and, when that one is missing or will
+// not load, Debian's libmagic.so.1. Both read Debian's compiled database.
 
-import koffi, { type LibraryHandle } from 'koffi';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
 
 /** libmagic flags we use (magic.h). */
 const MAGIC_NONE = 0x0;
@@ -17,9 +23,22 @@ const MAGIC_PARAM_BYTES_MAX = 6;
  */
 export const DEFAULT_BYTES_MAX = 1024 * 1024;
 
-const LIBRARY = 'libmagic.so.1';
+/** Debian's library (package libmagic1). */
+export const SYSTEM_LIBMAGIC = 'libmagic.so.1';
+
+/** Where scripts/install-deps.sh leaves Trawl's build, from dist/src/... or src/... */
+const BUNDLED_CANDIDATES = ['../../../../', '../../../'].map((up) =>
+  fileURLToPath(new URL(`${up}native/libmagic/build/libmagic-trawl.so`, import.meta.url)),
+);
+
+/** Trawl's build of libmagic when it has been built, else undefined. */
+export function bundledLibmagic(): string | undefined {
+  return BUNDLED_CANDIDATES.find((path) => existsSync(path));
+}
 
 interface Bindings {
+  /** The library these functions come from (a path, or the system library's name). */
+  library: string;
   open(flags: number): unknown;
   load(cookie: unknown, database: string | null): number;
   file(cookie: unknown, path: string): string | null;
@@ -30,23 +49,18 @@ interface Bindings {
   close(cookie: unknown): void;
 }
 
-let bindings: Bindings | undefined;
+/** Loaded libraries of this thread (koffi function objects belong to the loading isolate). */
+const loaded = new Map<string, Bindings>();
+let magicType: TypeObject | undefined;
 
-/** Loads the library once per thread (koffi function objects belong to the loading isolate). */
-function bind(): Bindings {
-  if (bindings) return bindings;
-  let lib: LibraryHandle;
-  try {
-    lib = koffi.load(LIBRARY);
-  } catch (err) {
-    throw new Error(
-      `cannot load ${LIBRARY} (${(err as Error).message}); install Debian's libmagic1 package ` +
-        '(apt-get install libmagic1)',
-    );
-  }
+function bindLibrary(library: string): Bindings {
+  const known = loaded.get(library);
+  if (known) return known;
+  const lib: LibraryHandle = koffi.load(library);
   // `magic_t` is an opaque pointer; koffi 3 hands it back as a bigint.
-  koffi.pointer('magic_t', koffi.opaque('magic_set'));
-  bindings = {
+  magicType ??= koffi.pointer('magic_t', koffi.opaque('magic_set'));
+  const bindings: Bindings = {
+    library,
     open: lib.func('magic_t magic_open(int flags)'),
     load: lib.func('int magic_load(magic_t cookie, const char *database)'),
     file: lib.func('const char *magic_file(magic_t cookie, const char *path)'),
@@ -56,7 +70,29 @@ function bind(): Bindings {
     setparam: lib.func('int magic_setparam(magic_t cookie, int param, const void *value)'),
     close: lib.func('void magic_close(magic_t cookie)'),
   };
+  loaded.set(library, bindings);
   return bindings;
+}
+
+/** The library asked for; by default Trawl's build, or Debian's when it is missing or will not load. */
+function bind(library: string | undefined): Bindings {
+  if (library) return bindLibrary(library);
+  const bundled = bundledLibmagic();
+  if (bundled) {
+    try {
+      return bindLibrary(bundled);
+    } catch {
+      // Built for another machine, say: Debian's library gives the same answers, slower.
+    }
+  }
+  try {
+    return bindLibrary(SYSTEM_LIBMAGIC);
+  } catch (err) {
+    throw new Error(
+      `cannot load ${SYSTEM_LIBMAGIC} (${(err as Error).message}); install Debian's libmagic1 package ` +
+        '(apt-get install libmagic1)',
+    );
+  }
 }
 
 /** One libmagic cookie with a fixed flag set. */
@@ -115,6 +151,8 @@ export interface LibmagicOptions {
   database?: string;
   /** How many bytes of each file libmagic examines (default {@link DEFAULT_BYTES_MAX}). */
   bytesMax?: number;
+  /** A library to use instead of the default choice (benchmarks compare the two builds). */
+  library?: string;
 }
 
 /**
@@ -124,10 +162,13 @@ export interface LibmagicOptions {
 export class Libmagic {
   private readonly text: Cookie;
   private readonly mimeType: Cookie;
+  /** The library in use: Trawl's build (a path) or {@link SYSTEM_LIBMAGIC}. */
+  readonly library: string;
 
   /** @throws Error naming the Debian package when libmagic.so.1 cannot be loaded. */
   constructor(options: LibmagicOptions = {}) {
-    const lib = bind();
+    const lib = bind(options.library);
+    this.library = lib.library;
     const database = options.database ?? null;
     const bytesMax = options.bytesMax ?? DEFAULT_BYTES_MAX;
     this.text = new Cookie(lib, MAGIC_NONE | MAGIC_ERROR, database, bytesMax);
