@@ -40,6 +40,7 @@ import { ContentIndex } from './content-index/content-index.js';
 import { ContentSearch } from './content-index/content-search.js';
 import { CONTENT_INDEX_JOB_KIND, ContentIndexer, ContentIndexJob } from './jobs/content-index-job.js';
 import { rootLogger } from './log.js';
+import { bundledLibmagic } from './analysis/analyzers/libmagic.js';
 import { Metrics } from './metrics/metrics.js';
 import type { BlobStore } from './store/blobs/blob-store.js';
 import { FsBlobStore } from './store/blobs/fs-blob-store.js';
@@ -138,6 +139,9 @@ export function blobStoreOf(config: Config, id: string, opts: { cacheBytes?: num
 
 export async function startService(config: Config, log: Logger = rootLogger(config.logLevel)): Promise<Service> {
   log.info({ ...versions(), role: config.role }, 'Trawl starting');
+  if (config.role !== 'api' && !bundledLibmagic()) {
+    log.warn("native/libmagic is not built: files are typed with Debian's libmagic, 2-3x slower (`make deps` builds it)");
+  }
   // Before anything else: a certificate that cannot be used refuses the start with why.
   const tlsFiles = config.tlsCert && config.role !== 'worker' ? { cert: config.tlsCert, key: config.tlsKey } : null;
   const tls = tlsFiles ? readTlsPair(tlsFiles) : undefined;
