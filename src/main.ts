@@ -259,6 +259,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
             passwords: config.archivePasswords,
           },
           onNotifications,
+          onIndexed: (taken: number, skipped: number) => metrics.contentGrams(taken, skipped),
           ...(config.contentIndex ? { indexMaxBytes: config.maxScanBytes } : {}),
         }),
         'late-scan': new LateScanJob(store, blobs, pool, hunter, {
