@@ -136,17 +136,13 @@ export class ContentSearch {
     if (signal?.aborted) onAbort();
     let last = page.after;
     try {
-      for (let at = list.firstAfter(page.after); at < list.length && !pageOver(state, signal?.aborted === true);) {
-        const batch = Array.from({ length: Math.min(BATCH, list.length - at) }, (_, i) => list.at(at + i));
-        const bySha = new Map((await this.store.getFiles(batch)).map((f) => [f.sha256, f]));
-        const files = await Promise.all(batch.map((sha256): Promise<ScanEntry> | ScanEntry => {
-          const f = bySha.get(sha256);
-          if (!f) return null;
-          if (f.size > this.opts.maxScanBytes) return { path: null };
-          return this.blobs.localPath(sha256).then((path) => ({ path }));
-        }));
-        const outcomes = await threads.run<ScanOutcome[]>({ kind: 'content-scan', query: rule, files, page: state, abort } satisfies ScanTask, [], { lane });
-        if (outcomes.length === 0) break; // over before the batch's first file (its time spent while it waited)
+      // The next batch's records and paths are read while the thread scans this one.
+      let next = this.prepare(list, list.firstAfter(page.after));
+      while (next && !pageOver(state, signal?.aborted === true)) {
+        const { batch, bySha, files } = await next.ready;
+        const scanning = threads.run<ScanOutcome[]>({ kind: 'content-scan', query: rule, files, page: state, abort } satisfies ScanTask, [], { lane });
+        const following = this.prepare(list, next.at + batch.length);
+        const outcomes = await scanning;
         outcomes.forEach((o, i) => {
           last = batch[i]!;
           state.examined = true;
@@ -158,13 +154,36 @@ export class ContentSearch {
             state.matches++;
           }
         });
-        at += outcomes.length;
+        // The thread stops a batch where the page is over (then `following` is not needed).
+        if (outcomes.length < batch.length) break;
+        next = following;
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
     if (last !== null && list.firstAfter(last) < list.length) out.next = last;
     return out;
+  }
+
+  /**
+   * The records of the candidates from `at` (a batch), and what the search thread gets of each;
+   * null past the last. Its failure is the caller's once it awaits `ready`.
+   */
+  private prepare(list: CandidateList, at: number): { at: number; ready: Promise<{ batch: string[]; bySha: Map<string, FileRecord>; files: ScanEntry[] }> } | null {
+    if (at >= list.length) return null;
+    const batch = Array.from({ length: Math.min(BATCH, list.length - at) }, (_, i) => list.at(at + i));
+    const ready = (async () => {
+      const bySha = new Map((await this.store.getFiles(batch)).map((f) => [f.sha256, f]));
+      const files = await Promise.all(batch.map((sha256): Promise<ScanEntry> | ScanEntry => {
+        const f = bySha.get(sha256);
+        if (!f) return null;
+        if (f.size > this.opts.maxScanBytes) return { path: null };
+        return this.blobs.localPath(sha256).then((path) => ({ path }));
+      }));
+      return { batch, bySha, files };
+    })();
+    ready.catch(() => undefined); // a batch read ahead and not needed (the page over) fails unseen
+    return { at, ready };
   }
 
   /**
