@@ -8,7 +8,7 @@
 // (nodejs_eventloop_lag_max_seconds, reset by each scrape of /metrics). Run it from the checkout
 // (dist/) of each build to compare.
 import { randomBytes, randomInt } from 'node:crypto';
-import { pct, pool, quiet, request, startServer, table, upload, waitCompleted, type Server } from './lib/lib.js';
+import { pct, pool, printThreadCpu, quiet, request, startServer, table, threadCpu, upload, waitCompleted, type Server } from './lib/lib.js';
 import { lookupFiles } from './lib/lookup-files.js';
 
 const GET_FILES = Number(process.env.BENCH_GET_FILES ?? 1000);
@@ -82,10 +82,15 @@ async function main(): Promise<void> {
     await loopMaxMs(s);
     const alone = await gets(s, ids, SECONDS);
     const aloneLoop = await loopMaxMs(s);
+    const cpu = threadCpu(s.proc.pid!);
     const search = searching(s);
     const beside = await gets(s, ids, SECONDS);
     const searches = await search.stop();
     const besideLoop = await loopMaxMs(s);
+    // Where the searches' CPU went: the main thread (the event loop) or the search thread. Unlike
+    // latencies, this does not move with the host's load.
+    console.log('server threads\' CPU while searching (GETs included):');
+    printThreadCpu(s.proc.pid!, cpu);
     table(`GET /api/v3/files/{id}, ${CONNS} connections, ${SECONDS} s: alone, and beside ${CLIENTS} clients searching content:"<8 random letters>" (${CORPUS} candidates of ${MB} MB, no match)`, [
       ['phase', 'GETs', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'server loop max ms', 'searches', 'search p50 ms'],
       ['alone', alone.n, alone.p50, alone.p99, alone.max, alone.errors, aloneLoop, '', ''],
