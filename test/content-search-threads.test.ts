@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
+import { ContentIndex } from '../src/content-index/content-index.js';
+import { ContentSearch, contentSearchThreads } from '../src/content-index/content-search.js';
+import { blobStoreOf } from '../src/main.js';
 import { api, fileForm, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
 
 /** A regex the engine verifies slowly on ABCD...: its scan of each file below runs into the one-second timeout. */
@@ -59,5 +62,29 @@ describe('content search off the event loop', () => {
     assert.ok(stallMs < MAX_STALL_MS, `the event loop stalled ${stallMs.toFixed(0)} ms during the search`);
     assert.ok(lookups.length >= 5, `${lookups.length} lookups answered in ${searchMs.toFixed(0)} ms`);
     assert.ok(Math.max(...lookups) < MAX_STALL_MS, `slowest lookup ${Math.max(...lookups).toFixed(0)} ms`);
+  });
+
+  it('ends a page on the thread where its client left: between two files of a batch', async () => {
+    const blobs = blobStoreOf(s.config, 'content-search-threads-test');
+    const index = new ContentIndex(s.store, blobs);
+    const threads = contentSearchThreads(1, 0);
+    try {
+      const search = new ContentSearch(s.store, blobs, index, threads, { maxScanBytes: 1 << 30 });
+      // All three candidates go to the thread in one batch; the client leaves during the first scan.
+      const gone = new AbortController();
+      setTimeout(() => gone.abort(), 200);
+      const p = await search.search(SLOW_QUERY, { after: null, limit: 10 }, gone.signal);
+      assert.equal(p.candidates, FILES);
+      assert.equal(p.scanned + p.skipped, 1, 'one file examined: the page went no further');
+      assert.ok(p.next, 'the page says where to go on');
+      // Without a client leaving, the page examines them all.
+      const whole = await search.search(SLOW_QUERY, { after: null, limit: 10 });
+      assert.equal(whole.scanned + whole.skipped, FILES);
+      assert.equal(whole.next, null);
+    } finally {
+      await threads.close();
+      index.close();
+      blobs.close();
+    }
   });
 });
