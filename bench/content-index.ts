@@ -9,6 +9,9 @@
 //
 //   node dist/bench/content-index.js [FILES=200000] [SMALL=4000] [PARTS=intake,corpus]
 //
+// PARTS `search`: the corpus (ingested or kept), then its `content:` searches alone (4.): to compare
+// builds on one kept corpus.
+//
 // BENCH_INDEX_KEEP=FILE.json keeps the corpus's data folder (named in FILE) and reuses it in the
 // next run with the same FILES: its ingest takes half an hour on 2 cores, and is no figure.
 import { execFileSync } from 'node:child_process';
@@ -118,6 +121,22 @@ const files = all.filter((f) => !smallSet.has(f.path)).slice(0, FILES);
 const work = mkdtempSync(join(tmpdir(), 'trawl-index-bench-'));
 console.log(`date: ${new Date().toISOString()}  cores: ${availableParallelism()}  corpus: ${files.length} files (${(files.reduce((n, f) => n + f.size, 0) / MB).toFixed(0)} MB)  small-file intake: ${small.length} files`);
 
+/** 4. `content:` searches of random 8-byte literals of the corpus, one at a time (when the route is there). */
+async function searches(s: Server, probeLiteral: string): Promise<void> {
+  const probe = await request('GET', `${s.url}/api/v3/intelligence/search?query=${encodeURIComponent(`content:{${probeLiteral.replace(/ /g, '')}}`)}`, { 'x-apikey': s.key });
+  if (probe.status === 200) {
+    const lat = await pool(SEARCHES, 1, async () => {
+      const q = `content:{${literalFrom(files).replace(/ /g, '')}}`;
+      const r = await request('GET', `${s.url}/api/v3/intelligence/search?query=${encodeURIComponent(q)}&limit=10`, { 'x-apikey': s.key });
+      if (r.status !== 200) throw new Error(`search: ${r.status} ${r.body}`);
+    });
+    table(`content: search, ${SEARCHES} random 8-byte literals, one at a time`, [['p50 ms', 'p99 ms', 'max ms'], [pct(lat, 50), pct(lat, 99), Math.max(...lat)]]);
+    console.log(`content: search p99 < 500 ms: ${verdict(pct(lat, 99) < 500)}`);
+  } else {
+    console.log(`content: search not measured (${probe.status} ${probe.body.toString().slice(0, 200)})`);
+  }
+}
+
 // 1. Small-file intake with and without the index, twice each, alternating.
 const intake: Record<string, number[]> = { off: [], on: [] };
 for (const round of PARTS.has('intake') ? [0, 1] : []) {
@@ -139,7 +158,7 @@ if (PARTS.has('intake')) table('small-file intake (uploads to analyses completed
   ['on', intake.on!.map((x) => x.toFixed(0)).join(', '), mean(intake.on!)],
 ]);
 if (PARTS.has('intake')) console.log(`indexing costs small-file intake ${(cost * 100).toFixed(1)}% (target <= 15%): ${verdict(cost <= 0.15)}`);
-if (!PARTS.has('corpus')) process.exit(0);
+if (!PARTS.has('corpus') && !PARTS.has('search')) process.exit(0);
 
 // 2. The corpus, indexed (or kept from a run before: BENCH_INDEX_KEEP).
 const KEEP = process.env.BENCH_INDEX_KEEP;
@@ -163,56 +182,47 @@ try {
     [st.files, st.bytes / MB, st.segs.n, indexBytes / MB, `${(indexBytes / st.bytes).toFixed(3)}`],
   ]);
   console.log(`index <= half the corpus: ${verdict(indexBytes <= st.bytes / 2)};  >= 200,000 stored files: ${verdict(st.files >= 200_000)}`);
-
-  // 3. One-literal jobs through the index; grep over the files on disk alongside.
-  const listPath = join(work, 'files.txt');
-  writeFileSync(listPath, files.map((f) => f.path).join('\0'));
-  const literals = Array.from({ length: LITERALS }, () => literalFrom(files));
-  const rows: (string | number)[][] = [['literal', 'index s', 'matches', 'MB scanned', 'grep -lF s', 'grep files']];
-  const indexed: { seconds: number; matches: string[] }[] = [];
-  for (const lit of literals) {
-    const r = await job(s, lit);
-    indexed.push(r);
-    const needle = Buffer.from(lit.replace(/ /g, ''), 'hex');
-    writeFileSync(join(work, 'needle'), needle);
-    const t = performance.now();
-    const out = execFileSync('sh', ['-c', `xargs -0 -n 2000 grep -lF -a -f ${join(work, 'needle')} < ${listPath} || true`], { maxBuffer: 1 << 28 }).toString();
-    const grepSeconds = (performance.now() - t) / 1000;
-    rows.push([lit, r.seconds, r.matches.length, r.scannedBytes / MB, grepSeconds, out.split('\n').filter(Boolean).length]);
-  }
-  table('Retrohunt, one 8-byte literal, through the index (grep over the files on disk alongside; grep counts uploads only, not subfiles)', rows);
-
-  // 4. content: searches, when the route is there.
-  const probe = await request('GET', `${s.url}/api/v3/intelligence/search?query=${encodeURIComponent(`content:{${literals[0]!.replace(/ /g, '')}}`)}`, { 'x-apikey': s.key });
-  if (probe.status === 200) {
-    const lat = await pool(SEARCHES, 1, async () => {
-      const q = `content:{${literalFrom(files).replace(/ /g, '')}}`;
-      const r = await request('GET', `${s.url}/api/v3/intelligence/search?query=${encodeURIComponent(q)}&limit=10`, { 'x-apikey': s.key });
-      if (r.status !== 200) throw new Error(`search: ${r.status} ${r.body}`);
-    });
-    table(`content: search, ${SEARCHES} random 8-byte literals, one at a time`, [['p50 ms', 'p99 ms', 'max ms'], [pct(lat, 50), pct(lat, 99), Math.max(...lat)]]);
-    console.log(`content: search p99 < 500 ms: ${verdict(pct(lat, 99) < 500)}`);
+  if (PARTS.has('search') && !PARTS.has('corpus')) {
+    await searches(s, literalFrom(files));
   } else {
-    console.log(`content: search not measured (${probe.status} ${probe.body.toString().slice(0, 200)})`);
-  }
+    // 3. One-literal jobs through the index; grep over the files on disk alongside.
+    const listPath = join(work, 'files.txt');
+    writeFileSync(listPath, files.map((f) => f.path).join('\0'));
+    const literals = Array.from({ length: LITERALS }, () => literalFrom(files));
+    const rows: (string | number)[][] = [['literal', 'index s', 'matches', 'MB scanned', 'grep -lF s', 'grep files']];
+    const indexed: { seconds: number; matches: string[] }[] = [];
+    for (const lit of literals) {
+      const r = await job(s, lit);
+      indexed.push(r);
+      const needle = Buffer.from(lit.replace(/ /g, ''), 'hex');
+      writeFileSync(join(work, 'needle'), needle);
+      const t = performance.now();
+      const out = execFileSync('sh', ['-c', `xargs -0 -n 2000 grep -lF -a -f ${join(work, 'needle')} < ${listPath} || true`], { maxBuffer: 1 << 28 }).toString();
+      const grepSeconds = (performance.now() - t) / 1000;
+      rows.push([lit, r.seconds, r.matches.length, r.scannedBytes / MB, grepSeconds, out.split('\n').filter(Boolean).length]);
+    }
+    table('Retrohunt, one 8-byte literal, through the index (grep over the files on disk alongside; grep counts uploads only, not subfiles)', rows);
 
-  // Brute force: the same data, restarted with retrohuntVerifyIndex: each job scans every file
-  // and fails if the index had ruled out a file that matches; its results must be the index's.
-  await s.stop(true);
-  s = await startServer(['--retrohunt-verify-index', 'true'], { dir: s0.dir, key: s0.key });
-  const rows2: (string | number)[][] = [['literal', 'brute force s', 'index s', 'speed-up', 'matches', 'identical']];
-  const speedups: number[] = [];
-  let allSame = true;
-  for (const [i, lit] of literals.entries()) {
-    const brute = await job(s, lit);
-    const same = JSON.stringify(brute.matches) === JSON.stringify(indexed[i]!.matches);
-    allSame &&= same;
-    speedups.push(brute.seconds / indexed[i]!.seconds);
-    rows2.push([lit, brute.seconds, indexed[i]!.seconds, `${(brute.seconds / indexed[i]!.seconds).toFixed(1)}x`, brute.matches.length, same ? 'yes' : 'NO']);
+    await searches(s, literals[0]!);
+
+    // Brute force: the same data, restarted with retrohuntVerifyIndex: each job scans every file
+    // and fails if the index had ruled out a file that matches; its results must be the index's.
+    await s.stop(true);
+    s = await startServer(['--retrohunt-verify-index', 'true'], { dir: s0.dir, key: s0.key });
+    const rows2: (string | number)[][] = [['literal', 'brute force s', 'index s', 'speed-up', 'matches', 'identical']];
+    const speedups: number[] = [];
+    let allSame = true;
+    for (const [i, lit] of literals.entries()) {
+      const brute = await job(s, lit);
+      const same = JSON.stringify(brute.matches) === JSON.stringify(indexed[i]!.matches);
+      allSame &&= same;
+      speedups.push(brute.seconds / indexed[i]!.seconds);
+      rows2.push([lit, brute.seconds, indexed[i]!.seconds, `${(brute.seconds / indexed[i]!.seconds).toFixed(1)}x`, brute.matches.length, same ? 'yes' : 'NO']);
+    }
+    table('one 8-byte literal: index against brute force (every file scanned, the index checked)', rows2);
+    const median = [...speedups].sort((x, y) => x - y)[Math.floor(speedups.length / 2)]!;
+    console.log(`identical results: ${allSame ? 'yes' : 'NO'};  median speed-up ${median.toFixed(1)}x, >= 20x: ${verdict(allSame && median >= 20)}`);
   }
-  table('one 8-byte literal: index against brute force (every file scanned, the index checked)', rows2);
-  const median = [...speedups].sort((x, y) => x - y)[Math.floor(speedups.length / 2)]!;
-  console.log(`identical results: ${allSame ? 'yes' : 'NO'};  median speed-up ${median.toFixed(1)}x, >= 20x: ${verdict(allSame && median >= 20)}`);
 } finally {
   await s.stop(!!KEEP);
   rmSync(work, { recursive: true, force: true });

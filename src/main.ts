@@ -37,7 +37,7 @@ import { RETROHUNT_EMAIL_JOB_KIND, RETROHUNT_JOB_KIND, RETROHUNT_LANE } from './
 import { JobRunner } from './jobs/job-runner.js';
 import { WorkerPool } from './threads/worker-pool.js';
 import { ContentIndex } from './content-index/content-index.js';
-import { ContentSearch } from './content-index/content-search.js';
+import { ContentSearch, contentSearchThreads } from './content-index/content-search.js';
 import { CONTENT_INDEX_JOB_KIND, ContentIndexer, ContentIndexJob } from './jobs/content-index-job.js';
 import { rootLogger } from './log.js';
 import { bundledLibmagic } from './analysis/analyzers/libmagic.js';
@@ -87,6 +87,8 @@ const QUOTA_PLAN_TTL_MS = 5000;
 const FEED_POLL_MS = 100;
 /** Uploads arriving faster than this are bulk intake: subfiles wait (config.subfileHold). */
 const BULK_INTAKE_BYTES_PER_SECOND = 32 * 1024 * 1024;
+/** Threads of an API process's content searches. */
+const CONTENT_SEARCH_THREADS = 1;
 /** How long a user's last upload counts as "several users have work" for the pool's reserve. */
 const RESERVE_MS = 10_000;
 
@@ -261,6 +263,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
             passwords: config.archivePasswords,
           },
           onNotifications,
+          onIndexed: (taken: number, skipped: number) => metrics.contentGrams(taken, skipped),
           ...(config.contentIndex ? { indexMaxBytes: config.maxScanBytes } : {}),
         }),
         'late-scan': new LateScanJob(store, blobs, pool, hunter, {
@@ -335,7 +338,12 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
       const fileDocuments = new FileDocuments(store, streamSerializer);
       // An in-memory database has no second connection to give a thread.
       const streamPages = (await pagesThread) ?? new LocalStreamPages(store, streamSerializer, notifications, fileDocuments);
-      const contentSearch = new ContentSearch(store, blobs, contentIndex, { maxScanBytes: config.maxScanBytes });
+      // Content searches scan on a thread of their own, at the analysis threads' nice value: the
+      // event loop keeps answering while one runs, and uploads' analysis is not slowed by them.
+      // One thread: searches are rare next to lookups, and several take turns on it (by user).
+      const searchThreads = contentIndex ? contentSearchThreads(CONTENT_SEARCH_THREADS, config.workerNice) : null;
+      if (searchThreads) closers.push(['content search threads', () => searchThreads.close()]);
+      const contentSearch = new ContentSearch(store, blobs, contentIndex, searchThreads, { maxScanBytes: config.maxScanBytes });
       const meterLog = log.child({ component: 'quota-meter' });
       const meter = new QuotaMeter(store, { syncMs: config.quotaSyncMs, planTtlMs: QUOTA_PLAN_TTL_MS }, (err) => meterLog.warn({ err }, 'could not sync API request counts; kept for the next try'));
       meter.start();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/config.js';
 import { ContentIndex } from '../src/content-index/content-index.js';
-import { ContentSearch } from '../src/content-index/content-search.js';
+import { ContentSearch, contentSearchThreads } from '../src/content-index/content-search.js';
 import { blobStoreOf, startService, type Service } from '../src/main.js';
 import { makeZip } from './helpers/archives.js';
 import { makeStoredZip } from './helpers/archive-writers.js';
@@ -279,9 +279,10 @@ describe('content search', () => {
   it('stops a page at its time budget, moves on by one file at least, and leaves out files over maxScanBytes', async () => {
     const blobs = blobStoreOf(s.config, 'content-search-test');
     const index = new ContentIndex(s.store, blobs);
+    const threads = contentSearchThreads(1, 0);
     try {
       // No time at all: every page examines exactly one candidate, and the walk still finds every result.
-      const eager = new ContentSearch(s.store, blobs, index, { maxScanBytes: 1 << 30, pageMs: 0, emptyPageMs: 0 });
+      const eager = new ContentSearch(s.store, blobs, index, threads, { maxScanBytes: 1 << 30, pageMs: 0, emptyPageMs: 0 });
       const found: string[] = [];
       let pages = 0;
       let empty = 0;
@@ -300,11 +301,12 @@ describe('content search', () => {
       assert.equal(pages, candidates);
       assert.ok(empty >= 1, 'the false positive was a candidate, and no result');
       // Files over maxScanBytes are left out (and counted).
-      const small = new ContentSearch(s.store, blobs, index, { maxScanBytes: 100 });
+      const small = new ContentSearch(s.store, blobs, index, threads, { maxScanBytes: 100 });
       const p = await small.search('content:COMMONMARK', { after: null, limit: 40 });
       assert.deepEqual(p.matches.map((m) => m.file.sha256), expected((b) => b.length <= 100 && b.includes('COMMONMARK')));
       assert.ok(p.skipped > 0);
     } finally {
+      await threads.close();
       index.close();
       blobs.close();
     }

@@ -34,6 +34,9 @@ storeContract('the content index', ({ fresh }) => {
     const pending = await s.listPendingGrams(0, 10);
     assert.deepEqual(pending.map((p) => [p.sha256, [...p.grams]]), [[a, [1, 2]]]);
     assert.deepEqual(await s.countPendingGrams(), { files: 1, bytes: 2 });
+    // Indexed or not indexable: an analysis again need not take their trigrams (files not stored are not).
+    assert.deepEqual((await s.listIndexedFiles([c!, a!, hashes('never stored').sha256, b!])).sort(), [a, b].sort());
+    assert.deepEqual(await s.listIndexedFiles([]), []);
     // Not indexable files stay candidates of every search, never to be indexed again.
     assert.deepEqual(await s.listUnindexedFiles(null, 10), [b, c, d].sort());
     assert.deepEqual((await s.listFilesToIndex(null, 10)).map((f) => f.sha256), [c, d].sort());

@@ -30,7 +30,7 @@ describe('SubmissionWalk, unpacking that fails', () => {
     const path = join(dir, name);
     writeFileSync(path, await makeArchive('zip', { 'a.txt': 'inside' }));
     const w = new SubmissionWalk(
-      { pool, blobs, store: { getFiles: async () => [] }, hunter: null, snap: null, log: pino({ level: 'silent' }), lane: 'user:1' },
+      { pool, blobs, store: { getFiles: async () => [], listIndexedFiles: async () => [] }, hunter: null, snap: null, log: pino({ level: 'silent' }), lane: 'user:1' },
       { limits: { maxDepth: 3, maxFiles: 100, maxBytes: 1 << 20, maxRatio: 100, timeoutMs: 1000, passwords: [] }, analysisTimeoutMs },
       null,
     );

@@ -1,22 +1,19 @@
 // Content search (`GET /intelligence/search?query=content:...`): the content index narrows the
 // stored files to those that may hold every term, and YARA-X verifies them in sha256 order, a
-// page at a time. Scans run on the calling thread (an API process has no analysis pool), so each
-// is of one file of at most maxScanBytes, read asynchronously, and a page stops once its time is
-// spent: other requests run between two files.
-import { readFile } from 'node:fs/promises';
+// page at a time. The CPU work (compiling the rule, narrowing, reading and scanning files) runs on
+// the search threads (content-search-thread.ts), a batch of candidates per task, so that the
+// event loop keeps answering other requests; it only reads the database, resolves blob paths and
+// keeps the page's account. A page stops once its time is spent.
 import { unsupportedContentQuery } from '../model/errors.js';
-import { loadYaraX, type YaraRules } from '../hunting/engine/yara-x.js';
 import { snippet, SNIPPET_WIDTH } from '../hunting/scan/snippet.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FileRecord, FileStore } from '../store/store.js';
-import type { ContentIndex } from './content-index.js';
-import { contentGrams, parseContentQuery, type ContentQuery } from './content-query.js';
+import { WorkerPool } from '../threads/worker-pool.js';
+import type { ContentIndex, PackedCandidates } from './content-index.js';
+import { contentGrams, parseContentQuery } from './content-query.js';
+import { compileContentQuery, pageOver, wallNow, type CandidatesTask, type CompileTask, type MatchRange, type PageState, type ScanEntry, type ScanOutcome, type ScanTask } from './content-scan.js';
 
-/** Where a term matched a file: what a snippet shows. */
-export interface MatchRange {
-  offset: number;
-  length: number;
-}
+export type { MatchRange } from './content-scan.js';
 
 /** A file that holds every term, with the first match of each. */
 export interface ContentMatch {
@@ -45,50 +42,49 @@ export interface ContentSearchOptions {
 
 /** vt-cli's highlight markers (cmd/search.go turns them into bold). */
 export const SEARCH_MARKERS = { begin: '\x1c', end: '\x1d' };
-/** Candidates whose records are read at once. */
+/** Candidates whose records are read, and which are scanned, in one task: a thread's round trip costs the event loop ~0.1 ms. */
 const BATCH = 16;
 /** Bytes of a match a snippet shows at most. */
 const SNIPPET_MATCH_BYTES = 1024;
-/** The engine checks its timeout once a second: one second is the least a scan can be given. */
-const SCAN_TIMEOUT_MS = 1000;
-const COMPILE_OPTIONS = { relaxedReSyntax: true, enableIncludes: false };
+/**
+ * A task's deadline on a search thread (then the thread is replaced): a batch is 16 scans of a
+ * second at most (the engine's timeout), a narrowing a few seconds on the largest corpora.
+ */
+const TASK_TIMEOUT_MS = 120_000;
 
-/** The engine's error as one line: `syntax error: expecting ..., found ...`. */
-function engineMessage(err: unknown): string {
-  const lines = String((err as Error).message ?? err).split('\n');
-  const head = (lines[0] ?? '').replace(/^Compilation error \([^)]*\):\s*/, '').replace(/^error\[\w+\]:\s*/, '').replace(/ `\$t\d+`/, '');
-  const caret = lines.map((l) => /^\s*\|\s*\^+\s*(.*)$/.exec(l)?.[1]).filter(Boolean).pop();
-  return caret ? `${head}: ${caret}` : head;
+/** The threads content searches run on: `size` of them, at `nice` (Linux), so that the event loop gets the cores first. */
+export function contentSearchThreads(size: number, nice: number): WorkerPool {
+  return new WorkerPool({ script: new URL('./content-search-thread.js', import.meta.url), size, nice, taskTimeoutMs: TASK_TIMEOUT_MS });
 }
 
-/** Compiles the query's rule; a term the engine refuses is UnsupportedContentQueryError, named. */
-function compile(q: ContentQuery): YaraRules {
-  const yx = loadYaraX();
-  try {
-    return yx.compile(q.rule, COMPILE_OPTIONS);
-  } catch (err) {
-    for (const t of q.terms) {
-      try {
-        yx.compile(`rule t { strings: $t0 = ${t.pattern} condition: $t0 }`, COMPILE_OPTIONS);
-      } catch (termErr) {
-        throw unsupportedContentQuery(`${t.source}: ${engineMessage(termErr)}`);
-      }
+/** Candidates as the search thread packed them (narrow()): read in place, a page's worth turned to hex. */
+class CandidateList {
+  readonly length: number;
+  private readonly bytes: Buffer;
+
+  constructor(packed: Uint8Array) {
+    this.bytes = Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength);
+    this.length = packed.byteLength / 32;
+  }
+
+  at(i: number): string {
+    return this.bytes.toString('hex', i * 32, i * 32 + 32);
+  }
+
+  /** First index of a sha256 greater than `after`. */
+  firstAfter(after: string | null): number {
+    if (after === null) return 0;
+    const key = Buffer.from(after, 'hex');
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      // (list[mid] compared with key: <= 0 when it is not after it)
+      if (this.bytes.compare(key, 0, 32, mid * 32, mid * 32 + 32) <= 0) lo = mid + 1;
+      else hi = mid;
     }
-    throw unsupportedContentQuery(engineMessage(err));
+    return lo;
   }
-}
-
-/** First index of `list` (ascending) greater than `after`. */
-function firstAfter(list: readonly string[], after: string | null): number {
-  if (after === null) return 0;
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]! <= after) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 export class ContentSearch {
@@ -100,6 +96,8 @@ export class ContentSearch {
     private readonly blobs: BlobStore,
     /** Null: the content index is off, and searches are refused. */
     private readonly index: ContentIndex | null,
+    /** The search threads (contentSearchThreads()); null with the index off. */
+    private readonly threads: WorkerPool | null,
     private readonly opts: ContentSearchOptions,
   ) {
     this.pageMs = opts.pageMs ?? 400;
@@ -111,71 +109,81 @@ export class ContentSearch {
    * A page ends early once `pageMs` is spent with a match in hand, and a page without a match
    * gives up after `emptyPageMs` (empty, with `next`); `next` says where to go on. Files over
    * maxScanBytes, gone from the blob store, or whose scan outlasts a second are left out
-   * (`skipped`). A client gone (`signal`) ends the page where it is. Throws what
-   * parseContentQuery throws, UnsupportedContentQueryError when a term does not compile or the
-   * content index is off, then what contentGrams throws.
+   * (`skipped`). A client gone (`signal`) ends the page where it is. `lane`: whose search it is
+   * (the threads serve several users' searches in turn). Throws what parseContentQuery throws,
+   * UnsupportedContentQueryError when a term does not compile or the content index is off, then
+   * what contentGrams throws.
    */
-  async search(query: string, page: { after: string | null; limit: number }, signal?: AbortSignal): Promise<ContentPage> {
+  async search(query: string, page: { after: string | null; limit: number }, signal?: AbortSignal, lane = ''): Promise<ContentPage> {
     const q = parseContentQuery(query);
-    const rules = compile(q);
-    if (!this.index) throw unsupportedContentQuery('content search needs the content index (the contentIndex setting is off)');
-    const grams = contentGrams(q);
-    rules.setMaxMatchesPerPattern(1);
-    rules.setTimeout(SCAN_TIMEOUT_MS);
-    const started = performance.now();
-    const { sha256s } = await this.index.candidates(grams);
-    const out: ContentPage = { matches: [], next: null, candidates: sha256s.length, scanned: 0, skipped: 0 };
-    let last = page.after;
-    // A page examines one file at least, so that every page moves on.
-    const over = () => {
-      if (last === page.after) return false;
-      const spent = performance.now() - started;
-      return out.matches.length >= page.limit || spent > (out.matches.length > 0 ? this.pageMs : this.emptyPageMs) || signal?.aborted === true;
-    };
-    for (let at = firstAfter(sha256s, page.after); at < sha256s.length && !over(); at += BATCH) {
-      const batch = sha256s.slice(at, at + BATCH);
-      const bySha = new Map((await this.store.getFiles(batch)).map((f) => [f.sha256, f]));
-      for (const sha256 of batch) {
-        if (over()) break;
-        last = sha256;
-        const f = bySha.get(sha256);
-        if (!f) continue; // in the index, not (yet) a file: nothing to show
-        const ranges = f.size > this.opts.maxScanBytes ? undefined : await this.scan(rules, f, q.terms.length);
-        if (ranges === undefined) out.skipped++;
-        else out.scanned++;
-        if (ranges) out.matches.push({ file: f, ranges });
-      }
+    const { index, threads } = this;
+    if (!index || !threads) {
+      compileContentQuery(q); // a term the engine refuses is named first, as with the index on
+      throw unsupportedContentQuery('content search needs the content index (the contentIndex setting is off)');
     }
-    if (last !== null && firstAfter(sha256s, last) < sha256s.length) out.next = last;
+    const rule = { rule: q.rule, terms: q.terms };
+    await threads.run<void>({ kind: 'content-compile', query: rule } satisfies CompileTask, [], { lane });
+    const grams = contentGrams(q);
+    const started = wallNow();
+    const found = await index.read((snap) => threads.run<PackedCandidates>({ kind: 'content-candidates', grams, snap } satisfies CandidatesTask, [], { lane }));
+    const list = new CandidateList(found.packed);
+    const out: ContentPage = { matches: [], next: null, candidates: list.length, scanned: 0, skipped: 0 };
+    const state: PageState = { startedAt: started, limit: page.limit, pageMs: this.pageMs, emptyPageMs: this.emptyPageMs, matches: 0, examined: false };
+    // Seen by the thread between two files of a batch.
+    const abort = new Int32Array(new SharedArrayBuffer(4));
+    const onAbort = () => Atomics.store(abort, 0, 1);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    let last = page.after;
+    try {
+      // The next batch's records and paths are read while the thread scans this one.
+      let next = this.prepare(list, list.firstAfter(page.after));
+      while (next && !pageOver(state, signal?.aborted === true)) {
+        const { batch, bySha, files } = await next.ready;
+        const scanning = threads.run<ScanOutcome[]>({ kind: 'content-scan', query: rule, files, page: state, abort } satisfies ScanTask, [], { lane });
+        const following = this.prepare(list, next.at + batch.length);
+        const outcomes = await scanning;
+        outcomes.forEach((o, i) => {
+          last = batch[i]!;
+          state.examined = true;
+          if (o === 'absent') return;
+          if (o === 'skipped') return void out.skipped++;
+          out.scanned++;
+          if (o) {
+            out.matches.push({ file: bySha.get(last)!, ranges: o });
+            state.matches++;
+          }
+        });
+        // The thread stops a batch where the page is over (then `following` is not needed).
+        if (outcomes.length < batch.length) break;
+        next = following;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    if (last !== null && list.firstAfter(last) < list.length) out.next = last;
     return out;
   }
 
   /**
-   * The first match of each term in `f`; null when some term is not in it, undefined when it
-   * could not be read or its scan timed out.
+   * The records of the candidates from `at` (a batch), and what the search thread gets of each;
+   * null past the last. Its failure is the caller's once it awaits `ready`.
    */
-  private async scan(rules: YaraRules, f: FileRecord, terms: number): Promise<MatchRange[] | null | undefined> {
-    const path = await this.blobs.localPath(f.sha256);
-    if (!path) return undefined;
-    let data: Buffer;
-    try {
-      data = await readFile(path);
-    } catch {
-      return undefined; // removed under us (a cache eviction): as gone
-    }
-    let found;
-    try {
-      found = rules.scan(data);
-    } catch {
-      return undefined; // timed out
-    }
-    const first = new Map<string, MatchRange>();
-    for (const m of found[0]?.matches ?? []) {
-      const seen = first.get(m.identifier);
-      if (!seen || m.offset < seen.offset) first.set(m.identifier, { offset: m.offset, length: m.length });
-    }
-    const ranges = Array.from({ length: terms }, (_, i) => first.get(`$t${i}`));
-    return ranges.every((r) => r !== undefined) ? (ranges as MatchRange[]) : null;
+  private prepare(list: CandidateList, at: number): { at: number; ready: Promise<{ batch: string[]; bySha: Map<string, FileRecord>; files: ScanEntry[] }> } | null {
+    if (at >= list.length) return null;
+    const batch = Array.from({ length: Math.min(BATCH, list.length - at) }, (_, i) => list.at(at + i));
+    const ready = (async () => {
+      const bySha = new Map((await this.store.getFiles(batch)).map((f) => [f.sha256, f]));
+      const files = await Promise.all(batch.map((sha256): Promise<ScanEntry> | ScanEntry => {
+        const f = bySha.get(sha256);
+        if (!f) return null;
+        if (f.size > this.opts.maxScanBytes) return { path: null };
+        return this.blobs.localPath(sha256).then((path) => ({ path }));
+      }));
+      return { batch, bySha, files };
+    })();
+    ready.catch(() => undefined); // a batch read ahead and not needed (the page over) fails unseen
+    return { at, ready };
   }
 
   /**

@@ -72,6 +72,8 @@ export interface WalkResult {
   hunted: HuntedFile[];
   /** Trigrams of the files walked, for the content index (when asked). */
   indexed: FileGrams[];
+  /** Files walked whose trigrams were not taken: the index had them already. */
+  indexSkipped: number;
 }
 
 /** A file the walk hunted, with what its scan variables come from. */
@@ -99,6 +101,9 @@ export class SubmissionWalk {
   private readonly subMatches: RawMatch[] = [];
   private readonly hunted: HuntedFile[] = [];
   private readonly indexed: FileGrams[] = [];
+  /** Files the content index holds already (a file submitted again, a known member): their trigrams are not taken again. */
+  private readonly inIndex = new Set<string>();
+  private indexSkipped = 0;
   private readonly hunt: HuntTask | null;
   private readonly passwords: string[];
   private scratch: string | null = null;
@@ -111,7 +116,7 @@ export class SubmissionWalk {
       pool: WorkerPool;
       blobs: BlobStore;
       /** What is known of unpacked files already (new_file and submissions of their scans). */
-      store: Pick<Store, 'getFiles'>;
+      store: Pick<Store, 'getFiles' | 'listIndexedFiles'>;
       hunter: Hunter | null;
       snap: RulesSnapshot | null;
       log: Logger;
@@ -133,6 +138,7 @@ export class SubmissionWalk {
   async run(file: { path: string; sha256: string; size: number; name: string | null }, known: FileRecord | null): Promise<WalkResult> {
     this.seen.add(file.sha256);
     try {
+      await this.lookUpIndexed([file.sha256]);
       const analysis = await this.visit({ ...file, depth: 0, newFile: known?.lastAnalysisDate === undefined, submissions: known?.timesSubmitted ?? 1 });
       return {
         analysis,
@@ -141,6 +147,7 @@ export class SubmissionWalk {
         subfiles: [...this.subfiles.values()],
         hunted: this.hunted,
         indexed: this.indexed,
+        indexSkipped: this.indexSkipped,
       };
     } finally {
       if (this.scratch && this.scratchUsed) await this.deps.blobs.dropScratch(this.scratch).catch(() => undefined);
@@ -158,9 +165,12 @@ export class SubmissionWalk {
     const hunt = this.hunt;
     const context: ScanContext = { name: node.name, newFile: node.newFile, submissions: node.submissions };
     const probeContainer = this.opts.limits.maxDepth > 0;
+    // Taken, then ignored by the store (indexFiles), for a file the index holds: not taken.
+    const index = this.opts.indexMaxBytes !== undefined && !this.inIndex.has(node.sha256);
+    if (this.opts.indexMaxBytes !== undefined && !index) this.indexSkipped++;
     const task: AnalyzeTask = {
       kind: 'analyze', path: node.path, ...(hunt ? { hunt, context } : {}), ...(probeContainer ? { probeContainer } : {}),
-      ...(this.opts.indexMaxBytes !== undefined ? { indexMaxBytes: this.opts.indexMaxBytes } : {}),
+      ...(index ? { indexMaxBytes: this.opts.indexMaxBytes } : {}),
     };
     const timeoutMs = this.opts.analysisTimeoutMs + (hunter?.deadlineMs(hunt) ?? 0);
     // Deeper files wait for shallower ones: an archive's thousands of members do not delay the
@@ -232,7 +242,7 @@ export class SubmissionWalk {
       sub.parents.push({ sha256: node.sha256, name: e.name });
       this.subfiles.set(e.sha256, sub);
     }
-    const known = await this.known(fresh.map((e) => e.sha256));
+    const [known] = await Promise.all([this.known(fresh.map((e) => e.sha256)), this.lookUpIndexed(fresh.map((e) => e.sha256))]);
     await Promise.all(fresh.map((e) => this.visitChild(e, node.depth + 1, known.get(e.sha256))));
     const children = kept.map((e) => ({ ...e, typeDescription: this.types.get(e.sha256) ?? 'unknown' }));
     return bundleInfo(ex, children, [...problems]);
@@ -246,6 +256,12 @@ export class SubmissionWalk {
       for (const f of await this.deps.store.getFiles(sha256s.slice(i, i + LOOKUP_BATCH))) out.set(f.sha256, f);
     }
     return out;
+  }
+
+  /** Notes which of `sha256s` the content index holds already (when trigrams are taken at all). */
+  private async lookUpIndexed(sha256s: string[]): Promise<void> {
+    if (this.opts.indexMaxBytes === undefined || sha256s.length === 0) return;
+    for (const h of await this.deps.store.listIndexedFiles(sha256s)) this.inIndex.add(h);
   }
 
   private async visitChild(e: { sha256: string; size: number; name: string }, depth: number, known: FileRecord | undefined): Promise<void> {

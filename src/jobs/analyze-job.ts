@@ -31,6 +31,8 @@ export interface AnalyzeJobOptions {
   catchUpAfterMs: number;
   /** Set: files are indexed (content index) when at most this many bytes. */
   indexMaxBytes?: number;
+  /** Called with how many files' trigrams an analysis took for the content index, and how many it skipped (held already). */
+  onIndexed?: (taken: number, skipped: number) => void;
   /** Called with how many notifications an analysis stored, when any (the live feed then polls at once; metrics count them). */
   onNotifications?: (count: number) => void;
 }
@@ -93,6 +95,7 @@ export class AnalyzeJob implements JobHandler {
       ...this.lateScan(hunter, submissionId, result.hunted, catchUp, changed?.generation),
     });
     if (stored.stored.length > 0) this.opts.onNotifications?.(stored.stored.length);
+    if (this.opts.indexMaxBytes !== undefined) this.opts.onIndexed?.(result.indexed.length, result.indexSkipped);
     if (stored.stored.length > 0 || stored.gone > 0 || Object.keys(stored.rateLimited).length > 0) {
       log.debug({ sha256: submission.sha256, notifications: stored.stored.length, gone: stored.gone, rateLimited: stored.rateLimited }, 'hunting notifications');
     }

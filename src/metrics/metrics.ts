@@ -39,6 +39,8 @@ export class Metrics {
   /** Children of `jobs` by kind, bound on first use: job kinds are few and fixed. */
   private readonly jobChildren = new Map<string, Record<JobOutcome, Child>>();
   private readonly blobChildren: Record<BlobOperation, Observer>;
+  private readonly gramsTaken: Child;
+  private readonly gramsSkipped: Child;
   private readonly compileOk: Child;
   private readonly compileError: Child;
   /** The queue read of the scrape under way, shared by the three gauges it fills. */
@@ -75,6 +77,13 @@ export class Metrics {
     });
     const blobSeconds = this.blobSeconds;
     this.blobChildren = Object.fromEntries(BLOB_OPERATIONS.map((op) => [op, blobSeconds.labels(op)])) as unknown as Record<BlobOperation, Observer>;
+    const grams = new Counter({
+      name: 'trawl_content_index_grams_total',
+      help: 'Files an analysis walked for the content index, by outcome: taken (their trigrams read, or found too large), skipped (the index held them already: a file submitted again, a known member).',
+      labelNames: ['outcome'], registers,
+    });
+    this.gramsTaken = grams.labels('taken');
+    this.gramsSkipped = grams.labels('skipped');
     this.compileOk = this.compiles.labels('ok');
     this.compileError = this.compiles.labels('error');
     this.queueGauges();
@@ -101,6 +110,12 @@ export class Metrics {
 
   notificationsStored(n: number): void {
     if (n > 0) this.notifications.inc(n);
+  }
+
+  /** An analysis took the trigrams of `taken` files for the content index, and skipped `skipped` it held already. */
+  contentGrams(taken: number, skipped: number): void {
+    if (taken > 0) this.gramsTaken.inc(taken);
+    if (skipped > 0) this.gramsSkipped.inc(skipped);
   }
 
   scanned(ms: number): void {

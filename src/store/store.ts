@@ -415,6 +415,11 @@ export interface RetrohuntStore {
 export interface ContentIndexStore {
   /** Records trigrams of files not indexed yet (null: not indexable); returns how many were recorded. */
   indexFiles(files: FileGrams[]): Promise<number>;
+  /**
+   * Of `sha256s`, those the index holds already (pending or in a segment) or found not indexable:
+   * an analysis of them again need not take their trigrams, indexFiles would ignore them.
+   */
+  listIndexedFiles(sha256s: string[]): Promise<string[]>;
   /** Files not indexed or not indexable, sha256 ascending after `after`. */
   listUnindexedFiles(after: string | null, limit: number): Promise<string[]>;
   /** Analysed files never indexed (neither indexed nor found not indexable), sha256 ascending after `after`. */

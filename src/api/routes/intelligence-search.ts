@@ -34,7 +34,8 @@ export function intelligenceSearchRoutes(deps: ApiDeps) {
       }
       const after = cursor ? decodeCursor(cursor, isSha256) : null;
       const descriptorsOnly = boolParam(req, 'descriptors_only');
-      const page = await contentSearch.search(query, { after, limit }, clientSignal(reply));
+      // Lane: one user's searches wait for each other on the search threads, not for another user's.
+      const page = await contentSearch.search(query, { after, limit }, clientSignal(reply), `user:${req.user.id}`);
       req.log.debug({ candidates: page.candidates, scanned: page.scanned, skipped: page.skipped, matches: page.matches.length }, 'content search page');
       const next = page.next === null ? undefined : encodeCursor(page.next);
       // A page is never empty with a cursor (vt-py would crash, vt-go would stop as if done).

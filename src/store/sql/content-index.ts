@@ -44,6 +44,16 @@ export async function indexFiles(tx: Kysely<Database>, files: readonly FileGrams
   return n;
 }
 
+/** Of `sha256s`, the files past "not indexed" (indexed, or not indexable). */
+export async function indexed(db: Kysely<Database>, sha256s: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < sha256s.length; i += 500) {
+    const rows = await db.selectFrom('files').select('sha256').where('sha256', 'in', sha256s.slice(i, i + 500)).where('content_index', '<>', NOT_INDEXED).execute();
+    out.push(...rows.map((r) => r.sha256));
+  }
+  return out;
+}
+
 /** Files every search scans: not indexed (yet) or not indexable, sha256 ascending after `after`. */
 export async function unindexed(db: Kysely<Database>, after: string | null, limit: number): Promise<string[]> {
   let q = db.selectFrom('files').select('sha256').where('content_index', '<>', INDEXED);

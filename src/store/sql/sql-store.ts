@@ -426,6 +426,10 @@ export class SqlStore implements CopyableStore {
     return this.bookkeeping((tx) => contentIndex.indexFiles(tx, files));
   }
 
+  listIndexedFiles(sha256s: string[]): Promise<string[]> {
+    return this.run(() => contentIndex.indexed(this.db, sha256s));
+  }
+
   listUnindexedFiles(after: string | null, limit: number): Promise<string[]> {
     return this.run(() => contentIndex.unindexed(this.db, after, limit));
   }
