@@ -166,7 +166,20 @@ describe('quotas', () => {
     assert.ok(isVtError(await api(s.url, k, 'GET', '/api/v3/users/counted/api_usage?start_date=20260101&end_date=20260301'), 400, 'BadRequestError'));
     assert.ok(isVtError(await api(s.url, k, 'GET', '/api/v3/users/counted/api_usage?start_date=2026-01-01'), 400, 'BadRequestError'));
     assert.equal((await api(s.url, s.adminKey, 'GET', '/api/v3/users/counted/overall_quotas')).status, 200);
+    // The group's usage: its members' requests together, for its administrators and Trawl's.
+    const k3 = await newUser(s, 'teammate');
+    assert.equal((await api(s.url, s.adminKey, 'POST', '/api/v3/groups/green/relationships/users', { data: [{ type: 'user', id: 'teammate' }] })).status, 200);
+    await api(s.url, k3, 'GET', '/api/v3/intelligence/hunting_rulesets');
+    const mine = (await api(s.url, k, 'GET', `/api/v3/users/counted/api_usage?start_date=${today}&end_date=${today}`)).body.data.total;
+    const group = await api(s.url, s.adminKey, 'GET', `/api/v3/groups/green/api_usage?start_date=${today}&end_date=${today}`);
+    assert.equal(group.status, 200);
+    assert.equal(group.body.data.total.hunting_rulesets, mine.hunting_rulesets + 1, 'both members counted');
+    assert.deepEqual(group.body.data.daily[dayKey(today)], group.body.data.total);
+    assert.ok(isVtError(await api(s.url, k3, 'GET', '/api/v3/groups/green/api_usage'), 403, 'ForbiddenError'), 'a member who does not administer it');
+    assert.equal((await api(s.url, s.adminKey, 'POST', '/api/v3/groups/green/relationships/administrators', { data: [{ type: 'user', id: 'teammate' }] })).status, 200);
+    assert.equal((await api(s.url, k3, 'GET', '/api/v3/groups/green/api_usage')).status, 200, 'the group\'s administrator');
     const other = await newUser(s, 'nosy');
+    assert.ok(isVtError(await api(s.url, other, 'GET', '/api/v3/groups/green/api_usage'), 404, 'NotFoundError'), 'not a member: no such group');
     assert.ok(isVtError(await api(s.url, other, 'GET', '/api/v3/users/counted/overall_quotas'), 403, 'ForbiddenError'));
     assert.ok(isVtError(await api(s.url, other, 'GET', '/api/v3/users/counted/api_usage'), 403, 'ForbiddenError'));
   });

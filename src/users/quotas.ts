@@ -139,10 +139,11 @@ export class Quotas {
   }
 
   /**
-   * `GET /users/{id}/api_usage`: requests per UTC day and endpoint bucket between `start` and
-   * `end` (YYYYMMDD, inclusive; default the last 30 days; at most 30 days), with their totals.
+   * `GET /users/{id}/api_usage` and `GET /groups/{id}/api_usage`: requests per UTC day and
+   * endpoint bucket between `start` and `end` (YYYYMMDD, inclusive; default the last 30 days; at
+   * most 30 days) of these users together (one user, or a group's members), with their totals.
    */
-  async apiUsage(user: UserRecord, start?: string, end?: string): Promise<{ daily: Record<string, Record<string, number>>; total: Record<string, number> }> {
+  async apiUsage(userIds: readonly number[], start?: string, end?: string): Promise<{ daily: Record<string, Record<string, number>>; total: Record<string, number> }> {
     const parse = (v: string | undefined, name: string, fallback: number) => {
       if (v === undefined || v === '') return fallback;
       const ms = parseDay(v);
@@ -158,10 +159,13 @@ export class Quotas {
     const daily: Record<string, Record<string, number>> = {};
     for (let d = startMs; d <= endMs; d += DAY_MS) daily[dayKey(dayOf(d))] = {};
     const total: Record<string, number> = {};
-    for (const r of await this.store.dailyUsage(user.id, dayOf(startMs), dayOf(endMs))) {
-      if (isQuotaBucket(r.bucket) || r.count === 0) continue;
-      daily[dayKey(r.day)]![r.bucket] = r.count;
-      total[r.bucket] = (total[r.bucket] ?? 0) + r.count;
+    for (const id of userIds) {
+      for (const r of await this.store.dailyUsage(id, dayOf(startMs), dayOf(endMs))) {
+        if (isQuotaBucket(r.bucket) || r.count === 0) continue;
+        const day = daily[dayKey(r.day)]!;
+        day[r.bucket] = (day[r.bucket] ?? 0) + r.count;
+        total[r.bucket] = (total[r.bucket] ?? 0) + r.count;
+      }
     }
     return { daily, total };
   }

@@ -7,7 +7,7 @@ import type { GroupMember, GroupRecord, UserRecord } from '../../store/store.js'
 import { addMember, createGroup, requireGroup, removeMember } from '../../users/groups.js';
 import { applyQuotaChanges, parseQuotaChanges } from '../../users/quota-settings.js';
 import type { ApiDeps } from '../app.js';
-import { collection, originOf } from '../envelope.js';
+import { collection, originOf, queryValue } from '../envelope.js';
 import { groupObject } from '../serializers/group.js';
 import { userObject } from '../serializers/user.js';
 
@@ -27,7 +27,7 @@ function usernamesOf(body: unknown): string[] {
   });
 }
 
-export function groupRoutes({ store, config, meter, notifications }: ApiDeps) {
+export function groupRoutes({ store, config, meter, notifications, quotas }: ApiDeps) {
   const origin = (req: FastifyRequest) => originOf(req, config.publicUrl);
 
   /** The group and its members, when the caller may see it (a member or a Trawl administrator). */
@@ -39,11 +39,13 @@ export function groupRoutes({ store, config, meter, notifications }: ApiDeps) {
     return { group, members };
   }
 
+  /** A Trawl administrator or an administrator of the group. */
+  const manages = (req: FastifyRequest, members: GroupMember[]) =>
+    req.user.isAdmin || members.some((m) => m.userId === req.user.id && m.isAdmin);
+
   async function manageable(req: FastifyRequest, id: string): Promise<GroupRecord> {
     const { group, members } = await visible(req, id);
-    if (!req.user.isAdmin && !members.some((m) => m.userId === req.user.id && m.isAdmin)) {
-      throw forbidden('only administrators of the group change its members');
-    }
+    if (!manages(req, members)) throw forbidden('only administrators of the group change its members');
     return group;
   }
 
@@ -87,6 +89,14 @@ export function groupRoutes({ store, config, meter, notifications }: ApiDeps) {
       if (attrs.quotas !== undefined) await applyQuotaChanges(store, { kind: 'group', id: group.id }, parseQuotaChanges(attrs.quotas));
       meter.forget();
       return { data: groupObject(origin(req), group, await store.getQuotas({ kind: 'group', id: group.id })) };
+    });
+
+    /** The members' requests together, per day and endpoint (spec 7.2), for whoever manages the group. */
+    app.get<WithId>('/groups/:id/api_usage', async (req) => {
+      const { members } = await visible(req, req.params.id);
+      if (!manages(req, members)) throw forbidden("only administrators of the group see its members' usage");
+      const ids = members.map((m) => m.userId);
+      return { data: await quotas.apiUsage(ids, queryValue(req, 'start_date'), queryValue(req, 'end_date')) };
     });
 
     app.delete<WithId>('/groups/:id', async (req) => {

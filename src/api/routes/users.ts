@@ -126,7 +126,7 @@ export function userRoutes({ store, config, auth, notifications, meter, quotas }
     app.get<WithId>('/users/:id/api_usage', async (req) => {
       const u = await findUser(req, req.params.id);
       if (!(await ownerOrAdmin(req, u))) throw forbidden('You are not authorized to perform the requested operation');
-      return { data: await quotas.apiUsage(u, queryValue(req, 'start_date'), queryValue(req, 'end_date')) };
+      return { data: await quotas.apiUsage([u.id], queryValue(req, 'start_date'), queryValue(req, 'end_date')) };
     });
 
     app.get('/users', async (req) => {
