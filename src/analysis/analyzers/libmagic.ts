@@ -167,15 +167,29 @@ export class Libmagic {
 
   /** @throws Error naming the Debian package when libmagic.so.1 cannot be loaded. */
   constructor(options: LibmagicOptions = {}) {
-    const lib = bind(options.library);
-    this.library = lib.library;
     const database = options.database ?? null;
     const bytesMax = options.bytesMax ?? DEFAULT_BYTES_MAX;
-    this.text = new Cookie(lib, MAGIC_NONE | MAGIC_ERROR, database, bytesMax);
+    let lib = bind(options.library);
+    let cookies: [Cookie, Cookie];
     try {
-      this.mimeType = new Cookie(lib, MAGIC_MIME_TYPE | MAGIC_ERROR, database, bytesMax);
+      cookies = Libmagic.open(lib, database, bytesMax);
     } catch (err) {
-      this.text.close();
+      // Trawl's build cannot read this database (a newer format after a Debian upgrade, say):
+      // Debian's own library can.
+      if (options.library || lib.library === SYSTEM_LIBMAGIC) throw err;
+      lib = bind(SYSTEM_LIBMAGIC);
+      cookies = Libmagic.open(lib, database, bytesMax);
+    }
+    this.library = lib.library;
+    [this.text, this.mimeType] = cookies;
+  }
+
+  private static open(lib: Bindings, database: string | null, bytesMax: number): [Cookie, Cookie] {
+    const text = new Cookie(lib, MAGIC_NONE | MAGIC_ERROR, database, bytesMax);
+    try {
+      return [text, new Cookie(lib, MAGIC_MIME_TYPE | MAGIC_ERROR, database, bytesMax)];
+    } catch (err) {
+      text.close();
       throw err;
     }
   }
