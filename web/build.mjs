@@ -1,0 +1,28 @@
+// Bundles the web app (web/src/main.ts and web/src/styles.css) into dist/web: assets named after
+// their content's hash (served as immutable), index.html naming them. Run by `make build`.
+import { build } from 'esbuild';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, '..', 'dist', 'web');
+rmSync(out, { recursive: true, force: true });
+mkdirSync(join(out, 'assets'), { recursive: true });
+
+const result = await build({
+  entryPoints: { app: join(here, 'src', 'main.ts'), style: join(here, 'src', 'styles.css') },
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  target: ['chrome110', 'firefox115', 'safari16'],
+  outdir: join(out, 'assets'),
+  entryNames: '[name]-[hash]',
+  metafile: true,
+  logLevel: 'warning',
+});
+const outputs = Object.keys(result.metafile.outputs).map((p) => basename(p));
+const js = outputs.find((n) => n.startsWith('app-') && n.endsWith('.js'));
+const css = outputs.find((n) => n.startsWith('style-') && n.endsWith('.css'));
+const html = readFileSync(join(here, 'index.html'), 'utf8').replace('%APP_JS%', `/assets/${js}`).replace('%APP_CSS%', `/assets/${css}`);
+writeFileSync(join(out, 'index.html'), html);

@@ -1,0 +1,125 @@
+// Notifications (the IoC Stream): the stream filtered with the API's grammar, new notifications
+// arriving live over the stream's server-sent events, each one's snippet with the match
+// highlighted, and deletion of the selected ones or of everything the filter selects.
+import { api, ApiError } from '../api.js';
+import { fmtDate, h, replace } from '../dom.js';
+import { hexdump } from '../hexdump.js';
+import { link } from '../main.js';
+
+export interface StreamItem {
+  id: string;
+  attributes: { type_description?: string; size?: number; meaningful_name?: string; names?: string[] };
+  context_attributes: {
+    notification_id: string;
+    notification_date: number;
+    sources: { id: string; label: string }[];
+    tags: string[];
+    hunting_info: { rule_name: string; snippet?: string; match_in_subfile: boolean };
+  };
+}
+
+/** One notification: its rule, file, date, and the snippet behind a disclosure. */
+export function notificationRow(item: StreamItem, selected: Set<string>, onToggle: () => void): HTMLElement {
+  const c = item.context_attributes;
+  const box = h('input', { type: 'checkbox', 'aria-label': `Select notification ${c.notification_id}`, checked: selected.has(c.notification_id) });
+  box.addEventListener('change', () => {
+    if (box.checked) selected.add(c.notification_id);
+    else selected.delete(c.notification_id);
+    onToggle();
+  });
+  const snippet = c.hunting_info.snippet;
+  return h('article', { class: 'notification', 'data-id': c.notification_id },
+    h('div', { class: 'row' }, box,
+      h('strong', {}, c.hunting_info.rule_name),
+      h('span', { class: 'muted' }, c.sources[0]?.label ?? ''),
+      c.hunting_info.match_in_subfile && h('span', { class: 'badge' }, 'in a bundled file'),
+      h('span', { class: 'muted' }, fmtDate(c.notification_date))),
+    h('div', { class: 'row' }, link(`/files/${item.id}`, h('code', {}, item.id)),
+      h('span', { class: 'muted' }, [item.attributes.meaningful_name, item.attributes.type_description].filter(Boolean).join(' · '))),
+    snippet ? h('details', {}, h('summary', {}, 'Snippet'), hexdump(snippet)) : null);
+}
+
+export async function streamPage(main: HTMLElement): Promise<() => void> {
+  const params = new URLSearchParams(location.search);
+  const filter = h('input', { type: 'search', id: 'stream-filter', value: params.get('filter') ?? '', placeholder: 'tag:my_rule date:2024-01-01+ source_id:12', 'aria-label': 'Filter notifications', list: 'filter-suggestions' });
+  const suggestions = h('datalist', { id: 'filter-suggestions' });
+  const list = h('div', { class: 'stream', 'aria-live': 'polite' });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const live = h('span', { class: 'live', id: 'live-state' }, 'connecting…');
+  const selected = new Set<string>();
+  const del = h('button', { type: 'button', disabled: true }, 'Delete selected');
+  const delAll = h('button', { type: 'button', class: 'secondary' }, 'Delete all matching the filter');
+  const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'More');
+  let next: string | undefined;
+  let feed: EventSource | undefined;
+  const toggled = () => {
+    del.disabled = selected.size === 0;
+    del.textContent = selected.size ? `Delete selected (${selected.size})` : 'Delete selected';
+  };
+  const show = (items: StreamItem[], atTop: boolean) => {
+    const rows = items.map((i) => notificationRow(i, selected, toggled));
+    if (atTop) list.prepend(...rows);
+    else list.append(...rows);
+    list.querySelector('.empty')?.remove();
+  };
+  const follow = () => {
+    feed?.close();
+    const q = new URLSearchParams();
+    if (filter.value.trim()) q.set('filter', filter.value.trim());
+    // The live feed is the stream's own URL asked for text/event-stream (EventSource does so).
+    feed = new EventSource(`/api/v3/ioc_stream?${q}`);
+    feed.addEventListener('open', () => (live.textContent = 'live'));
+    feed.addEventListener('notification', (e) => show([JSON.parse((e as MessageEvent).data)], true));
+    feed.addEventListener('error', () => (live.textContent = 'reconnecting…'));
+  };
+  const load = async (append = false) => {
+    error.textContent = '';
+    const q = new URLSearchParams({ limit: '40' });
+    if (filter.value.trim()) q.set('filter', filter.value.trim());
+    if (append && next) q.set('cursor', next);
+    try {
+      const page = await api.get(`/api/v3/ioc_stream?${q}`);
+      if (!append) {
+        replace(list);
+        selected.clear();
+        toggled();
+      }
+      show(page.data, false);
+      if (!append && page.data.length === 0) list.append(h('p', { class: 'muted empty' }, 'No notifications yet: they appear here as they arrive.'));
+      next = page.meta?.cursor;
+      more.hidden = !next;
+      const names = new Set<string>(page.data.flatMap((i: StreamItem) => i.context_attributes.tags));
+      replace(suggestions, ...[...names].slice(0, 50).map((t) => h('option', { value: `tag:${t}` })));
+      if (!append) follow();
+    } catch (e) {
+      error.textContent = e instanceof ApiError ? `${e.code}: ${e.message}` : String(e);
+    }
+  };
+  del.addEventListener('click', async () => {
+    const ids = [...selected];
+    for (const id of ids) {
+      await api.delete(`/api/v3/ioc_stream_notifications/${id}`);
+      list.querySelector(`[data-id="${id}"]`)?.remove();
+      selected.delete(id);
+    }
+    toggled();
+  });
+  delAll.addEventListener('click', async () => {
+    const f = filter.value.trim();
+    if (!confirm(f ? `Delete every notification matching "${f}"?` : 'Delete every notification?')) return;
+    const q = f ? `?filter=${encodeURIComponent(f)}` : '';
+    await api.delete(`/api/v3/ioc_stream${q}`);
+    error.textContent = 'Deleting in the background…';
+    setTimeout(() => void load(), 1500);
+  });
+  more.addEventListener('click', () => void load(true));
+  filter.addEventListener('change', () => {
+    history.replaceState(null, '', filter.value.trim() ? `?filter=${encodeURIComponent(filter.value.trim())}` : location.pathname);
+    void load();
+  });
+  replace(main,
+    h('div', { class: 'title-row' }, h('h1', {}, 'Notifications'), live),
+    h('div', { class: 'toolbar' }, filter, suggestions, del, delAll), error, list, more);
+  await load();
+  return () => feed?.close();
+}
