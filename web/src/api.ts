@@ -43,7 +43,7 @@ export const api = {
 /** The session of the cookie, if any (a reload keeps it: the cookie outlives the page). */
 export async function loadSession(): Promise<Session | null> {
   try {
-    session = (await request<{ data: { attributes: Session } }>('GET', '/ui/session')).data.attributes;
+    session = (await request<{ data: { attributes: Session } | null }>('GET', '/ui/session')).data?.attributes ?? null;
   } catch {
     session = null;
   }

@@ -94,12 +94,13 @@ export function webAppRoutes(deps: Pick<ApiDeps, 'auth'>, dir: URL = WEB_APP_DIR
         reply.header('set-cookie', cookie(req, s.cookie, SESSION_SECONDS)).header('cache-control', 'no-store');
         return sessionData(user.username, user.isAdmin, s.csrfToken, s.expires);
       });
-      // Who is signed in, and the CSRF token the page keeps in memory (a reload asks again).
+      // Who is signed in, and the CSRF token the page keeps in memory (a reload asks again);
+      // `data: null` when no one is (a page's first question, not an error). An ended session's
+      // cookie is refused as the API refuses it.
       server.get('/ui/session', async (req, reply) => {
         reply.header('cache-control', 'no-store');
         const s = await auth.session(req);
-        if (!s) throw new TrawlError('AuthenticationRequiredError', 'not signed in');
-        return sessionData(s.user.username, s.user.isAdmin, s.csrfToken, s.expires);
+        return s ? sessionData(s.user.username, s.user.isAdmin, s.csrfToken, s.expires) : { data: null };
       });
       server.delete('/ui/session', async (req, reply) => {
         checkOrigin(req);
