@@ -57,6 +57,9 @@ const TEMPLATE = `rule my_rule {
 }
 `;
 
+/** What the page shows after it was reloaded by saving a new ruleset (it then has its id in the URL). */
+let flash = '';
+
 export async function rulesetPage(main: HTMLElement, id: string): Promise<void> {
   const isNew = id === 'new';
   const r: Ruleset = isNew
@@ -69,7 +72,8 @@ export async function rulesetPage(main: HTMLElement, id: string): Promise<void> 
   const emails = h('input', { id: 'emails', value: r.attributes.notification_emails.join(', '), placeholder: 'me@example.org, team@example.org' });
   const status = h('p', { class: 'validation', role: 'status', 'aria-live': 'polite' });
   const problems = h('ul', { class: 'problems', id: 'problems' });
-  const message = h('p', { role: 'alert' });
+  const message = h('p', { role: 'alert', class: flash ? 'ok' : '' }, flash);
+  flash = '';
   const editorBox = h('div', { class: 'editor' });
   const showResult = (v: ValidationResult) => {
     const errors = v.diagnostics.filter((d) => d.severity === 'error');
@@ -94,7 +98,10 @@ export async function rulesetPage(main: HTMLElement, id: string): Promise<void> 
         : (await api.patch(`${BASE}/${id}`, { data: { type: 'hunting_ruleset', id, attributes } })).data;
       message.className = 'ok';
       message.textContent = `Saved${saved.attributes.enabled ? ' and enabled' : ''}.`;
-      if (isNew) navigate(`/livehunt/${saved.id}`, true);
+      if (isNew) {
+        flash = message.textContent;
+        navigate(`/livehunt/${saved.id}`, true);
+      }
     } catch (err) {
       message.className = 'error';
       message.textContent = err instanceof ApiError ? `${err.code}: ${err.message}` : String(err);

@@ -86,7 +86,7 @@ export async function streamPage(main: HTMLElement): Promise<() => void> {
       }
       show(page.data, false);
       if (!append && page.data.length === 0) list.append(h('p', { class: 'muted empty' }, 'No notifications yet: they appear here as they arrive.'));
-      next = page.meta?.cursor;
+      next = page.data.length === 40 ? page.meta?.cursor : undefined;
       more.hidden = !next;
       const names = new Set<string>(page.data.flatMap((i: StreamItem) => i.context_attributes.tags));
       replace(suggestions, ...[...names].slice(0, 50).map((t) => h('option', { value: `tag:${t}` })));
