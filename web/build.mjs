@@ -1,5 +1,6 @@
 // Bundles the web app (web/src/main.ts and web/src/styles.css) into dist/web: assets named after
-// their content's hash (served as immutable), index.html naming them. Run by `make build`.
+// their content's hash (served as immutable), index.html naming them, the YARA editor split into a
+// chunk loaded on its page. Run by `make build`.
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -15,6 +16,9 @@ const result = await build({
   bundle: true,
   minify: true,
   format: 'esm',
+  // The editor (CodeMirror, most of the bundle) is a chunk of its own, loaded by the ruleset page.
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
   target: ['chrome110', 'firefox115', 'safari16'],
   outdir: join(out, 'assets'),
   entryNames: '[name]-[hash]',

@@ -3,7 +3,7 @@
 import { api, ApiError, currentSession } from '../api.js';
 import { fmtDate, h, replace } from '../dom.js';
 import { link, navigate } from '../main.js';
-import { yaraEditor, type ValidationResult } from '../yara-editor.js';
+import type { ValidationResult } from '../yara-editor.js';
 
 const BASE = '/api/v3/intelligence/hunting_rulesets';
 
@@ -120,5 +120,7 @@ export async function rulesetPage(main: HTMLElement, id: string): Promise<void> 
       h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save'),
         !isNew && link(`/notifications?filter=${encodeURIComponent(`source_id:${id}`)}`, 'Its notifications')),
       message));
+  // CodeMirror is most of the app's bytes: loaded with the first editor, not with the first page.
+  const { yaraEditor } = await import('../yara-editor.js');
   yaraEditor(editorBox, rules, (text) => (rules = text), showResult);
 }
