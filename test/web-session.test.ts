@@ -1,11 +1,14 @@
 // The web app's server side over real HTTP: its page and assets (cache headers, gzip, page paths
 // answered with index.html while the API keeps its JSON errors), signing in with an API key for an
 // HttpOnly SameSite=Strict cookie, CSRF refusals of cookie requests, sessions ended by a key
-// rotation or a disabled user, and the editor's validation endpoint.
+// rotation or a disabled user, the editor's validation endpoint, and the member a notification
+// matched in (for the File page's tree).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { existsSync } from 'node:fs';
-import { api, isVtError, newUser, startTestService, type TestService } from './helpers/service.js';
+import { createHash } from 'node:crypto';
+import { api, fileForm, isVtError, newUser, pollUntil, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
+import { makeZip } from './helpers/archives.js';
 import { WEB_APP_DIR } from '../src/api/routes/web-app.js';
 
 const built = existsSync(new URL('index.html', WEB_APP_DIR));
@@ -124,5 +127,32 @@ describe('web app: page, sessions, CSRF, validation', () => {
     assert.deepEqual(include.diagnostics.map((d: any) => [d.code, d.line]), [['include', 2]]);
     assert.ok(isVtError(await validate(42), 400, 'InvalidArgumentError'));
     assert.ok(isVtError(await api(s.url, null, 'POST', '/api/v3/intelligence/hunting_rulesets/validate', {}), 401, 'AuthenticationRequiredError'));
+  });
+
+  it('finds the member, at any depth, whose bytes a notification matched, for its owner only', async () => {
+    const carol = await newUser(s, 'carol');
+    const marker = 'MEMBER-MATCH-5c1e';
+    const rules = `rule member_marker { strings: $a = "${marker}" condition: $a }\nrule any_zip { condition: uint16(0) == 0x4b50 }`;
+    const created = await api(s.url, carol, 'POST', '/api/v3/intelligence/hunting_rulesets', { data: { type: 'hunting_ruleset', attributes: { name: 'members', rules, enabled: true } } });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const member = `some text ${marker} more text\n`;
+    const inner = makeZip({ 'payload/dropper.txt': member, 'payload/other.txt': 'nothing here\n' });
+    const outer = makeZip({ 'readme.txt': 'hello\n', 'inner.zip': inner });
+    const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+    const up = await api(s.url, carol, 'POST', '/api/v3/files', fileForm(outer, 'outer.zip'));
+    await waitForAnalysis(s.url, carol, up.body.data.id);
+    const list = await pollUntil('two notifications', () => api(s.url, carol, 'GET', '/api/v3/intelligence/hunting_notifications'), (r) => r.body.data?.length === 2, 20_000);
+    const byRule = new Map(list.body.data.map((n: any) => [n.attributes.rule_name, n.id]));
+
+    const found = await api(s.url, carol, 'GET', `/api/v3/intelligence/hunting_notifications/${byRule.get('member_marker')}/matched_subfiles`);
+    assert.equal(found.status, 200, JSON.stringify(found.body));
+    assert.deepEqual(found.body.data, [{ type: 'file', id: sha(member), context_attributes: { parent: sha(inner), name: 'payload/dropper.txt', via: [sha(inner)] } }]);
+    assert.equal(found.body.meta.truncated, false);
+    assert.ok(found.body.meta.searched >= 4, JSON.stringify(found.body.meta));
+    // A rule that matched on its condition alone (on the submitted file itself) names no member.
+    const none = await api(s.url, carol, 'GET', `/api/v3/intelligence/hunting_notifications/${byRule.get('any_zip')}/matched_subfiles`);
+    assert.deepEqual(none.body.data, []);
+    // Nobody else learns anything of it.
+    assert.ok(isVtError(await api(s.url, aliceKey, 'GET', `/api/v3/intelligence/hunting_notifications/${byRule.get('member_marker')}/matched_subfiles`), 404, 'NotFoundError'));
   });
 });

@@ -1,9 +1,8 @@
 // A File: hashes, size, type, names, submission dates, its notifications, download, and its
-// bundled files as a tree down every level (opened on demand), the member that holds a
-// notification's match marked.
+// bundled files as a tree down every level (opened on demand), the member where a notification
+// matched marked and the way down to it opened.
 import { api } from '../api.js';
 import { fmtDate, fmtSize, h, replace } from '../dom.js';
-import { contains, matchedBytes } from '../hexdump.js';
 import { link } from '../main.js';
 import { notificationRow, type StreamItem } from './stream.js';
 
@@ -16,45 +15,51 @@ interface FileObject {
   context_attributes?: Record<string, unknown>;
 }
 
-/** Members small enough to look for the matched bytes in (read through the download route). */
-const MAX_PROBED_BYTES = 4 << 20;
-const MAX_PROBED_MEMBERS = 64;
-
 async function children(id: string): Promise<FileObject[]> {
   return (await api.get(`/api/v3/files/${id}/bundled_files?limit=40`)).data as FileObject[];
 }
 
+/** Where the file's notifications matched: the members themselves, and the archives leading to them. */
+interface Matches {
+  members: Set<string>;
+  via: Set<string>;
+}
+
 /**
- * Which of `members` hold `needle` (the matched bytes of a notification found in a bundled file):
- * Trawl notifies the submitted file, so the page finds the member by its bytes.
+ * The members that hold what the caller's notifications matched in a bundled file (Trawl notifies
+ * the submitted file; the server finds the member by the snippet's highlighted bytes).
  */
-async function membersHolding(members: FileObject[], needle: Uint8Array, budget: { n: number }): Promise<Set<string>> {
-  const hits = new Set<string>();
-  for (const m of members) {
-    if (needle.length === 0 || budget.n-- <= 0 || (m.attributes.size ?? Infinity) > MAX_PROBED_BYTES) continue;
-    const res = await fetch(`/api/v3/files/${m.id}/download`, { credentials: 'same-origin' });
-    if (res.ok && contains(new Uint8Array(await res.arrayBuffer()), needle)) hits.add(m.id);
+async function matchesOf(notifications: StreamItem[]): Promise<Matches> {
+  const out: Matches = { members: new Set(), via: new Set() };
+  for (const n of notifications.filter((i) => i.context_attributes.hunting_info.match_in_subfile)) {
+    const found = (await api.get(`/api/v3/intelligence/hunting_notifications/${n.context_attributes.notification_id}/matched_subfiles`)).data;
+    for (const f of found as { id: string; context_attributes: { via: string[] } }[]) {
+      out.members.add(f.id);
+      for (const v of f.context_attributes.via) out.via.add(v);
+    }
   }
-  return hits;
+  return out;
 }
 
 /** One level of the tree; each member opens its own bundled files when expanded. */
-async function tree(id: string, needles: Uint8Array[], budget: { n: number }): Promise<HTMLElement> {
+async function tree(id: string, matches: Matches): Promise<HTMLElement> {
   const members = await children(id);
   if (members.length === 0) return h('p', { class: 'muted' }, 'No bundled files.');
-  const matched = new Set<string>();
-  for (const n of needles) for (const m of await membersHolding(members, n, budget)) matched.add(m);
+  const matched = matches.members;
   return h('ul', { class: 'tree', role: 'tree' }, ...members.map((m) => {
     const label = [
       link(`/files/${m.id}`, m.attributes.meaningful_name ?? m.attributes.names?.[0] ?? m.id.slice(0, 16)),
       h('span', { class: 'muted' }, ` ${m.attributes.type_description ?? ''} · ${fmtSize(m.attributes.size)}`),
       matched.has(m.id) ? h('span', { class: 'badge match' }, 'matched') : null,
+      matches.via.has(m.id) ? h('span', { class: 'badge' }, 'contains the match') : null,
     ];
     const sub = h('div');
     const node = h('details', { class: 'member' }, h('summary', {}, ...label), sub);
     node.addEventListener('toggle', async () => {
-      if (node.open && !sub.hasChildNodes()) sub.append(await tree(m.id, needles, budget));
-    }, { once: false });
+      if (node.open && !sub.hasChildNodes()) sub.append(await tree(m.id, matches));
+    });
+    // The way down to a matched member opens by itself.
+    if (matches.via.has(m.id)) node.open = true;
     return h('li', { role: 'treeitem', 'data-sha256': m.id, class: matched.has(m.id) ? 'matched' : '' }, node);
   }));
 }
@@ -84,7 +89,5 @@ export async function filePage(main: HTMLElement, id: string): Promise<void> {
   replace(notes, stream.length ? stream.map((i) => notificationRow(i, selected, () => undefined)) : h('p', { class: 'muted' }, 'None of yours.'));
   const ps = (await api.get(`/api/v3/files/${f.id}/compressed_parents?limit=40`)).data as FileObject[];
   replace(parents, ps.length ? h('ul', {}, ...ps.map((p) => h('li', {}, link(`/files/${p.id}`, p.attributes.meaningful_name ?? p.id)))) : h('p', { class: 'muted' }, 'None.'));
-  const needles = stream.filter((i) => i.context_attributes.hunting_info.match_in_subfile && i.context_attributes.hunting_info.snippet)
-    .map((i) => matchedBytes(i.context_attributes.hunting_info.snippet!));
-  replace(bundled, await tree(f.id, needles, { n: MAX_PROBED_MEMBERS }));
+  replace(bundled, await tree(f.id, await matchesOf(stream)));
 }
