@@ -140,7 +140,7 @@ describe('web app in a browser', { skip }, () => {
     await page.waitForSelector('.facts', T);
     await page.waitForSelector('li.matched .badge.match', T);
     assert.match(await page.textContent('li.matched summary') ?? '', /dropper\.txt/);
-    assert.match(await page.textContent('.tree li:has(> details[open]) > details > summary') ?? '', /inner\.zip.*holds the match/);
+    assert.match(await page.textContent('.tree li:has(> details[open]) > details > summary') ?? '', /inner\.zip.*contains the match/);
     assert.equal(await page.$$eval('li.matched', (l) => l.length), 1);
     await shot(page, 'file');
     const member = await page.getAttribute('li.matched', 'data-sha256');
