@@ -54,6 +54,11 @@ export function validateRuleset(source: string, opts: { maxBytes?: number } = {}
     throw invalidArgument(`Invalid YARA ruleset: ${shown.join('\n')}${more}${hint}`);
   }
 
+  return { ruleNames: declaredRuleNames(source), warnings: warnings.map(formatDiagnostic) };
+}
+
+/** The rule names of a source the engine compiled; InvalidArgumentError when there are none, or repeats. */
+function declaredRuleNames(source: string): string[] {
   const declarations = ruleDeclarations(source);
   if (declarations.length === 0) throw invalidArgument('Invalid YARA ruleset: ruleset has no rules');
   const seen = new Set<string>();
@@ -62,7 +67,7 @@ export function validateRuleset(source: string, opts: { maxBytes?: number } = {}
     if (seen.has(d.name)) throw invalidArgument(`Invalid YARA ruleset: line ${d.line}: duplicate rule name "${d.name}"`);
     seen.add(d.name);
   }
-  return { ruleNames: declarations.map((d) => d.name), warnings: warnings.map(formatDiagnostic) };
+  return declarations.map((d) => d.name);
 }
 
 /** One problem of a ruleset's source, where the editor should show it (1-based line and column). */
@@ -97,7 +102,8 @@ function refusal(code: string, message: string): RulesetDiagnostic {
 export function diagnoseRuleset(source: string, opts: { maxBytes?: number; probe?: (source: string) => void } = {}): RulesetDiagnosis {
   const diagnose = (d: YaraDiagnostic, severity: 'error' | 'warning'): RulesetDiagnostic => {
     const pos = diagnosticPosition(d) ?? { line: 1, column: 1 };
-    return { code: d.code, severity, message: formatDiagnostic({ code: d.code, message: d.message }), ...pos };
+    const hint = d.code === 'E100' && /\bvt\.\w+/.test(d.message) ? `\n${VT_MODULE_HINT}` : '';
+    return { code: d.code, severity, message: formatDiagnostic({ code: d.code, message: d.message }) + hint, ...pos };
   };
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_RULESET_BYTES;
   const early = source.trim() === '' ? refusal('empty', 'ruleset has no rules')
@@ -109,7 +115,7 @@ export function diagnoseRuleset(source: string, opts: { maxBytes?: number; probe
   const diagnostics = [...errors.map((e) => diagnose(e, 'error')), ...warnings.map((w) => diagnose(w, 'warning'))];
   if (errors.length > 0) return { valid: false, ruleNames: [], diagnostics };
   try {
-    const { ruleNames } = validateRuleset(source, { maxBytes });
+    const ruleNames = declaredRuleNames(source);
     opts.probe?.(source);
     return { valid: true, ruleNames, diagnostics };
   } catch (err) {

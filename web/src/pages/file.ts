@@ -46,7 +46,7 @@ async function tree(id: string, matches: Matches): Promise<HTMLElement> {
   const members = await children(id);
   if (members.length === 0) return h('p', { class: 'muted' }, 'No bundled files.');
   const matched = matches.members;
-  return h('ul', { class: 'tree', role: 'tree' }, ...members.map((m) => {
+  return h('ul', { class: 'tree' }, ...members.map((m) => {
     const label = [
       link(`/files/${m.id}`, m.attributes.meaningful_name ?? m.attributes.names?.[0] ?? m.id.slice(0, 16)),
       h('span', { class: 'muted' }, ` ${m.attributes.type_description ?? ''} · ${fmtSize(m.attributes.size)}`),
@@ -60,7 +60,7 @@ async function tree(id: string, matches: Matches): Promise<HTMLElement> {
     });
     // The way down to a matched member opens by itself.
     if (matches.via.has(m.id)) node.open = true;
-    return h('li', { role: 'treeitem', 'data-sha256': m.id, class: matched.has(m.id) ? 'matched' : '' }, node);
+    return h('li', { 'data-sha256': m.id, class: matched.has(m.id) ? 'matched' : '' }, node);
   }));
 }
 
