@@ -161,6 +161,33 @@ describe('web app in a browser', { skip }, () => {
     await page.waitForSelector('article.notification', { state: 'detached', ...T });
     await pollUntil('the notification deleted', () => api(s.url, alice, 'GET', '/api/v3/ioc_stream'), (r) => r.body.data?.length === 0, 10_000);
 
+    // Retrohunt: the same rule over the stored files, followed to its end, with its match.
+    await page.click('nav a:text-is("Retrohunt")');
+    await page.waitForSelector('.cm-content', T);
+    await setRules(page, `rule retro_marker {\n  strings:\n    $a = "${MARKER}"\n  condition:\n    $a\n}\n`);
+    await page.click('button:text-is("Start")');
+    await page.waitForSelector('h1:has-text("Retrohunt job")', T);
+    await page.waitForSelector('.facts dd:text-is("finished")', { timeout: 60_000 });
+    await page.waitForSelector('article.notification:has-text("retro_marker") pre.hexdump mark', { state: 'attached', ...T });
+    await page.click('article.notification summary');
+    await shot(page, 'retrohunt');
+    await page.click('a:text-is("All jobs")');
+    await page.waitForSelector('td:text-is("finished")', T);
+
+    // Admin: only administrators have the page; a new user's key is shown once.
+    assert.equal(await page.$$eval('nav a:text-is("Admin")', (a) => a.length), 0);
+    const admin = await signedIn(s.adminKey);
+    await admin.click('nav a:text-is("Admin")');
+    await admin.waitForSelector('td:text-is("mallory")', T);
+    await admin.fill('#new-user', 'zed');
+    await admin.click('button:text-is("Add user")');
+    await admin.waitForSelector('code.key', T);
+    const zedKey = await admin.textContent('code.key');
+    assert.equal((await api(s.url, zedKey!, 'GET', '/api/v3/users/zed')).status, 200);
+    await admin.waitForSelector('td:text-is("zed")', T);
+    await shot(admin, 'admin');
+    await admin.context().close();
+
     // The phone and the dark theme.
     const phone = await signedIn(alice, { width: 390, height: 844 });
     await phone.emulateMedia({ colorScheme: 'dark' });

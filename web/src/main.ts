@@ -7,6 +7,8 @@ import { livehuntPage, rulesetPage } from './pages/livehunt.js';
 import { streamPage } from './pages/stream.js';
 import { filePage } from './pages/file.js';
 import { uploadPage } from './pages/upload.js';
+import { retrohuntJobPage, retrohuntPage } from './pages/retrohunt.js';
+import { adminPage } from './pages/admin.js';
 
 export type Cleanup = (() => void) | void;
 type Page = (main: HTMLElement, ...params: string[]) => Cleanup | Promise<Cleanup>;
@@ -17,8 +19,11 @@ const ROUTES: [RegExp, Page, string][] = [
   [/^\/notifications\/?$/, streamPage, 'Notifications'],
   [/^\/files\/([0-9a-fA-F]{32,64})$/, filePage, 'File'],
   [/^\/upload\/?$/, uploadPage, 'Upload'],
+  [/^\/retrohunt\/?$/, retrohuntPage, 'Retrohunt'],
+  [/^\/retrohunt\/([\w-]+)$/, retrohuntJobPage, 'Retrohunt'],
+  [/^\/admin\/?$/, adminPage, 'Admin'],
 ];
-const NAV: [string, string][] = [['/livehunt', 'Livehunt'], ['/notifications', 'Notifications'], ['/upload', 'Upload']];
+const NAV: [string, string][] = [['/livehunt', 'Livehunt'], ['/notifications', 'Notifications'], ['/upload', 'Upload'], ['/retrohunt', 'Retrohunt']];
 
 let cleanup: Cleanup;
 
@@ -59,7 +64,7 @@ async function render(): Promise<void> {
   const header = h('header', { class: 'top' },
     h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
     h('strong', { class: 'brand' }, 'Trawl'),
-    h('nav', { 'aria-label': 'Main' }, ...NAV.map(([p, label]) => {
+    h('nav', { 'aria-label': 'Main' }, ...[...NAV, ...(session.is_admin ? [['/admin', 'Admin'] as [string, string]] : [])].map(([p, label]) => {
       const a = link(p, label);
       if (path.startsWith(p)) a.setAttribute('aria-current', 'page');
       return a;

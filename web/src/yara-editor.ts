@@ -97,7 +97,8 @@ async function lint(view: EditorView, onResult: (r: ValidationResult) => void): 
   });
 }
 
-export function yaraEditor(parent: HTMLElement, source: string, onChange: (text: string) => void, onResult: (r: ValidationResult) => void): EditorView {
+/** An editor of YARA rules; with `onResult`, checked by the server as a hunting ruleset while typed. */
+export function yaraEditor(parent: HTMLElement, source: string, onChange: (text: string) => void, onResult?: (r: ValidationResult) => void): EditorView {
   return new EditorView({
     parent,
     state: EditorState.create({
@@ -110,8 +111,7 @@ export function yaraEditor(parent: HTMLElement, source: string, onChange: (text:
         bracketMatching(),
         yara,
         syntaxHighlighting(highlight),
-        lintGutter(),
-        linter((v) => lint(v, onResult), { delay: 400 }),
+        onResult ? [lintGutter(), linter((v) => lint(v, onResult), { delay: 400 })] : [],
         keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
         EditorView.updateListener.of((u) => u.docChanged && onChange(u.state.doc.toString())),
         EditorView.contentAttributes.of({ 'aria-label': 'YARA rules' }),
