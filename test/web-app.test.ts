@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { WEB_APP_DIR } from '../src/api/routes/web-app.js';
 import { makeZip } from './helpers/archives.js';
 import { systemChromium } from './helpers/browser.js';
-import { api, newUser, pollUntil, startTestService, type TestService } from './helpers/service.js';
+import { api, fileForm, newUser, pollUntil, startTestService, waitForAnalysis, type TestService } from './helpers/service.js';
 
 const browserPath = systemChromium();
 const built = existsSync(new URL('index.html', WEB_APP_DIR));
@@ -30,6 +30,7 @@ describe('web app in a browser', { skip }, () => {
   before(async () => {
     s = await startTestService();
     [alice, mallory] = [await newUser(s, 'alice'), await newUser(s, 'mallory')];
+    await newUser(s, 'ed');
     browser = await chromium.launch({ executablePath: browserPath!, args: ['--no-sandbox'] });
     mkdirSync(SHOTS, { recursive: true });
   });
@@ -38,7 +39,7 @@ describe('web app in a browser', { skip }, () => {
     await s?.stop();
   });
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}${name}.png` });
+  const shot = (page: Page, name: string, fullPage = false) => page.screenshot({ path: `${SHOTS}${name}.png`, fullPage });
   /** A fresh browser profile (its own cookies), signed in with `key`. */
   async function signedIn(key: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
     const context = await browser.newContext({ viewport, colorScheme: 'light' });
@@ -128,6 +129,20 @@ describe('web app in a browser', { skip }, () => {
     assert.equal(marks.filter((_, i) => i % 2 === 1).join(''), MARKER);
     await shot(page, 'notifications');
 
+    // The ruleset's page counts it today, and its owner shares it with an editor and takes it back.
+    await tab.goto(`${s.url}/livehunt/${rulesets[0].id}`);
+    const today = new Date().toISOString().slice(0, 10);
+    await tab.waitForSelector(`svg.chart[aria-label*="${today}: 1"]`, T);
+    await tab.fill('#editor', 'ed');
+    await tab.click('button:text-is("Add editor")');
+    await tab.waitForSelector('.sharing li:has-text("ed")', T);
+    assert.equal((await api(s.url, alice, 'GET', `/api/v3/intelligence/hunting_rulesets/${rulesets[0].id}/relationships/editors/ed`)).body.data, true);
+    await tab.waitForSelector('.validation.good', T);
+    await shot(tab, 'livehunt-ruleset', true);
+    await tab.click('.sharing li:has-text("ed") button:text-is("Remove")');
+    await tab.waitForSelector('.sharing p:text-is("Only you edit this ruleset.")', T);
+    await tab.close();
+
     // A second user sees none of it.
     const other = await signedIn(mallory);
     assert.equal(await other.textContent('.list'), 'No rulesets yet.');
@@ -160,6 +175,20 @@ describe('web app in a browser', { skip }, () => {
     await page.click('button:has-text("Delete selected")');
     await page.waitForSelector('article.notification', { state: 'detached', ...T });
     await pollUntil('the notification deleted', () => api(s.url, alice, 'GET', '/api/v3/ioc_stream'), (r) => r.body.data?.length === 0, 10_000);
+
+    // Two more, deleted by filter (the rule name is a suggestion of the filter box) in the background.
+    for (const n of [1, 2]) {
+      const up = await api(s.url, alice, 'POST', '/api/v3/files', fileForm(`again ${n} ${MARKER}`, `again-${n}.txt`));
+      await waitForAnalysis(s.url, alice, up.body.data.id);
+    }
+    await page.waitForFunction(() => document.querySelectorAll('article.notification').length === 2, undefined, T);
+    assert.ok(await page.$('#filter-suggestions option[value="tag:web_marker"]'));
+    await page.fill('#stream-filter', 'tag:web_marker');
+    await page.press('#stream-filter', 'Enter');
+    page.once('dialog', (d) => void d.accept());
+    await page.click('button:text-is("Delete all matching the filter")');
+    await page.waitForSelector('.stream .empty', T);
+    assert.equal((await api(s.url, alice, 'GET', '/api/v3/ioc_stream')).body.data.length, 0);
 
     // Retrohunt: the same rule over the stored files, followed to its end, with its match.
     await page.click('nav a:text-is("Retrohunt")');

@@ -64,7 +64,7 @@ export async function rulesetPage(main: HTMLElement, id: string): Promise<void> 
   const isNew = id === 'new';
   const r: Ruleset = isNew
     ? { id: '', attributes: { name: '', rules: TEMPLATE, enabled: false, limit: 100, notification_emails: [], modification_date: 0, number_of_rules: 0 } }
-    : (await api.get(`${BASE}/${id}`)).data;
+    : (await api.get(`${BASE}/${id}?relationships=owner`)).data;
   let rules = r.attributes.rules;
   const name = h('input', { id: 'name', value: r.attributes.name, required: true, maxlength: '256' });
   const enabled = h('input', { id: 'enabled', type: 'checkbox', checked: r.attributes.enabled });
@@ -120,7 +120,96 @@ export async function rulesetPage(main: HTMLElement, id: string): Promise<void> 
       h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save'),
         !isNew && link(`/notifications?filter=${encodeURIComponent(`source_id:${id}`)}`, 'Its notifications')),
       message));
+  if (!isNew) {
+    main.append(await activity(id));
+    if (r.relationships?.owner?.data?.id === currentSession()?.username) main.append(await sharing(id));
+  }
   // CodeMirror is most of the app's bytes: loaded with the first editor, not with the first page.
   const { yaraEditor } = await import('../yara-editor.js');
   yaraEditor(editorBox, rules, (text) => (rules = text), showResult);
+}
+
+const DAYS = 14;
+
+/** Notifications of the ruleset per day over the last two weeks (IoC Stream counts), as bars. */
+async function activity(id: string): Promise<HTMLElement> {
+  const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+  const days = Array.from({ length: DAYS }, (_, i) => new Date(today - (DAYS - 1 - i) * 86_400_000).toISOString().slice(0, 10));
+  const counts = await Promise.all(days.map(async (d) =>
+    Number((await api.get(`/api/v3/ioc_stream?limit=1&count_limit=10000&filter=${encodeURIComponent(`source_id:${id} date:${d}`)}`)).meta?.count ?? 0)));
+  const max = Math.max(1, ...counts);
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${DAYS * 20} 64`);
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `Notifications per day: ${days.map((d, i) => `${d}: ${counts[i]}`).join(', ')}`);
+  counts.forEach((c, i) => {
+    const height = Math.round((c / max) * 56);
+    const bar = document.createElementNS(ns, 'rect');
+    bar.setAttribute('x', String(i * 20 + 3));
+    bar.setAttribute('y', String(60 - height));
+    bar.setAttribute('width', '14');
+    bar.setAttribute('height', String(Math.max(height, c > 0 ? 2 : 1)));
+    const title = document.createElementNS(ns, 'title');
+    title.textContent = `${days[i]}: ${c}`;
+    bar.append(title);
+    svg.append(bar);
+  });
+  const total = counts.reduce((a, b) => a + b, 0);
+  return h('section', { class: 'activity' }, h('h2', {}, 'Notifications, last 14 days'), svg as unknown as Node,
+    h('p', { class: 'muted' }, `${total.toLocaleString()}${counts.some((c) => c >= 10_000) ? '+' : ''} in all; today ${counts[DAYS - 1]}`));
+}
+
+/** The owner's sharing controls: editors (users or groups) added and removed, ownership given away. */
+async function sharing(id: string): Promise<HTMLElement> {
+  const rel = `${BASE}/${id}/relationships`;
+  const box = h('section', { class: 'sharing' });
+  const message = h('p', { role: 'alert' });
+  const failed = (e: unknown) => {
+    message.className = 'error';
+    message.textContent = e instanceof ApiError ? `${e.code}: ${e.message}` : String(e);
+  };
+  const draw = async () => {
+    const editors = (await api.get(`${rel}/editors`)).data as { type: string; id: string }[];
+    const who = h('input', { id: 'editor', placeholder: 'username, or group:name', 'aria-label': 'Editor to add' });
+    const owner = h('input', { id: 'new-owner', placeholder: 'username', 'aria-label': 'New owner' });
+    replace(box, h('h2', {}, 'Sharing'),
+      editors.length ? h('ul', {}, ...editors.map((e) => {
+        const remove = h('button', { type: 'button', class: 'secondary' }, 'Remove');
+        remove.addEventListener('click', async () => {
+          try {
+            await api.delete(`${rel}/editors/${encodeURIComponent(e.id)}`);
+            await draw();
+          } catch (err) {
+            failed(err);
+          }
+        });
+        return h('li', {}, `${e.type === 'group' ? 'group ' : ''}${e.id} `, remove);
+      })) : h('p', { class: 'muted' }, 'Only you edit this ruleset.'),
+      h('form', { class: 'toolbar', onsubmit: (async (ev: Event) => {
+        ev.preventDefault();
+        const v = who.value.trim();
+        const item = v.startsWith('group:') ? { type: 'group', id: v.slice(6) } : { type: 'user', id: v };
+        try {
+          await api.post(`${rel}/editors`, { data: [item] });
+          await draw();
+        } catch (err) {
+          failed(err);
+        }
+      }) as EventListener }, who, h('button', { type: 'submit' }, 'Add editor')),
+      h('form', { class: 'toolbar', onsubmit: (async (ev: Event) => {
+        ev.preventDefault();
+        if (!confirm(`Give this ruleset to ${owner.value.trim()}? You will no longer own it.`)) return;
+        try {
+          await api.post(`${rel}/owner`, { data: { type: 'user', id: owner.value.trim() } });
+          navigate('/livehunt');
+        } catch (err) {
+          failed(err);
+        }
+      }) as EventListener }, owner, h('button', { type: 'submit', class: 'secondary' }, 'Transfer ownership')),
+      message);
+  };
+  await draw();
+  return box;
 }

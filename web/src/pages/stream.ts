@@ -72,6 +72,11 @@ export async function streamPage(main: HTMLElement): Promise<() => void> {
     feed.addEventListener('notification', (e) => show([JSON.parse((e as MessageEvent).data)], true));
     feed.addEventListener('error', () => (live.textContent = 'reconnecting…'));
   };
+  // Suggestions for the filter box: the rule names of the caller's rulesets (tags are lower-cased).
+  const ruleNames = new Set<string>();
+  void api.get('/api/v3/intelligence/hunting_rulesets?limit=100').then((r) => {
+    for (const rs of r.data) for (const n of rs.attributes.rule_names ?? []) ruleNames.add(String(n).toLowerCase());
+  }, () => undefined);
   const load = async (append = false) => {
     error.textContent = '';
     const q = new URLSearchParams({ limit: '40' });
@@ -88,8 +93,8 @@ export async function streamPage(main: HTMLElement): Promise<() => void> {
       if (!append && page.data.length === 0) list.append(h('p', { class: 'muted empty' }, 'No notifications yet: they appear here as they arrive.'));
       next = page.data.length === 40 ? page.meta?.cursor : undefined;
       more.hidden = !next;
-      const names = new Set<string>(page.data.flatMap((i: StreamItem) => i.context_attributes.tags));
-      replace(suggestions, ...[...names].slice(0, 50).map((t) => h('option', { value: `tag:${t}` })));
+      const names = new Set<string>([...ruleNames, ...page.data.flatMap((i: StreamItem) => i.context_attributes.tags.filter((t: string) => !/^[0-9a-f]{64}$/.test(t)))]);
+      replace(suggestions, ...[...names].slice(0, 100).map((t) => h('option', { value: `tag:${t}` })));
       if (!append) follow();
     } catch (e) {
       error.textContent = e instanceof ApiError ? `${e.code}: ${e.message}` : String(e);
@@ -107,10 +112,30 @@ export async function streamPage(main: HTMLElement): Promise<() => void> {
   delAll.addEventListener('click', async () => {
     const f = filter.value.trim();
     if (!confirm(f ? `Delete every notification matching "${f}"?` : 'Delete every notification?')) return;
-    const q = f ? `?filter=${encodeURIComponent(f)}` : '';
-    await api.delete(`/api/v3/ioc_stream${q}`);
-    error.textContent = 'Deleting in the background…';
-    setTimeout(() => void load(), 1500);
+    const q = f ? `filter=${encodeURIComponent(f)}&` : '';
+    try {
+      await api.delete(`/api/v3/ioc_stream${q ? `?${q.slice(0, -1)}` : ''}`);
+    } catch (e) {
+      error.textContent = e instanceof ApiError ? `${e.code}: ${e.message}` : String(e);
+      return;
+    }
+    // The API deletes in the background: its progress is what the filter still counts.
+    const bar = h('progress', { max: '1', value: '0', 'aria-label': 'Deletion progress' });
+    const left = h('span', { class: 'muted' });
+    replace(error, 'Deleting in the background… ', bar, ' ', left);
+    error.className = '';
+    let first = -1;
+    for (;;) {
+      const count = Number((await api.get(`/api/v3/ioc_stream?${q}limit=1&count_limit=10000`)).meta?.count ?? 0);
+      if (first < 0) first = Math.max(count, 1);
+      bar.value = 1 - count / first;
+      left.textContent = `${count.toLocaleString()}${count >= 10_000 ? '+' : ''} left`; // meta.count counts to 10,000
+      if (count === 0) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    error.className = 'error';
+    error.textContent = '';
+    await load();
   });
   more.addEventListener('click', () => void load(true));
   filter.addEventListener('change', () => {
