@@ -25,8 +25,16 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 });
-const outputs = Object.keys(result.metafile.outputs).map((p) => basename(p));
-const js = outputs.find((n) => n.startsWith('app-') && n.endsWith('.js'));
-const css = outputs.find((n) => n.startsWith('style-') && n.endsWith('.css'));
-const html = readFileSync(join(here, 'index.html'), 'utf8').replace('%APP_JS%', `/assets/${js}`).replace('%APP_CSS%', `/assets/${css}`);
+const outputs = Object.keys(result.metafile.outputs);
+const js = outputs.find((p) => basename(p).startsWith('app-') && p.endsWith('.js'));
+const css = outputs.find((p) => basename(p).startsWith('style-') && p.endsWith('.css'));
+// The chunks the app imports statically, fetched with it rather than after it is parsed.
+const preload = result.metafile.outputs[js].imports
+  .filter((i) => i.kind === 'import-statement')
+  .map((i) => `<link rel="modulepreload" href="/assets/${basename(i.path)}">`)
+  .join('\n');
+const html = readFileSync(join(here, 'index.html'), 'utf8')
+  .replace('%APP_JS%', `/assets/${basename(js)}`)
+  .replace('%APP_CSS%', `/assets/${basename(css)}`)
+  .replace('%PRELOAD%', preload);
 writeFileSync(join(out, 'index.html'), html);
