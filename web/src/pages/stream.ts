@@ -6,6 +6,9 @@ import { fmtDate, h, replace } from '../dom.js';
 import { hexdump } from '../hexdump.js';
 import { link } from '../main.js';
 
+/** Rows per layout container of the list (bench/web-stream-scroll.ts: 40 gave long frames). */
+const CHUNK = 10;
+
 export interface StreamItem {
   id: string;
   attributes: { type_description?: string; size?: number; meaningful_name?: string; names?: string[] };
@@ -43,7 +46,9 @@ export async function streamPage(main: HTMLElement): Promise<() => void> {
   const params = new URLSearchParams(location.search);
   const filter = h('input', { type: 'search', id: 'stream-filter', value: params.get('filter') ?? '', placeholder: 'tag:my_rule date:2024-01-01+ source_id:12', 'aria-label': 'Filter notifications', list: 'filter-suggestions' });
   const suggestions = h('datalist', { id: 'filter-suggestions' });
-  const list = h('div', { class: 'stream', 'aria-live': 'polite' });
+  const list = h('div', { class: 'stream' });
+  // What arrives live is announced here, not by the list (pages appended by scrolling are not news).
+  const announce = h('p', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
   const error = h('p', { class: 'error', role: 'alert' });
   const live = h('span', { class: 'live', id: 'live-state' }, 'connecting…');
   const selected = new Set<string>();
@@ -56,10 +61,16 @@ export async function streamPage(main: HTMLElement): Promise<() => void> {
     del.disabled = selected.size === 0;
     del.textContent = selected.size ? `Delete selected (${selected.size})` : 'Delete selected';
   };
+  /** Pages of rows, each a container of its own; live arrivals go into the newest page at the top. */
   const show = (items: StreamItem[], atTop: boolean) => {
     const rows = items.map((i) => notificationRow(i, selected, toggled));
-    if (atTop) list.prepend(...rows);
-    else list.append(...rows);
+    if (atTop) {
+      const top = list.firstElementChild?.classList.contains('live-page') ? list.firstElementChild : list.insertBefore(h('div', { class: 'page live-page' }), list.firstChild);
+      top.prepend(...rows);
+    } else {
+      // Containers of CHUNK rows: a fast scroll brings a few of them into view per frame, not a page of 40.
+      for (let i = 0; i < rows.length; i += CHUNK) list.append(h('div', { class: 'page' }, ...rows.slice(i, i + CHUNK)));
+    }
     list.querySelector('.empty')?.remove();
   };
   const follow = () => {
@@ -69,7 +80,11 @@ export async function streamPage(main: HTMLElement): Promise<() => void> {
     // The live feed is the stream's own URL asked for text/event-stream (EventSource does so).
     feed = new EventSource(`/api/v3/ioc_stream?${q}`);
     feed.addEventListener('open', () => (live.textContent = 'live'));
-    feed.addEventListener('notification', (e) => show([JSON.parse((e as MessageEvent).data)], true));
+    feed.addEventListener('notification', (e) => {
+      const item = JSON.parse((e as MessageEvent).data) as StreamItem;
+      show([item], true);
+      announce.textContent = `New notification: ${item.context_attributes.hunting_info.rule_name}`;
+    });
     feed.addEventListener('error', () => (live.textContent = 'reconnecting…'));
   };
   // Suggestions for the filter box: the rule names of the caller's rulesets (tags are lower-cased).
@@ -138,13 +153,32 @@ export async function streamPage(main: HTMLElement): Promise<() => void> {
     await load();
   });
   more.addEventListener('click', () => void load(true));
+  // Endless scrolling: the next page loads as the More button comes into view (it stays a button
+  // for the keyboard). One page at a time.
+  let loading = false;
+  const nearEnd = new IntersectionObserver(async (entries) => {
+    if (!entries.some((e) => e.isIntersecting) || loading || !next) return;
+    loading = true;
+    try {
+      await load(true);
+    } finally {
+      loading = false;
+    }
+    // Still in view (a tall screen, short pages): ask again.
+    nearEnd.unobserve(more);
+    if (!more.hidden) nearEnd.observe(more);
+  }, { rootMargin: '800px 0px' });
+  nearEnd.observe(more);
   filter.addEventListener('change', () => {
     history.replaceState(null, '', filter.value.trim() ? `?filter=${encodeURIComponent(filter.value.trim())}` : location.pathname);
     void load();
   });
   replace(main,
     h('div', { class: 'title-row' }, h('h1', {}, 'Notifications'), live),
-    h('div', { class: 'toolbar' }, filter, suggestions, del, delAll), error, list, more);
+    h('div', { class: 'toolbar' }, filter, suggestions, del, delAll), error, announce, list, more);
   await load();
-  return () => feed?.close();
+  return () => {
+    feed?.close();
+    nearEnd.disconnect();
+  };
 }
