@@ -122,6 +122,7 @@ describe('web app in a browser', { skip }, () => {
     await page.waitForSelector('article.notification', T);
     assert.match(await page.textContent('article.notification') ?? '', /web_marker[\s\S]*in a bundled file/);
     await page.click('article.notification summary');
+    await page.waitForSelector('article.notification pre.hexdump mark', T);
     // One match over three lines: each line marks its hex bytes, then the same bytes as ASCII.
     const marks = await page.$$eval('pre.hexdump mark', (ms) => ms.map((m) => m.textContent ?? ''));
     const hex = marks.filter((_, i) => i % 2 === 0).join(' ');

@@ -39,7 +39,14 @@ export function notificationRow(item: StreamItem, selected: Set<string>, onToggl
       h('span', { class: 'muted' }, fmtDate(c.notification_date))),
     h('div', { class: 'row' }, link(`/files/${item.id}`, h('code', {}, item.id)),
       h('span', { class: 'muted' }, [item.attributes.meaningful_name, item.attributes.type_description].filter(Boolean).join(' · '))),
-    snippet ? h('details', {}, h('summary', {}, 'Snippet'), hexdump(snippet)) : null);
+    snippet ? lazySnippet(snippet) : null);
+}
+
+/** The snippet's hexdump, built when first opened: thousands of rows stay light to lay out. */
+function lazySnippet(snippet: string): HTMLDetailsElement {
+  const d = h('details', {}, h('summary', {}, 'Snippet'));
+  d.addEventListener('toggle', () => d.open && !d.querySelector('pre') && d.append(hexdump(snippet)));
+  return d;
 }
 
 export async function streamPage(main: HTMLElement): Promise<() => void> {
