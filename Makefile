@@ -10,6 +10,8 @@ test: build
 
 build: deps
 	npx tsc -p tsconfig.json
+	npx tsc -p web/tsconfig.json
+	node web/build.mjs
 
 deps:
 	bash scripts/install-deps.sh

@@ -13,7 +13,9 @@ describe('API conventions', () => {
   it('answers unknown routes with 404 NotFoundError, also without a key', async () => {
     const r = await api(s.url, s.adminKey, 'GET', '/api/v3/no/such/thing');
     assert.ok(isVtError(r, 404, 'NotFoundError'), JSON.stringify(r.body));
-    assert.ok(isVtError(await api(s.url, null, 'GET', '/nothing'), 404, 'NotFoundError'));
+    assert.ok(isVtError(await api(s.url, null, 'GET', '/api/nothing'), 404, 'NotFoundError'));
+    // Other paths are the web app's pages when read (test/web-session.test.ts), errors otherwise.
+    assert.ok(isVtError(await api(s.url, null, 'POST', '/nothing'), 404, 'NotFoundError'));
   });
 
   it('answers unsupported methods with a JSON error naming the allowed ones', async () => {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { PUBLIC_ROUTES } from '../src/api/routes/probes.js';
+import { WEB_APP_ROUTES } from '../src/api/routes/web-app.js';
 import { api, fileForm, isVtError, newUser, pollUntil, startTestService, waitForAnalysis, type JsonResponse, type TestService } from './helpers/service.js';
 
 const SECRET = randomBytes(6).toString('hex');
@@ -60,8 +61,8 @@ describe('authorization over every route', () => {
   });
   after(async () => s.stop());
 
-  /** Every route but the probes. */
-  const guarded = () => s.routes.filter((r) => !PUBLIC_ROUTES.includes(r.url));
+  /** Every route but the probes and the web app's own (its page, assets and sign-in: test/web-session.test.ts). */
+  const guarded = () => s.routes.filter((r) => !PUBLIC_ROUTES.includes(r.url) && !WEB_APP_ROUTES.includes(r.url));
 
   /** A route's path with the owner's objects in it. */
   const fill = (url: string) =>

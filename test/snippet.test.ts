@@ -1,7 +1,7 @@
 // The notification snippet format of spec 3.5, checked against the examples VirusTotal documents.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { snippet } from '../src/hunting/scan/snippet.js';
+import { highlightedBytes, snippet } from '../src/hunting/scan/snippet.js';
 
 const B = '*begin_highlight*';
 const E = '*end_highlight*';
@@ -76,5 +76,15 @@ describe('snippet', () => {
     assert.equal(snippet(Buffer.from('abc'), []), null);
     assert.equal(snippet(Buffer.from('abc'), [{ offset: 1, length: 0 }]), null);
     assert.equal(snippet(new Uint8Array(0), [{ offset: 0, length: 1 }]), null);
+  });
+
+  it('reads back the longest highlighted run of one line, from the hex column only', () => {
+    // A 22-byte match from offset 10 over two lines (6 bytes, then 16 ending in two spaces, which
+    // must not be taken for the column separator): the second line's run is the longest.
+    const data = Buffer.from('0123456789ABCDEFGHIJKLMNOPQRST  xyz  end');
+    const text = snippet(data, [{ offset: 10, length: 22 }])!;
+    assert.equal(highlightedBytes(text).toString('latin1'), 'GHIJKLMNOPQRST  ');
+    assert.equal(highlightedBytes(snippet(Buffer.from('ab*cd'), [{ offset: 2, length: 1 }])!).toString(), '*');
+    assert.equal(highlightedBytes('30 31 32  012').length, 0);
   });
 });

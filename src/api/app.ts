@@ -36,6 +36,7 @@ import { retrohuntJobRoutes } from './routes/retrohunt-jobs.js';
 import { userRoutes } from './routes/users.js';
 import { zipFileRoutes } from './routes/zip-files.js';
 import { groupRoutes } from './routes/groups.js';
+import { isAppPath, webAppRoutes } from './routes/web-app.js';
 import { usageBucket } from './usage-bucket.js';
 import type { QuotaMeter } from '../users/quota-meter.js';
 import type { Quotas } from '../users/quotas.js';
@@ -136,8 +137,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler(handleError);
 
+  const web = webAppRoutes(deps);
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
+    // A page of the web app (/livehunt, /files/<sha256>...): the app routes it in the browser.
+    if (isAppPath(req.method, path)) {
+      const sent = web.index(req, reply);
+      if (sent) return sent;
+    }
     const allowed = METHODS.filter((m) => m !== req.method && routes.find(m, path));
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '));
@@ -150,6 +157,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(probeRoutes({
     store: deps.store, blobs: deps.blobs, role: deps.config.role, metrics: deps.config.metrics === 'on' ? deps.metrics : null,
   }));
+
+  // The web app and its sign-in, outside the API key's scope (routes/web-app.ts).
+  await app.register(web.routes);
 
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => {

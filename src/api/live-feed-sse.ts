@@ -7,7 +7,6 @@ import type { NotificationPosition, NotificationQuery, UserRecord } from '../sto
 import { isAfter, matchesQuery } from '../stream/notification-match.js';
 import type { FeedEvent } from '../stream/live-feed.js';
 import { TrawlError } from '../model/errors.js';
-import { hashApiKey } from '../users/api-keys.js';
 import type { ApiDeps } from './app.js';
 import { decodeCursor, encodeCursor, isPosition, originOf, queryValue } from './envelope.js';
 import { streamEntryOf, streamItemJson } from './serializers/ioc-stream.js';
@@ -73,7 +72,7 @@ export async function serveLiveFeed(deps: ApiDeps, req: FastifyRequest, reply: F
   const recheck = setInterval(() => {
     if (checking || closed) return;
     checking = true;
-    void stillAllowed(deps, req.apikey, query, followed)
+    void stillAllowed(deps, req.apikeyHash, query, followed)
       .then((r) => {
         if (closed) return;
         if (r instanceof TrawlError) return end(r);
@@ -133,8 +132,8 @@ async function visibleSources(deps: ApiDeps, user: UserRecord, query: Notificati
  * (deleted, or the key rotated), the user is disabled, or a ruleset they followed is no longer
  * theirs to see.
  */
-async function stillAllowed(deps: ApiDeps, apikey: string, query: NotificationQuery, followed: number[]): Promise<NotificationQuery['scope'] | TrawlError> {
-  const user = await deps.store.getUserByKeyHash(hashApiKey(apikey));
+async function stillAllowed(deps: ApiDeps, apikeyHash: string, query: NotificationQuery, followed: number[]): Promise<NotificationQuery['scope'] | TrawlError> {
+  const user = await deps.store.getUserByKeyHash(apikeyHash);
   if (!user) return new TrawlError('WrongCredentialsError', 'the API key of this feed is no longer valid');
   if (user.disabled) return new TrawlError('UserNotActiveError', `User "${user.username}" is not active`);
   const scope = await deps.notifications.scope(user);

@@ -3,6 +3,7 @@
 // HTTP glue over stream/hunting-notifications.ts.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { NotificationListRequest } from '../../stream/hunting-notifications.js';
+import { matchedSubfiles } from '../../stream/matched-subfiles.js';
 import type { ApiDeps } from '../app.js';
 import { requireSelf } from '../auth.js';
 import { clientSignal } from '../client-signal.js';
@@ -64,6 +65,16 @@ export function huntingNotificationRoutes(deps: ApiDeps) {
     app.delete<WithId>(`${base}/:id`, async (req) => {
       await notifications.delete(req.user, req.params.id);
       return {};
+    });
+    // Trawl's own, for the web app: the bundled files (any depth) holding the notification's
+    // highlighted bytes, i.e. the member a `match_in_subfile` notification matched in.
+    app.get<WithId>(`${base}/:id/matched_subfiles`, async (req) => {
+      const n = await notifications.visible(req.user, req.params.id);
+      const found = await matchedSubfiles(deps.store, deps.blobs, n);
+      return {
+        data: found.items.map((m) => ({ type: 'file', id: m.sha256, context_attributes: { parent: m.parent, name: m.name, via: m.via } })),
+        meta: { searched: found.searched, truncated: found.truncated },
+      };
     });
     app.get<WithId>(`${base}/:id/file`, async (req) => {
       const n = await notifications.visible(req.user, req.params.id);

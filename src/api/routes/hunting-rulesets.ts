@@ -101,6 +101,12 @@ export function huntingRulesetRoutes(deps: ApiDeps) {
       await rulesets.deleteAll(req.user, Array.isArray(confirm) ? confirm[0] : confirm);
       return {};
     });
+    // A Trawl addition for the web editor: the problems of a source with their line and column,
+    // checked as saving checks it; nothing is stored.
+    app.post(`${base}/validate`, async (req) => {
+      const d = await rulesets.diagnose(bodyAttributes(req.body));
+      return { data: { valid: d.valid, rule_names: d.ruleNames, diagnostics: d.diagnostics } };
+    });
     app.get<WithId>(`${base}/:id`, async (req) => ({ data: (await withRelationships(req, [await rulesets.visible(req.user, req.params.id)]))[0] }));
     app.patch<WithId>(`${base}/:id`, async (req) => {
       const current = rulesetAttributes(await rulesets.visible(req.user, req.params.id));

@@ -39,7 +39,7 @@ export function userRoutes({ store, config, auth, notifications, meter, quotas }
   async function findUser(req: FastifyRequest, id: string): Promise<UserRecord> {
     const missing = () => new TrawlError('NotFoundError', `user with id "${id}" not found`);
     if (looksLikeApiKey(id)) {
-      if (id !== req.apikey) throw missing();
+      if (req.apikey === '' || id !== req.apikey) throw missing();
       return (await store.getUserById(req.user.id)) ?? req.user;
     }
     if (id.includes('@')) {

@@ -18,6 +18,6 @@ export function userObject(origin: string, u: UserRecord, req: FastifyRequest, n
   // Keys are stored hashed: the owner sees the key they authenticated with; a key just created or
   // rotated is shown once to whoever asked for it.
   if (newKey) a.apikey = newKey;
-  else if (own) a.apikey = req.apikey;
+  else if (own && req.apikey) a.apikey = req.apikey;
   return { type: 'user', id: u.username, links: { self: absoluteUrl(origin, `/api/v3/users/${u.username}`) }, attributes: a };
 }

@@ -7,7 +7,7 @@ import { isMainThread } from 'node:worker_threads';
 import { serveTasks } from '../../threads/worker-pool.js';
 import { compileToShared } from './shared-compile.js';
 import { investigate } from '../scan/slow-ruleset-search.js';
-import { validateRuleset } from '../rulesets/rule-validation.js';
+import { diagnoseRuleset, validateRuleset } from '../rulesets/rule-validation.js';
 import { probeRulesetSpeed } from '../rulesets/rule-speed-probe.js';
 import { releaseDroppedRules, releaseEvery } from './native-memory.js';
 import type { RulesetSource } from '../../store/store.js';
@@ -26,6 +26,12 @@ if (!isMainThread) {
       probeRulesetSpeed(t.source as string);
       afterValidation();
       return validated;
+    },
+    // The web editor's check while typing: every problem with its position, nothing thrown.
+    diagnose: (t) => {
+      const diagnosis = diagnoseRuleset(t.source as string, { maxBytes: t.maxBytes as number, probe: probeRulesetSpeed });
+      afterValidation();
+      return diagnosis;
     },
     compile: (t) => released(compileToShared(t.rulesets as RulesetSource[], { probe: t.probe === true })),
     investigate: (t) => released(investigate(t.rulesets as RulesetSource[], readFileSync(t.path as string), t.slowMs as number, t.artifact as string)),

@@ -7,7 +7,7 @@ import { WorkerPool } from '../../threads/worker-pool.js';
 import type { RulesetSource } from '../../store/store.js';
 import type { CompileResult } from './shared-compile.js';
 import type { InvestigateResult } from '../scan/slow-ruleset-search.js';
-import type { RulesetValidation } from '../rulesets/rule-validation.js';
+import type { RulesetDiagnosis, RulesetValidation } from '../rulesets/rule-validation.js';
 
 const script = new URL('./compile-worker.js', import.meta.url);
 
@@ -46,6 +46,11 @@ export class RuleCompiler {
    */
   validate(source: string, maxBytes: number): Promise<RulesetValidation> {
     return this.quick.run({ kind: 'validate', source, maxBytes }, [], { priority: 1 });
+  }
+
+  /** Every problem of a source with its line and column (diagnoseRuleset), for the web editor. */
+  diagnose(source: string, maxBytes: number): Promise<RulesetDiagnosis> {
+    return this.quick.run({ kind: 'diagnose', source, maxBytes }, [], { priority: 1 });
   }
 
   /**

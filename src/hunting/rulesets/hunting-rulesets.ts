@@ -5,6 +5,7 @@ import type { GroupRecord, RulesetRecord, Store, UserRecord } from '../../store/
 import { checkRulesetAttributes } from './ruleset-attributes.js';
 import { compareRulesets, parseRulesetFilter, parseRulesetOrder, sortKey } from './ruleset-filter.js';
 import type { RuleCompiler } from '../engine/rule-compiler.js';
+import type { RulesetDiagnosis } from './rule-validation.js';
 import type { SharedRulesets } from './shared-rulesets.js';
 
 export interface HuntingRulesetOptions {
@@ -41,6 +42,16 @@ export class HuntingRulesets {
   /** Compiles the rules on the compiler thread (never on the event loop); returns the rule names. */
   private async compile(rules: string): Promise<string[]> {
     return (await this.compiler.validate(rules, this.opts.maxRulesBytes)).ruleNames;
+  }
+
+  /**
+   * What the web editor shows while a ruleset is typed: the same checks as saving (engine errors,
+   * slow patterns, the speed probe), each problem with its line and column; nothing is stored.
+   */
+  async diagnose(attributes: unknown): Promise<RulesetDiagnosis> {
+    const rules = (attributes as { rules?: unknown } | null)?.rules;
+    if (typeof rules !== 'string') throw invalidArgument('"rules" must be a string');
+    return this.compiler.diagnose(rules, this.opts.maxRulesBytes);
   }
 
   /** Names are unique per owner, whoever (owner or editor) names the ruleset. */

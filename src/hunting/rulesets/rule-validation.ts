@@ -1,7 +1,8 @@
 // Validation of a hunting ruleset's YARA source before it is stored (spec 2.4): compiles it with the
 // hunting options and refuses what the engine, VirusTotal or Trawl's limits refuse.
-import { invalidArgument } from '../../model/errors.js';
-import { formatDiagnostic, huntingCompilerOptions } from '../engine/engine-options.js';
+import { TrawlError, invalidArgument } from '../../model/errors.js';
+import { diagnosticPosition, formatDiagnostic, huntingCompilerOptions } from '../engine/engine-options.js';
+import type { YaraDiagnostic } from '../engine/yara-x.js';
 import { includeLine, ruleDeclarations } from './rule-names.js';
 import { loadYaraX } from '../engine/yara-x.js';
 
@@ -53,6 +54,11 @@ export function validateRuleset(source: string, opts: { maxBytes?: number } = {}
     throw invalidArgument(`Invalid YARA ruleset: ${shown.join('\n')}${more}${hint}`);
   }
 
+  return { ruleNames: declaredRuleNames(source), warnings: warnings.map(formatDiagnostic) };
+}
+
+/** The rule names of a source the engine compiled; InvalidArgumentError when there are none, or repeats. */
+function declaredRuleNames(source: string): string[] {
   const declarations = ruleDeclarations(source);
   if (declarations.length === 0) throw invalidArgument('Invalid YARA ruleset: ruleset has no rules');
   const seen = new Set<string>();
@@ -61,5 +67,59 @@ export function validateRuleset(source: string, opts: { maxBytes?: number } = {}
     if (seen.has(d.name)) throw invalidArgument(`Invalid YARA ruleset: line ${d.line}: duplicate rule name "${d.name}"`);
     seen.add(d.name);
   }
-  return { ruleNames: declarations.map((d) => d.name), warnings: warnings.map(formatDiagnostic) };
+  return declarations.map((d) => d.name);
+}
+
+/** One problem of a ruleset's source, where the editor should show it (1-based line and column). */
+export interface RulesetDiagnostic {
+  /** The engine's code (`E001`, `slow_pattern`, `invariant_expr`...) or Trawl's (`include`, `size`, `empty`, `too_slow`). */
+  code: string;
+  severity: 'error' | 'warning';
+  message: string;
+  line: number;
+  column: number;
+}
+
+/** What a ruleset editor is told about a source while it is typed: nothing is stored. */
+export interface RulesetDiagnosis {
+  valid: boolean;
+  ruleNames: string[];
+  diagnostics: RulesetDiagnostic[];
+}
+
+/** Trawl's own refusals name a line in their text (`line 3: ...`); otherwise the top of the source. */
+function refusal(code: string, message: string): RulesetDiagnostic {
+  const line = /\bline (\d+)/.exec(message);
+  return { code, severity: 'error', message: message.replace(/^Invalid YARA ruleset: /, ''), line: line ? Number(line[1]) : 1, column: 1 };
+}
+
+/**
+ * Every problem of `source` with its position, for the web editor: the engine's errors (slow
+ * patterns among them: the hunting options make them errors) and warnings each at its own line
+ * and column, and the refusals validateRuleset and the speed probe make (`probe`) at the line they
+ * name. The same checks as saving a ruleset, so what the editor accepts saves.
+ */
+export function diagnoseRuleset(source: string, opts: { maxBytes?: number; probe?: (source: string) => void } = {}): RulesetDiagnosis {
+  const diagnose = (d: YaraDiagnostic, severity: 'error' | 'warning'): RulesetDiagnostic => {
+    const pos = diagnosticPosition(d) ?? { line: 1, column: 1 };
+    const hint = d.code === 'E100' && /\bvt\.\w+/.test(d.message) ? `\n${VT_MODULE_HINT}` : '';
+    return { code: d.code, severity, message: formatDiagnostic({ code: d.code, message: d.message }) + hint, ...pos };
+  };
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_RULESET_BYTES;
+  const early = source.trim() === '' ? refusal('empty', 'ruleset has no rules')
+    : Buffer.byteLength(source, 'utf8') > maxBytes ? refusal('size', `source is larger than the limit of ${maxBytes} bytes`)
+    : includeLine(source) !== undefined ? refusal('include', `line ${includeLine(source)}: include directives are disabled; put all rules in the ruleset`)
+    : undefined;
+  if (early) return { valid: false, ruleNames: [], diagnostics: [early] };
+  const { errors, warnings } = loadYaraX().validate(source, huntingCompilerOptions());
+  const diagnostics = [...errors.map((e) => diagnose(e, 'error')), ...warnings.map((w) => diagnose(w, 'warning'))];
+  if (errors.length > 0) return { valid: false, ruleNames: [], diagnostics };
+  try {
+    const ruleNames = declaredRuleNames(source);
+    opts.probe?.(source);
+    return { valid: true, ruleNames, diagnostics };
+  } catch (err) {
+    if (!(err instanceof TrawlError)) throw err;
+    return { valid: false, ruleNames: [], diagnostics: [...diagnostics, refusal(/too slow/.test(err.message) ? 'too_slow' : 'invalid', err.message)] };
+  }
 }

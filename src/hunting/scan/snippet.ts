@@ -116,3 +116,25 @@ export function snippet(
   }
   return lines.join('\n');
 }
+
+/**
+ * The longest run of highlighted bytes on one line of a notification snippet (from its hex
+ * column): a piece of what the rule matched, to find the matched bytes again in stored files.
+ * Empty for a snippet without highlights.
+ */
+export function highlightedBytes(snippet: string, markers: HighlightMarkers = NOTIFICATION_MARKERS): Buffer {
+  let best = Buffer.alloc(0);
+  for (const line of snippet.split('\n')) {
+    // `<hex>  <ascii>`: the hex column ends at the first double space outside a marker's bytes.
+    const hex = line.slice(0, line.indexOf('  ') < 0 ? line.length : line.indexOf('  '));
+    let from = hex.indexOf(markers.begin);
+    while (from >= 0) {
+      const to = hex.indexOf(markers.end, from);
+      const run = Buffer.from(hex.slice(from + markers.begin.length, to < 0 ? undefined : to).replace(/\s+/g, ''), 'hex');
+      if (run.length > best.length) best = run;
+      if (to < 0) break;
+      from = hex.indexOf(markers.begin, to);
+    }
+  }
+  return best;
+}
