@@ -1,14 +1,32 @@
 // Intelligence search over stored files (used by sql-store.ts): a SearchExpr as one WHERE clause
 // on `files`, walked in the order's index ((column, sha256), migration 0017) from the page's
-// position, so a page reads only as many rows as it takes to find `limit` matches.
+// position, so a page reads only as many rows as it takes to find `limit` matches. A `name:`
+// value few files have is looked up in the trigram index first (name-index.ts).
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Bound, FileSearchQuery, SearchExpr, SearchOrderField, SearchTerm } from '../../model/file-search.js';
 import type { FileRecord } from '../../model/records.js';
 import { toFile } from './rows.js';
 import type { SqlDialect } from './dialect.js';
+import { indexable, nameCandidateRows, nameCandidates } from './name-index.js';
 import type { Database } from './schema.js';
 
 type DialectName = SqlDialect['name'];
+
+/**
+ * SQLite reads a `name:` value's candidates from the index when they are at most this many
+ * (fetching and sorting 10,000 scattered rows: ~30 ms); more, and the order's walk finds a page
+ * of matches sooner (a value one file in 100 has: ~1,100 rows). PostgreSQL's planner chooses itself.
+ */
+export const MAX_NAME_CANDIDATES = 10_000;
+
+/** What a term's SQL depends on besides the term. */
+interface Context {
+  userId: number;
+  order: SearchOrderField;
+  dialect: DialectName;
+  /** The `name:` patterns (JSON text) to narrow through the trigram index (SQLite). */
+  narrowed: ReadonlySet<string>;
+}
 
 const BOUND_COLUMN = { size: 'size', fs: 'first_submission_date', ls: 'last_submission_date', submissions: 'times_submitted' } as const;
 const OPS: Record<Bound['op'], string> = { '=': '=', '>=': '>=', '<=': '<=', '<': '<' };
@@ -18,7 +36,10 @@ const containing = (v: string) => `%${v.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 /** A JSON array (text) holding the string `v`: its JSON form, quotes included. */
 const jsonElement = (v: string) => containing(JSON.stringify(v));
 
-function termSql(t: SearchTerm, userId: number, order: SearchOrderField, dialect: DialectName): RawBuilder<unknown> {
+/** A `name:` value as the names' JSON array holds it, quotes left off: a substring of one name is one of the array's text. */
+const namePattern = (value: string) => JSON.stringify(value).slice(1, -1);
+
+function termSql(t: SearchTerm, { userId, order, dialect, narrowed }: Context): RawBuilder<unknown> {
   const col = (name: string) => sql.ref(`f.${name}`);
   switch (t.kind) {
     case 'hash': return sql`${col(t.column)} = ${t.value}`;
@@ -31,8 +52,12 @@ function termSql(t: SearchTerm, userId: number, order: SearchOrderField, dialect
       const ref = column === order ? col(column) : sql`+${col(column)}`;
       return sql`${ref} ${sql.raw(OPS[t.bound.op])} ${t.bound.value}`;
     }
-    // Names are kept as a JSON array: a substring of one name is one of the array's text.
-    case 'name': return sql`lower(f.names) like ${containing(JSON.stringify(t.value).slice(1, -1))} escape '\\'`;
+    case 'name': {
+      const pattern = namePattern(t.value);
+      const like = sql`lower(f.names) like ${containing(pattern)} escape '\\'`;
+      // The index narrows (case-folded trigrams find a superset); the LIKE decides, as without it.
+      return narrowed.has(pattern) ? sql`(f.rowid in (${nameCandidateRows(pattern)}) and ${like})` : like;
+    }
     case 'magic': return sql`lower(coalesce(f.magic, '')) like ${containing(t.value)} escape '\\'`;
     // Not coalesce(): PostgreSQL estimates a LIKE on the bare column from its statistics, and
     // walks the order's index for a common tag instead of reading every row (2% of 1M: 1 ms, not 100).
@@ -54,13 +79,32 @@ function termSql(t: SearchTerm, userId: number, order: SearchOrderField, dialect
   }
 }
 
-function exprSql(e: SearchExpr, userId: number, order: SearchOrderField, dialect: DialectName): RawBuilder<unknown> {
+function exprSql(e: SearchExpr, c: Context): RawBuilder<unknown> {
   switch (e.kind) {
-    case 'term': return termSql(e.term, userId, order, dialect);
-    case 'not': return sql`not (${exprSql(e.item, userId, order, dialect)})`;
+    case 'term': return termSql(e.term, c);
+    case 'not': return sql`not (${exprSql(e.item, c)})`;
     case 'and': case 'or':
-      return sql`(${sql.join(e.items.map((i) => exprSql(i, userId, order, dialect)), sql.raw(` ${e.kind} `))})`;
+      return sql`(${sql.join(e.items.map((i) => exprSql(i, c)), sql.raw(` ${e.kind} `))})`;
   }
+}
+
+/** The `name:` values of `e`, as patterns. */
+function namePatterns(e: SearchExpr): string[] {
+  switch (e.kind) {
+    case 'term': return e.term.kind === 'name' ? [namePattern(e.term.value)] : [];
+    case 'not': return namePatterns(e.item);
+    case 'and': case 'or': return e.items.flatMap(namePatterns);
+  }
+}
+
+/** The patterns worth reading from the index (SQLite): long enough, and with few candidates. */
+async function narrowedPatterns(db: Kysely<Database>, dialect: DialectName, e: SearchExpr, mark: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (dialect !== 'sqlite') return out;
+  for (const p of new Set(namePatterns(e))) {
+    if (indexable(p) && await nameCandidates(db, p, MAX_NAME_CANDIDATES, mark) <= MAX_NAME_CANDIDATES) out.add(p);
+  }
+  return out;
 }
 
 /** A page of the files `q.expr` matches, in `q.order` (ties by sha256), after `q.after`. `mark` leads the statement (query-signal.ts). */
@@ -69,8 +113,10 @@ export async function search(db: Kysely<Database>, dialect: DialectName, q: File
   const dir = sql.raw(q.order.dir);
   const cmp = sql.raw(q.order.dir === 'desc' ? '<' : '>');
   const after = q.after ? sql` and (${column}, f.sha256) ${cmp} (${q.after.value}, ${q.after.sha256})` : sql``;
+  const narrowed = await narrowedPatterns(db, dialect, q.expr, mark);
+  const where = exprSql(q.expr, { userId: q.userId, order: q.order.field, dialect, narrowed });
   const { rows } = await sql<Parameters<typeof toFile>[0]>`${sql.raw(mark)}select f.* from files f
-    where ${exprSql(q.expr, q.userId, q.order.field, dialect)}${after}
+    where ${where}${after}
     order by ${column} ${dir}, f.sha256 ${dir} limit ${q.limit}`.execute(db);
   return rows.map(toFile);
 }

@@ -31,6 +31,7 @@ import * as quotas from './quotas.js';
 import * as subfiles from './subfiles.js';
 import { toFile, toSubmission, toUser } from './rows.js';
 import type { Database, UsersTable } from './schema.js';
+import { missingNameIndex } from './name-index.js';
 import { writeSubmission } from './submission-writer.js';
 import { withQuerySignal } from './query-signal.js';
 import { copyTables, migrationsApplied, tablesWithData } from './table-copy.js';
@@ -91,6 +92,13 @@ export class SqlStore implements CopyableStore {
 
   async ping(): Promise<void> {
     await this.run(() => sql`select 1`.execute(this.db));
+  }
+
+  missingIndexes(): Promise<string[]> {
+    return this.run(async () => {
+      const names = await missingNameIndex(this.db, this.d.name);
+      return names ? [names] : [];
+    });
   }
 
   async close(): Promise<void> {
