@@ -1,0 +1,164 @@
+// The Store contract: `name:` searches through the trigram index (store/sql/name-index.ts) find
+// exactly what a scan of the names finds, on every implementation: rare and common values (each
+// side of MAX_NAME_CANDIDATES on SQLite), values too short for trigrams, LIKE's and JSON's special
+// characters, names added by re-submission and by extraction, files stored before the index
+// (migration 0021's back-fill), in order and page after page.
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { sql, type Kysely } from 'kysely';
+import type { SearchOrder } from '../src/model/file-search.js';
+import type { FileRecord } from '../src/model/records.js';
+import { parseSearchQuery } from '../src/search/search-query.js';
+import { postgresDialect } from '../src/store/postgres/postgres-dialect.js';
+import { sqliteDialect } from '../src/store/sqlite/sqlite-dialect.js';
+import { MAX_NAME_CANDIDATES } from '../src/store/sql/file-search.js';
+import { migrate } from '../src/store/sql/migrations.js';
+import type { Database } from '../src/store/sql/schema.js';
+import type { Store } from '../src/store/store.js';
+import { openCopyableStore } from '../src/store/open-store.js';
+import { hashes, sqliteBackend, storeContract, submission } from './helpers/store-contract.js';
+
+const NOW = 1_700_100_000;
+const DESC: SearchOrder = { field: 'last_submission_date', dir: 'desc' };
+const PLAIN = { magic: 'data', typeDescription: 'unknown', typeTag: 'unknown', typeTags: [], typeExtension: '', tags: [] };
+
+/** The sha256s `query` finds, page after page of `limit`. */
+async function walk(s: Store, query: string, limit: number, order = DESC): Promise<string[]> {
+  const out: string[] = [];
+  let after = null;
+  for (;;) {
+    const page = await s.searchFiles({ expr: parseSearchQuery(query, NOW), order, after, limit, userId: 1 });
+    out.push(...page.map((f) => f.sha256));
+    if (page.length < limit) return out;
+    const last = page[page.length - 1]!;
+    after = { value: order.field === 'size' ? last.size : last.lastSubmissionDate, sha256: last.sha256 };
+  }
+}
+
+/**
+ * What a scan finds: the files whose names (their JSON text, ASCII letters lower-cased, as SQL's
+ * lower() and LIKE treat them) hold the value as the parser reads it, in the order's order.
+ */
+function scan(files: FileRecord[], value: string, also: (f: FileRecord) => boolean = () => true, order = DESC): string[] {
+  const pattern = JSON.stringify(value.toLowerCase()).slice(1, -1);
+  const key = (f: FileRecord) => (order.field === 'size' ? f.size : f.lastSubmissionDate);
+  const sign = order.dir === 'desc' ? -1 : 1;
+  return files
+    .filter((f) => JSON.stringify(f.names).replace(/[A-Z]/g, (c) => c.toLowerCase()).includes(pattern) && also(f))
+    .sort((a, b) => sign * (key(a) - key(b) || (a.sha256 < b.sha256 ? -1 : 1)))
+    .map((f) => f.sha256);
+}
+
+/** Stores `content` as `name` at `date`, analysed (with `subfiles` extracted from it). */
+async function stored(s: Store, content: string, date: number, name: string | null, subfiles: { content: string; name: string }[] = [], typeTag = 'unknown') {
+  const sub = await s.addSubmission(submission(content, { date, name }));
+  const [job] = await s.claimJobs('w', 1, 60_000);
+  await s.completeAnalysis(job!.id, sub.id, { ...PLAIN, typeTag }, date, [], {
+    subfiles: subfiles.map((c) => ({ ...hashes(c.content), analysis: PLAIN, parents: [{ sha256: sub.sha256, name: c.name }] })),
+  });
+  return sub.sha256;
+}
+
+/** `n` files written straight into `files` (as an older Trawl or a bulk load would): `bulk-<i>.txt`, newest last. */
+async function bulkFiles(db: Kysely<Database>, kind: 'sqlite' | 'postgres', n: number): Promise<void> {
+  const hex = kind === 'sqlite' ? (e: string) => sql.raw(`printf('%064x', ${e})`) : (e: string) => sql.raw(`lpad(to_hex(${e}), 64, '0')`);
+  const name = kind === 'sqlite' ? sql.raw(`'["bulk-' || i || '.txt"]'`) : sql.raw(`concat('["bulk-', i, '.txt"]')`);
+  const range = kind === 'sqlite'
+    ? sql.raw(`(with recursive r(i) as (select 1 union all select i + 1 from r where i < ${n}) select i from r)`)
+    : sql.raw(`generate_series(1, ${n}) as g(i)`);
+  await sql`insert into files (sha256, sha1, md5, size, magic, type_description, type_tag, type_tags, type_extension, tags, names,
+      first_submission_date, last_submission_date, last_analysis_date, times_submitted, unique_sources)
+    select ${hex('i')}, substr(${hex('i')}, 25, 40), substr(${hex('i')}, 33, 32), 100 + i % 7, 'data', 'unknown', 'unknown', '[]', '', '[]', ${name},
+      ${NOW - 100_000} + i, ${NOW - 100_000} + i, ${NOW - 100_000} + i, 1, 1 from ${range}`.execute(db);
+  if (kind === 'postgres') await sql`analyze files`.execute(db);
+}
+
+storeContract('name: searches through the trigram index', ({ kind, backend, openAt, fresh }) => {
+  it('finds exactly what a scan finds: rare, common and short values, special characters, re-submissions, subfiles', async () => {
+    const s = await fresh();
+    assert.deepEqual(await s.missingIndexes(), [], 'the index is there');
+    const names = ['Invoice_2024-03.PDF', 'invoice-final.pdf', 'setup_100%.exe', 'a"quoted"name.txt', 'back\\slash.bin', 'überweisung.pdf',
+      'report.docx', 'REPORT.DOCX.exe', 'x.y', 'ab', 'notes.txt', 'notes (1).txt', 'Setup.EXE', 'data.bin', 'malware.js'];
+    const shas: string[] = [];
+    for (const [i, n] of names.entries()) shas.push(await stored(s, `content ${i}`, NOW - 1000 + i * 7 - (i % 3) * 20, n, [], i % 2 ? 'peexe' : 'pdf'));
+    // Names added later: by re-submission (a second name, and one already known) and by extraction.
+    await s.addSubmission(submission('content 10', { date: NOW, name: 'Renamed-Dropper.EXE', sourceKey: 'other' }));
+    await s.addSubmission(submission('content 11', { date: NOW - 5, name: 'notes (1).txt', sourceKey: 'other' }));
+    shas.push(await stored(s, 'an archive', NOW - 40, 'bundle.zip', [{ content: 'inner', name: 'dir/Payload-Inner.dll' }, { content: 'content 3', name: 'other/Second-Name.txt' }]));
+    shas.push(hashes('inner').sha256);
+    const files = await s.getFiles(shas);
+    assert.equal(files.length, shas.length);
+
+    // Written as a client would; the scan looks for the value as the parser reads it.
+    const queries = ['invoice', 'INVOICE_2024', 'nvoice-f', 'setup_100%', 'p_1', '100%.', 'a"quoted"n', '"quoted"', 'back\\sl', 'überw', '.pdf', '.exe', 'txt',
+      'renamed-dropper', 'dropper.exe', 'payload-inner', 'second-name', '"notes (1)"', '"s ("', 'x.y', 'ab', 'b', '.', '%', '_', 'e.', 'nothing-like-it', 'exe","'];
+    for (const q of queries) {
+      const expr = parseSearchQuery(`name:${q}`, NOW);
+      assert.ok(expr.kind === 'term' && expr.term.kind === 'name');
+      const want = scan(files, expr.term.value);
+      for (const limit of [2, 100]) assert.deepEqual(await walk(s, `name:${q}`, limit), want, `name:${q} by ${limit}`);
+    }
+    assert.ok(scan(files, 'renamed-dropper').length === 1 && scan(files, 'second-name').length === 1, 'the added names are there to find');
+    // With other terms, negated, in another order.
+    const isPe = (f: FileRecord) => f.typeTag === 'peexe';
+    assert.deepEqual(await walk(s, 'name:report type:peexe', 3), scan(files, 'report', isPe));
+    const has = (v: string) => (f: FileRecord) => scan([f], v).length > 0;
+    assert.deepEqual(await walk(s, 'name:invoice OR name:notes', 3), scan(files, '', (f) => has('invoice')(f) || has('notes')(f)));
+    assert.deepEqual(await walk(s, '-name:invoice -name:ab', 4), scan(files, '', (f) => !has('invoice')(f) && !has('ab')(f)));
+    const bySize: SearchOrder = { field: 'size', dir: 'asc' };
+    assert.deepEqual(await walk(s, 'name:.pdf', 2, bySize), scan(files, '.pdf', () => true, bySize));
+  });
+
+  it(`answers values with more than ${MAX_NAME_CANDIDATES} candidates, and fewer, among files stored before the index`, async () => {
+    const n = MAX_NAME_CANDIDATES + 50;
+    const url = await backend.freshUrl();
+    const db = await backend.kysely(url);
+    try {
+      // A database of the version before the index, its files written there; the store migrates it.
+      await migrate(db, kind === 'sqlite' ? sqliteDialect : postgresDialect, '0020_community_rules');
+      await bulkFiles(db, kind, n);
+    } finally {
+      await db.destroy();
+    }
+    const s = await openAt(url);
+    const named = await stored(s, 'stored after', NOW, 'bulk-new.txt');
+    const files = await s.getFiles([...Array.from({ length: n }, (_, i) => (i + 1).toString(16).padStart(64, '0')), named]);
+    assert.equal(files.length, n + 1);
+    // bulk-1004: 11 files (1004, 10040-10049); k-1: 1,162; bulk-: all of them, over the bound.
+    for (const [v, count] of [['bulk-1004', 11], ['k-1', 1162], ['bulk-', n + 1], ['bulk-new', 1], ['-9', 1111]] as const) {
+      const want = scan(files, v);
+      assert.equal(want.length, count, v);
+      assert.deepEqual(await walk(s, `name:${v}`, v === 'bulk-' ? 500 : 7), want, v);
+    }
+    assert.deepEqual(await walk(s, 'name:bulk-1004 size:105+', 3), scan(files, 'bulk-1004', (f) => f.size >= 105));
+    if (kind === 'postgres') {
+      // The term's expression is the index's: PostgreSQL reads it for a rare value.
+      const check = await backend.kysely(url);
+      try {
+        const { rows } = await sql<{ 'QUERY PLAN': string }>`explain select * from files f where lower(f.names) like '%bulk-1004%' escape '\\'
+          order by last_submission_date desc, sha256 desc limit 8`.execute(check);
+        assert.match(rows.map((r) => r['QUERY PLAN']).join('\n'), /files_names_trgm_idx/);
+      } finally {
+        await check.destroy();
+      }
+    }
+  });
+
+  it('finds the names of files copied by trawl migrate into a SQLite database', async () => {
+    const source = await openCopyableStore(await backend.freshUrl());
+    const target = sqliteBackend();
+    const into = await openCopyableStore(await target.freshUrl());
+    try {
+      const a = await stored(source, 'copied one', NOW - 10, 'Copied-Report.pdf', [{ content: 'copied inner', name: 'x/Inner-Copy.txt' }]);
+      await source.addSubmission(submission('copied one', { date: NOW, name: 'second-copy-name.pdf', sourceKey: 'other' }));
+      await source.copyTablesTo(into, { batchSize: 1 });
+      for (const [v, want] of [['copied-report', [a]], ['second-copy', [a]], ['inner-copy', [hashes('copied inner').sha256]], ['copy', [a, hashes('copied inner').sha256]]] as const) {
+        assert.deepEqual((await walk(into, `name:${v}`, 10)).sort(), [...want].sort(), v);
+      }
+    } finally {
+      await into.close();
+      await source.close();
+      await target.cleanup();
+    }
+  });
+});
