@@ -73,7 +73,7 @@ async function bulkFiles(db: Kysely<Database>, kind: 'sqlite' | 'postgres', n: n
   if (kind === 'postgres') await sql`analyze files`.execute(db);
 }
 
-storeContract('name: searches through the trigram index', ({ kind, backend, openAt, fresh }) => {
+storeContract('name: searches through the trigram index', ({ kind, backend, open, openAt, fresh }) => {
   it('finds exactly what a scan finds: rare, common and short values, special characters, re-submissions, subfiles', async () => {
     const s = await fresh();
     assert.deepEqual(await s.missingIndexes(), [], 'the index is there');
@@ -159,6 +159,39 @@ storeContract('name: searches through the trigram index', ({ kind, backend, open
       await into.close();
       await source.close();
       await target.cleanup();
+    }
+  });
+
+  it('without the right to install pg_trgm: opens, says what to run, and answers by scanning', { skip: kind !== 'postgres' && 'SQLite\'s index is built in' }, async () => {
+    const url = new URL(await backend.freshUrl());
+    const role = `trawl_noext_${process.pid}`;
+    const admin = await backend.kysely(url.toString());
+    try {
+      // May create tables (CREATE on the schema) but not extensions (no CREATE on the database).
+      await sql.raw(`drop role if exists ${role}`).execute(admin);
+      await sql.raw(`create role ${role} login`).execute(admin);
+      await sql.raw(`grant usage, create on schema public to ${role}`).execute(admin);
+      const asRole = new URL(url);
+      asRole.username = role;
+      const s = await openAt(asRole.toString());
+      const [missing, ...more] = await s.missingIndexes();
+      assert.equal(more.length, 0);
+      assert.match(missing!, /pg_trgm could not be installed.*CREATE EXTENSION IF NOT EXISTS pg_trgm; create index files_names_trgm_idx/);
+      const a = await stored(s, 'unindexed', NOW, 'Unindexed-Name.txt');
+      assert.deepEqual(await walk(s, 'name:unindexed-n', 5), [a]);
+      assert.deepEqual(await walk(s, 'name:other', 5), []);
+      await s.close();
+      open.splice(open.indexOf(s), 1);
+      // Once an operator ran what it said, the warning is gone.
+      for (const stmt of missing!.slice(missing!.indexOf('CREATE EXTENSION')).split(';').filter((x) => x.trim())) await sql.raw(stmt).execute(admin);
+      const again = await openAt(asRole.toString());
+      assert.deepEqual(await again.missingIndexes(), []);
+      assert.deepEqual(await walk(again, 'name:unindexed-n', 5), [a]);
+    } finally {
+      for (const s of open.splice(0)) await s.close();
+      await sql.raw(`drop owned by ${role}`).execute(admin).catch(() => undefined);
+      await sql.raw(`drop role if exists ${role}`).execute(admin).catch(() => undefined);
+      await admin.destroy();
     }
   });
 });
