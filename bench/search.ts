@@ -37,7 +37,9 @@ const KINDS: Record<string, () => string> = {
   'bundled:true, random cursor': () => { const i = rnd(); return `query=bundled%3Atrue&cursor=${cursor('last_submission_date-', lastOf(i), i)}`; },
   'parent:<zip sha256>': () => `query=parent%3A${sha256Of(rnd(N / 20) * 20 + 8)}`,
   'crowdsourced_yara_rule:rule_<n>': () => `query=crowdsourced_yara_rule%3Arule_${rnd(10)}`,
-  'name:file-<i>. (one match: every row read)': () => `query=${encodeURIComponent(`name:file-${rnd()}.`)}`,
+  'name:file-<i>. (one match)': () => `query=${encodeURIComponent(`name:file-${rnd()}.`)}`,
+  'name:<nnn>. (1,000 matches)': () => `query=${encodeURIComponent(`name:${String(rnd(1000)).padStart(3, '0')}.`)}`,
+  'name:.exe, random cursor (30% of files)': () => { const i = rnd(); return `query=${encodeURIComponent('name:.exe')}&cursor=${cursor('last_submission_date-', lastOf(i), i)}`; },
 };
 
 async function serverWithFiles(db: string): Promise<Server> {

@@ -7,25 +7,26 @@ import type { Bound, FileSearchQuery, SearchExpr, SearchOrderField, SearchTerm }
 import type { FileRecord } from '../../model/records.js';
 import { toFile } from './rows.js';
 import type { SqlDialect } from './dialect.js';
-import { indexable, nameCandidateRows, nameCandidates } from './name-index.js';
+import { candidateRows, indexable, nameCandidates } from './name-index.js';
 import type { Database } from './schema.js';
 
 type DialectName = SqlDialect['name'];
 
 /**
  * SQLite reads a `name:` value's candidates from the index when they are at most this many
- * (fetching and sorting 10,000 scattered rows: ~30 ms); more, and the order's walk finds a page
- * of matches sooner (a value one file in 100 has: ~1,100 rows). PostgreSQL's planner chooses itself.
+ * (fetching and sorting 2,000 scattered rows: 10-15 ms on a busy host, 10,000: 65-100 ms); more,
+ * and the order's walk usually finds a page of matches sooner (a value one file in 500 has: about
+ * 5,500 rows, 5 ms). PostgreSQL's planner chooses itself, from its statistics.
  */
-export const MAX_NAME_CANDIDATES = 10_000;
+export const MAX_NAME_CANDIDATES = 2_000;
 
 /** What a term's SQL depends on besides the term. */
 interface Context {
   userId: number;
   order: SearchOrderField;
   dialect: DialectName;
-  /** The `name:` patterns (JSON text) to narrow through the trigram index (SQLite). */
-  narrowed: ReadonlySet<string>;
+  /** The `name:` patterns (JSON text) narrowed through the trigram index (SQLite), with their candidates' rowids. */
+  narrowed: ReadonlyMap<string, number[]>;
 }
 
 const BOUND_COLUMN = { size: 'size', fs: 'first_submission_date', ls: 'last_submission_date', submissions: 'times_submitted' } as const;
@@ -56,7 +57,8 @@ function termSql(t: SearchTerm, { userId, order, dialect, narrowed }: Context): 
       const pattern = namePattern(t.value);
       const like = sql`lower(f.names) like ${containing(pattern)} escape '\\'`;
       // The index narrows (case-folded trigrams find a superset); the LIKE decides, as without it.
-      return narrowed.has(pattern) ? sql`(f.rowid in (${nameCandidateRows(pattern)}) and ${like})` : like;
+      const ids = narrowed.get(pattern);
+      return ids ? sql`(${candidateRows(ids)} and ${like})` : like;
     }
     case 'magic': return sql`lower(coalesce(f.magic, '')) like ${containing(t.value)} escape '\\'`;
     // Not coalesce(): PostgreSQL estimates a LIKE on the bare column from its statistics, and
@@ -98,11 +100,12 @@ function namePatterns(e: SearchExpr): string[] {
 }
 
 /** The patterns worth reading from the index (SQLite): long enough, and with few candidates. */
-async function narrowedPatterns(db: Kysely<Database>, dialect: DialectName, e: SearchExpr, mark: string): Promise<Set<string>> {
-  const out = new Set<string>();
+async function narrowedPatterns(db: Kysely<Database>, dialect: DialectName, e: SearchExpr, mark: string): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
   if (dialect !== 'sqlite') return out;
   for (const p of new Set(namePatterns(e))) {
-    if (indexable(p) && await nameCandidates(db, p, MAX_NAME_CANDIDATES, mark) <= MAX_NAME_CANDIDATES) out.add(p);
+    const ids = indexable(p) ? await nameCandidates(db, p, MAX_NAME_CANDIDATES, mark) : null;
+    if (ids) out.set(p, ids);
   }
   return out;
 }
