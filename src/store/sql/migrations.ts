@@ -530,8 +530,8 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
     },
     '0021_name_index': {
       // `name:` searches through a trigram index (name-index.ts), filled here from the files stored
-      // already: at 1M files, 5 s and 65 MB on SQLite, 4 s and 26 MB on PostgreSQL (writes to
-      // `files` wait meanwhile). docs/notes/benchmarks.md has the figures.
+      // already: at 1M files 3.5-15 s and 68 MB on SQLite, 4-5 s and 26-31 MB on PostgreSQL, writes
+      // to `files` waiting meanwhile (bench/name-index.ts, docs/notes/benchmarks.md).
       async up(db: Kysely<any>) {
         await addNameIndex(db, dialect);
       },
