@@ -1,6 +1,6 @@
 // The Store contract: `name:` searches through the trigram index (store/sql/name-index.ts) find
 // exactly what a scan of the names finds, on every implementation: rare and common values (each
-// side of MAX_NAME_CANDIDATES on SQLite), values too short for trigrams, LIKE's and JSON's special
+// side of MAX_CANDIDATES on SQLite), values too short for trigrams, LIKE's and JSON's special
 // characters, names added by re-submission and by extraction, files stored before the index
 // (migration 0021's back-fill), in order and page after page.
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import type { FileRecord } from '../src/model/records.js';
 import { parseSearchQuery } from '../src/search/search-query.js';
 import { postgresDialect } from '../src/store/postgres/postgres-dialect.js';
 import { sqliteDialect } from '../src/store/sqlite/sqlite-dialect.js';
-import { MAX_NAME_CANDIDATES } from '../src/store/sql/file-search.js';
+import { MAX_CANDIDATES } from '../src/store/sql/file-search.js';
 import { migrate } from '../src/store/sql/migrations.js';
 import type { Database } from '../src/store/sql/schema.js';
 import type { Store } from '../src/store/store.js';
@@ -49,11 +49,14 @@ function scan(files: FileRecord[], value: string, also: (f: FileRecord) => boole
     .map((f) => f.sha256);
 }
 
+/** The files `match` keeps, in the order's order. */
+const scanBy = (files: FileRecord[], match: (f: FileRecord) => boolean, order = DESC) => scan(files, '', match, order);
+
 /** Stores `content` as `name` at `date`, analysed (with `subfiles` extracted from it). */
-async function stored(s: Store, content: string, date: number, name: string | null, subfiles: { content: string; name: string }[] = [], typeTag = 'unknown') {
+async function stored(s: Store, content: string, date: number, name: string | null, subfiles: { content: string; name: string }[] = [], typeTag = 'unknown', magic = 'data') {
   const sub = await s.addSubmission(submission(content, { date, name }));
   const [job] = await s.claimJobs('w', 1, 60_000);
-  await s.completeAnalysis(job!.id, sub.id, { ...PLAIN, typeTag }, date, [], {
+  await s.completeAnalysis(job!.id, sub.id, { ...PLAIN, typeTag, magic }, date, [], {
     subfiles: subfiles.map((c) => ({ ...hashes(c.content), analysis: PLAIN, parents: [{ sha256: sub.sha256, name: c.name }] })),
   });
   return sub.sha256;
@@ -78,9 +81,11 @@ storeContract('name: searches through the trigram index', ({ kind, backend, open
     const s = await fresh();
     assert.deepEqual(await s.missingIndexes(), [], 'the index is there');
     const names = ['Invoice_2024-03.PDF', 'invoice-final.pdf', 'setup_100%.exe', 'a"quoted"name.txt', 'back\\slash.bin', 'überweisung.pdf',
-      'report.docx', 'REPORT.DOCX.exe', 'x.y', 'ab', 'notes.txt', 'notes (1).txt', 'Setup.EXE', 'data.bin', 'malware.js'];
+      'report.docx', 'REPORT.DOCX.exe', 'x.y', 'ab', 'notes.txt', 'notes (1).txt', 'Setup.EXE', 'data.bin', 'malware.js',
+      'Quarterly-Report-2024-Final-Version-Approved.xlsx'];
     const shas: string[] = [];
-    for (const [i, n] of names.entries()) shas.push(await stored(s, `content ${i}`, NOW - 1000 + i * 7 - (i % 3) * 20, n, [], i % 2 ? 'peexe' : 'pdf'));
+    const magics = ['PE32 executable (GUI) Intel 80386, for MS Windows', 'PDF document, version 1.4', 'ASCII text, with CRLF line terminators', 'Zip archive data', 'data', '100% "odd" magic_text'];
+    for (const [i, n] of names.entries()) shas.push(await stored(s, `content ${i}`, NOW - 1000 + i * 7 - (i % 3) * 20, n, [], i % 2 ? 'peexe' : 'pdf', magics[i % magics.length]));
     // Names added later: by re-submission (a second name, and one already known) and by extraction.
     await s.addSubmission(submission('content 10', { date: NOW, name: 'Renamed-Dropper.EXE', sourceKey: 'other' }));
     await s.addSubmission(submission('content 11', { date: NOW - 5, name: 'notes (1).txt', sourceKey: 'other' }));
@@ -91,7 +96,9 @@ storeContract('name: searches through the trigram index', ({ kind, backend, open
 
     // Written as a client would; the scan looks for the value as the parser reads it.
     const queries = ['invoice', 'INVOICE_2024', 'nvoice-f', 'setup_100%', 'p_1', '100%.', 'a"quoted"n', '"quoted"', 'back\\sl', 'überw', '.pdf', '.exe', 'txt',
-      'renamed-dropper', 'dropper.exe', 'payload-inner', 'second-name', '"notes (1)"', '"s ("', 'x.y', 'ab', 'b', '.', '%', '_', 'e.', 'nothing-like-it', 'exe","'];
+      'renamed-dropper', 'dropper.exe', 'payload-inner', 'second-name', '"notes (1)"', '"s ("', 'x.y', 'ab', 'b', '.', '%', '_', 'e.', 'nothing-like-it', 'exe","',
+      // More trigrams than one lookup takes (MAX_TRIGRAMS): some of them narrow, the LIKE decides.
+      'quarterly-report-2024-final-version-appr', 'quarterly-report-2024-final-version-appx'];
     for (const q of queries) {
       const expr = parseSearchQuery(`name:${q}`, NOW);
       assert.ok(expr.kind === 'term' && expr.term.kind === 'name');
@@ -105,12 +112,22 @@ storeContract('name: searches through the trigram index', ({ kind, backend, open
     const has = (v: string) => (f: FileRecord) => scan([f], v).length > 0;
     assert.deepEqual(await walk(s, 'name:invoice OR name:notes', 3), scan(files, '', (f) => has('invoice')(f) || has('notes')(f)));
     assert.deepEqual(await walk(s, '-name:invoice -name:ab', 4), scan(files, '', (f) => !has('invoice')(f) && !has('ab')(f)));
+    // magic: the same way (the subfiles' magic is PLAIN's `data`).
+    for (const q of ['pe32', '"intel 80386"', 'PDF', '"version 1.4"', 'crlf', 'zip', 'da', 'a', '"ascii text,"', '100%', '"odd"', 'c_t', 'nothing-like-it']) {
+      const expr = parseSearchQuery(`magic:${q}`, NOW);
+      assert.ok(expr.kind === 'term' && expr.term.kind === 'magic');
+      const value = expr.term.value;
+      const want = scanBy(files, (f) => (f.magic ?? '').replace(/[A-Z]/g, (c) => c.toLowerCase()).includes(value));
+      assert.ok(q === 'nothing-like-it' || want.length > 0, q);
+      for (const limit of [2, 100]) assert.deepEqual(await walk(s, `magic:${q}`, limit), want, `magic:${q} by ${limit}`);
+    }
+    assert.deepEqual(await walk(s, 'magic:pe32 name:setup', 2), scanBy(files, (f) => has('setup')(f) && (f.magic ?? '').includes('PE32')));
     const bySize: SearchOrder = { field: 'size', dir: 'asc' };
     assert.deepEqual(await walk(s, 'name:.pdf', 2, bySize), scan(files, '.pdf', () => true, bySize));
   });
 
-  it(`answers values with more than ${MAX_NAME_CANDIDATES} candidates, and fewer, among files stored before the index`, async () => {
-    const n = MAX_NAME_CANDIDATES + 50;
+  it(`answers values with more than ${MAX_CANDIDATES} candidates, and fewer, among files stored before the index`, async () => {
+    const n = MAX_CANDIDATES + 50;
     const url = await backend.freshUrl();
     const db = await backend.kysely(url);
     try {
@@ -121,15 +138,19 @@ storeContract('name: searches through the trigram index', ({ kind, backend, open
       await db.destroy();
     }
     const s = await openAt(url);
-    const named = await stored(s, 'stored after', NOW, 'bulk-new.txt');
+    const named = await stored(s, 'stored after', NOW, 'bulk-new.txt', [], 'unknown', 'Rare-Magic v7 text');
     const files = await s.getFiles([...Array.from({ length: n }, (_, i) => (i + 1).toString(16).padStart(64, '0')), named]);
     assert.equal(files.length, n + 1);
     // bulk-: every file, more candidates than the bound (the walk); k-1 (1,111 files), -9 (111) and
     // the others, fewer (through the index).
-    assert.ok(scan(files, 'bulk-').length > MAX_NAME_CANDIDATES && scan(files, 'k-1').length === 1111);
+    assert.ok(scan(files, 'bulk-').length > MAX_CANDIDATES && scan(files, 'k-1').length === 1111);
     for (const v of ['bulk-1004', 'k-1', 'bulk-', 'bulk-new', '-9', 'lk-20']) {
       assert.deepEqual(await walk(s, `name:${v}`, v === 'bulk-' ? 500 : 7), scan(files, v), v);
     }
+    // magic: `data` on every bulk file (the walk), one rare text (the index).
+    assert.deepEqual(await walk(s, 'magic:"rare-magic v"', 5), [named]);
+    assert.deepEqual(await walk(s, 'magic:data', 500), scanBy(files, (f) => (f.magic ?? '').includes('data')));
+    assert.deepEqual(await walk(s, 'magic:ta', 500), scanBy(files, (f) => (f.magic ?? '').includes('ta')));
     assert.deepEqual(await walk(s, 'name:k-1 size:105+', 3), scan(files, 'k-1', (f) => f.size >= 105));
     if (kind === 'postgres') {
       // The term's expression is the index's: PostgreSQL reads it for a rare value.

@@ -1,31 +1,31 @@
 // Intelligence search over stored files (used by sql-store.ts): a SearchExpr as one WHERE clause
 // on `files`, walked in the order's index ((column, sha256), migration 0017) from the page's
-// position, so a page reads only as many rows as it takes to find `limit` matches. A `name:`
-// value few files have is looked up in the trigram index first (name-index.ts).
+// position, so a page reads only as many rows as it takes to find `limit` matches. A `name:` or
+// `magic:` value few files have is looked up in its trigram index first (trigram-index.ts).
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Bound, FileSearchQuery, SearchExpr, SearchOrderField, SearchTerm } from '../../model/file-search.js';
 import type { FileRecord } from '../../model/records.js';
 import { toFile } from './rows.js';
 import type { SqlDialect } from './dialect.js';
-import { candidateRows, indexable, nameCandidates } from './name-index.js';
+import { candidateRows, candidates, indexable, type IndexedTerm } from './trigram-index.js';
 import type { Database } from './schema.js';
 
 type DialectName = SqlDialect['name'];
 
 /**
- * SQLite reads a `name:` value's candidates from the index when they are at most this many
+ * SQLite reads a `name:` or `magic:` value's candidates from its index when they are at most this many
  * (fetching and sorting 2,000 scattered rows: 10-15 ms on a busy host, 10,000: 65-100 ms); more,
  * and the order's walk usually finds a page of matches sooner (a value one file in 500 has: about
  * 5,500 rows, 5 ms). PostgreSQL's planner chooses itself, from its statistics.
  */
-export const MAX_NAME_CANDIDATES = 2_000;
+export const MAX_CANDIDATES = 2_000;
 
 /** What a term's SQL depends on besides the term. */
 interface Context {
   userId: number;
   order: SearchOrderField;
   dialect: DialectName;
-  /** The `name:` patterns (JSON text) narrowed through the trigram index (SQLite), with their candidates' rowids. */
+  /** The values narrowed through a trigram index (SQLite), by narrowKey, with their candidates' rowids. */
   narrowed: ReadonlyMap<string, number[]>;
 }
 
@@ -39,6 +39,16 @@ const jsonElement = (v: string) => containing(JSON.stringify(v));
 
 /** A `name:` value as the names' JSON array holds it, quotes left off: a substring of one name is one of the array's text. */
 const namePattern = (value: string) => JSON.stringify(value).slice(1, -1);
+
+/** What an indexed term's LIKE looks for in its text. */
+const patternOf = (t: Extract<SearchTerm, { kind: IndexedTerm }>) => (t.kind === 'name' ? namePattern(t.value) : t.value);
+const narrowKey = (term: IndexedTerm, pattern: string) => `${term}:${pattern}`;
+
+/** `like`, narrowed to the candidates of `term`'s index when they were read (the LIKE still decides: the index finds a superset). */
+function narrowedSql(like: RawBuilder<unknown>, term: IndexedTerm, pattern: string, narrowed: Context['narrowed']): RawBuilder<unknown> {
+  const ids = narrowed.get(narrowKey(term, pattern));
+  return ids ? sql`(${candidateRows(ids)} and ${like})` : like;
+}
 
 function termSql(t: SearchTerm, { userId, order, dialect, narrowed }: Context): RawBuilder<unknown> {
   const col = (name: string) => sql.ref(`f.${name}`);
@@ -54,13 +64,11 @@ function termSql(t: SearchTerm, { userId, order, dialect, narrowed }: Context): 
       return sql`${ref} ${sql.raw(OPS[t.bound.op])} ${t.bound.value}`;
     }
     case 'name': {
-      const pattern = namePattern(t.value);
-      const like = sql`lower(f.names) like ${containing(pattern)} escape '\\'`;
-      // The index narrows (case-folded trigrams find a superset); the LIKE decides, as without it.
-      const ids = narrowed.get(pattern);
-      return ids ? sql`(${candidateRows(ids)} and ${like})` : like;
+      const pattern = patternOf(t);
+      return narrowedSql(sql`lower(f.names) like ${containing(pattern)} escape '\\'`, 'name', pattern, narrowed);
     }
-    case 'magic': return sql`lower(coalesce(f.magic, '')) like ${containing(t.value)} escape '\\'`;
+    case 'magic':
+      return narrowedSql(sql`lower(coalesce(f.magic, '')) like ${containing(t.value)} escape '\\'`, 'magic', t.value, narrowed);
     // Not coalesce(): PostgreSQL estimates a LIKE on the bare column from its statistics, and
     // walks the order's index for a common tag instead of reading every row (2% of 1M: 1 ms, not 100).
     case 'tag': return sql`(f.tags is not null and f.tags like ${jsonElement(t.value)} escape '\\')`;
@@ -90,22 +98,25 @@ function exprSql(e: SearchExpr, c: Context): RawBuilder<unknown> {
   }
 }
 
-/** The `name:` values of `e`, as patterns. */
-function namePatterns(e: SearchExpr): string[] {
+/** The `name:` and `magic:` terms of `e`. */
+function indexedTerms(e: SearchExpr): Extract<SearchTerm, { kind: IndexedTerm }>[] {
   switch (e.kind) {
-    case 'term': return e.term.kind === 'name' ? [namePattern(e.term.value)] : [];
-    case 'not': return namePatterns(e.item);
-    case 'and': case 'or': return e.items.flatMap(namePatterns);
+    case 'term': return e.term.kind === 'name' || e.term.kind === 'magic' ? [e.term] : [];
+    case 'not': return indexedTerms(e.item);
+    case 'and': case 'or': return e.items.flatMap(indexedTerms);
   }
 }
 
-/** The patterns worth reading from the index (SQLite): long enough, and with few candidates. */
-async function narrowedPatterns(db: Kysely<Database>, dialect: DialectName, e: SearchExpr, mark: string): Promise<Map<string, number[]>> {
+/** The values worth reading from their index (SQLite): long enough, and with few candidates. */
+async function narrowedValues(db: Kysely<Database>, dialect: DialectName, e: SearchExpr, mark: string): Promise<Map<string, number[]>> {
   const out = new Map<string, number[]>();
   if (dialect !== 'sqlite') return out;
-  for (const p of new Set(namePatterns(e))) {
-    const ids = indexable(p) ? await nameCandidates(db, p, MAX_NAME_CANDIDATES, mark) : null;
-    if (ids) out.set(p, ids);
+  for (const t of indexedTerms(e)) {
+    const pattern = patternOf(t);
+    const key = narrowKey(t.kind, pattern);
+    if (out.has(key) || !indexable(pattern)) continue;
+    const ids = await candidates(db, t.kind, pattern, MAX_CANDIDATES, mark);
+    if (ids) out.set(key, ids);
   }
   return out;
 }
@@ -116,7 +127,7 @@ export async function search(db: Kysely<Database>, dialect: DialectName, q: File
   const dir = sql.raw(q.order.dir);
   const cmp = sql.raw(q.order.dir === 'desc' ? '<' : '>');
   const after = q.after ? sql` and (${column}, f.sha256) ${cmp} (${q.after.value}, ${q.after.sha256})` : sql``;
-  const narrowed = await narrowedPatterns(db, dialect, q.expr, mark);
+  const narrowed = await narrowedValues(db, dialect, q.expr, mark);
   const where = exprSql(q.expr, { userId: q.userId, order: q.order.field, dialect, narrowed });
   const { rows } = await sql<Parameters<typeof toFile>[0]>`${sql.raw(mark)}select f.* from files f
     where ${where}${after}

@@ -12,7 +12,7 @@ import {
 import { columnsBack, contextOnly } from './context-migration.js';
 import type { SqlDialect } from './dialect.js';
 import { addChangeMarks, dropChangeMarks } from './file-changes.js';
-import { addNameIndex, dropNameIndex } from './name-index.js';
+import { addTrigramIndexes, dropTrigramIndexes } from './trigram-index.js';
 import type { Database } from './schema.js';
 
 /** The tables a bulk deletion of notifications empties in bulk. */
@@ -528,15 +528,15 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
         await db.schema.alterTable('hunting_rulesets').dropColumn('community').execute();
       },
     },
-    '0021_name_index': {
-      // `name:` searches through a trigram index (name-index.ts), filled here from the files stored
-      // already: at 1M files 3.5-15 s and 68 MB on SQLite, 4-5 s and 26-31 MB on PostgreSQL, writes
-      // to `files` waiting meanwhile (bench/name-index.ts, docs/notes/benchmarks.md).
+    '0021_trigram_indexes': {
+      // `name:` and `magic:` searches through trigram indexes (trigram-index.ts), filled here from
+      // the files stored already, writes to `files` waiting meanwhile (figures: bench/trigram-index.ts,
+      // docs/notes/benchmarks.md).
       async up(db: Kysely<any>) {
-        await addNameIndex(db, dialect);
+        await addTrigramIndexes(db, dialect);
       },
       async down(db: Kysely<any>) {
-        await dropNameIndex(db, dialect);
+        await dropTrigramIndexes(db, dialect);
       },
     },
   };

@@ -31,7 +31,7 @@ import * as quotas from './quotas.js';
 import * as subfiles from './subfiles.js';
 import { toFile, toSubmission, toUser } from './rows.js';
 import type { Database, UsersTable } from './schema.js';
-import { missingNameIndex } from './name-index.js';
+import { missingTrigramIndexes } from './trigram-index.js';
 import { writeSubmission } from './submission-writer.js';
 import { withQuerySignal } from './query-signal.js';
 import { copyTables, migrationsApplied, tablesWithData } from './table-copy.js';
@@ -96,8 +96,8 @@ export class SqlStore implements CopyableStore {
 
   missingIndexes(): Promise<string[]> {
     return this.run(async () => {
-      const names = await missingNameIndex(this.db, this.d.name);
-      return names ? [names] : [];
+      const trigrams = await missingTrigramIndexes(this.db, this.d.name);
+      return trigrams ? [trigrams] : [];
     });
   }
 

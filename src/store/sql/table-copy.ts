@@ -6,7 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { TableCopyOptions } from '../store.js';
 import type { SqlDialect } from './dialect.js';
-import { NAME_FTS } from './name-index.js';
+import { FTS_TABLES } from './trigram-index.js';
 import type { Database } from './schema.js';
 
 interface CopiedTable {
@@ -61,9 +61,9 @@ const COPIED: readonly CopiedTable[] = [
 /**
  * Tables not copied: the registry of live processes (the source's are stopped; the target's
  * processes register themselves), Kysely's migration bookkeeping (the target migrated itself) and
- * SQLite's index of file names with its shadow tables (the target's triggers index every file copied).
+ * SQLite's trigram indexes of names and magic with their shadow tables (the target's triggers index every file copied).
  */
-const NOT_COPIED = new Set(['processes', 'kysely_migration', 'kysely_migration_lock', ...['', '_data', '_idx', '_docsize', '_config'].map((s) => `${NAME_FTS}${s}`)]);
+const NOT_COPIED = new Set(['processes', 'kysely_migration', 'kysely_migration_lock', ...FTS_TABLES]);
 
 /** PostgreSQL binds at most 65,535 parameters per statement; a page is split to stay well below. */
 const MAX_PARAMETERS = 30_000;
