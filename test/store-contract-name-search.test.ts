@@ -153,12 +153,15 @@ storeContract('name: searches through the trigram index', ({ kind, backend, open
     assert.deepEqual(await walk(s, 'magic:ta', 500), scanBy(files, (f) => (f.magic ?? '').includes('ta')));
     assert.deepEqual(await walk(s, 'name:k-1 size:105+', 3), scan(files, 'k-1', (f) => f.size >= 105));
     if (kind === 'postgres') {
-      // The term's expression is the index's: PostgreSQL reads it for a rare value.
+      // The terms' expressions are the indexes': PostgreSQL reads them for a rare value.
       const check = await backend.kysely(url);
       try {
         const { rows } = await sql<{ 'QUERY PLAN': string }>`explain select * from files f where lower(f.names) like '%bulk-1004%' escape '\\'
           order by last_submission_date desc, sha256 desc limit 8`.execute(check);
         assert.match(rows.map((r) => r['QUERY PLAN']).join('\n'), /files_names_trgm_idx/);
+        const { rows: magic } = await sql<{ 'QUERY PLAN': string }>`explain select * from files f where lower(coalesce(f.magic, '')) like '%rare-magic v%' escape '\\'
+          order by last_submission_date desc, sha256 desc limit 8`.execute(check);
+        assert.match(magic.map((r) => r['QUERY PLAN']).join('\n'), /files_magic_trgm_idx/);
       } finally {
         await check.destroy();
       }

@@ -7,7 +7,7 @@ import type { Bound, FileSearchQuery, SearchExpr, SearchOrderField, SearchTerm }
 import type { FileRecord } from '../../model/records.js';
 import { toFile } from './rows.js';
 import type { SqlDialect } from './dialect.js';
-import { candidateRows, candidates, indexable, type IndexedTerm } from './trigram-index.js';
+import { candidateRows, candidates, CommonValues, indexable, type IndexedTerm } from './trigram-index.js';
 import type { Database } from './schema.js';
 
 type DialectName = SqlDialect['name'];
@@ -108,26 +108,30 @@ function indexedTerms(e: SearchExpr): Extract<SearchTerm, { kind: IndexedTerm }>
 }
 
 /** The values worth reading from their index (SQLite): long enough, and with few candidates. */
-async function narrowedValues(db: Kysely<Database>, dialect: DialectName, e: SearchExpr, mark: string): Promise<Map<string, number[]>> {
+async function narrowedValues(db: Kysely<Database>, dialect: DialectName, e: SearchExpr, common: CommonValues, mark: string): Promise<Map<string, number[]>> {
   const out = new Map<string, number[]>();
   if (dialect !== 'sqlite') return out;
   for (const t of indexedTerms(e)) {
     const pattern = patternOf(t);
     const key = narrowKey(t.kind, pattern);
-    if (out.has(key) || !indexable(pattern)) continue;
+    if (out.has(key) || common.has(key) || !indexable(pattern)) continue;
     const ids = await candidates(db, t.kind, pattern, MAX_CANDIDATES, mark);
     if (ids) out.set(key, ids);
+    else common.add(key);
   }
   return out;
 }
 
-/** A page of the files `q.expr` matches, in `q.order` (ties by sha256), after `q.after`. `mark` leads the statement (query-signal.ts). */
-export async function search(db: Kysely<Database>, dialect: DialectName, q: FileSearchQuery, mark = ''): Promise<FileRecord[]> {
+/**
+ * A page of the files `q.expr` matches, in `q.order` (ties by sha256), after `q.after`. `common`:
+ * the store's memory of values too common to read from an index. `mark` leads the statement (query-signal.ts).
+ */
+export async function search(db: Kysely<Database>, dialect: DialectName, q: FileSearchQuery, common: CommonValues, mark = ''): Promise<FileRecord[]> {
   const column = sql.ref(`f.${q.order.field}`);
   const dir = sql.raw(q.order.dir);
   const cmp = sql.raw(q.order.dir === 'desc' ? '<' : '>');
   const after = q.after ? sql` and (${column}, f.sha256) ${cmp} (${q.after.value}, ${q.after.sha256})` : sql``;
-  const narrowed = await narrowedValues(db, dialect, q.expr, mark);
+  const narrowed = await narrowedValues(db, dialect, q.expr, common, mark);
   const where = exprSql(q.expr, { userId: q.userId, order: q.order.field, dialect, narrowed });
   const { rows } = await sql<Parameters<typeof toFile>[0]>`${sql.raw(mark)}select f.* from files f
     where ${where}${after}

@@ -125,6 +125,26 @@ export async function candidates(db: Kysely<any>, term: IndexedTerm, pattern: st
   return rows.length > max ? null : rows.map((r) => r.rowid);
 }
 
+/**
+ * Values known to have more candidates than a page reads from the index, so that their pages skip
+ * the look (1-2 ms for a magic text a tenth of the files have, against 0.4 for the page: 282
+ * pages/s at 8 connections instead of 1,800). Files are never deleted, so a value stays common
+ * once it is. At most `size` values, the oldest forgotten first.
+ */
+export class CommonValues {
+  private readonly values = new Set<string>();
+  constructor(private readonly size = 10_000) {}
+
+  has(key: string): boolean {
+    return this.values.has(key);
+  }
+
+  add(key: string): void {
+    if (this.values.size >= this.size) this.values.delete(this.values.values().next().value!);
+    this.values.add(key);
+  }
+}
+
 /** `f.rowid` is one of `ids` (candidates'), as one parameter: a statement's text stays the same whatever their number. */
 export const candidateRows = (ids: number[]) => sql`f.rowid in (select value from json_each(${JSON.stringify(ids)}))`;
 
