@@ -55,14 +55,16 @@ export async function addTrigramIndexes(db: Kysely<any>, dialect: DialectName): 
   for (const { column, fts } of ALL) {
     // contentless_delete: a row is deleted by its rowid alone, without the text it was indexed with.
     await sql.raw(`create virtual table ${fts} using fts5(text, content='', contentless_delete=1, tokenize='trigram', detail=none)`).execute(db);
-    const add = `insert into ${fts}(rowid, text) values (new.rowid, coalesce(new.${column}, ''))`;
-    const remove = `delete from ${fts} where rowid = old.rowid`;
+    // Only texts with something in them are indexed: a file is stored before its analysis gives it
+    // a magic, and each delete leaves a tombstone for FTS5 to merge away.
+    const add = `insert into ${fts}(rowid, text) select new.rowid, new.${column} where coalesce(new.${column}, '') <> ''`;
+    const remove = `delete from ${fts} where rowid = old.rowid and coalesce(old.${column}, '') <> ''`;
     await sql.raw(`create trigger ${fts}_insert after insert on files begin ${add}; end`).execute(db);
     // A re-submission rewrites names, an analysis the magic, whether or not they changed: only a change is re-indexed.
     await sql.raw(`create trigger ${fts}_update after update of ${column} on files
       when new.${column} is not old.${column} begin ${remove}; ${add}; end`).execute(db);
     await sql.raw(`create trigger ${fts}_delete after delete on files begin ${remove}; end`).execute(db);
-    await sql.raw(`insert into ${fts}(rowid, text) select rowid, coalesce(${column}, '') from files`).execute(db);
+    await sql.raw(`insert into ${fts}(rowid, text) select rowid, ${column} from files where coalesce(${column}, '') <> ''`).execute(db);
   }
 }
 
