@@ -1,8 +1,9 @@
-// The Store contract: `name:` searches through the trigram index (store/sql/name-index.ts) find
-// exactly what a scan of the names finds, on every implementation: rare and common values (each
-// side of MAX_CANDIDATES on SQLite), values too short for trigrams, LIKE's and JSON's special
-// characters, names added by re-submission and by extraction, files stored before the index
-// (migration 0021's back-fill), in order and page after page.
+// The Store contract: `name:` and `magic:` searches through the trigram indexes
+// (store/sql/trigram-index.ts) find exactly what a scan of the texts finds, on every
+// implementation: rare and common values (each side of MAX_CANDIDATES on SQLite), values too short
+// for trigrams, LIKE's and JSON's special characters, names added by re-submission and by
+// extraction, magic set by analyses, files stored before the indexes (migration 0021's back-fill),
+// a table copy, in order and page after page; and PostgreSQL without the right to install pg_trgm.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { sql, type Kysely } from 'kysely';

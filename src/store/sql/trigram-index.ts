@@ -119,7 +119,8 @@ export async function missingTrigramIndexes(db: Kysely<any>, dialect: DialectNam
  * text as the term's LIKE matches it), or null when they are more than `max`: then the order's
  * walk finds a page of matches sooner than reading them all would. SQLite only. The candidates
  * are read once and handed to the page's statement (candidateRows), not looked up twice: 2 ms
- * instead of 4 for a name one file has, 8 instead of 21 for a thousand (docs/notes/benchmarks.md).
+ * instead of 4 for a name one file has, 8 instead of 21 for a thousand (measured with positions,
+ * docs/notes/benchmarks.md).
  */
 export async function candidates(db: Kysely<any>, term: IndexedTerm, pattern: string, max: number, mark = ''): Promise<number[] | null> {
   const fts = sql.table(TRIGRAM_INDEXES[term].fts);
