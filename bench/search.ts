@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasWrk, request, ROOT, startServer, table, verdict, wrk, type Server } from './lib/lib.js';
 import { freshPostgres } from './corpora/notification-corpus.js';
-import { firstOf, generatePostgresFiles, generateSqliteFiles, lastOf, md5Of, sha256Of, sizeOf } from './corpora/file-corpus.js';
+import { firstOf, generatePostgresFiles, generateSqliteFiles, lastOf, md5Of, RARE_MAGIC_AT, sha256Of, sizeOf } from './corpora/file-corpus.js';
 
 const N = Number(process.env.BENCH_SEARCH_FILES ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_SEARCH_SECONDS ?? 5);
@@ -33,11 +33,14 @@ const KINDS: Record<string, () => string> = {
   'submissions:5+ order=size+': () => 'query=submissions%3A5%2B&order=size%2B',
   'tag:overlay, random cursor': () => { const i = rnd(); return `query=tag%3Aoverlay&cursor=${cursor('last_submission_date-', lastOf(i), i)}`; },
   'magic:"pdf document"': () => `query=${encodeURIComponent('magic:"pdf document"')}`,
+  'magic:"rare format <i>" (one match)': () => `query=${encodeURIComponent(`magic:"rare format ${rnd(N / 100_000) * 100_000 + RARE_MAGIC_AT}"`)}`,
   '(type:peexe OR type:elf) -tag:overlay': () => `query=${encodeURIComponent('(type:peexe OR type:elf) -tag:overlay')}`,
   'bundled:true, random cursor': () => { const i = rnd(); return `query=bundled%3Atrue&cursor=${cursor('last_submission_date-', lastOf(i), i)}`; },
   'parent:<zip sha256>': () => `query=parent%3A${sha256Of(rnd(N / 20) * 20 + 8)}`,
   'crowdsourced_yara_rule:rule_<n>': () => `query=crowdsourced_yara_rule%3Arule_${rnd(10)}`,
-  'name:file-<i>. (one match: every row read)': () => `query=${encodeURIComponent(`name:file-${rnd()}.`)}`,
+  'name:file-<i>. (one match)': () => `query=${encodeURIComponent(`name:file-${rnd()}.`)}`,
+  'name:<nnn>. (1,000 matches)': () => `query=${encodeURIComponent(`name:${String(rnd(1000)).padStart(3, '0')}.`)}`,
+  'name:.exe, random cursor (30% of files)': () => { const i = rnd(); return `query=${encodeURIComponent('name:.exe')}&cursor=${cursor('last_submission_date-', lastOf(i), i)}`; },
 };
 
 async function serverWithFiles(db: string): Promise<Server> {

@@ -148,6 +148,7 @@ export async function startService(config: Config, log: Logger = rootLogger(conf
   const tlsFiles = config.tlsCert && config.role !== 'worker' ? { cert: config.tlsCert, key: config.tlsKey } : null;
   const tls = tlsFiles ? readTlsPair(tlsFiles) : undefined;
   const store = await openStore(config.databaseUrl, { poolSize: config.databasePoolSize, preparedStatements: config.databasePreparedStatements, statementTimeoutMs: config.databaseStatementTimeout * 1000 });
+  for (const missing of await store.missingIndexes()) log.warn(missing);
   // Counters cost next to nothing, so they always count; `metrics off` only stops exposing them
   // (and Node's own metrics, and the blob store's timing, which are not free).
   const metrics = new Metrics({

@@ -79,6 +79,9 @@ describe('trawl migrate', { skip: PG_URL ? false : 'TRAWL_TEST_PG_URL is unset' 
       stream: items(await get(keys.alice!, '/api/v3/ioc_stream?limit=40')),
       // Answered from the content index: its rows and its segment blob moved too.
       search: (await get(keys.bob!, `/api/v3/intelligence/search?query=${encodeURIComponent('content:"MIGRATE-MARKER"')}&limit=40`)).data.map((d: any) => d.id).sort(),
+      // Answered through the index of names, which the target builds as the rows arrive.
+      names: await Promise.all(['bundle.z', 'hit.txt', 'NOISE', 'plain', 'no-such-name'].map(async (n) =>
+        (await get(keys.bob!, `/api/v3/intelligence/search?query=${encodeURIComponent(`name:${n}`)}&limit=40`)).data.map((d: any) => d.id))),
     };
   };
 
@@ -105,6 +108,7 @@ describe('trawl migrate', { skip: PG_URL ? false : 'TRAWL_TEST_PG_URL is unset' 
     assert.equal(before_.notificationFiles.length, 2, 'the plain file and the archive matched');
     assert.equal(before_.bundled.length, 2);
     assert.equal(before_.search.length, 2, 'the plain file and the archive member hold the marker (the archive deflates it)');
+    assert.deepEqual(before_.names.map((ids: string[]) => ids.length), [1, 1, 1, 1, 0]);
     await s.close(); // not stop(): the data folder is the migration's source
   });
   after(async () => {

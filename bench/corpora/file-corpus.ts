@@ -1,8 +1,9 @@
 // Stored files generated directly in a Trawl database, for the Intelligence search benchmark:
 // file `i` has sha256 = i in hex, a type by i % 20 (30% peexe, 10% pdf, 10% zip, 5% elf, 45%
-// text), a name `file-<i>.<ext>`, sizes spread over 0-10 MB, a submission every STEP seconds
-// and a last one up to 4 days later. Every text file with i % 20 = 12 is inside the zip i - 4
-// (file_children); every 100th file is in a notification of the admin's (user 1), rule_<0-9>.
+// text; ten in a million have a magic text of their own), a name `file-<i>.<ext>`, sizes spread
+// over 0-10 MB, a submission every STEP seconds and a last one up to 4 days later. Every text
+// file with i % 20 = 12 is inside the zip i - 4 (file_children); every 100th file is in a
+// notification of the admin's (user 1), rule_<0-9>.
 import assert from 'node:assert/strict';
 import BetterSqlite3 from 'better-sqlite3';
 import { toFile } from '../../src/store/sql/rows.js';
@@ -20,6 +21,8 @@ const TYPES: FileType[] = [
   { upTo: 19, tag: 'text', magic: 'ASCII text', tags: '["text"]', ext: 'txt' },
 ];
 export const typeOf = (i: number) => TYPES.find((t) => i % 20 <= t.upTo)!;
+/** Files i with i % 100,000 = this have a magic text of their own, `Rare format <i>` (10 in 1M). */
+export const RARE_MAGIC_AT = 77;
 export const sha256Of = (i: number) => i.toString(16).padStart(64, '0');
 export const md5Of = (i: number) => sha256Of(i).slice(32);
 // (i % 1263) keeps the product within PostgreSQL's int4, the type generate_series gives i.
@@ -35,7 +38,8 @@ function inserts(n: number, { hex, cat, range }: Sql): string[] {
   return [
     `insert into files (sha256, sha1, md5, size, magic, type_description, type_tag, type_tags, type_extension, tags, names,
        first_submission_date, last_submission_date, last_analysis_date, times_submitted, unique_sources)
-     select ${hex('i')}, substr(${hex('i')}, 25, 40), substr(${hex('i')}, 33, 32), 100 + (((i % 1263) * 7919) % 10000000), ${pick('magic')}, ${pick('tag')}, ${pick('tag')},
+     select ${hex('i')}, substr(${hex('i')}, 25, 40), substr(${hex('i')}, 33, 32), 100 + (((i % 1263) * 7919) % 10000000),
+       case when (i % 100000) = ${RARE_MAGIC_AT} then ${cat("'Rare format '", 'i')} else ${pick('magic')} end, ${pick('tag')}, ${pick('tag')},
        ${pick('tags')}, ${pick('ext')}, ${tags}, ${cat("'[\"file-'", 'i', "'.'", pick('ext'), "'\"]'")},
        ${START} + i * ${STEP}, ${START} + i * ${STEP} + (i % 97) * 3600, ${START} + i * ${STEP}, 1 + (i % 7), 1
      from ${range(0, n - 1)}`,

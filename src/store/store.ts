@@ -508,6 +508,12 @@ export interface Store extends GroupStore, QuotaStore, SettingsStore, UserStore,
   readonly dialect: 'sqlite' | 'postgres';
   /** Resolves when the database answers a trivial query (readiness probes); throws TransientError otherwise. */
   ping(): Promise<void>;
+  /**
+   * Indexes the schema wants that the database could not be given (PostgreSQL without pg_trgm),
+   * each as a sentence saying what is slower without it and how an operator adds it; empty when
+   * none is missing. What they serve still answers, only slower.
+   */
+  missingIndexes(): Promise<string[]>;
   close(): Promise<void>;
 }
 

@@ -12,6 +12,7 @@ import {
 import { columnsBack, contextOnly } from './context-migration.js';
 import type { SqlDialect } from './dialect.js';
 import { addChangeMarks, dropChangeMarks } from './file-changes.js';
+import { addTrigramIndexes, dropTrigramIndexes } from './trigram-index.js';
 import type { Database } from './schema.js';
 
 /** The tables a bulk deletion of notifications empties in bulk. */
@@ -525,6 +526,17 @@ function allMigrations(dialect: SqlDialect['name']): Record<string, Migration> {
       async down(db: Kysely<any>) {
         await db.schema.alterTable('files').dropColumn('community_scan').execute();
         await db.schema.alterTable('hunting_rulesets').dropColumn('community').execute();
+      },
+    },
+    '0021_trigram_indexes': {
+      // `name:` and `magic:` searches through trigram indexes (trigram-index.ts), filled here from
+      // the files stored already, writes to `files` waiting meanwhile (figures: bench/trigram-index.ts,
+      // docs/notes/benchmarks.md).
+      async up(db: Kysely<any>) {
+        await addTrigramIndexes(db, dialect);
+      },
+      async down(db: Kysely<any>) {
+        await dropTrigramIndexes(db, dialect);
       },
     },
   };

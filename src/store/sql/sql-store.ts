@@ -31,6 +31,7 @@ import * as quotas from './quotas.js';
 import * as subfiles from './subfiles.js';
 import { toFile, toSubmission, toUser } from './rows.js';
 import type { Database, UsersTable } from './schema.js';
+import { CommonValues, missingTrigramIndexes } from './trigram-index.js';
 import { writeSubmission } from './submission-writer.js';
 import { withQuerySignal } from './query-signal.js';
 import { copyTables, migrationsApplied, tablesWithData } from './table-copy.js';
@@ -52,6 +53,8 @@ export class SqlStore implements CopyableStore {
   private readonly committer: GroupCommitter<NewSubmission, SubmissionRecord> | null;
   /** Whether a request's statements carry its mark (query-signal.ts): where they can be cancelled. */
   private readonly marks: boolean;
+  /** Search values too common to read from a trigram index (file-search.ts). */
+  private readonly commonValues = new CommonValues();
   /** Analyses completing together share a transaction (one per job cost as much as its claim). */
   private readonly completions: GroupCommitter<Completion, StoredNotifications> | null;
 
@@ -91,6 +94,13 @@ export class SqlStore implements CopyableStore {
 
   async ping(): Promise<void> {
     await this.run(() => sql`select 1`.execute(this.db));
+  }
+
+  missingIndexes(): Promise<string[]> {
+    return this.run(async () => {
+      const trigrams = await missingTrigramIndexes(this.db, this.d.name);
+      return trigrams ? [trigrams] : [];
+    });
   }
 
   async close(): Promise<void> {
@@ -556,7 +566,7 @@ export class SqlStore implements CopyableStore {
   }
 
   searchFiles(q: FileSearchQuery, signal?: AbortSignal): Promise<FileRecord[]> {
-    return this.run(() => withQuerySignal(signal, this.marks, (mark) => fileSearch.search(this.db, this.d.name, q, mark)));
+    return this.run(() => withQuerySignal(signal, this.marks, (mark) => fileSearch.search(this.db, this.d.name, q, this.commonValues, mark)));
   }
 
   fileChangesSince(cursor: string | null, max: number): Promise<FileChanges> {

@@ -6,6 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { TableCopyOptions } from '../store.js';
 import type { SqlDialect } from './dialect.js';
+import { FTS_TABLES } from './trigram-index.js';
 import type { Database } from './schema.js';
 
 interface CopiedTable {
@@ -59,9 +60,10 @@ const COPIED: readonly CopiedTable[] = [
 
 /**
  * Tables not copied: the registry of live processes (the source's are stopped; the target's
- * processes register themselves) and Kysely's migration bookkeeping (the target migrated itself).
+ * processes register themselves), Kysely's migration bookkeeping (the target migrated itself) and
+ * SQLite's trigram indexes of names and magic with their shadow tables (the target's triggers index every file copied).
  */
-const NOT_COPIED = new Set(['processes', 'kysely_migration', 'kysely_migration_lock']);
+const NOT_COPIED = new Set(['processes', 'kysely_migration', 'kysely_migration_lock', ...FTS_TABLES]);
 
 /** PostgreSQL binds at most 65,535 parameters per statement; a page is split to stay well below. */
 const MAX_PARAMETERS = 30_000;
