@@ -7,9 +7,9 @@
 // clients searching back to back; with each, the server's own event-loop delay over the phase
 // (nodejs_eventloop_lag_max_seconds, reset by each scrape of /metrics). Run it from the checkout
 // (dist/) of each build to compare.
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { pct, pool, printThreadCpu, quiet, request, startServer, table, threadCpu, upload, waitCompleted, type Server } from './lib/lib.js';
-import { lookupFiles } from './lib/lookup-files.js';
+import { lookupFiles, lookupLoop } from './lib/lookup-files.js';
 
 const GET_FILES = Number(process.env.BENCH_GET_FILES ?? 1000);
 const CORPUS = Number(process.env.BENCH_CS_FILES ?? 100);
@@ -30,21 +30,7 @@ async function loopMaxMs(s: Server): Promise<number> {
   return 1000 * Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(r.body.toString())?.[1] ?? NaN);
 }
 
-async function gets(s: Server, ids: string[], seconds: number): Promise<{ n: number; p50: number; p99: number; max: number; errors: number }> {
-  const end = performance.now() + seconds * 1000;
-  const lats: number[] = [];
-  let errors = 0;
-  await pool(CONNS, CONNS, async () => {
-    while (performance.now() < end) {
-      const t = performance.now();
-      const r = await request('GET', `${s.url}/api/v3/files/${ids[randomInt(ids.length)]}`, { 'x-apikey': s.key });
-      if (r.status !== 200) errors++;
-      lats.push(performance.now() - t);
-    }
-  });
-  const lat = Float64Array.from(lats);
-  return { n: lats.length, p50: pct(lat, 50), p99: pct(lat, 99), max: Math.max(...lats), errors };
-}
+const gets = (s: Server, ids: string[], seconds: number) => lookupLoop(s, ids, CONNS, seconds);
 
 /** Searches random 8-letter literals back to back until `stop()`; their latencies. */
 function searching(s: Server): { stop(): Promise<{ n: number; p50: number; errors: number }> } {

@@ -3,28 +3,16 @@
 // Env: BENCH_GET_SECONDS (10).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomInt } from 'node:crypto';
-import { hasWrk, pct, pool, request, startServer, table, verdict, wrk, type Server } from './lib/lib.js';
-import { lookupFiles } from './lib/lookup-files.js';
+import { hasWrk, startServer, table, verdict, wrk, type Server } from './lib/lib.js';
+import { lookupFiles, lookupLoop } from './lib/lookup-files.js';
 
 const FILES = Number(process.env.BENCH_GET_FILES ?? 3000);
 const SECONDS = Number(process.env.BENCH_GET_SECONDS ?? 10);
 interface Result { rps: number; p50: number; p99: number; errors: number; tool: string }
 
 async function runNode(s: Server, ids: string[], conns: number, seconds: number): Promise<Result> {
-  const end = performance.now() + seconds * 1000;
-  const lats: number[] = [];
-  let errors = 0;
-  await pool(conns, conns, async () => {
-    while (performance.now() < end) {
-      const t = performance.now();
-      const r = await request('GET', `${s.url}/api/v3/files/${ids[randomInt(ids.length)]}`, { 'x-apikey': s.key });
-      if (r.status !== 200) errors++;
-      lats.push(performance.now() - t);
-    }
-  });
-  const lat = Float64Array.from(lats);
-  return { rps: lats.length / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors, tool: 'node http' };
+  const r = await lookupLoop(s, ids, conns, seconds);
+  return { rps: r.n / seconds, p50: r.p50, p99: r.p99, errors: r.errors, tool: 'node http' };
 }
 
 async function main(): Promise<void> {

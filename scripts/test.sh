@@ -6,26 +6,20 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v yara >/dev/null; then
+# A Debian package some tests need: installed when missing (as root), else those tests skip.
+need_package() { # command package what-needs-it
+  command -v "$1" >/dev/null && return
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing Debian's yara (the reference engine of the differential tests)" >&2
-    (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq yara >/dev/null) \
-      || echo "NOTE: could not install yara: the differential tests will be SKIPPED" >&2
+    echo "installing Debian's $2 ($3)" >&2
+    (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null) \
+      || echo "NOTE: could not install $2: $3 will be SKIPPED" >&2
   else
-    echo "NOTE: Debian's yara is missing: the differential tests will be SKIPPED (sudo apt-get install yara)" >&2
+    echo "NOTE: Debian's $2 is missing: $3 will be SKIPPED (sudo apt-get install $2)" >&2
   fi
-fi
-
-# The web app's browser test drives Debian's Chromium (playwright-core downloads no browser).
-if ! command -v chromium >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing Debian's chromium (the web app's browser test)" >&2
-    (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-      || echo "NOTE: could not install chromium: the web app's browser test will be SKIPPED" >&2
-  else
-    echo "NOTE: Debian's chromium is missing: the web app's browser test will be SKIPPED (sudo apt-get install chromium)" >&2
-  fi
-fi
+}
+need_package yara yara "the engine's differential tests (yara is their reference engine)"
+# playwright-core downloads no browser: the test drives Debian's.
+need_package chromium chromium "the web app's browser test"
 
 if [ -z "${TRAWL_TEST_PG_URL:-}" ]; then
   args=()
