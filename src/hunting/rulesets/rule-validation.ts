@@ -34,27 +34,35 @@ export interface RulesetValidation {
  * for a typical ruleset; up to seconds near the size cap).
  */
 export function validateRuleset(source: string, opts: { maxBytes?: number } = {}): RulesetValidation {
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_RULESET_BYTES;
-  if (source.trim() === '') throw invalidArgument('Invalid YARA ruleset: ruleset has no rules');
-  // A string has at least length bytes of UTF-8, so the cheap test settles most oversize sources.
-  const bytes = source.length > maxBytes ? source.length : Buffer.byteLength(source, 'utf8');
-  if (bytes > maxBytes) {
-    throw invalidArgument(`Invalid YARA ruleset: source is larger than the limit of ${maxBytes} bytes`);
-  }
-  const included = includeLine(source);
-  if (included !== undefined) {
-    throw invalidArgument(`Invalid YARA ruleset: line ${included}: include directives are disabled; put all rules in the ruleset`);
-  }
+  const refused = sourceRefusal(source, opts.maxBytes ?? DEFAULT_MAX_RULESET_BYTES);
+  if (refused) throw invalidArgument(`Invalid YARA ruleset: ${refused.message}`);
 
   const { errors, warnings } = loadYaraX().validate(source, huntingCompilerOptions());
   if (errors.length > 0) {
     const shown = errors.slice(0, 5).map(formatDiagnostic);
     const more = errors.length > 5 ? `\n(${errors.length - 5} more errors)` : '';
-    const hint = errors.some((e) => e.code === 'E100' && /\bvt\.\w+/.test(e.message)) ? `\n${VT_MODULE_HINT}` : '';
+    const hint = errors.some(wantsVtHint) ? `\n${VT_MODULE_HINT}` : '';
     throw invalidArgument(`Invalid YARA ruleset: ${shown.join('\n')}${more}${hint}`);
   }
 
   return { ruleNames: declaredRuleNames(source), warnings: warnings.map(formatDiagnostic) };
+}
+
+/** An engine error about the vt module's fields, which VT_MODULE_HINT explains. */
+const wantsVtHint = (d: { code: string; message: string }) => d.code === 'E100' && /\bvt\.\w+/.test(d.message);
+
+/**
+ * What is refused before compiling, with Trawl's code for it: an empty source, one over
+ * `maxBytes`, an `include` directive. Undefined when none applies.
+ */
+function sourceRefusal(source: string, maxBytes: number): { code: string; message: string } | undefined {
+  if (source.trim() === '') return { code: 'empty', message: 'ruleset has no rules' };
+  // A string has at least length bytes of UTF-8, so the cheap test settles most oversize sources.
+  const bytes = source.length > maxBytes ? source.length : Buffer.byteLength(source, 'utf8');
+  if (bytes > maxBytes) return { code: 'size', message: `source is larger than the limit of ${maxBytes} bytes` };
+  const included = includeLine(source);
+  if (included !== undefined) return { code: 'include', message: `line ${included}: include directives are disabled; put all rules in the ruleset` };
+  return undefined;
 }
 
 /** The rule names of a source the engine compiled; InvalidArgumentError when there are none, or repeats. */
@@ -102,15 +110,11 @@ function refusal(code: string, message: string): RulesetDiagnostic {
 export function diagnoseRuleset(source: string, opts: { maxBytes?: number; probe?: (source: string) => void } = {}): RulesetDiagnosis {
   const diagnose = (d: YaraDiagnostic, severity: 'error' | 'warning'): RulesetDiagnostic => {
     const pos = diagnosticPosition(d) ?? { line: 1, column: 1 };
-    const hint = d.code === 'E100' && /\bvt\.\w+/.test(d.message) ? `\n${VT_MODULE_HINT}` : '';
+    const hint = wantsVtHint(d) ? `\n${VT_MODULE_HINT}` : '';
     return { code: d.code, severity, message: formatDiagnostic({ code: d.code, message: d.message }) + hint, ...pos };
   };
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_RULESET_BYTES;
-  const early = source.trim() === '' ? refusal('empty', 'ruleset has no rules')
-    : Buffer.byteLength(source, 'utf8') > maxBytes ? refusal('size', `source is larger than the limit of ${maxBytes} bytes`)
-    : includeLine(source) !== undefined ? refusal('include', `line ${includeLine(source)}: include directives are disabled; put all rules in the ruleset`)
-    : undefined;
-  if (early) return { valid: false, ruleNames: [], diagnostics: [early] };
+  const early = sourceRefusal(source, opts.maxBytes ?? DEFAULT_MAX_RULESET_BYTES);
+  if (early) return { valid: false, ruleNames: [], diagnostics: [refusal(early.code, early.message)] };
   const { errors, warnings } = loadYaraX().validate(source, huntingCompilerOptions());
   const diagnostics = [...errors.map((e) => diagnose(e, 'error')), ...warnings.map((w) => diagnose(w, 'warning'))];
   if (errors.length > 0) return { valid: false, ruleNames: [], diagnostics };
