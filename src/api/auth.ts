@@ -37,15 +37,20 @@ export class Authenticator {
     this.byId.clear();
   }
 
-  /** A user by id, cached like keys: a session's user disabled or rotated is seen within `ttlMs`. */
-  private async userById(id: number): Promise<UserRecord | null> {
-    const hit = this.byId.get(id);
+  /** `load(key)` through `cache`, kept `ttlMs`: a user disabled or a key rotated elsewhere is seen within it. */
+  private async cached<K>(cache: Map<K, { user: UserRecord | null; until: number }>, key: K, load: (key: K) => Promise<UserRecord | null>): Promise<UserRecord | null> {
+    const hit = cache.get(key);
     const now = Date.now();
     if (hit && hit.until > now) return hit.user;
-    const user = await this.store.getUserById(id);
-    if (this.byId.size > 10_000) this.byId.clear();
-    this.byId.set(id, { user, until: now + this.ttlMs });
+    const user = await load(key);
+    if (cache.size > 10_000) cache.clear();
+    cache.set(key, { user, until: now + this.ttlMs });
     return user;
+  }
+
+  /** A user by id (a session's), cached like keys. */
+  private userById(id: number): Promise<UserRecord | null> {
+    return this.cached(this.byId, id, (i) => this.store.getUserById(i));
   }
 
   /** The web session of a request's cookie, or null without one; throws when it is no longer valid. */
@@ -54,14 +59,11 @@ export class Authenticator {
     return cookie ? this.sessions.verify(cookie, (id) => this.userById(id)) : null;
   }
 
-  async lookup(apikey: string): Promise<UserRecord | null> {
-    const hash = hashApiKey(apikey);
-    const hit = this.cache.get(hash);
-    const now = Date.now();
-    if (hit && hit.until > now) return hit.user;
-    const user = await this.store.getUserByKeyHash(hash);
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(hash, { user, until: now + this.ttlMs });
+  /** The active user of an API key; the VirusTotal error that says why not otherwise. */
+  async userOfKey(apikey: string): Promise<UserRecord> {
+    const user = await this.cached(this.cache, hashApiKey(apikey), (hash) => this.store.getUserByKeyHash(hash));
+    if (!user) throw new TrawlError('WrongCredentialsError', 'Wrong API key');
+    if (user.disabled) throw new TrawlError('UserNotActiveError', `User "${user.username}" is not active`);
     return user;
   }
 
@@ -79,9 +81,7 @@ export class Authenticator {
       req.apikeyHash = session.user.apikeyHash;
       return;
     }
-    const user = await this.lookup(key);
-    if (!user) throw new TrawlError('WrongCredentialsError', 'Wrong API key');
-    if (user.disabled) throw new TrawlError('UserNotActiveError', `User "${user.username}" is not active`);
+    const user = await this.userOfKey(key);
     req.user = user;
     req.apikey = key;
     req.apikeyHash = user.apikeyHash;

@@ -87,9 +87,7 @@ export function webAppRoutes(deps: Pick<ApiDeps, 'auth'>, dir: URL = WEB_APP_DIR
         checkOrigin(req);
         const key = (req.body as { apikey?: unknown } | undefined)?.apikey;
         if (typeof key !== 'string' || key.trim() === '') throw badRequest('expected a body {"apikey": "<your API key>"}');
-        const user = await auth.lookup(key.trim());
-        if (!user) throw new TrawlError('WrongCredentialsError', 'Wrong API key');
-        if (user.disabled) throw new TrawlError('UserNotActiveError', `User "${user.username}" is not active`);
+        const user = await auth.userOfKey(key.trim());
         const s = await auth.sessions.issue(user);
         reply.header('set-cookie', cookie(req, s.cookie, SESSION_SECONDS)).header('cache-control', 'no-store');
         return sessionData(user.username, user.isAdmin, s.csrfToken, s.expires);
